@@ -1,0 +1,69 @@
+/**
+ * The seam between the wire proxy (src/proxy, src/server) and DSQL's SQL rules (src/sql).
+ *
+ * The proxy calls a `SqlRules` for every SQL text a client sends, in both the simple and the
+ * extended protocol, before it reaches PostgreSQL, and reports what PostgreSQL answered.
+ * The rules decide: forward as is, forward rewritten (e.g. `CREATE INDEX ASYNC` → a real
+ * `CREATE INDEX` plus a job id row), or refuse with DSQL's exact SQLSTATE and message.
+ * A refusal inside a transaction block leaves the transaction aborted (25P02 afterwards),
+ * as DSQL does; outside one it aborts nothing.
+ *
+ * `passThroughRules` forwards everything and is what the proxy uses when no rules are given.
+ */
+
+/** An error as the emulator answers it: the fields of a PostgreSQL ErrorResponse. */
+export interface SqlError {
+  code: string;
+  message: string;
+  severity?: 'ERROR' | 'FATAL';
+  detail?: string;
+  hint?: string;
+}
+
+/** Transaction status as the last ReadyForQuery reported it. */
+export type TxStatus = 'I' | 'T' | 'E';
+
+/** What the proxy tells the rules about the statement it is about to forward. */
+export interface SqlContext {
+  protocol: 'simple' | 'extended';
+  /** Status from the last ReadyForQuery sent to this client. */
+  txStatus: TxStatus;
+}
+
+/** The rules' answer for one SQL text. */
+export type SqlDecision =
+  | {
+      kind: 'forward';
+      /** Send this text upstream instead of the client's. */
+      sql?: string;
+      /** Replace the CommandComplete tag upstream returns (e.g. `SELECT 1` → `CREATE INDEX`). */
+      commandTag?: string;
+    }
+  | { kind: 'refuse'; error: SqlError };
+
+/** Per-connection rules state; one is created for every client session. */
+export interface SqlSession {
+  /** Called for every SQL text: a simple Query's whole string, or a Parse message's query. */
+  onSql(sql: string, ctx: SqlContext): SqlDecision;
+  /**
+   * Called with each CommandComplete tag PostgreSQL returned (after any override) while the
+   * statement's transaction is still open; an error returned here replaces the tag and
+   * aborts the transaction (row caps).
+   */
+  onCommandComplete?(tag: string, ctx: SqlContext): SqlError | undefined;
+  /** Called with every ReadyForQuery status, so per-transaction state can be reset. */
+  onReadyForQuery?(status: TxStatus): void;
+}
+
+/** DSQL's SQL rules as the proxy consumes them. */
+export interface SqlRules {
+  /** Statements run once on the upstream at start (e.g. the `sys` schema for async jobs). */
+  bootstrapSql?: readonly string[];
+  /** Settings applied to every upstream session (e.g. `TimeZone`). */
+  newSession(): SqlSession;
+}
+
+/** Rules that forward everything unchanged. */
+export const passThroughRules: SqlRules = {
+  newSession: () => ({ onSql: () => ({ kind: 'forward' }) }),
+};
