@@ -1,0 +1,130 @@
+import { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
+import { CANCEL_REQUEST_CODE, PROTOCOL_3, initialMessageCode } from './wire.js';
+import type { Greeting } from './handshake.js';
+
+/** An authenticated session: the socket and what the server said while it was opened. */
+export interface Session {
+  socket: Duplex;
+  greeting: Greeting;
+}
+
+/** How a {@link DsqlSocket} gets its real connection. */
+export interface SessionOpener {
+  /**
+   * Opens and authenticates a session for this StartupMessage, retrying transient refusals
+   * as it sees fit; rejects with the error to show the application.
+   */
+  session(startup: Buffer, signal: AbortSignal): Promise<Session>;
+  /** Opens a bare TLS connection (for a CancelRequest, which carries no credentials). */
+  raw(signal: AbortSignal): Promise<Duplex>;
+}
+
+/**
+ * The socket Postgres.js talks to (its `socket` option). It looks like a plain, already
+ * connected socket; the first bytes Postgres.js writes decide what it becomes:
+ *
+ * - a StartupMessage: a DSQL session is opened underneath (rate limited, TLS verify-full with
+ *   SNI, IAM token, transient refusals retried with backoff), then the server's greeting is
+ *   replayed to Postgres.js as if it had run the exchange itself. Retries therefore happen
+ *   before Postgres.js sees a byte, and no query ever fails because one attempt was refused.
+ * - a CancelRequest: forwarded as is on a fresh TLS connection.
+ *
+ * From then on it is a pass-through. `host` and `port` are read by Postgres.js for its error
+ * messages.
+ */
+export class DsqlSocket extends Duplex {
+  readonly host: string;
+  readonly port: number;
+  #inner: Duplex | undefined;
+  #starting: Promise<void> | undefined;
+  #keepAlive: [boolean, number] | undefined;
+  readonly #abort = new AbortController();
+  readonly #opener: SessionOpener;
+
+  constructor(opener: SessionOpener, where: { host: string; port: number }) {
+    super({ allowHalfOpen: false });
+    this.#opener = opener;
+    this.host = where.host;
+    this.port = where.port;
+  }
+
+  /** Mirrors `net.Socket#readyState` closely enough for Postgres.js (`'open'` / `'closed'`). */
+  get readyState(): 'opening' | 'open' | 'closed' {
+    if (this.destroyed) return 'closed';
+    return this.#inner ? 'open' : 'opening';
+  }
+
+  /** Applied to the TCP socket underneath once it exists. */
+  setKeepAlive(enable?: boolean, initialDelay?: number): this {
+    this.#keepAlive = [enable ?? false, initialDelay ?? 0];
+    (this.#inner as Socket | undefined)?.setKeepAlive?.(...this.#keepAlive);
+    return this;
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    if (this.#inner) {
+      this.#inner.write(chunk, callback);
+      return;
+    }
+    if (this.#starting) {
+      // Postgres.js waits for ReadyForQuery before writing again; be safe anyway.
+      this.#starting.then(() => this._write(chunk, _encoding, callback), callback);
+      return;
+    }
+    this.#starting = this.#start(chunk);
+    this.#starting.then(() => callback(), (err: Error) => callback(err));
+  }
+
+  async #start(first: Buffer): Promise<void> {
+    const code = initialMessageCode(first);
+    const signal = this.#abort.signal;
+    if (code === PROTOCOL_3) {
+      const length = first.readInt32BE(0);
+      const { socket, greeting } = await this.#opener.session(first.subarray(0, length), signal);
+      this.#attach(socket);
+      this.push(greeting.replay);
+      const rest = first.subarray(length);
+      if (rest.length > 0) socket.write(rest);
+    } else if (code === CANCEL_REQUEST_CODE) {
+      const socket = await this.#opener.raw(signal);
+      this.#attach(socket);
+      socket.write(first);
+    } else {
+      throw Object.assign(new Error(`Unexpected first message from the driver (code ${String(code)})`), {
+        code: 'EPROTO',
+      });
+    }
+  }
+
+  #attach(socket: Duplex): void {
+    if (this.destroyed) {
+      socket.destroy();
+      return;
+    }
+    this.#inner = socket;
+    if (this.#keepAlive) (socket as Socket).setKeepAlive?.(...this.#keepAlive);
+    socket.on('data', (chunk: Buffer) => {
+      if (!this.push(chunk)) socket.pause();
+    });
+    socket.on('end', () => this.push(null));
+    socket.on('error', (err) => this.destroy(err));
+    socket.on('close', () => this.destroy());
+    socket.resume();
+  }
+
+  override _read(): void {
+    this.#inner?.resume();
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    if (this.#inner) this.#inner.end(callback);
+    else callback();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.#abort.abort(error ?? new Error('socket destroyed'));
+    this.#inner?.destroy();
+    callback(error);
+  }
+}

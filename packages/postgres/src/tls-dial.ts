@@ -1,0 +1,80 @@
+import net from 'node:net';
+import tls from 'node:tls';
+import { SSL_REQUEST_CODE } from './wire.js';
+
+/** Where to dial and how to secure the connection. */
+export interface DialTarget {
+  /** Name the certificate is checked against and sent as SNI (the cluster endpoint). */
+  host: string;
+  /** Address actually dialled; defaults to `host`. */
+  hostaddr?: string | undefined;
+  port: number;
+  /** `tls.connect` options (CA, `rejectUnauthorized`, …); `socket`/`servername` are set here. */
+  tls: tls.ConnectionOptions;
+  /** TCP keep-alive, in seconds (0 or undefined: off). */
+  keepAliveSeconds?: number | undefined;
+}
+
+const SSL_REQUEST = (() => {
+  const b = Buffer.alloc(8);
+  b.writeInt32BE(8, 0);
+  b.writeInt32BE(SSL_REQUEST_CODE, 4);
+  return b;
+})();
+
+/**
+ * Opens a TCP connection to `hostaddr ?? host`, asks for TLS with an SSLRequest and upgrades
+ * with SNI and certificate verification against `host` (verify-full unless `tls` says
+ * otherwise). Resolves once the TLS handshake has succeeded; destroys everything if `signal`
+ * aborts first.
+ *
+ * Done here rather than by Postgres.js because its `ssl` path takes the name for SNI from the
+ * address it dials, which breaks `hostaddr`, and because the IAM handshake that follows needs
+ * the plaintext side.
+ *
+ * @example
+ * const socket = await dialTls({ host: 'abc.dsql.us-east-1.on.aws', port: 5432, tls: {} }, signal);
+ */
+export function dialTls(target: DialTarget, signal?: AbortSignal): Promise<tls.TLSSocket> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const tcp = net.connect({ host: target.hostaddr ?? target.host, port: target.port });
+    let secure: tls.TLSSocket | undefined;
+    const fail = (err: unknown): void => {
+      cleanup();
+      secure?.destroy();
+      tcp.destroy();
+      reject(err);
+    };
+    const onAbort = (): void => fail(signal?.reason);
+    const cleanup = (): void => {
+      signal?.removeEventListener('abort', onAbort);
+      tcp.removeListener('error', fail);
+      tcp.removeListener('close', onEarlyClose);
+    };
+    const onEarlyClose = (): void => fail(Object.assign(new Error('Connection closed before TLS was negotiated'), { code: 'ECONNRESET' }));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    tcp.once('error', fail);
+    tcp.once('close', onEarlyClose);
+    tcp.once('connect', () => {
+      if (target.keepAliveSeconds) tcp.setKeepAlive(true, target.keepAliveSeconds * 1000);
+      tcp.setNoDelay(true);
+      tcp.write(SSL_REQUEST);
+    });
+    tcp.once('data', (answer: Buffer) => {
+      if (answer[0] !== 0x53 /* S */) {
+        return fail(Object.assign(new Error('The server refused TLS (SSLRequest answered "N"); Aurora DSQL requires TLS'), { code: 'ETLSREFUSED' }));
+      }
+      tcp.removeListener('close', onEarlyClose);
+      tcp.removeListener('error', fail);
+      const servername = net.isIP(target.host) ? undefined : target.host;
+      secure = tls.connect({ ...target.tls, socket: tcp, servername, host: target.host });
+      secure.once('error', fail);
+      secure.once('secureConnect', () => {
+        cleanup();
+        secure!.removeListener('error', fail);
+        resolve(secure!);
+      });
+    });
+  });
+}
