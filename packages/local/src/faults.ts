@@ -1,0 +1,75 @@
+/**
+ * Fault injection: tests arm faults that fail or drop the next matching connection, query or
+ * COMMIT, so adapters' error paths can be exercised against a real wire.
+ */
+
+/** The event a fault applies to. */
+export type FaultEvent = 'connect' | 'query' | 'commit';
+
+/** A fault to inject with `inject()`. */
+export interface Fault {
+  /** `connect`: a new connection; `query`: any SQL text except COMMIT; `commit`: COMMIT / END. */
+  on: FaultEvent;
+  /** Answer with this error instead of the real outcome. */
+  error?: { code: string; message: string };
+  /**
+   * Close the client socket instead. On `query` the SQL is not forwarded; on `commit` the COMMIT
+   * is forwarded and the socket closes before its answer (the outcome is unknown to the client).
+   */
+  drop?: true;
+  /** How many matching events to hit (default 1). */
+  times?: number;
+  /** Only SQL whose text contains this string or matches this RegExp. */
+  match?: string | RegExp;
+}
+
+/** What the proxy does about an event. */
+export type FaultAction = { kind: 'error'; error: { code: string; message: string } } | { kind: 'drop' };
+
+interface Armed {
+  fault: Fault;
+  left: number;
+}
+
+/** The armed faults of one emulator. */
+export class FaultBook {
+  private armed: Armed[] = [];
+
+  constructor(private readonly onHit: () => void) {}
+
+  /** Arms a fault; validates it. */
+  add(fault: Fault): void {
+    if (!fault || !['connect', 'query', 'commit'].includes(fault.on)) {
+      throw new TypeError(`inject: 'on' must be 'connect', 'query' or 'commit' (got ${JSON.stringify(fault?.on)})`);
+    }
+    if (!fault.drop && !fault.error) throw new TypeError(`inject: give 'error: { code, message }' or 'drop: true'`);
+    if (fault.error && (typeof fault.error.code !== 'string' || !/^[0-9A-Z]{5}$/.test(fault.error.code))) {
+      throw new TypeError(`inject: 'error.code' must be a 5-character SQLSTATE (got ${JSON.stringify(fault.error.code)})`);
+    }
+    const times = fault.times ?? 1;
+    if (!Number.isInteger(times) || times < 1) throw new TypeError(`inject: 'times' must be a positive integer (got ${times})`);
+    this.armed.push({ fault, left: times });
+  }
+
+  /** Whether any fault is armed (lets the hot path skip the lookup). */
+  get empty(): boolean {
+    return this.armed.length === 0;
+  }
+
+  /** Consumes the first armed fault matching the event, if any. */
+  take(on: FaultEvent, sql?: string): FaultAction | undefined {
+    for (let i = 0; i < this.armed.length; i++) {
+      const a = this.armed[i]!;
+      const { fault } = a;
+      if (fault.on !== on) continue;
+      if (fault.match !== undefined) {
+        if (sql === undefined) continue;
+        if (typeof fault.match === 'string' ? !sql.includes(fault.match) : !fault.match.test(sql)) continue;
+      }
+      if (--a.left <= 0) this.armed.splice(i, 1);
+      this.onHit();
+      return fault.drop ? { kind: 'drop' } : { kind: 'error', error: fault.error! };
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,113 @@
+/** Options of `startDsqlLocal()`, their defaults (DSQL's own quotas) and validation. */
+import { randomBytes } from 'node:crypto';
+import type { DsqlLocalCredentials } from './auth/token.js';
+import type { SqlRules } from './sql/hook.js';
+
+/** Options of {@link startDsqlLocal}; every limit defaults to Aurora DSQL's. */
+export interface DsqlLocalOptions {
+  /** TCP port on 127.0.0.1; 0 (default) picks a free one. */
+  port?: number;
+  /** Region of the emulated cluster (default `us-east-1`). */
+  region?: string;
+  /** 26-character cluster id (default: generated). */
+  clusterId?: string;
+  /** `'embedded'` (default): a private PostgreSQL 16; or a `postgres://` URL of a server you run (a superuser). */
+  upstream?: 'embedded' | string;
+  /** The identities whose tokens are accepted (default: one generated access key / secret pair). */
+  credentials?: DsqlLocalCredentials | readonly DsqlLocalCredentials[];
+  /** Maximum open connections (default 10,000); beyond it 53300. */
+  maxConnections?: number;
+  /** New-connection token bucket (default 100/s, burst 1,000); beyond it 53400. `false` disables. */
+  connectRate?: { perSecond: number; burst: number } | false;
+  /** Connection age after which an idle session is closed (default 3,600 s, plus jitter). */
+  maxConnectionAgeSeconds?: number;
+  /** Transaction age after which statements fail with 54000 (default 300 s). */
+  maxTransactionAgeSeconds?: number;
+  /** Upstream `lock_timeout` in ms used to turn lock waits into OCC conflicts (default 100). */
+  lockTimeoutMs?: number;
+  /** DSQL's SQL rules (default: DSQL's rules when available, else pass-through). */
+  rules?: SqlRules;
+  /** Certificates to use instead of generated ones (PEM). */
+  tls?: { cert: string; key: string; ca: string };
+}
+
+/** Options after defaults and validation. */
+export interface ResolvedOptions {
+  port: number;
+  region: string;
+  clusterId: string;
+  upstream: string;
+  credentials: DsqlLocalCredentials[];
+  maxConnections: number;
+  connectRate: { perSecond: number; burst: number } | false;
+  maxConnectionAgeSeconds: number;
+  maxTransactionAgeSeconds: number;
+  lockTimeoutMs: number;
+  rules: SqlRules | undefined;
+  tls: { cert: string; key: string; ca: string } | undefined;
+}
+
+const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
+
+/** A random 26-character cluster id like DSQL's. */
+export function generateClusterId(): string {
+  return Array.from(randomBytes(26), (b) => BASE32[b & 31]).join('');
+}
+
+/** A random AWS-shaped access key pair for the emulator. */
+export function generateCredentials(): DsqlLocalCredentials {
+  const akid = `AKIALOCAL${Array.from(randomBytes(11), (b) => 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'[b & 31]).join('')}`;
+  return { accessKeyId: akid, secretAccessKey: randomBytes(30).toString('base64').replace(/[+/=]/g, 'x') };
+}
+
+function positive(name: string, v: unknown, { integer = false, allowZero = false } = {}): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (!allowZero && v === 0) || (integer && !Number.isInteger(v))) {
+    throw new TypeError(
+      `startDsqlLocal: '${name}' must be a ${allowZero ? 'non-negative' : 'positive'} ${integer ? 'integer' : 'number'} (got ${JSON.stringify(v)})`,
+    );
+  }
+  return v;
+}
+
+/** Applies defaults and validates; errors name the option, the value given and what is accepted. */
+export function resolveOptions(o: DsqlLocalOptions = {}): ResolvedOptions {
+  const region = o.region ?? 'us-east-1';
+  if (typeof region !== 'string' || !/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) {
+    throw new TypeError(`startDsqlLocal: 'region' must look like 'us-east-1' (got ${JSON.stringify(region)})`);
+  }
+  const clusterId = o.clusterId ?? generateClusterId();
+  if (typeof clusterId !== 'string' || !/^[a-z0-9]{26}$/.test(clusterId)) {
+    throw new TypeError(`startDsqlLocal: 'clusterId' must be 26 lowercase letters or digits (got ${JSON.stringify(clusterId)})`);
+  }
+  const upstream = o.upstream ?? 'embedded';
+  if (upstream !== 'embedded' && !/^postgres(ql)?:\/\//.test(upstream)) {
+    throw new TypeError(`startDsqlLocal: 'upstream' must be 'embedded' or a postgres:// URL (got ${JSON.stringify(String(upstream).replace(/\/\/[^@/]*@/, '//***@'))})`);
+  }
+  const list = o.credentials === undefined ? [generateCredentials()] : Array.isArray(o.credentials) ? [...o.credentials] : [o.credentials as DsqlLocalCredentials];
+  if (list.length === 0 || list.some((c) => !c || typeof c.accessKeyId !== 'string' || !c.accessKeyId || typeof c.secretAccessKey !== 'string' || !c.secretAccessKey)) {
+    throw new TypeError(`startDsqlLocal: 'credentials' must be { accessKeyId, secretAccessKey, sessionToken? } or a non-empty array of them`);
+  }
+  let connectRate: ResolvedOptions['connectRate'] = { perSecond: 100, burst: 1000 };
+  if (o.connectRate === false) connectRate = false;
+  else if (o.connectRate !== undefined) {
+    connectRate = { perSecond: positive('connectRate.perSecond', o.connectRate.perSecond), burst: positive('connectRate.burst', o.connectRate.burst, { integer: true }) };
+  }
+  const tlsOpt = o.tls;
+  if (tlsOpt !== undefined && (typeof tlsOpt.cert !== 'string' || typeof tlsOpt.key !== 'string' || typeof tlsOpt.ca !== 'string')) {
+    throw new TypeError(`startDsqlLocal: 'tls' must be { cert, key, ca } as PEM strings`);
+  }
+  return {
+    port: o.port === undefined ? 0 : positive('port', o.port, { integer: true, allowZero: true }),
+    region,
+    clusterId,
+    upstream,
+    credentials: list,
+    maxConnections: o.maxConnections === undefined ? 10_000 : positive('maxConnections', o.maxConnections, { integer: true }),
+    connectRate,
+    maxConnectionAgeSeconds: o.maxConnectionAgeSeconds === undefined ? 3600 : positive('maxConnectionAgeSeconds', o.maxConnectionAgeSeconds),
+    maxTransactionAgeSeconds: o.maxTransactionAgeSeconds === undefined ? 300 : positive('maxTransactionAgeSeconds', o.maxTransactionAgeSeconds),
+    lockTimeoutMs: o.lockTimeoutMs === undefined ? 100 : positive('lockTimeoutMs', o.lockTimeoutMs, { integer: true }),
+    rules: o.rules,
+    tls: tlsOpt,
+  };
+}

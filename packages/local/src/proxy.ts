@@ -1,0 +1,552 @@
+/**
+ * The steady-state proxy for one authenticated session: forwards bytes both ways, frames them,
+ * and acts on the few messages that matter to DSQL emulation — SQL texts (rules, faults, COMMIT),
+ * CommandComplete (tag overrides, row caps), ErrorResponse (OCC) and ReadyForQuery (transaction
+ * state, connection age).
+ *
+ * Responses are matched to requests with a FIFO of pending requests, in the order they were sent
+ * upstream; PostgreSQL answers in that order. Requests the proxy adds itself (rollback after a
+ * conflict, opening a transaction around an autocommit statement) go through the same FIFO marked
+ * hidden, so their answers never reach the client.
+ */
+import type net from 'node:net';
+import type tls from 'node:tls';
+import { serialize } from 'pg-protocol';
+import type { FaultBook } from './faults.js';
+import type { SqlError, SqlSession, TxStatus } from './sql/hook.js';
+import type { DsqlLocalStats } from './stats.js';
+import { commandComplete, commandTagOf, errorFields, errorFromFields, errorResponse, readyForQuery } from './wire/backend.js';
+import { FrameReader, cstring, message, readCString } from './wire/frames.js';
+
+/** DSQL's OCC data-conflict error. */
+export const OC000: SqlError = { code: '40001', message: 'change conflicts with another transaction (OC000)' };
+
+/** Upstream errors that mean "another transaction got there first". */
+const CONFLICT_CODES = new Set(['40001', '40P01', '55P03']);
+const COMMIT_RE = /^\s*(?:commit|end)(?:\s+(?:work|transaction))?\s*;?\s*$/i;
+const FOR_LOCK_RE = /\s+for\s+(?:update|no\s+key\s+update|share|key\s+share)(?:\s+of\s+[\w.,\s"]+?)?(?:\s+nowait|\s+skip\s+locked)?\s*;?\s*$/i;
+const WRITE_RE = /^\s*(?:insert|update|delete|with|merge)\b/i;
+/** A statement PostgreSQL rejects at parse time: used to put a transaction into the aborted state. */
+const FAILING_SQL = 'DSQL_LOCAL_ABORT';
+
+const enum K {
+  Simple,
+  Parse,
+  Bind,
+  Describe,
+  Execute,
+  Close,
+  Sync,
+  Func,
+  Internal,
+}
+
+/** One request sent upstream and not fully answered yet. */
+interface Pending {
+  k: K;
+  /** CommandComplete tag to report instead of upstream's. */
+  tag?: string;
+  /** Replaces the first ErrorResponse of this request (the request was made to fail). */
+  refusal?: SqlError;
+  /** The request is a COMMIT rewritten to ROLLBACK: report this error instead of its tag. */
+  commitError?: SqlError;
+  /** Close the client socket when the first answer to this request arrives. */
+  drop?: boolean;
+  /** The client's SQL (simple protocol), for conflict handling. */
+  sql?: string;
+  /** A conflict was swallowed: answer plausibly once the upstream transaction is reset. */
+  occ?: boolean;
+  /** The rules' onCommandComplete refused the result. */
+  ccFailed?: boolean;
+  /** The proxy opened a transaction around this autocommit statement. */
+  wrapped?: boolean;
+  /** Hidden request: its answers are consumed here. */
+  onDone?: (status: TxStatus, error: Map<string, string> | undefined) => void;
+  error?: Map<string, string>;
+  /** A RowDescription was already relayed for this request. */
+  described?: boolean;
+  /** Do not relay this request's RowDescription (a replay after one was relayed). */
+  skipDescription?: boolean;
+}
+
+/** Per-statement facts remembered from Parse, looked up at Execute. */
+interface StatementInfo {
+  sql: string;
+  tag?: string;
+  commitError?: SqlError;
+  drop?: boolean;
+}
+
+/** Limits and services a session needs from its server. */
+export interface ProxyContext {
+  faults: FaultBook;
+  stats: DsqlLocalStats;
+  maxTransactionAgeMs: number;
+  /** When the session must close (ms since epoch), at the first idle moment after it. */
+  closeAt: number;
+}
+
+/** Runs one session until either side closes. */
+export class ProxySession {
+  private readonly fromClient = new FrameReader();
+  private readonly fromUpstream = new FrameReader();
+  private readonly queue: Pending[] = [];
+  private head = 0;
+  private toUpstream: Buffer[] = [];
+  private toClient: Buffer[] = [];
+  private txStatus: TxStatus = 'I';
+  private txStart = 0;
+  private requestStart = 0;
+  private doomed = false;
+  private occBatch = false;
+  private ccFailedBatch = false;
+  private skipUntilSync = false;
+  private closeWhenIdle = false;
+  private closed = false;
+  private readonly statements = new Map<string, StatementInfo>();
+  private readonly portals = new Map<string, StatementInfo | undefined>();
+  private ageTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly client: tls.TLSSocket,
+    private readonly upstream: net.Socket,
+    private readonly rules: SqlSession,
+    private readonly ctx: ProxyContext,
+    private readonly onClose: () => void,
+  ) {}
+
+  /** Starts forwarding; `rest` is anything upstream sent after its first ReadyForQuery. */
+  start(): void {
+    const { client, upstream } = this;
+    client.on('data', (chunk: Buffer) => this.onClientData(chunk));
+    upstream.on('data', (chunk: Buffer) => this.onUpstreamData(chunk));
+    client.on('drain', () => upstream.resume());
+    upstream.on('drain', () => client.resume());
+    client.on('close', () => this.close());
+    upstream.on('close', () => this.close());
+    client.on('error', () => this.close());
+    upstream.on('error', () => this.close());
+    upstream.resume();
+    const delay = this.ctx.closeAt - Date.now();
+    if (Number.isFinite(delay)) {
+      this.ageTimer = setTimeout(() => this.onAgeDeadline(), Math.max(0, delay));
+      this.ageTimer.unref();
+    }
+  }
+
+  /** Ends the session: both sockets close. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.ageTimer);
+    this.client.destroy();
+    if (!this.upstream.destroyed) {
+      this.upstream.end(serialize.end());
+      this.upstream.destroySoon();
+    }
+    this.onClose();
+  }
+
+  private onAgeDeadline(): void {
+    if (this.isIdle()) this.closeForAge();
+    else this.closeWhenIdle = true;
+  }
+
+  private closeForAge(): void {
+    this.ctx.stats.closedForAge++;
+    this.close();
+  }
+
+  private isIdle(): boolean {
+    return this.txStatus === 'I' && this.head === this.queue.length;
+  }
+
+  // ---- queue -------------------------------------------------------------------------------
+
+  private push(p: Pending): Pending {
+    this.queue.push(p);
+    return p;
+  }
+
+  private peek(): Pending | undefined {
+    return this.queue[this.head];
+  }
+
+  private shift(): Pending | undefined {
+    const p = this.queue[this.head];
+    if (p === undefined) return undefined;
+    this.head++;
+    if (this.head > 256 && this.head * 2 > this.queue.length) {
+      this.queue.splice(0, this.head);
+      this.head = 0;
+    }
+    return p;
+  }
+
+  /** After an error in the extended protocol PostgreSQL skips everything up to Sync. */
+  private dropUntilSync(): void {
+    for (let p = this.peek(); p && p.k !== K.Sync && p.k !== K.Internal; p = this.peek()) this.shift();
+  }
+
+  private hasPendingBeyondHead(): boolean {
+    return this.queue.length - this.head > 1;
+  }
+
+  /** Sends a hidden simple query upstream; `onDone` gets its final status and first error. */
+  private internal(sql: string, onDone: NonNullable<Pending['onDone']>): void {
+    this.push({ k: K.Internal, onDone });
+    this.upstream.write(serialize.query(sql));
+  }
+
+  // ---- client → upstream -------------------------------------------------------------------
+
+  private onClientData(chunk: Buffer): void {
+    if (this.head === this.queue.length) this.requestStart = Date.now();
+    try {
+      this.fromClient.feed(chunk, (type, frame) => this.onClientFrame(type, frame));
+    } catch {
+      this.close();
+      return;
+    }
+    this.flushUpstream();
+  }
+
+  private flushUpstream(): void {
+    const out = this.toUpstream;
+    if (out.length === 0 || this.closed) return;
+    this.toUpstream = [];
+    const ok = this.upstream.write(out.length === 1 ? out[0]! : Buffer.concat(out));
+    if (!ok) this.client.pause();
+  }
+
+  private onClientFrame(type: number, frame: Buffer): void {
+    if (this.closed) return;
+    switch (type) {
+      case 0x51 /* Q */: {
+        const sql = frame.toString('utf8', 5, frame.length - 1);
+        const d = this.decide('simple', sql);
+        if (!d) return;
+        const p: Pending = { k: K.Simple, sql, tag: d.tag, refusal: d.refusal, commitError: d.commitError, drop: d.drop };
+        if (d.refusal) {
+          this.push(p);
+          this.toUpstream.push(serialize.query(FAILING_SQL));
+          return;
+        }
+        if (d.commitError) {
+          this.push(p);
+          this.toUpstream.push(serialize.query('ROLLBACK'));
+          return;
+        }
+        if (this.rules.onCommandComplete && this.isIdle() && WRITE_RE.test(d.sql ?? sql)) {
+          // Row caps must be able to undo an autocommit statement: run it in a transaction we open.
+          p.wrapped = true;
+          this.push({ k: K.Internal, onDone: () => {} });
+          this.toUpstream.push(serialize.query('BEGIN ISOLATION LEVEL REPEATABLE READ'));
+        }
+        this.push(p);
+        this.toUpstream.push(d.sql !== undefined ? serialize.query(d.sql) : frame);
+        return;
+      }
+      case 0x50 /* P */: {
+        const [name, afterName] = readCString(frame, 5);
+        const [sql, afterSql] = readCString(frame, afterName);
+        const d = this.decide('extended', sql);
+        if (!d) return;
+        const info: StatementInfo = { sql, tag: d.tag, commitError: d.commitError, drop: d.drop };
+        this.statements.set(name, info);
+        this.push({ k: K.Parse, refusal: d.refusal });
+        const text = d.refusal ? FAILING_SQL : d.commitError ? 'ROLLBACK' : d.sql;
+        this.toUpstream.push(text === undefined ? frame : message('P', cstring(name), cstring(text), frame.subarray(afterSql)));
+        return;
+      }
+      case 0x42 /* B */: {
+        const [portal, afterPortal] = readCString(frame, 5);
+        const [stmt] = readCString(frame, afterPortal);
+        this.portals.set(portal, this.statements.get(stmt));
+        this.push({ k: K.Bind });
+        break;
+      }
+      case 0x45 /* E */: {
+        const [portal] = readCString(frame, 5);
+        const info = this.portals.get(portal);
+        this.push({ k: K.Execute, sql: info?.sql, tag: info?.tag, commitError: info?.commitError, drop: info?.drop });
+        break;
+      }
+      case 0x44 /* D */:
+        this.push({ k: K.Describe });
+        break;
+      case 0x43 /* C */:
+        this.push({ k: K.Close });
+        break;
+      case 0x53 /* S */:
+        this.push({ k: K.Sync });
+        break;
+      case 0x46 /* F */:
+        this.push({ k: K.Func });
+        break;
+      case 0x58 /* X */:
+        this.toUpstream.push(frame);
+        this.flushUpstream();
+        this.close();
+        return;
+      default:
+      // Flush, CopyData, CopyDone, CopyFail: forwarded as they are.
+    }
+    this.toUpstream.push(frame);
+  }
+
+  /**
+   * Applies faults, the transaction age limit, a pending OCC failure and the SQL rules to one SQL
+   * text. Returns undefined when the session was dropped.
+   */
+  private decide(
+    protocol: 'simple' | 'extended',
+    sql: string,
+  ): { sql?: string; tag?: string; refusal?: SqlError; commitError?: SqlError; drop?: boolean } | undefined {
+    const { ctx } = this;
+    ctx.stats.queries++;
+    const isCommit = COMMIT_RE.test(sql);
+    if (!ctx.faults.empty) {
+      const f = ctx.faults.take(isCommit ? 'commit' : 'query', sql);
+      if (f?.kind === 'drop' && !isCommit) {
+        this.close();
+        return undefined;
+      }
+      if (f?.kind === 'drop') return { drop: true };
+      if (f?.kind === 'error') {
+        const err: SqlError = { code: f.error.code, message: f.error.message };
+        return isCommit ? { commitError: err } : { refusal: err };
+      }
+    }
+    if (this.txStatus === 'T' && this.txStart && Date.now() - this.txStart > ctx.maxTransactionAgeMs) {
+      ctx.stats.transactionAgeExceeded++;
+      const limit = Math.round(ctx.maxTransactionAgeMs / 1000);
+      const err: SqlError = {
+        code: '54000',
+        message: `transaction age limit of ${limit}s exceeded`,
+        detail: `Current transaction age ${Math.floor((Date.now() - this.txStart) / 1000)}s exceeds ${limit}s`,
+      };
+      return isCommit ? { commitError: err } : { refusal: err };
+    }
+    if (isCommit && this.doomed) return { commitError: OC000 };
+    const decision = this.rules.onSql(sql, { protocol, txStatus: this.txStatus });
+    if (decision.kind === 'refuse') return { refusal: decision.error };
+    return { sql: decision.sql, tag: decision.commandTag };
+  }
+
+  // ---- upstream → client -------------------------------------------------------------------
+
+  private onUpstreamData(chunk: Buffer): void {
+    try {
+      this.fromUpstream.feed(chunk, (type, frame) => this.onUpstreamFrame(type, frame));
+    } catch {
+      this.close();
+      return;
+    }
+    this.flushClient();
+  }
+
+  private flushClient(): void {
+    const out = this.toClient;
+    if (out.length === 0 || this.closed) return;
+    this.toClient = [];
+    const ok = this.client.write(out.length === 1 ? out[0]! : Buffer.concat(out));
+    if (!ok) this.upstream.pause();
+  }
+
+  private emit(buf: Buffer): void {
+    this.toClient.push(buf);
+  }
+
+  private onUpstreamFrame(type: number, frame: Buffer): void {
+    if (this.closed) return;
+    const h = this.peek();
+    if (h?.onDone) {
+      if (type === 0x45) h.error ??= errorFields(frame);
+      else if (type === 0x5a) {
+        this.shift();
+        h.onDone(String.fromCharCode(frame[5]!) as TxStatus, h.error);
+      }
+      return;
+    }
+    if (h?.drop && (type === 0x43 || type === 0x45 || type === 0x5a)) {
+      // The COMMIT reached PostgreSQL; the client never learns its outcome.
+      this.close();
+      return;
+    }
+    if (type === 0x5a /* Z */) return this.onReady(frame);
+    if (this.skipUntilSync) return;
+    switch (type) {
+      case 0x43 /* C */:
+        return this.onCommandComplete(frame, h);
+      case 0x45 /* E */:
+        return this.onError(frame, h);
+      case 0x31 /* 1 */:
+        if (h?.k === K.Parse) this.shift();
+        break;
+      case 0x32 /* 2 */:
+        if (h?.k === K.Bind) this.shift();
+        break;
+      case 0x33 /* 3 */:
+        if (h?.k === K.Close) this.shift();
+        break;
+      case 0x54 /* T */:
+        if (h?.k === K.Simple) {
+          if (h.skipDescription) return;
+          h.described = true;
+        }
+        if (h?.k === K.Describe) this.shift();
+        break;
+      case 0x6e /* n */:
+        if (h?.k === K.Describe) this.shift();
+        break;
+      case 0x49 /* I */:
+      case 0x73 /* s */:
+        if (h?.k === K.Execute) this.shift();
+        break;
+      default:
+    }
+    this.emit(frame);
+  }
+
+  private onCommandComplete(frame: Buffer, h: Pending | undefined): void {
+    if (h?.k === K.Execute) this.shift();
+    if (h?.commitError) {
+      if (h.commitError.code === '40001') this.ctx.stats.occConflicts++;
+      this.emit(errorResponse(h.commitError));
+      return;
+    }
+    const tag = h?.tag ?? commandTagOf(frame);
+    const check = this.rules.onCommandComplete;
+    if (check && h) {
+      const err = check.call(this.rules, tag, { protocol: h.k === K.Simple ? 'simple' : 'extended', txStatus: this.txStatus });
+      if (err) {
+        this.emit(errorResponse(err));
+        if (h.k === K.Simple) h.ccFailed = true;
+        else {
+          this.ccFailedBatch = true;
+          this.skipUntilSync = true;
+        }
+        return;
+      }
+    }
+    this.emit(h?.tag !== undefined ? commandComplete(tag) : frame);
+  }
+
+  private onError(frame: Buffer, h: Pending | undefined): void {
+    const extended = h !== undefined && h.k !== K.Simple && h.k !== K.Func;
+    if (extended) {
+      this.shift();
+      this.dropUntilSync();
+    }
+    if (h?.refusal) {
+      this.emit(errorResponse(h.refusal));
+      h.refusal = undefined;
+      return;
+    }
+    const fields = errorFields(frame);
+    const code = fields.get('C') ?? '';
+    if (!CONFLICT_CODES.has(code)) {
+      this.emit(frame);
+      return;
+    }
+    // A conflict inside a transaction block: DSQL never waits and never fails the statement; it
+    // fails the COMMIT. Remember the transaction is doomed, reset the upstream transaction so
+    // later statements keep working, and answer the statement plausibly. Only when nothing else
+    // is pipelined behind it; otherwise (and in autocommit) the conflict surfaces at once.
+    const inBlock = this.txStatus === 'T' && h !== undefined && !h.wrapped;
+    const alone = extended ? this.queue.length - this.head === 1 : !this.hasPendingBeyondHead();
+    if (inBlock && alone) {
+      this.doomed = true;
+      if (h.k === K.Simple) h.occ = true;
+      else {
+        this.occBatch = true;
+        this.emit(commandComplete(plausibleTag(h.sql ?? '')));
+      }
+      return;
+    }
+    this.ctx.stats.occConflicts++;
+    fields.set('C', OC000.code);
+    fields.set('M', OC000.message);
+    fields.delete('D');
+    fields.delete('H');
+    this.emit(errorFromFields(fields));
+  }
+
+  private onReady(frame: Buffer): void {
+    let p: Pending | undefined;
+    while ((p = this.shift())) if (p.k === K.Simple || p.k === K.Sync || p.k === K.Func) break;
+    this.skipUntilSync = false;
+    const status = String.fromCharCode(frame[5]!) as TxStatus;
+
+    if (p?.occ || this.occBatch) {
+      const replay = p?.occ ? p.sql : undefined;
+      const described = p?.described === true;
+      this.occBatch = false;
+      this.internal('ROLLBACK; BEGIN ISOLATION LEVEL REPEATABLE READ', () => {
+        if (replay !== undefined && FOR_LOCK_RE.test(replay) && /^\s*select\b/i.test(replay)) {
+          // Re-read without the lock clause: rows as the snapshot sees them, no wait.
+          this.push({ k: K.Simple, skipDescription: described });
+          this.upstream.write(serialize.query(replay.replace(FOR_LOCK_RE, '')));
+          return;
+        }
+        if (replay !== undefined) this.emit(commandComplete(plausibleTag(replay)));
+        this.ready('T', readyForQuery('T'));
+      });
+      return;
+    }
+    if (this.ccFailedBatch || p?.ccFailed) {
+      this.ccFailedBatch = false;
+      if (p?.wrapped) {
+        this.internal('ROLLBACK', () => this.ready('I', readyForQuery('I')));
+        return;
+      }
+      if (status === 'T') {
+        this.internal(FAILING_SQL, () => this.ready('E', readyForQuery('E')));
+        return;
+      }
+    }
+    if (p?.wrapped) {
+      this.internal(status === 'E' ? 'ROLLBACK' : 'COMMIT', (_s, err) => {
+        if (err) this.emit(errorFromFields(translateConflict(err, this.ctx.stats)));
+        this.ready('I', readyForQuery('I'));
+      });
+      return;
+    }
+    this.ready(status, frame);
+  }
+
+  private ready(status: TxStatus, frame: Buffer): void {
+    if (status !== 'I' && this.txStatus === 'I') this.txStart = this.requestStart || Date.now();
+    if (status === 'I') {
+      this.txStart = 0;
+      this.doomed = false;
+    }
+    this.txStatus = status;
+    this.rules.onReadyForQuery?.(status);
+    this.emit(frame);
+    if (this.closeWhenIdle && this.isIdle()) {
+      this.flushClient();
+      this.closeForAge();
+    }
+  }
+}
+
+/** Rewrites a conflict error to DSQL's text; counts it. */
+function translateConflict(fields: Map<string, string>, stats: DsqlLocalStats): Map<string, string> {
+  if (CONFLICT_CODES.has(fields.get('C') ?? '')) {
+    stats.occConflicts++;
+    fields.set('C', OC000.code);
+    fields.set('M', OC000.message);
+    fields.delete('D');
+  }
+  return fields;
+}
+
+/** The tag a statement would most plausibly have completed with (used for a doomed statement). */
+function plausibleTag(sql: string): string {
+  const verb = /^\s*(\w+)/.exec(sql)?.[1]?.toUpperCase() ?? '';
+  if (verb === 'INSERT') return 'INSERT 0 1';
+  if (verb === 'UPDATE' || verb === 'DELETE' || verb === 'MERGE' || verb === 'SELECT') return `${verb} 1`;
+  return verb;
+}

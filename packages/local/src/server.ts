@@ -1,0 +1,171 @@
+/**
+ * `startDsqlLocal()`: a local Aurora DSQL endpoint — a TLS PostgreSQL wire proxy that verifies
+ * IAM tokens and enforces DSQL's connection behaviour, in front of a real PostgreSQL.
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+import { inspect } from 'node:util';
+import type { DsqlLocalCredentials } from './auth/token.js';
+import { handleConnection, type ConnectionContext } from './connection.js';
+import { FaultBook, type Fault } from './faults.js';
+import { TokenBucket } from './limits/token-bucket.js';
+import { resolveOptions, type DsqlLocalOptions } from './options.js';
+import { passThroughRules } from './sql/hook.js';
+import { emptyStats, type DsqlLocalStats } from './stats.js';
+import { generateTlsMaterial } from './tls/certs.js';
+import { parseUpstreamUrl, runUpstreamSql, type UpstreamTarget } from './upstream/connect.js';
+import { startEmbeddedPostgres, type EmbeddedUpstream } from './upstream/embedded.js';
+
+/** Shared connection options any `@dsql/*` adapter accepts as they are. */
+export interface DsqlLocalConnectionOptions {
+  host: string;
+  hostaddr: string;
+  port: number;
+  region: string;
+  user: string;
+  database: string;
+  credentials: DsqlLocalCredentials;
+  ssl: { ca: string };
+}
+
+/** A running local DSQL endpoint. */
+export interface DsqlLocal {
+  /** Cluster endpoint hostname, `<clusterId>.dsql.<region>.on.aws` (use it for SNI and tokens). */
+  readonly host: string;
+  /** The address to dial: `127.0.0.1`. */
+  readonly hostaddr: string;
+  readonly port: number;
+  readonly region: string;
+  readonly clusterId: string;
+  /** CA certificate (PEM) that signs the endpoint's certificate: trust it for verify-full. */
+  readonly ca: string;
+  /** An identity whose tokens the endpoint accepts. */
+  readonly credentials: DsqlLocalCredentials;
+  /** Upstream PostgreSQL URL (with its password): for test fixtures that need to bypass the proxy. */
+  readonly upstreamUrl: string;
+  /** Shared connection options for `user` (default `admin`). */
+  connectionOptions(user?: string): DsqlLocalConnectionOptions;
+  /** Arms a fault that fails or drops the next matching connection, query or COMMIT. */
+  inject(fault: Fault): void;
+  /** A snapshot of the counters. */
+  stats(): DsqlLocalStats;
+  /** Ends every session and the embedded server; removes its files. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a local Aurora DSQL endpoint.
+ *
+ * @example
+ * import { startDsqlLocal } from '@dsql/local';
+ * import { DsqlSigner } from '@aws-sdk/dsql-signer';
+ * import pg from 'pg';
+ *
+ * const dsql = await startDsqlLocal();
+ * const token = await new DsqlSigner({ hostname: dsql.host, region: dsql.region, credentials: dsql.credentials })
+ *   .getDbConnectAdminAuthToken();
+ * const client = new pg.Client({ host: dsql.host, port: dsql.port, user: 'admin', password: token,
+ *   database: 'postgres', ssl: { ca: dsql.ca, servername: dsql.host },
+ *   stream: () => net.connect(dsql.port, dsql.hostaddr) });
+ * // … or pass dsql.connectionOptions() to a @dsql adapter.
+ * await dsql.stop();
+ */
+export async function startDsqlLocal(options: DsqlLocalOptions = {}): Promise<DsqlLocal> {
+  const o = resolveOptions(options);
+  const host = `${o.clusterId}.dsql.${o.region}.on.aws`;
+  const hostaddr = '127.0.0.1';
+
+  let embedded: EmbeddedUpstream | undefined;
+  let target: UpstreamTarget;
+  let upstreamUrl: string;
+  const tlsPromise = o.tls ? Promise.resolve(o.tls) : generateTlsMaterial([host, 'localhost', hostaddr]);
+  if (o.upstream === 'embedded') {
+    embedded = await startEmbeddedPostgres();
+    target = embedded.target;
+    upstreamUrl = embedded.url;
+  } else {
+    target = parseUpstreamUrl(o.upstream);
+    upstreamUrl = o.upstream;
+  }
+
+  const server = net.createServer();
+  const sessions = new Set<{ close(): void }>();
+  try {
+    const material = await tlsPromise;
+    const rules = o.rules ?? passThroughRules;
+    if (rules.bootstrapSql?.length) await runUpstreamSql(target, rules.bootstrapSql);
+    const stats = emptyStats();
+    const ctx: ConnectionContext = {
+      host,
+      region: o.region,
+      credentials: o.credentials,
+      secureContext: tls.createSecureContext({ cert: material.cert, key: material.key }),
+      upstream: target,
+      upstreamSettings: {
+        default_transaction_isolation: 'repeatable read',
+        TimeZone: 'UTC',
+        lock_timeout: String(o.lockTimeoutMs),
+      },
+      rules,
+      faults: new FaultBook(() => stats.injectedFaults++),
+      stats,
+      bucket: o.connectRate ? new TokenBucket(o.connectRate.perSecond, o.connectRate.burst) : undefined,
+      maxConnections: o.maxConnections,
+      maxConnectionAgeMs: o.maxConnectionAgeSeconds * 1000,
+      maxTransactionAgeMs: o.maxTransactionAgeSeconds * 1000,
+      sessions,
+    };
+    server.on('connection', (socket) => handleConnection(socket, ctx));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(o.port, hostaddr, () => {
+        server.removeListener('error', reject);
+        resolve();
+      });
+    });
+    const port = (server.address() as net.AddressInfo).port;
+    const credentials = o.credentials[0]!;
+    let stopping: Promise<void> | undefined;
+    const local: DsqlLocal = {
+      host,
+      hostaddr,
+      port,
+      region: o.region,
+      clusterId: o.clusterId,
+      ca: material.ca,
+      credentials,
+      upstreamUrl,
+      connectionOptions: (user = 'admin') => ({
+        host,
+        hostaddr,
+        port,
+        region: o.region,
+        user,
+        database: 'postgres',
+        credentials: { ...credentials },
+        ssl: { ca: material.ca },
+      }),
+      inject: (fault) => ctx.faults.add(fault),
+      stats: () => structuredClone(stats),
+      stop: () =>
+        (stopping ??= (async () => {
+          await new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            for (const s of [...sessions]) s.close();
+          });
+          await embedded?.stop();
+        })()),
+    };
+    // Keep the secret and the upstream password out of util.inspect / console.log.
+    Object.defineProperty(local, inspect.custom, {
+      enumerable: false,
+      value: () => `DsqlLocal { host: '${host}', hostaddr: '${hostaddr}', port: ${port}, region: '${o.region}' }`,
+    });
+    return local;
+  } catch (err) {
+    server.close();
+    for (const s of [...sessions]) s.close();
+    await embedded?.stop();
+    throw err;
+  }
+}

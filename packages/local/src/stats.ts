@@ -1,0 +1,47 @@
+import type { AuthFailureReason } from './auth/token.js';
+
+/** Counters of one emulator, as returned by `stats()`. */
+export interface DsqlLocalStats {
+  /** TCP connections accepted. */
+  connectionsAccepted: number;
+  /** Sessions that passed token verification. */
+  authenticated: number;
+  /** Token verification failures by reason. */
+  authFailures: Partial<Record<AuthFailureReason, number>>;
+  /** Connections refused with 53400 (connection rate). */
+  rateLimited: number;
+  /** Connections refused with 53300 (too many connections). */
+  tooManyConnections: number;
+  /** Connections refused for missing TLS or SNI. */
+  tlsRefused: number;
+  /** Sessions closed at their maximum age. */
+  closedForAge: number;
+  /** Transactions failed with 54000 for their age. */
+  transactionAgeExceeded: number;
+  /** OCC conflicts reported to clients (40001). */
+  occConflicts: number;
+  /** Injected faults that hit. */
+  injectedFaults: number;
+  /** SQL texts received (simple Query strings and Parse messages). */
+  queries: number;
+  /** Client sessions currently open. */
+  openConnections: number;
+}
+
+/** A fresh zeroed stats object. */
+export function emptyStats(): DsqlLocalStats {
+  return {
+    connectionsAccepted: 0,
+    authenticated: 0,
+    authFailures: {},
+    rateLimited: 0,
+    tooManyConnections: 0,
+    tlsRefused: 0,
+    closedForAge: 0,
+    transactionAgeExceeded: 0,
+    occConflicts: 0,
+    injectedFaults: 0,
+    queries: 0,
+    openConnections: 0,
+  };
+}
