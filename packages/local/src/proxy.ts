@@ -320,7 +320,7 @@ export class ProxySession {
     }
     if (this.txStatus === 'T' && this.txStart && Date.now() - this.txStart > ctx.maxTransactionAgeMs) {
       ctx.stats.transactionAgeExceeded++;
-      const limit = Math.round(ctx.maxTransactionAgeMs / 1000);
+      const limit = ctx.maxTransactionAgeMs / 1000;
       const err: SqlError = {
         code: '54000',
         message: `transaction age limit of ${limit}s exceeded`,

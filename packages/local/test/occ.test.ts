@@ -1,0 +1,118 @@
+import type pg from 'pg';
+import { startDsqlLocal, type DsqlLocal } from '@dsql/local';
+import { connectPg, connectPostgresJs, failure } from './helpers.js';
+
+let dsql: DsqlLocal;
+let a: pg.Client;
+let b: pg.Client;
+beforeAll(async () => {
+  dsql = await startDsqlLocal();
+  a = await connectPg(dsql);
+  b = await connectPg(dsql);
+  await a.query('CREATE TABLE accounts (id int PRIMARY KEY, balance int NOT NULL)');
+}, 60_000);
+afterAll(async () => {
+  await a?.end().catch(() => {});
+  await b?.end().catch(() => {});
+  await dsql?.stop();
+});
+beforeEach(async () => {
+  await a.query('DELETE FROM accounts');
+  await a.query('INSERT INTO accounts VALUES (1, 100), (2, 200)');
+});
+
+const OCC = expect.objectContaining({ code: '40001', message: 'change conflicts with another transaction (OC000)' });
+
+async function balance(id: number): Promise<number> {
+  return (await a.query('SELECT balance FROM accounts WHERE id = $1', [id])).rows[0].balance;
+}
+
+describe('optimistic concurrency', () => {
+  it('fails exactly one of two writers to one row, at COMMIT, without waiting', async () => {
+    const before = dsql.stats().occConflicts;
+    await a.query('BEGIN');
+    expect((await a.query('UPDATE accounts SET balance = balance + 1 WHERE id = 1')).rowCount).toBe(1);
+    await b.query('BEGIN');
+    const started = Date.now();
+    const bUpdate = await b.query('UPDATE accounts SET balance = balance + 10 WHERE id = 1');
+    expect(bUpdate.command).toBe('UPDATE');
+    expect(Date.now() - started).toBeLessThan(1000);
+    await a.query('COMMIT');
+    expect(await failure(() => b.query('COMMIT'))).toEqual(OCC);
+    expect(await balance(1)).toBe(101);
+    expect(dsql.stats().occConflicts).toBe(before + 1);
+    // The loser's session is usable afterwards.
+    expect((await b.query('SELECT 1 AS ok')).rows).toEqual([{ ok: 1 }]);
+  });
+
+  it('keeps the loser usable inside its doomed transaction, then fails its COMMIT', async () => {
+    await a.query('BEGIN');
+    await a.query('UPDATE accounts SET balance = 0 WHERE id = 1');
+    await b.query('BEGIN');
+    await b.query('UPDATE accounts SET balance = 5 WHERE id = 1');
+    await b.query('UPDATE accounts SET balance = 7 WHERE id = 2');
+    expect((await b.query('SELECT balance FROM accounts WHERE id = 2')).rows).toEqual([{ balance: 7 }]);
+    await a.query('COMMIT');
+    expect(await failure(() => b.query('COMMIT'))).toEqual(OCC);
+    // Nothing of the loser survived, not even its later write to another row.
+    expect(await balance(1)).toBe(0);
+    expect(await balance(2)).toBe(200);
+  });
+
+  it('the writer that met the row lock loses, even if it commits first (documented divergence: DSQL lets the first committer win)', async () => {
+    await a.query('BEGIN');
+    await a.query('UPDATE accounts SET balance = 1 WHERE id = 1');
+    await b.query('BEGIN');
+    await b.query('UPDATE accounts SET balance = 2 WHERE id = 1');
+    // B tries to commit while A still holds the row: with PostgreSQL underneath, B lost the race.
+    expect(await failure(() => b.query('COMMIT'))).toEqual(OCC);
+    await a.query('COMMIT');
+    expect(await balance(1)).toBe(1);
+  });
+
+  it('a write after a concurrent commit (stale snapshot) fails at COMMIT', async () => {
+    await b.query('BEGIN');
+    expect(await (await b.query('SELECT balance FROM accounts WHERE id = 2')).rows[0].balance).toBe(200);
+    await a.query('UPDATE accounts SET balance = 250 WHERE id = 2');
+    await b.query('UPDATE accounts SET balance = balance + 1 WHERE id = 2');
+    expect(await failure(() => b.query('COMMIT'))).toEqual(OCC);
+    expect(await balance(2)).toBe(250);
+  });
+
+  it('SELECT … FOR UPDATE conflicting with a write still returns rows, then fails at COMMIT', async () => {
+    await a.query('BEGIN');
+    await a.query('UPDATE accounts SET balance = 3 WHERE id = 1');
+    await b.query('BEGIN');
+    const r = await b.query('SELECT id, balance FROM accounts WHERE id = 1 FOR UPDATE');
+    expect(r.rows).toEqual([{ id: 1, balance: 100 }]);
+    await a.query('COMMIT');
+    expect(await failure(() => b.query('COMMIT'))).toEqual(OCC);
+  });
+
+  it('an autocommit write that conflicts fails at once with 40001 OC000', async () => {
+    await a.query('BEGIN');
+    await a.query('UPDATE accounts SET balance = 9 WHERE id = 1');
+    expect(await failure(() => b.query('UPDATE accounts SET balance = 10 WHERE id = 1'))).toEqual(OCC);
+    await a.query('COMMIT');
+    expect(await balance(1)).toBe(9);
+  });
+
+  it('works the same through Postgres.js (extended protocol)', async () => {
+    const sql = await connectPostgresJs(dsql);
+    try {
+      await a.query('BEGIN');
+      await a.query('UPDATE accounts SET balance = 11 WHERE id = 1');
+      const err = await failure(() =>
+        sql.begin(async (tx) => {
+          await tx`UPDATE accounts SET balance = 12 WHERE id = 1`;
+          await a.query('COMMIT');
+        }),
+      );
+      expect(err).toEqual(expect.objectContaining({ code: '40001', message: 'change conflicts with another transaction (OC000)' }));
+      expect(await balance(1)).toBe(11);
+      expect((await sql`SELECT 1 AS ok`)[0]).toEqual({ ok: 1 });
+    } finally {
+      await sql.end();
+    }
+  });
+});
