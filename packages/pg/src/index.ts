@@ -1,0 +1,24 @@
+/**
+ * `@dsql/pg`: node-postgres `Pool` and `Client` for Aurora DSQL.
+ *
+ * @example
+ * import { DsqlPool } from '@dsql/pg';
+ * const pool = new DsqlPool({ host: 'abc…xyz.dsql.us-east-1.on.aws' });
+ * await pool.query('SELECT 1');
+ */
+export { DsqlPool } from './pool.js';
+export { DsqlClient, type DsqlPoolClient, type TransactionRetry } from './client.js';
+export type { DsqlClientConfig, DsqlPoolConfig } from './config.js';
+export { classifyInPlace, type ClassifiedError, type DsqlClassification } from './classify.js';
+export { dialAddress } from './address-socket.js';
+export { assertNoSavepoint } from './savepoint-guard.js';
+export {
+  CommitOutcomeUnknownError,
+  DsqlError,
+  DsqlTransactionRolledBackError,
+  DsqlUnsupportedError,
+  classifyError,
+  isCommitOutcomeUnknownError,
+  isDsqlError,
+  isOccError,
+} from '@dsql/core';

@@ -1,0 +1,125 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import pg from 'pg';
+import { DsqlUnsupportedError, isOccError, withRetry } from '@dsql/core';
+import { classifyInPlace } from './classify.js';
+import { DsqlClient, type DsqlPoolClient, type TransactionRetry } from './client.js';
+import { prepareConfig, type DsqlPoolConfig, type PreparedDsql } from './config.js';
+import { retryConnect } from './connect-retry.js';
+import { jitterMaxLifetime } from './lifetime.js';
+
+/** The pool whose `transaction()` callback is running, to refuse nested pool transactions. */
+const openTransaction = new AsyncLocalStorage<object>();
+
+type ConnectCallback = (err: Error | undefined, client: DsqlPoolClient | undefined, done: (release?: unknown) => void) => void;
+
+/**
+ * A node-postgres `Pool` for Aurora DSQL, usable wherever a `pg.Pool` is accepted (Drizzle's
+ * `node-postgres` driver, Kysely's `PostgresDialect`, Prisma's adapter-pg, TypeORM…).
+ *
+ * Takes the shared DSQL options (or a URL) plus every `pg.Pool` option. What it adds:
+ * - the password is an async function backed by a shared, caching `TokenProvider`: it runs only
+ *   when a physical connection opens; a checkout or `pool.query()` does no token or credential work;
+ * - TLS verify-full against the cluster hostname, also when `hostaddr` dials an address;
+ * - each connection draws its own max lifetime from `maxLifetimeSeconds` (default 2700–3300 s)
+ *   and is retired when idle, never mid-query;
+ * - new connections pass the process-wide connection rate limiter, and a refused attempt
+ *   (53400, 53300, waking up, reset) is retried with backoff within `connectionTimeoutMillis`;
+ * - `transaction(fn, retry?)` with OCC retry; opt-in `queryRetry` for autocommit `pool.query()`;
+ * - server errors gain `err.dsql` (`{ kind, retryable, hint, … }`).
+ *
+ * @example
+ * const pool = new DsqlPool({ host: 'abc…xyz.dsql.us-east-1.on.aws', max: 8 });
+ * const { rows } = await pool.query('SELECT 1 AS one');
+ * await pool.transaction(async (tx) => { await tx.query('UPDATE t SET n = n + 1 WHERE id = $1', [1]); });
+ * await pool.end();
+ */
+export class DsqlPool extends pg.Pool {
+  readonly #dsql: PreparedDsql;
+
+  constructor(urlOrConfig?: string | DsqlPoolConfig, overrides?: DsqlPoolConfig) {
+    const prepared = prepareConfig(urlOrConfig, overrides, 'pool');
+    super({ ...prepared.pg, Client: DsqlClient as unknown as pg.PoolConfig['Client'] });
+    this.#dsql = prepared.dsql;
+    jitterMaxLifetime(this as unknown as { options: { maxLifetimeSeconds?: number } }, prepared.dsql.maxLifetimeSeconds);
+    if (prepared.dsql.queryRetry) this.#enableQueryRetry(prepared.dsql.queryRetry);
+  }
+
+  /**
+   * Checks a client out. A new connection that is refused for a transient reason is retried
+   * (a fresh client each time) with backoff within `connectionTimeoutMillis`; a reused idle
+   * connection costs nothing extra.
+   */
+  override connect(): Promise<DsqlPoolClient>;
+  override connect(callback: ConnectCallback): void;
+  override connect(callback?: ConnectCallback): Promise<DsqlPoolClient> | void {
+    if (!callback) {
+      return new Promise<DsqlPoolClient>((resolve, reject) =>
+        this.connect((err, client) => (err ? reject(err) : resolve(client!))),
+      );
+    }
+    retryConnect<DsqlPoolClient>(
+      (cb) => super.connect(cb as Parameters<pg.Pool['connect']>[0]),
+      this.#dsql.connectRetry,
+      callback,
+    );
+  }
+
+  /**
+   * Runs `fn` in a transaction on a pooled connection and returns its result.
+   *
+   * Retry contract: on an OCC conflict (40001, OC000/OC001) the transaction is rolled back and
+   * `fn` runs again on a pooled connection, with capped exponential backoff and jitter (`retry`
+   * options, or the pool's `retry` option; `false` makes one attempt). **`fn` may run more than
+   * once: it must not have side effects outside the database.** Any other error rolls back and
+   * is thrown. A COMMIT whose answer was lost throws `CommitOutcomeUnknownError` and is never
+   * retried. A connection whose ROLLBACK (or COMMIT) failed is destroyed, not returned to the
+   * pool. Savepoints and nested `transaction()` calls fail fast with `DsqlUnsupportedError`.
+   *
+   * @example
+   * await pool.transaction(async (tx) => {
+   *   await tx.query('UPDATE accounts SET balance = balance - $1 WHERE id = $2', [10, from]);
+   *   await tx.query('UPDATE accounts SET balance = balance + $1 WHERE id = $2', [10, to]);
+   * });
+   */
+  async transaction<T>(fn: (client: DsqlPoolClient) => Promise<T> | T, retry?: TransactionRetry): Promise<T> {
+    if (openTransaction.getStore() === this) {
+      throw new DsqlUnsupportedError(
+        'nested transactions',
+        'pool.transaction() was called inside a pool.transaction() callback of the same pool; ' +
+          'Aurora DSQL has no nested transactions or savepoints. Use the callback\'s client for all the work.',
+      );
+    }
+    const options = retry === undefined ? this.#dsql.retry : retry;
+    const once = async (): Promise<T> => {
+      const client = await this.connect();
+      let broken: Error | undefined;
+      try {
+        const outcome = await openTransaction.run(this, () => client._dsqlAttempt(fn));
+        broken = outcome.broken;
+        if (!outcome.ok) throw classifyInPlace(outcome.error);
+        return outcome.value;
+      } finally {
+        client.release(broken);
+      }
+    };
+    return options === false ? once() : withRetry(once, options);
+  }
+
+  /** Replaces `query` on this instance by one that retries OCC conflicts (autocommit statements only). */
+  #enableQueryRetry(options: Exclude<TransactionRetry, false>): void {
+    const plainQuery = pg.Pool.prototype.query;
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const query = (text: any, values?: any, callback?: any): any => {
+      const submittable = text !== null && typeof text === 'object' && typeof text.submit === 'function';
+      if (submittable || typeof values === 'function' || typeof callback === 'function') {
+        // Callback and streaming forms are passed on as they are: their results can't be replayed.
+        return plainQuery.call(this, text, values, callback);
+      }
+      return withRetry(() => plainQuery.call(this, text, values) as Promise<pg.QueryResult>, {
+        ...options,
+        retryOn: isOccError,
+      });
+    };
+    Object.defineProperty(this, 'query', { value: query, configurable: true, writable: true });
+  }
+}
