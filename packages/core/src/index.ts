@@ -1,2 +1,80 @@
-/** Version of @dsql/core, used in the default `application_name`. */
-export const VERSION = '0.1.0';
+export { VERSION } from './version.js';
+export { applicationName, MAX_APPLICATION_NAME_BYTES } from './application-name.js';
+export { redact } from './redact.js';
+export {
+  DsqlError,
+  DsqlConfigError,
+  DsqlCredentialsError,
+  DsqlTokenError,
+  CommitOutcomeUnknownError,
+  DsqlTransactionRolledBackError,
+  DsqlUnsupportedError,
+  DsqlConnectError,
+  DsqlTimeoutError,
+  DsqlAbortError,
+  isDsqlError,
+  isCommitOutcomeUnknownError,
+  type DsqlErrorCode,
+  type DsqlErrorOptions,
+} from './errors.js';
+export {
+  classifyError,
+  isOccError,
+  isTransientError,
+  isConnectionLoss,
+  SQLSTATE_MEANINGS,
+  type ErrorKind,
+  type ErrorClassification,
+} from './sqlstate.js';
+export { parseEndpoint, type DsqlEndpoint, type EndpointKind, type ParseEndpointOptions } from './endpoint.js';
+export { parseConnectionString, type ConnectionStringOptions } from './connection-string.js';
+export {
+  resolveConfig,
+  checkTokenDuration,
+  checkCredentials,
+  DEFAULT_TOKEN_DURATION_SECS,
+  MAX_TOKEN_DURATION_SECS,
+  type DsqlConfig,
+  type DsqlConnectionOptions,
+} from './config.js';
+export type { AwsCredentials, AwsCredentialsProvider, CredentialsInput } from './credentials-types.js';
+export { CredentialCache, sharedCredentialCache, type CredentialSource, type CredentialCacheStats } from './credentials.js';
+export {
+  TokenProvider,
+  getTokenProvider,
+  tokenProviderFor,
+  type TokenProviderOptions,
+  type TokenProviderStats,
+  type DsqlAction,
+} from './token-provider.js';
+export {
+  withRetry,
+  resolveRetryOptions,
+  backoffDelay,
+  DEFAULT_RETRY,
+  type RetryOptions,
+  type RetryInfo,
+  type ResolvedRetryOptions,
+} from './retry.js';
+export {
+  ConnectRateLimiter,
+  sharedConnectRateLimiter,
+  resolveConnectRateLimit,
+  DEFAULT_CONNECT_RATE,
+  type ConnectRateLimitOptions,
+  type AcquireOptions,
+  type ConnectRateLimiterStats,
+} from './rate-limiter.js';
+export {
+  LifecyclePolicy,
+  resolveMaxLifetime,
+  DEFAULT_MAX_LIFETIME_SECONDS,
+  DEFAULT_IDLE_TIMEOUT_MILLIS,
+  type LifecycleOptions,
+  type SecondsWindow,
+} from './lifecycle.js';
+export { tlsOptions, type SslMode, type TlsConfig, type UserTlsOptions } from './tls.js';
+export { runTransaction, isRetryableTransactionError, type TransactionDriver } from './transaction.js';
+export { connectWithRetry, type ConnectRetryOptions } from './connect.js';
+export { describeConnectError, type ConnectErrorContext } from './describe-connect-error.js';
+export { sleep, type Sleep } from './timers.js';

@@ -1,0 +1,55 @@
+import { DsqlConfigError } from './errors.js';
+import { describeValue } from './redact.js';
+import { withRetry, type RetryInfo } from './retry.js';
+import { isTransientError } from './sqlstate.js';
+import type { Sleep } from './timers.js';
+
+/** Options of {@link connectWithRetry}. */
+export interface ConnectRetryOptions {
+  /** No new attempt starts after this many milliseconds since the first. Default 30,000. */
+  deadlineMs?: number;
+  /** Cancels waiting between attempts. */
+  signal?: AbortSignal;
+  /** Called before each wait. */
+  onRetry?: (info: RetryInfo) => void;
+  /** Attempts in total. Default 10. */
+  maxAttempts?: number;
+  /** First backoff window. Default 100 ms (a refused connection costs a round-trip and a TLS handshake). */
+  baseDelayMs?: number;
+  /** Backoff cap. Default 5,000 ms (a waking cluster takes seconds). */
+  maxDelayMs?: number;
+  sleep?: Sleep;
+  now?: () => number;
+  random?: () => number;
+}
+
+/**
+ * Opens a connection with `connectFn(attempt)`, retrying failures that go away by themselves
+ * — 53400 rate exceeded, 53300 too many connections, "waking up cluster", connection
+ * reset/refused/timeouts — with capped exponential backoff and full jitter, within
+ * `deadlineMs`. Access denied, bad configuration and anything else are rethrown at once.
+ *
+ * @example
+ * const client = await connectWithRetry(async () => {
+ *   const c = new pg.Client(opts);
+ *   try { await c.connect(); return c; } catch (e) { await c.end().catch(() => {}); throw e; }
+ * }, { deadlineMs: 10_000 });
+ */
+export function connectWithRetry<C>(connectFn: (attempt: number) => Promise<C>, options: ConnectRetryOptions = {}): Promise<C> {
+  const deadlineMs = options.deadlineMs ?? 30_000;
+  if (typeof deadlineMs !== 'number' || !(deadlineMs >= 0)) {
+    throw new DsqlConfigError('deadlineMs', describeValue(deadlineMs), 'a number of milliseconds >= 0');
+  }
+  return withRetry(connectFn, {
+    maxAttempts: options.maxAttempts ?? 10,
+    baseDelayMs: options.baseDelayMs ?? 100,
+    maxDelayMs: options.maxDelayMs ?? 5000,
+    maxElapsedMs: deadlineMs,
+    retryOn: isTransientError,
+    ...(options.onRetry ? { onRetry: options.onRetry } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.sleep ? { sleep: options.sleep } : {}),
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.random ? { random: options.random } : {}),
+  });
+}

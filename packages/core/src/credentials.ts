@@ -1,0 +1,179 @@
+import { inspect } from 'node:util';
+import type { AwsCredentials, AwsCredentialsProvider, CredentialsInput } from './credentials-types.js';
+import { DsqlCredentialsError } from './errors.js';
+import { redact } from './redact.js';
+
+/** Where credentials come from, as {@link CredentialCache} needs to know. */
+export interface CredentialSource {
+  credentials?: CredentialsInput | undefined;
+  profile?: string | undefined;
+  /** Region for credential providers that call STS (role assumption, web identity). */
+  region?: string | undefined;
+}
+
+/** Temporary credentials are re-resolved this long before they expire (the AWS SDK's margin). */
+const EXPIRY_MARGIN_MS = 5 * 60_000;
+
+const STATE_KEY = Symbol.for('@dsql/core/credential-caches');
+interface SharedState {
+  ids: WeakMap<object, number>;
+  nextId: number;
+  caches: Map<string, CredentialCache>;
+}
+/** Process-wide (through `globalThis`, so duplicate installs of this package agree). */
+function state(): SharedState {
+  const g = globalThis as { [STATE_KEY]?: SharedState };
+  return (g[STATE_KEY] ??= { ids: new WeakMap(), nextId: 1, caches: new Map() });
+}
+
+/** A stable key for a credential source (object identity for explicit credentials). @internal */
+export function credentialSourceKey(source: CredentialSource): string {
+  const c = source.credentials;
+  if (c !== undefined) {
+    const st = state();
+    let id = st.ids.get(c);
+    if (id === undefined) st.ids.set(c, (id = st.nextId++));
+    return `explicit#${id}`;
+  }
+  if (source.profile !== undefined) return `profile:${source.profile}|${source.region ?? ''}`;
+  return `default|${source.region ?? ''}`;
+}
+
+/** Human description of a credential source, for errors (never values). @internal */
+export function describeCredentialSource(source: CredentialSource): string {
+  if (source.credentials !== undefined) {
+    return typeof source.credentials === 'function' ? 'the credentials provider function you passed' : 'the credentials object you passed';
+  }
+  if (source.profile !== undefined) return `profile "${source.profile}" (fromIni: ~/.aws/config, ~/.aws/credentials)`;
+  return 'the default AWS credential chain (fromNodeProviderChain: environment, SSO, shared files, process, web identity, ECS, EC2 IMDS)';
+}
+
+async function providerFor(source: CredentialSource): Promise<AwsCredentialsProvider> {
+  const c = source.credentials;
+  if (typeof c === 'function') return c;
+  if (c !== undefined) return async () => c;
+  // Loaded on first use: the provider package is large and not needed with explicit credentials.
+  const { fromIni, fromNodeProviderChain } = await import('@aws-sdk/credential-providers');
+  const clientConfig = source.region ? { region: source.region } : undefined;
+  if (source.profile !== undefined) return fromIni({ profile: source.profile, clientConfig });
+  return fromNodeProviderChain({ clientConfig });
+}
+
+/** Counters of a {@link CredentialCache}. */
+export interface CredentialCacheStats {
+  /** Times the underlying provider was called (successfully or not). */
+  readonly resolutions: number;
+  readonly failures: number;
+}
+
+/**
+ * Resolves credentials once and reuses them until they near expiry (5 minutes before, or
+ * half their lifetime for very short-lived ones); concurrent callers share one resolution.
+ * A failure surfaces as a {@link DsqlCredentialsError} naming the source, never a secret.
+ *
+ * @example
+ * const cache = new CredentialCache({ profile: 'dev', region: 'us-east-1' });
+ * const creds = await cache.get();
+ */
+export class CredentialCache {
+  readonly source: string;
+  readonly #src: CredentialSource;
+  readonly #now: () => number;
+  #provider: Promise<AwsCredentialsProvider> | undefined;
+  #current: AwsCredentials | undefined;
+  #refreshAt = 0;
+  #pending: Promise<AwsCredentials> | undefined;
+  #resolutions = 0;
+  #failures = 0;
+
+  constructor(source: CredentialSource, options: { now?: () => number } = {}) {
+    this.#src = { ...source };
+    this.source = describeCredentialSource(source);
+    this.#now = options.now ?? Date.now;
+  }
+
+  /**
+   * Current credentials, resolving them if there are none yet or they are about to expire.
+   *
+   * @example
+   * const { accessKeyId } = await cache.get();
+   */
+  get(): Promise<AwsCredentials> {
+    if (this.#current !== undefined && this.#now() < this.#refreshAt) return Promise.resolve(this.#current);
+    return (this.#pending ??= this.#resolve().finally(() => {
+      this.#pending = undefined;
+    }));
+  }
+
+  async #resolve(): Promise<AwsCredentials> {
+    this.#resolutions++;
+    let creds: AwsCredentials;
+    try {
+      this.#provider ??= providerFor(this.#src);
+      creds = await (await this.#provider)();
+    } catch (err) {
+      this.#failures++;
+      this.#provider = undefined;
+      const cause = err instanceof Error ? err : new Error(String(err));
+      throw new DsqlCredentialsError(this.source, `Could not get AWS credentials from ${this.source}: ${redact(cause.message)}`, {
+        cause,
+        hint:
+          this.#src.profile !== undefined
+            ? `Check that profile "${this.#src.profile}" exists and is logged in (aws sso login --profile ${this.#src.profile}), or pass credentials explicitly.`
+            : 'Configure credentials (environment variables, AWS_PROFILE, SSO login, an instance or task role) or pass credentials / profile explicitly.',
+      });
+    }
+    if (typeof creds?.accessKeyId !== 'string' || typeof creds.secretAccessKey !== 'string') {
+      this.#failures++;
+      throw new DsqlCredentialsError(this.source, `${this.source} returned something that is not AWS credentials.`, {
+        hint: 'A provider must resolve to { accessKeyId, secretAccessKey, sessionToken?, expiration? }.',
+      });
+    }
+    const now = this.#now();
+    const expiresAt = creds.expiration?.getTime();
+    if (expiresAt !== undefined && expiresAt <= now) {
+      this.#failures++;
+      throw new DsqlCredentialsError(this.source, `The credentials from ${this.source} expired at ${new Date(expiresAt).toISOString()}.`, {
+        hint: 'Refresh them (e.g. aws sso login) or pass a provider function instead of a fixed identity.',
+      });
+    }
+    this.#current = creds;
+    this.#refreshAt = expiresAt === undefined ? Number.POSITIVE_INFINITY : expiresAt - Math.min(EXPIRY_MARGIN_MS, (expiresAt - now) / 2);
+    return creds;
+  }
+
+  /**
+   * Counters since creation.
+   *
+   * @example
+   * cache.stats().resolutions // 1
+   */
+  stats(): CredentialCacheStats {
+    return { resolutions: this.#resolutions, failures: this.#failures };
+  }
+
+  /** Never shows the credentials. */
+  [inspect.custom](): string {
+    return `CredentialCache { source: ${JSON.stringify(this.source)}, resolutions: ${this.#resolutions} }`;
+  }
+}
+
+/**
+ * The process-wide {@link CredentialCache} for a source: one default chain, one per profile
+ * and Region, one per explicit credentials object or provider function.
+ *
+ * @example
+ * const cache = sharedCredentialCache({ profile: 'dev' });
+ */
+export function sharedCredentialCache(source: CredentialSource): CredentialCache {
+  const caches = state().caches;
+  const key = credentialSourceKey(source);
+  let cache = caches.get(key);
+  if (cache === undefined) caches.set(key, (cache = new CredentialCache(source)));
+  return cache;
+}
+
+/** Test hook: forget shared caches. @internal */
+export function resetSharedCredentialCaches(): void {
+  state().caches.clear();
+}

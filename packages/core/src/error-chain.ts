@@ -1,0 +1,62 @@
+/**
+ * Walking an error and everything it wraps (`cause` chains, `AggregateError.errors`),
+ * and reading the fields drivers put on database errors. Internal.
+ */
+
+/** The fields of a driver error this package reads. pg and Postgres.js both use these names. */
+export interface ErrorFields {
+  readonly node: object;
+  readonly name: string;
+  readonly message: string;
+  /** Five-character SQLSTATE when the error came from the server. */
+  readonly sqlstate: string | undefined;
+  /** Any other `code` (`ECONNRESET`, Postgres.js `CONNECTION_CLOSED`, …). */
+  readonly code: string | undefined;
+  readonly hint: string | undefined;
+  readonly detail: string | undefined;
+  readonly severity: string | undefined;
+}
+
+const MAX_DEPTH = 16;
+/** Node system error codes that happen to be five upper-case characters, like a SQLSTATE. */
+const FIVE_CHAR_SYSTEM_CODES = new Set(['EPIPE', 'EPERM', 'EBUSY', 'EXDEV', 'EIDRM', 'EBADF']);
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v.length > 0 ? v : undefined;
+}
+
+function fieldsOf(node: object): ErrorFields {
+  const e = node as Record<string, unknown>;
+  const code = str(e.code);
+  const explicitState = str(e.sqlState) ?? str(e.sqlstate);
+  const codeIsState = code !== undefined && /^[0-9A-Z]{5}$/.test(code) && !FIVE_CHAR_SYSTEM_CODES.has(code);
+  return {
+    node,
+    name: str(e.name) ?? '',
+    message: str(e.message) ?? '',
+    sqlstate: explicitState ?? (codeIsState ? code : undefined),
+    code: codeIsState ? undefined : code,
+    hint: str(e.hint),
+    detail: str(e.detail),
+    severity: str(e.severity),
+  };
+}
+
+/**
+ * Every error-like object reachable from `err` through `cause` and `AggregateError.errors`,
+ * outermost first, each visited once.
+ */
+export function errorChain(err: unknown): ErrorFields[] {
+  const out: ErrorFields[] = [];
+  const seen = new Set<object>();
+  const visit = (node: unknown, depth: number): void => {
+    if (typeof node !== 'object' || node === null || seen.has(node) || depth > MAX_DEPTH) return;
+    seen.add(node);
+    out.push(fieldsOf(node));
+    const e = node as { cause?: unknown; errors?: unknown };
+    if (Array.isArray(e.errors)) for (const child of e.errors) visit(child, depth + 1);
+    visit(e.cause, depth + 1);
+  };
+  visit(err, 0);
+  return out;
+}

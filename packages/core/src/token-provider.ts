@@ -1,0 +1,238 @@
+import { inspect } from 'node:util';
+import { DsqlSigner } from '@aws-sdk/dsql-signer';
+import { checkTokenDuration, checkCredentials, DEFAULT_TOKEN_DURATION_SECS } from './config.js';
+import type { CredentialsInput } from './credentials-types.js';
+import { CredentialCache, credentialSourceKey, sharedCredentialCache } from './credentials.js';
+import { normalizeHost } from './endpoint.js';
+import { DsqlConfigError, DsqlCredentialsError, DsqlTokenError, isDsqlError } from './errors.js';
+import { describeValue, redact } from './redact.js';
+import { checkRegion } from './region.js';
+
+/** The IAM action a token authorises. */
+export type DsqlAction = 'DbConnect' | 'DbConnectAdmin';
+
+/** Options of {@link TokenProvider}. */
+export interface TokenProviderOptions {
+  /** Hostname the token is signed for (the cluster endpoint; `tokenHost` of a resolved config). */
+  host: string;
+  region: string;
+  /** Database role; `admin` signs `DbConnectAdmin`, others `DbConnect`. Default `admin`. */
+  user?: string;
+  /** Overrides the action: true → `DbConnectAdmin`, false → `DbConnect`. */
+  admin?: boolean;
+  credentials?: CredentialsInput | undefined;
+  profile?: string | undefined;
+  /** Token lifetime, 1..604800 s; default 900. */
+  tokenDurationSecs?: number;
+  /** Injectable clock (milliseconds), for tests. */
+  now?: () => number;
+}
+
+/** Counters of a {@link TokenProvider}. */
+export interface TokenProviderStats {
+  /** Tokens signed. */
+  readonly signings: number;
+  /** Calls to the credential provider behind this token provider (shared with other providers of the same source). */
+  readonly credentialResolutions: number;
+  /** `getToken()` calls answered from the cache. */
+  readonly cacheHits: number;
+  readonly failures: number;
+}
+
+/**
+ * Tokens are refreshed when less than this remains: a quarter of their lifetime, at most 60 s.
+ * The token is only checked when a connection opens, so using it until shortly before expiry is safe.
+ */
+function refreshMarginMs(durationSecs: number): number {
+  return Math.min(60_000, (durationSecs * 1000) / 4);
+}
+
+/**
+ * Signs IAM authentication tokens for one (host, Region, role) with `@aws-sdk/dsql-signer`.
+ * The token is cached and reused for every connection until a refresh margin before it expires
+ * (or before the credentials that signed it expire); concurrent `getToken()` calls share one
+ * signing; credentials are resolved once and re-resolved only when they near expiry. Use
+ * {@link TokenProvider.shared} so all pools of a process share one provider per endpoint.
+ * Neither the token nor the credentials appear in `util.inspect` or errors.
+ *
+ * @example
+ * const tokens = TokenProvider.shared({ host: config.tokenHost, region: config.region, user: config.user });
+ * const password = await tokens.getToken();
+ */
+export class TokenProvider {
+  readonly host: string;
+  readonly region: string;
+  readonly user: string;
+  readonly action: DsqlAction;
+  readonly tokenDurationSecs: number;
+  readonly #credentials: CredentialCache;
+  readonly #now: () => number;
+  #token: string | undefined;
+  #refreshAt = 0;
+  #pending: Promise<string> | undefined;
+  #signings = 0;
+  #cacheHits = 0;
+  #failures = 0;
+
+  constructor(options: TokenProviderOptions) {
+    if (typeof options !== 'object' || options === null) {
+      throw new DsqlConfigError('TokenProvider options', describeValue(options), '{ host, region, user?, credentials?, profile?, tokenDurationSecs?, admin? }');
+    }
+    this.host = normalizeHost(options.host, 'host');
+    this.region = checkRegion(options.region);
+    const user = options.user ?? 'admin';
+    if (typeof user !== 'string' || user === '') throw new DsqlConfigError('user', describeValue(user), 'a database role name');
+    this.user = user;
+    if (options.admin !== undefined && typeof options.admin !== 'boolean') {
+      throw new DsqlConfigError('admin', describeValue(options.admin), 'true or false');
+    }
+    this.action = options.admin ?? user === 'admin' ? 'DbConnectAdmin' : 'DbConnect';
+    this.tokenDurationSecs = checkTokenDuration(options.tokenDurationSecs ?? DEFAULT_TOKEN_DURATION_SECS);
+    this.#now = options.now ?? Date.now;
+    const source = { credentials: checkCredentials(options.credentials), profile: options.profile, region: this.region };
+    this.#credentials = options.now ? new CredentialCache(source, { now: options.now }) : sharedCredentialCache(source);
+  }
+
+  /**
+   * The process-wide provider for (host, Region, user, action, token lifetime, credential
+   * source). Pools and clients of one process should use this so they sign once per token
+   * lifetime, not once per connection.
+   *
+   * @example
+   * const a = TokenProvider.shared(opts), b = TokenProvider.shared(opts); // a === b
+   */
+  static shared(options: TokenProviderOptions): TokenProvider {
+    const probe = new TokenProvider({ ...options, now: undefined });
+    const key = [
+      probe.host,
+      probe.region,
+      probe.user,
+      probe.action,
+      probe.tokenDurationSecs,
+      credentialSourceKey({ credentials: options.credentials, profile: options.profile, region: probe.region }),
+    ].join('|');
+    const reg = providers();
+    let provider = reg.get(key);
+    if (provider === undefined) reg.set(key, (provider = probe));
+    return provider;
+  }
+
+  /**
+   * A token valid for at least the refresh margin, from the cache when possible.
+   * Rejects with a `DsqlCredentialsError` or `DsqlTokenError` (never containing secrets).
+   *
+   * @example
+   * const password = await tokens.getToken();
+   */
+  getToken(): Promise<string> {
+    if (this.#token !== undefined && this.#now() < this.#refreshAt) {
+      this.#cacheHits++;
+      return Promise.resolve(this.#token);
+    }
+    return (this.#pending ??= this.#sign().finally(() => {
+      this.#pending = undefined;
+    }));
+  }
+
+  async #sign(): Promise<string> {
+    let credentials;
+    try {
+      credentials = await this.#credentials.get();
+    } catch (err) {
+      this.#failures++;
+      if (isDsqlError(err, 'credentials-unavailable')) {
+        throw new DsqlCredentialsError(
+          (err as DsqlCredentialsError).source,
+          `${err.message} (needed to sign a ${this.action} token for ${this.host} in ${this.region})`,
+          { cause: err.cause, hint: err.hint },
+        );
+      }
+      throw err;
+    }
+    const signedAt = this.#now();
+    let token: string;
+    try {
+      // A fixed identity, so the signer never consults a credential chain of its own.
+      const signer = new DsqlSigner({ hostname: this.host, region: this.region, expiresIn: this.tokenDurationSecs, credentials });
+      token = this.action === 'DbConnectAdmin' ? await signer.getDbConnectAdminAuthToken() : await signer.getDbConnectAuthToken();
+    } catch (err) {
+      this.#failures++;
+      throw new DsqlTokenError(`Could not sign a ${this.action} token for ${this.host} in ${this.region}: ${redact(err instanceof Error ? err.message : String(err))}`, {
+        cause: err,
+      });
+    }
+    this.#signings++;
+    const credentialsExpireAt = credentials.expiration?.getTime() ?? Number.POSITIVE_INFINITY;
+    const expiresAt = Math.min(signedAt + this.tokenDurationSecs * 1000, credentialsExpireAt);
+    this.#token = token;
+    this.#refreshAt = expiresAt - refreshMarginMs(this.tokenDurationSecs);
+    return token;
+  }
+
+  /**
+   * Counters since creation (credential resolutions are those of the shared credential cache).
+   *
+   * @example
+   * const { signings, credentialResolutions } = tokens.stats();
+   */
+  stats(): TokenProviderStats {
+    return {
+      signings: this.#signings,
+      credentialResolutions: this.#credentials.stats().resolutions,
+      cacheHits: this.#cacheHits,
+      failures: this.#failures,
+    };
+  }
+
+  /** Shows where tokens go, never the token or the credentials. */
+  [inspect.custom](): string {
+    return `TokenProvider { host: '${this.host}', region: '${this.region}', user: '${this.user}', action: '${this.action}', tokenDurationSecs: ${this.tokenDurationSecs}, credentials: ${JSON.stringify(this.#credentials.source)}, token: ${this.#token ? '[redacted]' : 'none yet'} }`;
+  }
+
+  /** `JSON.stringify` shows no token either. */
+  toJSON(): Record<string, unknown> {
+    return { host: this.host, region: this.region, user: this.user, action: this.action, tokenDurationSecs: this.tokenDurationSecs };
+  }
+}
+
+const REGISTRY_KEY = Symbol.for('@dsql/core/token-providers');
+function providers(): Map<string, TokenProvider> {
+  const g = globalThis as { [REGISTRY_KEY]?: Map<string, TokenProvider> };
+  return (g[REGISTRY_KEY] ??= new Map());
+}
+
+/**
+ * Same as {@link TokenProvider.shared}.
+ *
+ * @example
+ * const tokens = getTokenProvider({ host, region, user: 'app' });
+ */
+export function getTokenProvider(options: TokenProviderOptions): TokenProvider {
+  return TokenProvider.shared(options);
+}
+
+/**
+ * The shared token provider for a resolved config (signs for `config.tokenHost`).
+ *
+ * @example
+ * const tokens = tokenProviderFor(resolveConfig(options));
+ */
+export function tokenProviderFor(config: {
+  tokenHost: string;
+  region: string;
+  user: string;
+  admin: boolean;
+  credentials?: CredentialsInput | undefined;
+  profile?: string | undefined;
+  tokenDurationSecs: number;
+}): TokenProvider {
+  return TokenProvider.shared({
+    host: config.tokenHost,
+    region: config.region,
+    user: config.user,
+    admin: config.admin,
+    credentials: config.credentials,
+    profile: config.profile,
+    tokenDurationSecs: config.tokenDurationSecs,
+  });
+}

@@ -1,0 +1,2 @@
+/** Version of @dsql/core, used in the default `application_name`. Kept equal to package.json by a test. */
+export const VERSION = '0.1.0';
