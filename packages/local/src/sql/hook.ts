@@ -38,6 +38,19 @@ export type SqlDecision =
       sql?: string;
       /** Replace the CommandComplete tag upstream returns (e.g. `SELECT 1` → `CREATE INDEX`). */
       commandTag?: string;
+      /**
+       * For a multi-statement simple Query: the tag override for each statement's
+       * CommandComplete, in order (`undefined` keeps PostgreSQL's). Takes precedence over
+       * `commandTag` when present.
+       */
+      commandTags?: readonly (string | undefined)[];
+      /**
+       * The text writes rows (INSERT / UPDATE / DELETE / COPY FROM). Outside a transaction
+       * block PostgreSQL commits an autocommit statement before its CommandComplete arrives, so
+       * a proxy that wants `onCommandComplete` to be able to fail it (DSQL's row cap applies in
+       * autocommit too) runs it inside a transaction it opens and closes itself upstream.
+       */
+      writesRows?: boolean;
     }
   | { kind: 'refuse'; error: SqlError };
 
@@ -57,9 +70,14 @@ export interface SqlSession {
 
 /** DSQL's SQL rules as the proxy consumes them. */
 export interface SqlRules {
-  /** Statements run once on the upstream at start (e.g. the `sys` schema for async jobs). */
+  /**
+   * Statements run once on the upstream at start, each on its own, before any client session
+   * (e.g. the `sys` schema for async jobs, per-database settings such as `TimeZone`).
+   */
   bootstrapSql?: readonly string[];
-  /** Settings applied to every upstream session (e.g. `TimeZone`). */
+  /** Resolves when the rules can analyze SQL (e.g. the WASM parser is loaded); await it at start. */
+  ready?(): Promise<void>;
+  /** A rules session for one client connection. */
   newSession(): SqlSession;
 }
 
