@@ -74,6 +74,9 @@ function dollarQuote(text: string): string {
   return `${tag}${text}${tag}`;
 }
 
+const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
+const quoteLiteral = (text: string): string => `'${text.replace(/'/g, "''")}'`;
+
 interface RawStatement {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   stmt: any;
@@ -147,6 +150,21 @@ function upstreamStatement(
   }
   if (isAsync && node === 'AlterTableStmt') {
     return { sql: jobStatementSql('VALIDATE_CONSTRAINT', dollarQuote(text.trim())), commandTag: 'ALTER TABLE' };
+  }
+  if (node === 'AlterTableStmt') {
+    // PostgreSQL drops a primary key column (and the key with it); DSQL refuses. The check needs
+    // the catalog, so it runs upstream right before the statement.
+    const dropped: string[] = (stmt.cmds ?? [])
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      .filter((c: any) => c.AlterTableCmd?.subtype === 'AT_DropColumn')
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      .map((c: any) => String(c.AlterTableCmd.name));
+    if (dropped.length > 0 && stmt.relation?.relname) {
+      const relation = [stmt.relation.schemaname, stmt.relation.relname].filter(Boolean).map(quoteIdent).join('.');
+      const columns = dropped.map(quoteLiteral).join(', ');
+      const body = `BEGIN PERFORM dsql_local.assert_droppable_columns(${quoteLiteral(relation)}, ARRAY[${columns}]::text[]); EXECUTE ${dollarQuote(text.trim())}; END`;
+      return { sql: `DO ${dollarQuote(body)}`, commandTag: 'ALTER TABLE' };
+    }
   }
   if (node === 'VariableShowStmt') {
     // server_version is fixed at PostgreSQL's build; DSQL reports its own.

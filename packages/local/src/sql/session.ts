@@ -84,7 +84,10 @@ export class DsqlSqlSession implements SqlSession {
         case 'commit':
         case 'rollback':
           // Only ends something inside a block; outside, PostgreSQL just warns.
-          if (inBlock) (ddl = 0), (dml = 0);
+          if (inBlock) {
+            ddl = 0;
+            dml = 0;
+          }
           inBlock = false;
           break;
         case 'ddl':
