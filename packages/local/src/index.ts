@@ -3,4 +3,5 @@ export type { DsqlLocalOptions } from './options.js';
 export type { Fault, FaultEvent } from './faults.js';
 export type { DsqlLocalStats } from './stats.js';
 export { verifyDsqlToken, type DsqlLocalCredentials, type AuthFailureReason, type TokenVerdict, type TokenExpectation } from './auth/token.js';
+export { createDsqlRules, type DsqlRulesOptions } from './sql/index.js';
 export { passThroughRules, type SqlRules, type SqlSession, type SqlDecision, type SqlError, type SqlContext, type TxStatus } from './sql/hook.js';

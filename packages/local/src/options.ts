@@ -25,7 +25,7 @@ export interface DsqlLocalOptions {
   maxTransactionAgeSeconds?: number;
   /** Upstream `lock_timeout` in ms used to turn lock waits into OCC conflicts (default 100). */
   lockTimeoutMs?: number;
-  /** DSQL's SQL rules (default: DSQL's rules when available, else pass-through). */
+  /** SQL rules (default: DSQL's, `createDsqlRules()`); `passThroughRules` forwards everything. */
   rules?: SqlRules;
   /** Certificates to use instead of generated ones (PEM). */
   tls?: { cert: string; key: string; ca: string };

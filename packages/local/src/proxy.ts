@@ -46,6 +46,12 @@ interface Pending {
   k: K;
   /** CommandComplete tag to report instead of upstream's. */
   tag?: string;
+  /** Per-statement tag overrides of a multi-statement simple Query, in order. */
+  tags?: readonly (string | undefined)[];
+  /** CommandCompletes seen so far for this request (indexes `tags`). */
+  completed?: number;
+  /** A hidden extended-protocol message the proxy added: its answer is consumed here. */
+  hidden?: boolean;
   /** Replaces the first ErrorResponse of this request (the request was made to fail). */
   refusal?: SqlError;
   /** The request is a COMMIT rewritten to ROLLBACK: report this error instead of its tag. */
@@ -69,10 +75,22 @@ interface Pending {
   skipDescription?: boolean;
 }
 
+/** What `decide` made of one SQL text. */
+interface Decided {
+  sql?: string;
+  tag?: string;
+  tags?: readonly (string | undefined)[];
+  writesRows?: boolean;
+  refusal?: SqlError;
+  commitError?: SqlError;
+  drop?: boolean;
+}
+
 /** Per-statement facts remembered from Parse, looked up at Execute. */
 interface StatementInfo {
   sql: string;
   tag?: string;
+  writesRows?: boolean;
   commitError?: SqlError;
   drop?: boolean;
 }
@@ -101,6 +119,11 @@ export class ProxySession {
   private occBatch = false;
   private ccFailedBatch = false;
   private skipUntilSync = false;
+  /** The proxy opened a transaction around the current extended-protocol batch. */
+  private batchWrapped = false;
+  /** An Execute was sent since the last Sync. */
+  private batchExecuted = false;
+  private beginPrepared = false;
   private closeWhenIdle = false;
   private closed = false;
   private readonly statements = new Map<string, StatementInfo>();
@@ -226,7 +249,7 @@ export class ProxySession {
         const sql = frame.toString('utf8', 5, frame.length - 1);
         const d = this.decide('simple', sql);
         if (!d) return;
-        const p: Pending = { k: K.Simple, sql, tag: d.tag, refusal: d.refusal, commitError: d.commitError, drop: d.drop };
+        const p: Pending = { k: K.Simple, sql, tag: d.tag, tags: d.tags, refusal: d.refusal, commitError: d.commitError, drop: d.drop };
         if (d.refusal) {
           this.push(p);
           this.toUpstream.push(serialize.query(FAILING_SQL));
@@ -237,7 +260,7 @@ export class ProxySession {
           this.toUpstream.push(serialize.query('ROLLBACK'));
           return;
         }
-        if (this.rules.onCommandComplete && this.isIdle() && WRITE_RE.test(d.sql ?? sql)) {
+        if (this.rules.onCommandComplete && this.isIdle() && (d.writesRows ?? WRITE_RE.test(d.sql ?? sql))) {
           // Row caps must be able to undo an autocommit statement: run it in a transaction we open.
           p.wrapped = true;
           this.push({ k: K.Internal, onDone: () => {} });
@@ -252,7 +275,13 @@ export class ProxySession {
         const [sql, afterSql] = readCString(frame, afterName);
         const d = this.decide('extended', sql);
         if (!d) return;
-        const info: StatementInfo = { sql, tag: d.tag, commitError: d.commitError, drop: d.drop };
+        const info: StatementInfo = {
+          sql,
+          tag: d.tag,
+          commitError: d.commitError,
+          drop: d.drop,
+          writesRows: d.writesRows ?? WRITE_RE.test(d.sql ?? sql),
+        };
         this.statements.set(name, info);
         this.push({ k: K.Parse, refusal: d.refusal });
         const text = d.refusal ? FAILING_SQL : d.commitError ? 'ROLLBACK' : d.sql;
@@ -269,6 +298,10 @@ export class ProxySession {
       case 0x45 /* E */: {
         const [portal] = readCString(frame, 5);
         const info = this.portals.get(portal);
+        if (info?.writesRows && this.rules.onCommandComplete && !this.batchExecuted && this.isIdleBeforeBatch()) {
+          this.wrapBatch();
+        }
+        this.batchExecuted = true;
         this.push({ k: K.Execute, sql: info?.sql, tag: info?.tag, commitError: info?.commitError, drop: info?.drop });
         break;
       }
@@ -280,6 +313,7 @@ export class ProxySession {
         break;
       case 0x53 /* S */:
         this.push({ k: K.Sync });
+        this.batchExecuted = false;
         break;
       case 0x46 /* F */:
         this.push({ k: K.Func });
@@ -302,7 +336,7 @@ export class ProxySession {
   private decide(
     protocol: 'simple' | 'extended',
     sql: string,
-  ): { sql?: string; tag?: string; refusal?: SqlError; commitError?: SqlError; drop?: boolean } | undefined {
+  ): Decided | undefined {
     const { ctx } = this;
     ctx.stats.queries++;
     const isCommit = COMMIT_RE.test(sql);
@@ -331,7 +365,35 @@ export class ProxySession {
     if (isCommit && this.doomed) return { commitError: OC000 };
     const decision = this.rules.onSql(sql, { protocol, txStatus: this.txStatus });
     if (decision.kind === 'refuse') return { refusal: decision.error };
-    return { sql: decision.sql, tag: decision.commandTag };
+    return { sql: decision.sql, tag: decision.commandTag, tags: decision.commandTags, writesRows: decision.writesRows };
+  }
+
+  /** Idle, and nothing but the current (unsynced) extended batch pending. */
+  private isIdleBeforeBatch(): boolean {
+    if (this.txStatus !== 'I') return false;
+    for (let i = this.head; i < this.queue.length; i++) {
+      const k = this.queue[i]!.k;
+      if (k === K.Sync || k === K.Simple || k === K.Func || k === K.Internal) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Opens a transaction for this extended batch before its first writing Execute, so a row cap
+   * reported by onCommandComplete can undo an autocommit statement. Uses a named statement and
+   * portal of the proxy's own, so the client's unnamed ones are untouched.
+   */
+  private wrapBatch(): void {
+    this.batchWrapped = true;
+    if (!this.beginPrepared) {
+      this.beginPrepared = true;
+      this.push({ k: K.Parse, hidden: true });
+      this.toUpstream.push(serialize.parse({ name: 'dsql_local_begin', text: 'BEGIN ISOLATION LEVEL REPEATABLE READ' }));
+    }
+    this.push({ k: K.Bind, hidden: true });
+    this.toUpstream.push(serialize.bind({ portal: 'dsql_local_begin', statement: 'dsql_local_begin' }));
+    this.push({ k: K.Execute, hidden: true });
+    this.toUpstream.push(serialize.execute({ portal: 'dsql_local_begin' }));
   }
 
   // ---- upstream → client -------------------------------------------------------------------
@@ -368,6 +430,11 @@ export class ProxySession {
         h.onDone(String.fromCharCode(frame[5]!) as TxStatus, h.error);
       }
       return;
+    }
+    if (h?.hidden) {
+      if (type === 0x31 || type === 0x32 || type === 0x43 || type === 0x45) this.shift();
+      if (type === 0x45) this.dropUntilSync();
+      if (type !== 0x5a) return;
     }
     if (h?.drop && (type === 0x43 || type === 0x45 || type === 0x5a)) {
       // The COMMIT reached PostgreSQL; the client never learns its outcome.
@@ -416,7 +483,9 @@ export class ProxySession {
       this.emit(errorResponse(h.commitError));
       return;
     }
-    const tag = h?.tag ?? commandTagOf(frame);
+    let override = h?.tag;
+    if (h?.tags) override = h.tags[(h.completed = (h.completed ?? 0) + 1) - 1];
+    const tag = override ?? commandTagOf(frame);
     const check = this.rules.onCommandComplete;
     if (check && h) {
       const err = check.call(this.rules, tag, { protocol: h.k === K.Simple ? 'simple' : 'extended', txStatus: this.txStatus });
@@ -430,7 +499,7 @@ export class ProxySession {
         return;
       }
     }
-    this.emit(h?.tag !== undefined ? commandComplete(tag) : frame);
+    this.emit(override !== undefined ? commandComplete(tag) : frame);
   }
 
   private onError(frame: Buffer, h: Pending | undefined): void {
@@ -478,6 +547,8 @@ export class ProxySession {
     while ((p = this.shift())) if (p.k === K.Simple || p.k === K.Sync || p.k === K.Func) break;
     this.skipUntilSync = false;
     const status = String.fromCharCode(frame[5]!) as TxStatus;
+    const batchWrapped = this.batchWrapped && (p?.k === K.Sync || p === undefined);
+    if (batchWrapped) this.batchWrapped = false;
 
     if (p?.occ || this.occBatch) {
       const replay = p?.occ ? p.sql : undefined;
@@ -497,7 +568,7 @@ export class ProxySession {
     }
     if (this.ccFailedBatch || p?.ccFailed) {
       this.ccFailedBatch = false;
-      if (p?.wrapped) {
+      if (p?.wrapped || batchWrapped) {
         this.internal('ROLLBACK', () => this.ready('I', readyForQuery('I')));
         return;
       }
@@ -506,7 +577,7 @@ export class ProxySession {
         return;
       }
     }
-    if (p?.wrapped) {
+    if (p?.wrapped || batchWrapped) {
       this.internal(status === 'E' ? 'ROLLBACK' : 'COMMIT', (_s, err) => {
         if (err) this.emit(errorFromFields(translateConflict(err, this.ctx.stats)));
         this.ready('I', readyForQuery('I'));

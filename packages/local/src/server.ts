@@ -10,7 +10,7 @@ import { handleConnection, type ConnectionContext } from './connection.js';
 import { FaultBook, type Fault } from './faults.js';
 import { TokenBucket } from './limits/token-bucket.js';
 import { resolveOptions, type DsqlLocalOptions } from './options.js';
-import { passThroughRules } from './sql/hook.js';
+import { createDsqlRules } from './sql/index.js';
 import { emptyStats, type DsqlLocalStats } from './stats.js';
 import { generateTlsMaterial } from './tls/certs.js';
 import { parseUpstreamUrl, runUpstreamSql, type UpstreamTarget } from './upstream/connect.js';
@@ -92,7 +92,8 @@ export async function startDsqlLocal(options: DsqlLocalOptions = {}): Promise<Ds
   const sessions = new Set<{ close(): void }>();
   try {
     const material = await tlsPromise;
-    const rules = o.rules ?? passThroughRules;
+    const rules = o.rules ?? createDsqlRules();
+    await rules.ready?.();
     if (rules.bootstrapSql?.length) await runUpstreamSql(target, rules.bootstrapSql);
     const stats = emptyStats();
     const ctx: ConnectionContext = {

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { startDsqlLocal, type DsqlLocal } from '@dsql/local';
+import { startDsqlLocal, type DsqlLocal } from '../src/index.js';
 import { connectPg, connectPostgresJs, failure, pgConfig, token } from './helpers.js';
 
 let dsql: DsqlLocal;

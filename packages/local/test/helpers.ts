@@ -2,7 +2,7 @@ import net from 'node:net';
 import { DsqlSigner } from '@aws-sdk/dsql-signer';
 import pg from 'pg';
 import postgres from 'postgres';
-import type { DsqlLocal } from '@dsql/local';
+import type { DsqlLocal } from '../src/index.js';
 
 /** A real token from @aws-sdk/dsql-signer for the emulator (overrides produce wrong ones). */
 export async function token(

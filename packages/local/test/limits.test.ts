@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { startDsqlLocal, type DsqlLocal } from '@dsql/local';
+import { startDsqlLocal, type DsqlLocal } from '../src/index.js';
 import { connectPg, failure, pgConfig, token } from './helpers.js';
 
 // One embedded PostgreSQL for the file; each test starts a light proxy in front of it.
@@ -77,8 +77,9 @@ describe('connection limits', () => {
     const d = await proxy({ maxConnectionAgeSeconds: 0.2 });
     const client = await connectPg(d);
     const ended = closed(client);
-    await client.query('BEGIN');
     await client.query('CREATE TABLE IF NOT EXISTS age_probe (id int PRIMARY KEY, v int)');
+    await client.query('BEGIN');
+    await client.query('SELECT 1');
     await new Promise((r) => setTimeout(r, 400));
     // Past the deadline but inside a transaction: still served.
     await client.query('INSERT INTO age_probe VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET v = age_probe.v + 1');
