@@ -62,7 +62,7 @@ export interface DsqlConnectionOptions {
   options?: string;
 }
 
-/** A fully resolved, frozen configuration. `credentials` is non-enumerable and never inspected. */
+/** A fully resolved, frozen configuration. `credentials` and `ssl` are non-enumerable and never inspected. */
 export interface DsqlConfig {
   /** Cluster hostname (or custom host): TLS identity and SNI. */
   readonly host: string;
@@ -342,14 +342,15 @@ export function resolveConfig(
     profile: profile as string | undefined,
     tokenDurationSecs,
     sslmode,
-    ssl: fromSsl.tls,
     retry,
     maxLifetimeSeconds,
     connectRateLimit,
     applicationName,
     options,
   };
+  // Secrets (credentials, TLS private keys) are non-enumerable: spreading or serialising a config never copies them.
   Object.defineProperty(config, 'credentials', { value: credentials, enumerable: false });
+  Object.defineProperty(config, 'ssl', { value: fromSsl.tls, enumerable: false });
   Object.defineProperty(config, INSPECT, { value: inspectConfig, enumerable: false });
   Object.defineProperty(config, 'toJSON', { value: configToJSON, enumerable: false });
   return Object.freeze(config) as DsqlConfig;
