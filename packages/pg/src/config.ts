@@ -1,18 +1,16 @@
 import type pg from 'pg';
 import {
   LifecyclePolicy,
-  backoffDelay,
-  isTransientError,
   resolveConfig,
   resolveRetryOptions,
   sharedConnectRateLimiter,
   TokenProvider,
   tlsOptions,
+  type ConnectErrorContext,
   type DsqlConnectionOptions,
   type RetryOptions,
 } from '@dsql/core';
-import { classifyInPlace } from './classify.js';
-import type { ConnectRetryPolicy } from './connect-retry.js';
+import type { ConnectionSeed } from './reconnect.js';
 import { dialAddress } from './address-socket.js';
 
 /** Options of `DsqlClient`: the shared DSQL options plus every `pg.Client` option. */
@@ -42,13 +40,19 @@ export interface DsqlPoolConfig
 
 /** What `DsqlPool`/`DsqlClient` keep beside the options they hand to pg. */
 export interface PreparedDsql {
-  /** Whether the options belong to a pool (its clients don't retry on their own) or a client. */
-  owner: 'pool' | 'client';
-  limiter: { acquire(): Promise<void> } | undefined;
+  /** Rate limiter shared by the process for this endpoint, or undefined when disabled. */
+  limiter: { acquire(options?: { timeoutMs?: number }): Promise<void> } | undefined;
+  /** Default OCC retry of `transaction()`. */
   retry: RetryOptions | false;
+  /** OCC retry of autocommit `pool.query()`; off unless asked for. */
   queryRetry: RetryOptions | false;
-  connectRetry: ConnectRetryPolicy;
+  /** Time allowed for connecting, retries included (`connectionTimeoutMillis`, else 30 s). */
+  connectDeadlineMs: number;
+  /** What `describeConnectError` needs to say what to check next. */
+  errorContext: ConnectErrorContext;
   lifecycle: LifecyclePolicy;
+  /** pg options that shape a connection (to rebuild one after a refused attempt). */
+  seed: ConnectionSeed;
 }
 
 /** Key under which a pool's prepared options travel to the clients pg-pool creates. */
@@ -61,8 +65,8 @@ const SHARED_KEYS = [
   'clusterId', 'admin', 'applicationName', 'applicationNamePrefix', 'options',
 ] as const;
 
-/** Default time allowed for retrying a refused connection when `connectionTimeoutMillis` is unset. */
-export const DEFAULT_CONNECT_RETRY_BUDGET_MS = 30_000;
+/** Time allowed for connecting (retries included) when `connectionTimeoutMillis` is unset. */
+export const DEFAULT_CONNECT_DEADLINE_MS = 30_000;
 
 type Prepared = { pg: pg.PoolConfig & { [PREPARED]: PreparedDsql }; dsql: PreparedDsql };
 
@@ -71,11 +75,7 @@ type Prepared = { pg: pg.PoolConfig & { [PREPARED]: PreparedDsql }; dsql: Prepar
  * Options already prepared by a pool (pg-pool passes its options to each new client) are
  * recognised and reused, so a pool's clients share its token provider and limiter.
  */
-export function prepareConfig(
-  urlOrConfig: string | DsqlPoolConfig | undefined,
-  overrides: DsqlPoolConfig | undefined,
-  owner: 'pool' | 'client',
-): Prepared {
+export function prepareConfig(urlOrConfig: string | DsqlPoolConfig | undefined, overrides?: DsqlPoolConfig): Prepared {
   if (typeof urlOrConfig === 'object' && urlOrConfig !== null && PREPARED in urlOrConfig) {
     return { pg: urlOrConfig as Prepared['pg'], dsql: (urlOrConfig as Prepared['pg'])[PREPARED] };
   }
@@ -100,14 +100,21 @@ export function prepareConfig(
     profile: config.profile,
     tokenDurationSecs: config.tokenDurationSecs,
   });
-  const budgetMs = explicit.connectionTimeoutMillis || DEFAULT_CONNECT_RETRY_BUDGET_MS;
   const dsql: PreparedDsql = {
-    owner,
     limiter: config.connectRateLimit === false ? undefined : sharedConnectRateLimiter(`${config.host}:${config.port}`, config.connectRateLimit),
     retry: config.retry,
     queryRetry: explicit.queryRetry === undefined || explicit.queryRetry === false ? false : resolveRetryOptions(explicit.queryRetry, 'queryRetry'),
-    connectRetry: connectRetryPolicy(budgetMs),
+    connectDeadlineMs: explicit.connectionTimeoutMillis || DEFAULT_CONNECT_DEADLINE_MS,
+    errorContext: {
+      host: config.host,
+      tokenHost: config.tokenHost,
+      dialHost: config.dialHost,
+      region: config.region,
+      user: config.user,
+      admin: config.admin,
+    },
     lifecycle,
+    seed: { stream: undefined, keepAlive: explicit.keepAlive, keepAliveInitialDelayMillis: explicit.keepAliveInitialDelayMillis },
   };
 
   const pgConfig = {
@@ -125,20 +132,7 @@ export function prepareConfig(
     ...(config.hostaddr && !explicit.stream ? { stream: dialAddress(config.hostaddr) } : {}),
     [PREPARED]: dsql,
   } as Prepared['pg'];
+  dsql.seed.stream = pgConfig.stream as ConnectionSeed['stream'];
   return { pg: pgConfig, dsql };
 }
 
-/** Backoff for refused connection attempts: from 50 ms doubling to 2 s, full jitter. */
-function connectRetryPolicy(budgetMs: number): ConnectRetryPolicy {
-  return {
-    isTransient: isTransientError,
-    delayMs: (attempt) => 50 + backoffDelay(attempt, { baseDelayMs: 100, maxDelayMs: 2000 }, Math.random),
-    budgetMs,
-    maxAttempts: 20,
-    describe: (err, attempts) => {
-      const e = classifyInPlace(err instanceof Error ? err : new Error(String(err)));
-      if (attempts > 1) Object.defineProperty(e, 'attempts', { value: attempts, configurable: true, writable: true });
-      return e;
-    },
-  };
-}

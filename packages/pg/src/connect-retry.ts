@@ -1,49 +1,46 @@
-/**
- * Retrying of failed connection attempts for a pool's checkouts, callback style so that the
- * successful path (nearly every checkout) costs one closure and nothing else.
- */
-
-/** What {@link retryConnect} needs to know; all supplied by the pool. */
-export interface ConnectRetryPolicy {
-  /** True when a failed attempt may succeed if tried again (rate exceeded, too many connections, waking up, reset). */
-  isTransient(err: unknown): boolean;
-  /** Delay before attempt `attempt + 1` (attempt is 1 after the first failure). */
-  delayMs(attempt: number): number;
-  /** Total time budget from the first attempt, in ms; attempts stop when the next would start after it. */
-  budgetMs: number;
-  /** Maximum number of attempts, the first included. */
-  maxAttempts: number;
-  /** Turns the final error into what the caller sees (classification, hint, redaction). */
-  describe(err: unknown, attempts: number): Error;
-  /** Called before each retry, for logs and metrics. */
-  onRetry?(err: unknown, attempt: number, delayMs: number): void;
-}
+import { connectWithRetry, isTransientError } from '@dsql/core';
 
 type Callback<C> = (err: Error | undefined, client: C | undefined, done: (release?: unknown) => void) => void;
 const NOOP = (): void => {};
 
+/** What {@link connectRetrying} needs besides the attempt itself. */
+export interface ConnectRetryPolicy {
+  /** Time allowed for all attempts together, from the first one (`connectionTimeoutMillis`). */
+  deadlineMs: number;
+  /** Turns the final error into what the caller sees (classification, next step). */
+  describe(err: unknown): Error;
+  /** Before each further attempt (a standalone client resets its connection here). */
+  beforeRetry?(): void;
+}
+
 /**
- * Calls `attempt(cb)` and, when it fails for a transient reason, tries again with backoff
- * while the budget lasts; the caller's callback sees either a client or the final, described
- * error. Non-transient errors are passed on at once (described).
+ * Calls `attempt` and hands its client to `callback`; when the attempt is refused for a
+ * transient reason (53400 rate exceeded, 53300 too many connections, cluster waking up, reset),
+ * further attempts go through `connectWithRetry` from `@dsql/core` (capped exponential backoff
+ * with jitter) until one succeeds or `deadlineMs` runs out.
+ *
+ * The first attempt is made directly, callback style, because this sits on pg-pool's checkout
+ * path (every `pool.query()`): a successful checkout costs one closure and no promise.
  *
  * @example
- * retryConnect((cb) => super.connect(cb), policy, (err, client, done) => { ... });
+ * connectRetrying((cb) => super.connect(cb), { deadlineMs: 30_000, describe: (e) => e as Error }, callback);
  */
-export function retryConnect<C>(attempt: (cb: Callback<C>) => void, policy: ConnectRetryPolicy, callback: Callback<C>): void {
-  let attempts = 0;
+export function connectRetrying<C>(attempt: (cb: Callback<C>) => void, policy: ConnectRetryPolicy, callback: Callback<C>): void {
   const started = Date.now();
-  const run = (): void => {
-    attempts++;
-    attempt((err, client, done) => {
-      if (!err) return callback(undefined, client, done);
-      const delay = policy.delayMs(attempts);
-      const retry =
-        attempts < policy.maxAttempts && policy.isTransient(err) && Date.now() - started + delay < policy.budgetMs;
-      if (!retry) return callback(policy.describe(err, attempts), undefined, NOOP);
-      policy.onRetry?.(err, attempts, delay);
-      setTimeout(run, delay);
-    });
-  };
-  run();
+  attempt((err, client, done) => {
+    if (!err) return callback(undefined, client, done);
+    const left = policy.deadlineMs - (Date.now() - started);
+    if (!isTransientError(err) || left <= 0) return callback(policy.describe(err), undefined, NOOP);
+    connectWithRetry<[C | undefined, (release?: unknown) => void]>(
+      (n) => {
+        if (n === 1) return Promise.reject(err); // the first attempt was the one above
+        policy.beforeRetry?.();
+        return new Promise((resolve, reject) => attempt((e, c, d) => (e ? reject(e) : resolve([c, d]))));
+      },
+      { deadlineMs: left, maxAttempts: 1000, baseDelayMs: 100, maxDelayMs: 2000 },
+    ).then(
+      ([c, d]) => callback(undefined, c, d),
+      (e: unknown) => callback(policy.describe(e), undefined, NOOP),
+    );
+  });
 }

@@ -1,14 +1,17 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
-import { DsqlUnsupportedError, isOccError, withRetry } from '@dsql/core';
+import { isOccError, runTransaction, withRetry, type RetryOptions, type TransactionDriver } from '@dsql/core';
 import { classifyInPlace } from './classify.js';
-import { DsqlClient, type DsqlPoolClient, type TransactionRetry } from './client.js';
+import { DsqlClient, nestedTransactionError, type DsqlPoolClient, type TransactionRetry } from './client.js';
 import { prepareConfig, type DsqlPoolConfig, type PreparedDsql } from './config.js';
-import { retryConnect } from './connect-retry.js';
+import { connectRetrying } from './connect-retry.js';
+import { describeConnectFailure } from './describe.js';
 import { jitterMaxLifetime } from './lifetime.js';
 
 /** The pool whose `transaction()` callback is running, to refuse nested pool transactions. */
 const openTransaction = new AsyncLocalStorage<object>();
+
+const ignoreError = (): void => {};
 
 type ConnectCallback = (err: Error | undefined, client: DsqlPoolClient | undefined, done: (release?: unknown) => void) => void;
 
@@ -37,10 +40,10 @@ export class DsqlPool extends pg.Pool {
   readonly #dsql: PreparedDsql;
 
   constructor(urlOrConfig?: string | DsqlPoolConfig, overrides?: DsqlPoolConfig) {
-    const prepared = prepareConfig(urlOrConfig, overrides, 'pool');
+    const prepared = prepareConfig(urlOrConfig, overrides);
     super({ ...prepared.pg, Client: DsqlClient as unknown as pg.PoolConfig['Client'] });
     this.#dsql = prepared.dsql;
-    jitterMaxLifetime(this as unknown as { options: { maxLifetimeSeconds?: number } }, prepared.dsql.maxLifetimeSeconds);
+    jitterMaxLifetime(this as unknown as { options: { maxLifetimeSeconds?: number } }, prepared.dsql.lifecycle);
     if (prepared.dsql.queryRetry) this.#enableQueryRetry(prepared.dsql.queryRetry);
   }
 
@@ -57,9 +60,9 @@ export class DsqlPool extends pg.Pool {
         this.connect((err, client) => (err ? reject(err) : resolve(client!))),
       );
     }
-    retryConnect<DsqlPoolClient>(
+    connectRetrying<DsqlPoolClient>(
       (cb) => super.connect(cb as Parameters<pg.Pool['connect']>[0]),
-      this.#dsql.connectRetry,
+      { deadlineMs: this.#dsql.connectDeadlineMs, describe: (err) => describeConnectFailure(err, this.#dsql.errorContext) },
       callback,
     );
   }
@@ -82,32 +85,35 @@ export class DsqlPool extends pg.Pool {
    * });
    */
   async transaction<T>(fn: (client: DsqlPoolClient) => Promise<T> | T, retry?: TransactionRetry): Promise<T> {
-    if (openTransaction.getStore() === this) {
-      throw new DsqlUnsupportedError(
-        'nested transactions',
-        'pool.transaction() was called inside a pool.transaction() callback of the same pool; ' +
-          'Aurora DSQL has no nested transactions or savepoints. Use the callback\'s client for all the work.',
-      );
-    }
-    const options = retry === undefined ? this.#dsql.retry : retry;
-    const once = async (): Promise<T> => {
-      const client = await this.connect();
-      let broken: Error | undefined;
-      try {
-        const outcome = await openTransaction.run(this, () => client._dsqlAttempt(fn));
-        broken = outcome.broken;
-        if (!outcome.ok) throw classifyInPlace(outcome.error);
-        return outcome.value;
-      } finally {
-        client.release(broken);
-      }
+    if (openTransaction.getStore() === this) throw nestedTransactionError('pool.transaction() inside a pool.transaction() callback');
+    const options = retry ?? this.#dsql.retry;
+    const steps = DsqlClient.prototype._dsqlTransactionSteps();
+    const driver: TransactionDriver<DsqlPoolClient> = {
+      connect: async () => {
+        const client = await this.connect();
+        // While checked out, pg-pool leaves a client's 'error' events to its holder; a connection
+        // lost mid-transaction already fails the pending query, so the event itself is dropped.
+        client.on('error', ignoreError);
+        return client;
+      },
+      ...steps,
+      // A connection whose ROLLBACK failed, or whose COMMIT answer was lost, is closed, not reused.
+      release: (client, destroy) => {
+        client.removeListener('error', ignoreError);
+        client.release(destroy ? new Error('connection discarded after a failed transaction end') : undefined);
+      },
     };
-    return options === false ? once() : withRetry(once, options);
+    return openTransaction
+      .run(this, () => runTransaction(driver, (client) => client._dsqlInTransaction(client, fn), options))
+      .catch((err: unknown) => {
+        throw classifyInPlace(err);
+      });
   }
 
   /** Replaces `query` on this instance by one that retries OCC conflicts (autocommit statements only). */
-  #enableQueryRetry(options: Exclude<TransactionRetry, false>): void {
-    const plainQuery = pg.Pool.prototype.query;
+  #enableQueryRetry(options: RetryOptions): void {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const plainQuery = pg.Pool.prototype.query as (this: pg.Pool, ...args: any[]) => any;
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const query = (text: any, values?: any, callback?: any): any => {
       const submittable = text !== null && typeof text === 'object' && typeof text.submit === 'function';

@@ -1,12 +1,12 @@
 import pg from 'pg';
-import { retryConnect, type ConnectRetryPolicy } from './connect-retry.js';
 
 /**
- * pg's private connection state, reset between attempts. node-postgres has no public way to
- * retry `connect()` on the same `Client` ("You cannot reuse a client"); a pool sidesteps this
- * by retrying with a new client, but a standalone `DsqlClient` is the object the application
- * holds, so after a failed attempt it gets a fresh `Connection` and its connect flags cleared
- * back to what pg's constructor sets. Covered by the standalone-client retry test.
+ * pg's private connection state, reset between connect attempts of a standalone client.
+ * node-postgres has no public way to retry `connect()` on the same `Client` ("You cannot reuse
+ * a client"); a pool sidesteps this by retrying with a new client, but a standalone
+ * `DsqlClient` is the object the application holds, so after a refused attempt it gets a fresh
+ * `Connection` and its connect flags set back to what pg's constructor sets. Covered by the
+ * standalone-client retry test against the emulator.
  */
 interface PgClientInternals {
   connection: pg.Connection & { stream: { destroy(): void; destroyed?: boolean } };
@@ -18,31 +18,31 @@ interface PgClientInternals {
   _ended: boolean;
   _queryable: boolean;
   _connectionCallback: unknown;
-  _dsqlAttachConnection(): void;
 }
 
-/** Connection options pg's `Client` constructor derives from its config, kept for fresh connections. */
+/** The `pg.Client` options that shape its `Connection` (what pg's constructor passes on). */
 export interface ConnectionSeed {
   stream?: (() => unknown) | undefined;
   keepAlive?: boolean | undefined;
   keepAliveInitialDelayMillis?: number | undefined;
 }
 
-const seeds = new WeakMap<object, ConnectionSeed>();
-
-/** Remembers how to build a fresh connection for `client` (call from its constructor). */
-export function rememberSeed(client: object, seed: ConnectionSeed): void {
-  seeds.set(client, seed);
-}
-
-function freshConnection(client: PgClientInternals & object): void {
-  const old = client.connection;
+/**
+ * Gives `client` a new, unconnected `Connection` after a failed connect attempt and clears the
+ * flags that made pg refuse a second `connect()`. `attach` re-registers listeners on the new
+ * connection.
+ *
+ * @example
+ * resetConnection(client, { stream, keepAlive }, (con) => con.on('errorMessage', classify));
+ */
+export function resetConnection(client: pg.Client, seed: ConnectionSeed, attach: (con: pg.Connection) => void): void {
+  const c = client as unknown as PgClientInternals;
+  const old = c.connection;
   old.removeAllListeners();
   old.on('error', () => {}); // late socket errors of the failed attempt go nowhere
   if (!old.stream.destroyed) old.stream.destroy();
-  const seed = seeds.get(client) ?? {};
-  const params = client.connectionParameters;
-  client.connection = new pg.Connection({
+  const params = c.connectionParameters;
+  c.connection = new pg.Connection({
     stream: seed.stream,
     ssl: params.ssl,
     sslNegotiation: params.sslnegotiation,
@@ -50,37 +50,12 @@ function freshConnection(client: PgClientInternals & object): void {
     keepAliveInitialDelayMillis: seed.keepAliveInitialDelayMillis ?? 0,
     encoding: params.client_encoding || 'utf8',
   } as ConstructorParameters<typeof pg.Connection>[0]) as PgClientInternals['connection'];
-  client._connecting = false;
-  client._connected = false;
-  client._connectionError = false;
-  client._ending = false;
-  client._ended = false;
-  client._queryable = true;
-  client._connectionCallback = null;
-  client._dsqlAttachConnection();
-}
-
-/**
- * Connects a standalone client with `attempt`, retrying transient failures per `policy` and
- * giving the client a fresh connection before each retry.
- *
- * @example
- * reconnectable(client, (cb) => pgConnect(cb), policy, (err) => done(err));
- */
-export function reconnectable(
-  client: object,
-  attempt: (cb: (err: Error | null | undefined) => void) => void,
-  policy: ConnectRetryPolicy,
-  callback: (err: Error | undefined) => void,
-): void {
-  let first = true;
-  retryConnect<object>(
-    (cb) => {
-      if (!first) freshConnection(client as PgClientInternals & object);
-      first = false;
-      attempt((err) => (err ? cb(err, undefined, () => {}) : cb(undefined, client, () => {})));
-    },
-    policy,
-    (err) => callback(err),
-  );
+  c._connecting = false;
+  c._connected = false;
+  c._connectionError = false;
+  c._ending = false;
+  c._ended = false;
+  c._queryable = true;
+  c._connectionCallback = null;
+  attach(c.connection);
 }

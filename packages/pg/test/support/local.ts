@@ -1,0 +1,26 @@
+import { startDsqlLocal, type DsqlLocal, type DsqlLocalOptions } from '@dsql/local';
+
+/** A credentials provider that counts how often it is asked (as IMDS/STS would be). */
+export interface CountingCredentials {
+  (): Promise<{ accessKeyId: string; secretAccessKey: string; sessionToken?: string }>;
+  calls: number;
+}
+
+export function countingCredentials(local: DsqlLocal, delayMs = 0): CountingCredentials {
+  const provider = (async () => {
+    provider.calls++;
+    if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
+    return { ...local.credentials };
+  }) as CountingCredentials;
+  provider.calls = 0;
+  return provider;
+}
+
+/** Starts an emulator; the caller stops it in afterAll. */
+export async function startLocal(options: DsqlLocalOptions = {}): Promise<DsqlLocal> {
+  return startDsqlLocal(options);
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
