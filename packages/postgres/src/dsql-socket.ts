@@ -1,5 +1,4 @@
 import { Duplex } from 'node:stream';
-import type { Socket } from 'node:net';
 import { CANCEL_REQUEST_CODE, PROTOCOL_3, initialMessageCode } from './wire.js';
 import type { Greeting } from './handshake.js';
 
@@ -38,7 +37,6 @@ export class DsqlSocket extends Duplex {
   readonly port: number;
   #inner: Duplex | undefined;
   #starting: Promise<void> | undefined;
-  #keepAlive: [boolean, number] | undefined;
   readonly #abort = new AbortController();
   readonly #opener: SessionOpener;
 
@@ -55,10 +53,11 @@ export class DsqlSocket extends Duplex {
     return this.#inner ? 'open' : 'opening';
   }
 
-  /** Applied to the TCP socket underneath once it exists. */
-  setKeepAlive(enable?: boolean, initialDelay?: number): this {
-    this.#keepAlive = [enable ?? false, initialDelay ?? 0];
-    (this.#inner as Socket | undefined)?.setKeepAlive?.(...this.#keepAlive);
+  /**
+   * Accepted and ignored: the dialer already enabled TCP keep-alive on the socket underneath
+   * from Postgres.js's `keep_alive` option.
+   */
+  setKeepAlive(): this {
     return this;
   }
 
@@ -103,7 +102,6 @@ export class DsqlSocket extends Duplex {
       return;
     }
     this.#inner = socket;
-    if (this.#keepAlive) (socket as Socket).setKeepAlive?.(...this.#keepAlive);
     socket.on('data', (chunk: Buffer) => {
       if (!this.push(chunk)) socket.pause();
     });

@@ -9,8 +9,11 @@ export interface DialTarget {
   /** Address actually dialled; defaults to `host`. */
   hostaddr?: string | undefined;
   port: number;
-  /** `tls.connect` options (CA, `rejectUnauthorized`, …); `socket`/`servername` are set here. */
-  tls: tls.ConnectionOptions;
+  /**
+   * `tls.connect` options (from core's `tlsOptions(config)`: SNI, CA, verification); `false`
+   * for a plaintext connection, which only a custom host with `sslmode: 'disable'` gets.
+   */
+  tls: tls.ConnectionOptions | false;
   /** TCP keep-alive, in seconds (0 or undefined: off). */
   keepAliveSeconds?: number | undefined;
 }
@@ -35,7 +38,7 @@ const SSL_REQUEST = (() => {
  * @example
  * const socket = await dialTls({ host: 'abc.dsql.us-east-1.on.aws', port: 5432, tls: {} }, signal);
  */
-export function dialTls(target: DialTarget, signal?: AbortSignal): Promise<tls.TLSSocket> {
+export function dialTls(target: DialTarget, signal?: AbortSignal): Promise<tls.TLSSocket | net.Socket> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
     const tcp = net.connect({ host: target.hostaddr ?? target.host, port: target.port });
@@ -59,8 +62,15 @@ export function dialTls(target: DialTarget, signal?: AbortSignal): Promise<tls.T
     tcp.once('connect', () => {
       if (target.keepAliveSeconds) tcp.setKeepAlive(true, target.keepAliveSeconds * 1000);
       tcp.setNoDelay(true);
+      if (target.tls === false) {
+        cleanup();
+        resolve(tcp);
+        return;
+      }
       tcp.write(SSL_REQUEST);
     });
+    if (target.tls === false) return;
+    const tlsOptions = target.tls;
     tcp.once('data', (answer: Buffer) => {
       if (answer[0] !== 0x53 /* S */) {
         return fail(Object.assign(new Error('The server refused TLS (SSLRequest answered "N"); Aurora DSQL requires TLS'), { code: 'ETLSREFUSED' }));
@@ -68,7 +78,7 @@ export function dialTls(target: DialTarget, signal?: AbortSignal): Promise<tls.T
       tcp.removeListener('close', onEarlyClose);
       tcp.removeListener('error', fail);
       const servername = net.isIP(target.host) ? undefined : target.host;
-      secure = tls.connect({ ...target.tls, socket: tcp, servername, host: target.host });
+      secure = tls.connect({ servername, host: target.host, ...tlsOptions, socket: tcp });
       secure.once('error', fail);
       secure.once('secureConnect', () => {
         cleanup();

@@ -1,0 +1,227 @@
+import postgres from 'postgres';
+import {
+  DEFAULT_IDLE_TIMEOUT_MILLIS,
+  DsqlConfigError,
+  LifecyclePolicy,
+  describeConnectError,
+  resolveConfig,
+  sharedConnectRateLimiter,
+  tlsOptions,
+  tokenProviderFor,
+  withRetry,
+  type ConnectRateLimiterStats,
+  type DsqlConfig,
+  type DsqlConnectionOptions,
+  type RetryOptions,
+  type TokenProviderStats,
+} from '@dsql/core';
+import { DsqlSocket } from './dsql-socket.js';
+import { sessionOpener, type ConnectCounters, type ConnectStats } from './session-opener.js';
+import { dialTls } from './tls-dial.js';
+import { beginOnce, rememberSql, transactionRetryOptions } from './transaction.js';
+
+/** Postgres.js options that `dsql()` sets itself (or that make no sense with IAM tokens). */
+type ManagedKeys =
+  | 'host'
+  | 'hostname'
+  | 'port'
+  | 'path'
+  | 'user'
+  | 'username'
+  | 'database'
+  | 'db'
+  | 'pass'
+  | 'password'
+  | 'ssl'
+  | 'max_lifetime'
+  | 'target_session_attrs';
+
+/**
+ * Options of {@link dsql}: the shared DSQL connection options (`host`, `region`, `user`,
+ * `hostaddr`, `credentials`, `profile`, `tokenDurationSecs`, `ssl`, `retry`,
+ * `maxLifetimeSeconds`, `connectRateLimit`, …) plus Postgres.js's own options (`max`,
+ * `idle_timeout`, `connect_timeout`, `types`, `transform`, `prepare`, `onnotice`, `debug`,
+ * `connection`, …), except the ones DSQL manages (password, TLS, lifetime).
+ */
+export type DsqlPostgresOptions<T extends Record<string, postgres.PostgresType> = {}> = Omit<postgres.Options<T>, ManagedKeys> &
+  DsqlConnectionOptions;
+
+/** The `sql` type Postgres.js returns for these custom types (same mapping as `postgres()`). */
+export type DsqlSql<T extends Record<string, postgres.PostgresType> = {}> = postgres.Sql<
+  Record<string, postgres.PostgresType> extends T
+    ? {}
+    : { [type in keyof T]: T[type] extends { serialize: (value: infer R) => unknown; parse: (raw: any) => infer R } ? R : never } // eslint-disable-line @typescript-eslint/no-explicit-any
+>;
+
+/** Counters of an `sql` created by {@link dsql}. */
+export interface DsqlSqlStats {
+  /** Connections opened, attempts, retried attempts and failures of this `sql`. */
+  readonly connections: ConnectStats;
+  /** The shared token provider of the endpoint (signings, credential resolutions, cache hits). */
+  readonly tokens: TokenProviderStats;
+  /** The process-wide connection rate limiter of the endpoint, when enabled. */
+  readonly rateLimiter: ConnectRateLimiterStats | undefined;
+}
+
+const SHARED_KEYS = [
+  'connectionString',
+  'host',
+  'region',
+  'port',
+  'user',
+  'database',
+  'hostaddr',
+  'clusterId',
+  'credentials',
+  'profile',
+  'tokenDurationSecs',
+  'admin',
+  'sslmode',
+  'ssl',
+  'retry',
+  'maxLifetimeSeconds',
+  'connectRateLimit',
+  'applicationName',
+  'applicationNamePrefix',
+  'options',
+] as const;
+
+const statsOf = new WeakMap<object, () => DsqlSqlStats>();
+
+function driverOptionsOf(input: object | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...(input ?? {}) };
+  for (const key of SHARED_KEYS) delete out[key];
+  for (const key of ['hostname', 'path', 'username', 'db', 'max_lifetime', 'target_session_attrs', 'socket'] as const) delete out[key];
+  for (const key of ['pass', 'password'] as const) {
+    if (out[key] !== undefined) {
+      throw new DsqlConfigError(
+        key,
+        'a password',
+        'no password: Aurora DSQL authenticates with IAM tokens, which dsql() signs itself (pass credentials or profile to choose the identity)',
+      );
+    }
+  }
+  return out;
+}
+
+function startupParameters(config: DsqlConfig, connection: unknown): Record<string, string> {
+  return {
+    application_name: config.applicationName,
+    ...(config.options === undefined ? {} : { options: config.options }),
+    ...(typeof connection === 'object' && connection !== null ? (connection as Record<string, string>) : {}),
+  };
+}
+
+/**
+ * Creates a Postgres.js `sql` for Aurora DSQL. It is a genuine `postgres.Sql` (tagged
+ * templates, `sql.begin`, `sql.reserve`, custom `types`, transforms; usable by Drizzle's
+ * `drizzle-orm/postgres-js` and `kysely-postgres-js`), configured so that:
+ *
+ * - every connection authenticates with an IAM token from core's shared `TokenProvider`
+ *   (credentials resolved once, the token cached and reused until shortly before expiry);
+ * - TLS is verify-full against the cluster hostname with SNI, also when `hostaddr` is dialled;
+ * - each connection lives for a lifetime drawn from `maxLifetimeSeconds` (default 45–55 min,
+ *   inside DSQL's 60-minute limit) so a pool never reconnects all at once;
+ * - new connections pass the endpoint's process-wide `ConnectRateLimiter`;
+ * - refused connection attempts that go away by themselves (rate exceeded, too many
+ *   connections, cluster waking up, reset) are retried with backoff until `connect_timeout`,
+ *   before any query sees them; access denied fails at once with a `DsqlConnectError` that
+ *   says what to check;
+ * - `sql.savepoint` inside a transaction rejects with `DsqlUnsupportedError`, and so does an
+ *   isolation level other than repeatable read in `sql.begin(options, …)`.
+ *
+ * `sql.begin` retries OCC conflicts only when the `retry` option is given (opt-in: a retried
+ * callback runs more than once); `transaction(sql, fn)` always does. Query errors are
+ * Postgres.js's own `PostgresError`s: classify them with core's `classifyError`.
+ *
+ * Postgres.js sees `ssl: false` in `sql.options` because TLS is set up underneath it, and
+ * `pass` is a function (the token never sits in the options).
+ *
+ * @example
+ * import { dsql } from '@dsql/postgres';
+ *
+ * const sql = dsql('postgres://admin@abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws/postgres', { max: 20 });
+ * const [{ now }] = await sql`select now()`;
+ * await sql.end();
+ */
+export function dsql<T extends Record<string, postgres.PostgresType> = {}>(
+  urlOrOptions?: string | DsqlPostgresOptions<T>,
+  options?: DsqlPostgresOptions<T>,
+): DsqlSql<T> {
+  const config = resolveConfig(urlOrOptions as string | DsqlConnectionOptions | undefined, options);
+  const driver = {
+    ...driverOptionsOf(typeof urlOrOptions === 'object' ? urlOrOptions : undefined),
+    ...driverOptionsOf(options),
+  };
+  const tokens = tokenProviderFor(config);
+  const lifecycle = new LifecyclePolicy({ maxLifetimeSeconds: config.maxLifetimeSeconds });
+  const limiter = config.connectRateLimit === false ? undefined : sharedConnectRateLimiter(config.host, config.connectRateLimit);
+  const tls = tlsOptions(config);
+  const password = (): Promise<string> => tokens.getToken();
+  const counters: ConnectCounters = { opened: 0, attempts: 0, retried: 0, failed: 0 };
+
+  const socket = (parsed: { connect_timeout?: number | null; keep_alive?: number | null }): DsqlSocket => {
+    const connectTimeoutMs = (parsed.connect_timeout ?? 30) * 1000;
+    const opener = sessionOpener({
+      dial: (signal) =>
+        dialTls({ host: config.host, hostaddr: config.hostaddr, port: config.port, tls, keepAliveSeconds: parsed.keep_alive ?? undefined }, signal),
+      password,
+      limiter,
+      // Leave Postgres.js's own connect timer a moment, so the application gets our explanation.
+      deadlineMs: connectTimeoutMs > 0 ? Math.max(0, connectTimeoutMs - 500) : 30_000,
+      describe: (err) => describeConnectError(err, config),
+      counters,
+    });
+    return new DsqlSocket(opener, { host: config.host, port: config.port });
+  };
+
+  const sql = postgres({
+    idle_timeout: DEFAULT_IDLE_TIMEOUT_MILLIS / 1000,
+    ...driver,
+    host: config.host,
+    port: config.port,
+    user: config.user,
+    database: config.database,
+    pass: password,
+    ssl: false,
+    // A function: Postgres.js draws it once per connection slot, so every slot gets its own.
+    max_lifetime: (() => lifecycle.drawLifetimeSeconds()) as unknown as number,
+    connection: startupParameters(config, driver.connection),
+    socket,
+  } as postgres.Options<T>) as unknown as DsqlSql<T>;
+
+  const rawBegin = sql.begin;
+  const userRetry = (typeof urlOrOptions === 'object' ? urlOrOptions.retry : undefined) ?? options?.retry;
+  const beginRetry: RetryOptions | undefined =
+    userRetry === undefined || userRetry === false || config.retry === false ? undefined : transactionRetryOptions(config.retry);
+  rememberSql(sql, { begin: rawBegin as postgres.Sql['begin'], retry: config.retry === false ? false : config.retry });
+  Object.defineProperty(sql, 'begin', {
+    configurable: true,
+    writable: true,
+    enumerable: true,
+    value: function begin(optionsOrFn: unknown, maybeFn?: unknown) {
+      const [beginOptions, fn] = typeof optionsOrFn === 'function' ? ['', optionsOrFn] : [String(optionsOrFn ?? ''), maybeFn];
+      const once = (): Promise<unknown> => beginOnce(rawBegin, beginOptions, fn as never);
+      return beginRetry === undefined ? once() : withRetry(once, beginRetry);
+    },
+  });
+  statsOf.set(sql, () => ({
+    connections: { ...counters },
+    tokens: tokens.stats(),
+    rateLimiter: limiter?.stats(),
+  }));
+  return sql;
+}
+
+/**
+ * Counters of an `sql` created by {@link dsql}: connections opened, attempts, retries and
+ * failures; the token provider's signings, credential resolutions and cache hits; the rate
+ * limiter's immediate/delayed/refused acquisitions. `undefined` for any other `sql`.
+ *
+ * @example
+ * const { connections, tokens } = dsqlStats(sql)!;
+ * console.log(connections.opened, tokens.credentialResolutions);
+ */
+export function dsqlStats(sql: object): DsqlSqlStats | undefined {
+  return statsOf.get(sql)?.();
+}

@@ -1,0 +1,109 @@
+import type postgres from 'postgres';
+import {
+  CommitOutcomeUnknownError,
+  isConnectionLoss,
+  isRetryableTransactionError,
+  resolveRetryOptions,
+  withRetry,
+  type RetryOptions,
+} from '@dsql/core';
+import { assertBeginOptions, guardTransaction } from './transaction-guard.js';
+
+/** What `dsql()` remembers about an `sql` it created. */
+export interface SqlState {
+  /** Postgres.js's own `sql.begin`, before `dsql()` wrapped it. */
+  readonly begin: postgres.Sql['begin'];
+  /** Transaction retry options from the `retry` option (`false`: no retry). */
+  readonly retry: RetryOptions | false;
+}
+
+const states = new WeakMap<object, SqlState>();
+
+/** Records the state of an `sql` created by `dsql()`. */
+export function rememberSql(sql: object, state: SqlState): void {
+  states.set(sql, state);
+}
+
+/** The state of an `sql` created by `dsql()`, if it was. */
+export function sqlState(sql: object): SqlState | undefined {
+  return states.get(sql);
+}
+
+/** What a transaction resolves to: like `sql.begin`, an array of queries becomes their results. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- mirrors Postgres.js's own (unexported) UnwrapPromiseArray
+export type TransactionResult<T> = T extends any[] ? { [k in keyof T]: T[k] extends Promise<infer R> ? R : T[k] } : T;
+
+type TxCallback<TT extends Record<string, unknown>, T> = (tx: postgres.TransactionSql<TT>) => T | Promise<T>;
+
+/**
+ * One attempt: Postgres.js's `begin` with the DSQL guards, turning a connection lost while
+ * COMMIT was in flight into a `CommitOutcomeUnknownError`.
+ *
+ * Postgres.js sends COMMIT as soon as the callback's promise settles (and rolls back instead
+ * when any statement of the transaction failed, even one whose error was caught), so a
+ * connection loss reported after the callback resolved means COMMIT was, or was about to be,
+ * sent: its outcome is unknown. (If the connection died just before COMMIT left, reporting
+ * "unknown" is the safe side of the same uncertainty.)
+ */
+export async function beginOnce<TT extends Record<string, unknown>, T>(
+  begin: postgres.Sql<TT>['begin'],
+  options: string,
+  fn: TxCallback<TT, T>,
+): Promise<TransactionResult<T>> {
+  assertBeginOptions(options);
+  let committing = false;
+  try {
+    return (await begin(options, async (tx) => {
+      const value = fn(guardTransaction(tx));
+      const result = await (Array.isArray(value) ? Promise.all(value) : value);
+      committing = true;
+      return result as T;
+    })) as TransactionResult<T>;
+  } catch (err) {
+    if (committing && isConnectionLoss(err)) throw new CommitOutcomeUnknownError({ cause: err });
+    throw err;
+  }
+}
+
+/** Retry options for {@link withRetry}: transaction-safe defaults, then the caller's own. */
+export function transactionRetryOptions(retry: RetryOptions | true): RetryOptions {
+  const resolved = resolveRetryOptions(retry) as RetryOptions;
+  const out: RetryOptions = { retryOn: isRetryableTransactionError };
+  for (const [k, v] of Object.entries(resolved)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
+}
+
+/**
+ * Runs `fn` in a DSQL transaction on `sql` (from `dsql()`, or any Postgres.js `sql`) and
+ * retries the whole transaction on OCC conflicts (SQLSTATE 40001, OC000/OC001) and on
+ * connection failures that happened before COMMIT was sent, with capped exponential backoff
+ * and jitter. `retry` overrides the `retry` option given to `dsql()`; `false` runs once.
+ *
+ * Contracts:
+ * - `fn` may run more than once, each time in a fresh transaction: it must not have side
+ *   effects outside the database (or they must be idempotent).
+ * - A COMMIT whose answer was lost (the connection died with COMMIT in flight) is never
+ *   retried: it rejects with `CommitOutcomeUnknownError` (`cause`: the connection error).
+ * - `tx.savepoint()` rejects at once with `DsqlUnsupportedError` (DSQL has no savepoints).
+ * - Like `sql.begin`, returning an array of queries runs them and resolves to their results.
+ *
+ * @example
+ * import { dsql, transaction } from '@dsql/postgres';
+ *
+ * const sql = dsql('postgres://admin@abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws/postgres');
+ * const balance = await transaction(sql, async (tx) => {
+ *   const [row] = await tx`update accounts set balance = balance - ${10} where id = ${id} returning balance`;
+ *   return row.balance;
+ * });
+ */
+export function transaction<TT extends Record<string, unknown>, T>(
+  sql: postgres.Sql<TT>,
+  fn: TxCallback<TT, T>,
+  retry?: RetryOptions | boolean,
+): Promise<TransactionResult<T>> {
+  const state = sqlState(sql);
+  const begin = (state?.begin ?? sql.begin) as postgres.Sql<TT>['begin'];
+  const policy = retry ?? state?.retry ?? true;
+  if (policy === false) return beginOnce(begin, '', fn);
+  return withRetry(() => beginOnce(begin, '', fn), transactionRetryOptions(policy));
+}
