@@ -121,7 +121,7 @@ export function analyzeSql(sql: string, options: AnalyzerOptions = {}): SqlAnaly
     if (cls.kind === 'dml') writesRows = true;
 
     const text = stripped.sql.slice(start, end);
-    const replacement = upstreamStatement(node, stmt, text, isAsync, version);
+    const replacement = upstreamStatement(node, stmt[node] ?? {}, text, isAsync, version);
     if (replacement) rewritten = true;
     pieces.push(replacement?.sql ?? text);
     tags.push(replacement?.commandTag);
