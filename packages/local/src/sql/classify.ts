@@ -172,8 +172,18 @@ function setRefusal(stmt: Node): SqlError | undefined {
 /** Strengths DSQL accepts in `FOR …` locking clauses. */
 const ALLOWED_LOCKS = new Set(['LCS_FORUPDATE', 'LCS_FORKEYSHARE']);
 
-/** Walks a query tree for locking clauses and data-modifying CTEs. */
-function scanQuery(node: Node, found: { badLock: boolean; writes: boolean }): void {
+/** PostgreSQL's advisory lock functions, which DSQL does not have. */
+const ADVISORY_LOCK = /^pg_(try_)?advisory_(xact_)?(lock|unlock)(_shared)?(_all)?$/;
+
+interface QueryScan {
+  badLock: boolean;
+  writes: boolean;
+  /** The first advisory lock function called, if any. */
+  advisory?: string;
+}
+
+/** Walks a query tree for locking clauses, data-modifying CTEs and advisory lock calls. */
+function scanQuery(node: Node, found: QueryScan): void {
   if (node === null || typeof node !== 'object') return;
   if (Array.isArray(node)) {
     for (const item of node) scanQuery(item, found);
@@ -181,6 +191,11 @@ function scanQuery(node: Node, found: { badLock: boolean; writes: boolean }): vo
   }
   for (const [key, value] of Object.entries(node)) {
     if (key === 'LockingClause' && !ALLOWED_LOCKS.has((value as Node).strength)) found.badLock = true;
+    if (key === 'FuncCall' && !found.advisory) {
+      const names: Node[] = (value as Node).funcname ?? [];
+      const name = String(names[names.length - 1]?.String?.sval ?? '');
+      if (ADVISORY_LOCK.test(name)) found.advisory = name;
+    }
     if (key === 'InsertStmt' || key === 'UpdateStmt' || key === 'DeleteStmt' || key === 'MergeStmt') {
       found.writes = true;
     }
@@ -192,9 +207,10 @@ function queryClass(node: string, stmt: Node, baseKind: 'read' | 'dml'): Stateme
   if (node === 'SelectStmt' && stmt.intoClause) {
     return { kind: 'ddl', refusal: dsqlErrors.unsupportedStatement('CreateTableAs') };
   }
-  const found = { badLock: false, writes: false };
+  const found: QueryScan = { badLock: false, writes: false };
   scanQuery(stmt, found);
   const kind = found.writes ? 'dml' : baseKind;
+  if (found.advisory) return { kind, refusal: dsqlErrors.unsupportedFunction(found.advisory) };
   return found.badLock ? { kind, refusal: dsqlErrors.lockingClause() } : { kind };
 }
 

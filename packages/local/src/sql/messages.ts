@@ -41,6 +41,8 @@ export const dsqlErrors = {
   vacuum: () => refusal('unsupported VACUUM statement'),
   functionLanguage: (kind: 'FUNCTION' | 'PROCEDURE', language: string) =>
     refusal(`CREATE ${kind} with language ${language} not supported`),
+  /** As reported by golang-migrate users for `pg_advisory_lock` (no recording yet). */
+  unsupportedFunction: (name: string) => refusal(`function ${name} not supported`),
   lockingClause: () =>
     refusal('locking clauses other than FOR UPDATE/FOR KEY SHARE are not supported'),
   alterTableAddConstraint: () => refusal('unsupported ALTER TABLE ADD CONSTRAINT statement'),

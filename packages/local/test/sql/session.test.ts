@@ -1,0 +1,89 @@
+import { createDsqlRules, type SqlContext, type SqlSession } from '../../src/sql/index.js';
+
+const rules = createDsqlRules();
+beforeAll(() => rules.ready());
+
+const simpleIdle: SqlContext = { protocol: 'simple', txStatus: 'I' };
+const extended = (txStatus: SqlContext['txStatus']): SqlContext => ({ protocol: 'extended', txStatus });
+
+describe('transaction rules', () => {
+  let session: SqlSession;
+  beforeEach(() => {
+    session = rules.newSession();
+  });
+
+  it('allows one DDL per transaction and no DML with it (extended protocol, with parameters)', () => {
+    expect(session.onSql('BEGIN', extended('I')).kind).toBe('forward');
+    session.onReadyForQuery?.('T');
+    expect(session.onSql('CREATE TABLE a (id int)', extended('T')).kind).toBe('forward');
+    expect(session.onSql('INSERT INTO a (id) VALUES ($1)', extended('T'))).toEqual({
+      kind: 'refuse',
+      error: { code: '0A000', message: 'ddl and dml are not supported in the same transaction' },
+    });
+    expect(session.onSql('GRANT SELECT ON a TO r', extended('T'))).toMatchObject({
+      error: { message: 'multiple ddl statements not supported in a transaction' },
+    });
+  });
+
+  it('refuses DDL after DML, and starts over after COMMIT', () => {
+    session.onSql('BEGIN', simpleIdle);
+    session.onSql('UPDATE a SET id = 1', { protocol: 'simple', txStatus: 'T' });
+    expect(session.onSql('CREATE TABLE b (id int)', { protocol: 'simple', txStatus: 'T' })).toMatchObject({
+      error: { message: 'ddl and dml are not supported in the same transaction' },
+    });
+    session.onSql('COMMIT', { protocol: 'simple', txStatus: 'T' });
+    session.onReadyForQuery?.('I');
+    expect(session.onSql('CREATE TABLE b (id int)', simpleIdle).kind).toBe('forward');
+  });
+
+  it('treats autocommit statements as transactions of their own', () => {
+    expect(session.onSql('CREATE TABLE a (id int)', simpleIdle).kind).toBe('forward');
+    session.onReadyForQuery?.('I');
+    expect(session.onSql('CREATE TABLE b (id int)', extended('I')).kind).toBe('forward');
+    session.onReadyForQuery?.('I');
+    expect(session.onSql('INSERT INTO b VALUES (1)', extended('I'))).toMatchObject({ kind: 'forward', writesRows: true });
+  });
+
+  it('lets PostgreSQL answer 25P02 in a failed transaction, even for refused statements', () => {
+    expect(session.onSql('TRUNCATE a', extended('E'))).toEqual({ kind: 'forward' });
+  });
+
+  it('a multi-statement text that commits in the middle starts a new transaction', () => {
+    expect(session.onSql('BEGIN; CREATE TABLE a (id int); COMMIT; INSERT INTO a VALUES (1)', simpleIdle).kind).toBe('forward');
+    expect(session.onSql('CREATE TABLE a (id int); INSERT INTO a VALUES (1)', simpleIdle)).toMatchObject({
+      error: { message: 'ddl and dml are not supported in the same transaction' },
+    });
+  });
+});
+
+describe('row cap', () => {
+  it('allows 3,000 modified rows per transaction and fails the statement that crosses it', () => {
+    const session = rules.newSession();
+    session.onSql('BEGIN', simpleIdle);
+    session.onReadyForQuery?.('T');
+    expect(session.onCommandComplete?.('INSERT 0 2999', extended('T'))).toBeUndefined();
+    expect(session.onCommandComplete?.('DELETE 1', extended('T'))).toBeUndefined();
+    expect(session.onCommandComplete?.('SELECT 5000', extended('T'))).toBeUndefined();
+    expect(session.onCommandComplete?.('UPDATE 1', extended('T'))).toEqual({
+      code: '54000',
+      message: 'transaction row limit exceeded',
+    });
+  });
+
+  it('counts each autocommit transaction on its own, and COPY only when it writes', () => {
+    const session = rules.newSession();
+    expect(session.onSql('COPY t TO STDOUT', simpleIdle)).toEqual({ kind: 'forward' });
+    expect(session.onCommandComplete?.('COPY 5000', extended('I'))).toBeUndefined();
+    session.onReadyForQuery?.('I');
+    session.onSql('COPY t FROM STDIN', simpleIdle);
+    expect(session.onCommandComplete?.('COPY 3001', extended('I'))?.code).toBe('54000');
+    session.onReadyForQuery?.('I');
+    session.onSql('INSERT INTO t SELECT 1', simpleIdle);
+    expect(session.onCommandComplete?.('INSERT 0 3000', extended('I'))).toBeUndefined();
+  });
+
+  it('honours a configured limit', () => {
+    const session = createDsqlRules({ rowLimit: 10 }).newSession();
+    expect(session.onCommandComplete?.('INSERT 0 11', extended('I'))?.message).toBe('transaction row limit exceeded');
+  });
+});
