@@ -9,8 +9,13 @@ const REDACTED = '[redacted]';
 
 /** A whitespace/quote-delimited run that contains any SigV4 presign parameter: a whole token. */
 const PRESIGNED_RUN = /[^\s'"<>`]*X-Amz-(?:Signature|Credential|Security-Token|Algorithm|Date|Expires|SignedHeaders)[^\s'"<>`]*/gi;
-/** `scheme://user:password@host` → keeps the user, drops the password (greedy to the last `@` of the run). */
-const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^:/?#\s@]*:)[^\s]*@/gi;
+/**
+ * `scheme://user:password@host` → keeps the user, drops the password. Greedy to the last `@` of the
+ * line: over-redacting a malformed URL is better than leaking part of a password with odd characters.
+ */
+const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^:@\n]*:).*@/gi;
+/** `user:password@host` without a scheme (a URL pasted as a host). */
+const BARE_USERINFO = /([^\s:@/'"]*:)(?!\/\/)[^\s@'"]+@/g;
 /** `password=…`, `"secretAccessKey": "…"`, `sessionToken: …` and friends. */
 const KEY_VALUE_SECRET =
   /((?:["']?)\b(?:password|passwd|pwd|pgpassword|secretAccessKey|secret_access_key|aws_secret_access_key|sessionToken|session_token|aws_session_token|token)\b["']?\s*[=:]\s*)('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^\s&;,}]+)/gi;
@@ -34,6 +39,7 @@ export function redact(text: unknown): string {
   return s
     .replace(PRESIGNED_RUN, REDACTED)
     .replace(URL_PASSWORD, `$1${REDACTED}@`)
+    .replace(BARE_USERINFO, `$1${REDACTED}@`)
     .replace(KEY_VALUE_SECRET, (_m, key: string) => `${key}${REDACTED}`)
     .replace(HEADER_SIGNATURE, `Signature=${REDACTED}`)
     .replace(ACCESS_KEY_ID, REDACTED);
