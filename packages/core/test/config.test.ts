@@ -33,7 +33,7 @@ describe('resolveConfig', () => {
       sslmode: 'verify-full',
       maxLifetimeSeconds: [2700, 3300],
       connectRateLimit: { perSecond: 100, burst: 1000 },
-      retry: { maxAttempts: 10, baseDelayMs: 10, maxDelayMs: 1000, maxElapsedMs: 30_000 },
+      retry: { maxAttempts: 20, baseDelayMs: 5, maxDelayMs: 1000, maxElapsedMs: 30_000 },
       applicationName: `dsql-node/${VERSION}`,
       options: undefined,
     });

@@ -29,7 +29,7 @@ describe('withRetry', () => {
     );
     expect(result).toBe('ok');
     expect(seen).toEqual([1, 2, 3]);
-    expect(t.delays).toEqual([5, 10]); // half of the 10 ms, 20 ms windows
+    expect(t.delays).toEqual([2, 5]); // half of the default 5 ms, 10 ms windows, rounded down
   });
 
   it('gives up at maxAttempts and rethrows the last error unchanged, with a non-enumerable attempts count', async () => {
