@@ -1,6 +1,11 @@
 import { VERSION } from './version.js';
 
-/** PostgreSQL truncates `application_name` to 63 bytes (NAMEDATALEN − 1). */
+/**
+ * PostgreSQL truncates `application_name` to 63 bytes (NAMEDATALEN − 1).
+ *
+ * @example
+ * Buffer.byteLength(applicationName('drizzle')) <= MAX_APPLICATION_NAME_BYTES // true
+ */
 export const MAX_APPLICATION_NAME_BYTES = 63;
 
 /** Cuts `text` to at most `max` UTF-8 bytes without splitting a character. @internal */

@@ -10,14 +10,27 @@ import { describeValue } from './redact.js';
 import { resolveRetryOptions, type ResolvedRetryOptions, type RetryOptions } from './retry.js';
 import type { SslMode, UserTlsOptions } from './tls.js';
 
-/** Default token lifetime of the AWS SDK, in seconds. */
+/**
+ * Default token lifetime of the AWS SDK, in seconds.
+ *
+ * @example
+ * new TokenProvider({ host, region, tokenDurationSecs: DEFAULT_TOKEN_DURATION_SECS })
+ */
 export const DEFAULT_TOKEN_DURATION_SECS = 900;
-/** Longest token lifetime DSQL accepts (one week). */
+/**
+ * Longest token lifetime DSQL accepts (one week).
+ *
+ * @example
+ * resolveConfig({ host, tokenDurationSecs: MAX_TOKEN_DURATION_SECS }) // one-week tokens
+ */
 export const MAX_TOKEN_DURATION_SECS = 604_800;
 
 /**
  * The connection options every adapter accepts (plus its driver's own, which are ignored
  * here). All optional; see {@link resolveConfig} for precedence and defaults.
+ *
+ * @example
+ * const options: DsqlConnectionOptions = { host: 'abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws', user: 'app', profile: 'dev' };
  */
 export interface DsqlConnectionOptions {
   /** `postgres://`, `postgresql://` or `dsql://` URL; explicit options win over it. */
@@ -62,7 +75,13 @@ export interface DsqlConnectionOptions {
   options?: string;
 }
 
-/** A fully resolved, frozen configuration. `credentials` and `ssl` are non-enumerable and never inspected. */
+/**
+ * A fully resolved, frozen configuration. `credentials` and `ssl` are non-enumerable and never inspected.
+ *
+ * @example
+ * const config: DsqlConfig = resolveConfig({ host, hostaddr: '10.0.0.5' });
+ * socket.connect(config.port, config.dialHost); // TLS and token still use config.host / config.tokenHost
+ */
 export interface DsqlConfig {
   /** Cluster hostname (or custom host): TLS identity and SNI. */
   readonly host: string;

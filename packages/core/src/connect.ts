@@ -4,7 +4,12 @@ import { withRetry, type RetryInfo } from './retry.js';
 import { isTransientError } from './sqlstate.js';
 import type { Sleep } from './timers.js';
 
-/** Options of {@link connectWithRetry}. */
+/**
+ * Options of {@link connectWithRetry}.
+ *
+ * @example
+ * const options: ConnectRetryOptions = { deadlineMs: 10_000, onRetry: ({ attempt, error }) => log.warn({ attempt }, String(error)) };
+ */
 export interface ConnectRetryOptions {
   /** No new attempt starts after this many milliseconds since the first. Default 30,000. */
   deadlineMs?: number;

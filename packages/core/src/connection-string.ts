@@ -1,7 +1,12 @@
 import { DsqlConfigError } from './errors.js';
 import { describeValue } from './redact.js';
 
-/** Options a connection string can carry, still unvalidated (config validates them). */
+/**
+ * Options a connection string can carry, still unvalidated (config validates them).
+ *
+ * @example
+ * const { host, region }: ConnectionStringOptions = parseConnectionString(url);
+ */
 export interface ConnectionStringOptions {
   host?: string;
   port?: number;

@@ -3,7 +3,12 @@ import type { AwsCredentials, AwsCredentialsProvider, CredentialsInput } from '.
 import { DsqlCredentialsError } from './errors.js';
 import { redact } from './redact.js';
 
-/** Where credentials come from, as {@link CredentialCache} needs to know. */
+/**
+ * Where credentials come from, as {@link CredentialCache} needs to know.
+ *
+ * @example
+ * const source: CredentialSource = { profile: 'dev', region: 'us-east-1' };
+ */
 export interface CredentialSource {
   credentials?: CredentialsInput | undefined;
   profile?: string | undefined;
@@ -59,7 +64,12 @@ async function providerFor(source: CredentialSource): Promise<AwsCredentialsProv
   return fromNodeProviderChain({ clientConfig });
 }
 
-/** Counters of a {@link CredentialCache}. */
+/**
+ * Counters of a {@link CredentialCache}.
+ *
+ * @example
+ * const { resolutions }: CredentialCacheStats = cache.stats();
+ */
 export interface CredentialCacheStats {
   /** Times the underlying provider was called (successfully or not). */
   readonly resolutions: number;

@@ -3,7 +3,12 @@ import { DsqlConnectError } from './errors.js';
 import { redact } from './redact.js';
 import { classifyError } from './sqlstate.js';
 
-/** The parts of a resolved config that explain a refused connection. */
+/**
+ * The parts of a resolved config that explain a refused connection.
+ *
+ * @example
+ * describeConnectError(err, resolveConfig(options) satisfies ConnectErrorContext);
+ */
 export interface ConnectErrorContext {
   readonly host: string;
   readonly tokenHost: string;

@@ -3,10 +3,20 @@ import { DsqlConfigError } from './errors.js';
 import { describeValue } from './redact.js';
 import { checkRegion, regionFromEnv } from './region.js';
 
-/** How a host relates to Aurora DSQL. */
+/**
+ * How a host relates to Aurora DSQL.
+ *
+ * @example
+ * if (parseEndpoint(host, { region }).kind === 'custom') console.warn('not a DSQL hostname');
+ */
 export type EndpointKind = 'public' | 'privatelink' | 'custom';
 
-/** Result of {@link parseEndpoint}. */
+/**
+ * Result of {@link parseEndpoint}.
+ *
+ * @example
+ * const { host, region, clusterId }: DsqlEndpoint = parseEndpoint('abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws');
+ */
 export interface DsqlEndpoint {
   /** Lower-cased hostname without a trailing dot (or an IP address). */
   readonly host: string;
@@ -16,7 +26,12 @@ export interface DsqlEndpoint {
   readonly kind: EndpointKind;
 }
 
-/** Options of {@link parseEndpoint}. */
+/**
+ * Options of {@link parseEndpoint}.
+ *
+ * @example
+ * parseEndpoint('localhost', { region: 'us-east-1' } satisfies ParseEndpointOptions);
+ */
 export interface ParseEndpointOptions {
   /** Region to use; must match the hostname's Region when the hostname has one. */
   region?: string | undefined;

@@ -3,7 +3,10 @@
  * and reading the fields drivers put on database errors. Internal.
  */
 
-/** The fields of a driver error this package reads. pg and Postgres.js both use these names. */
+/**
+ * The fields of a driver error this package reads. pg and Postgres.js both use these names.
+ * @internal
+ */
 export interface ErrorFields {
   readonly node: object;
   readonly name: string;
@@ -45,6 +48,7 @@ function fieldsOf(node: object): ErrorFields {
 /**
  * Every error-like object reachable from `err` through `cause` and `AggregateError.errors`,
  * outermost first, each visited once.
+ * @internal
  */
 export function errorChain(err: unknown): ErrorFields[] {
   const out: ErrorFields[] = [];

@@ -3,6 +3,9 @@ import { redact } from './redact.js';
 
 /**
  * Machine-readable code of every {@link DsqlError}. Stable: switch on it, not on messages.
+ *
+ * @example
+ * const code: DsqlErrorCode = 'invalid-config';
  */
 export type DsqlErrorCode =
   | 'invalid-config'
@@ -18,7 +21,12 @@ export type DsqlErrorCode =
 /** Brand shared by every copy of this package (duplicate installs agree on `Symbol.for`). */
 const DSQL_ERROR = Symbol.for('@dsql/core/DsqlError');
 
-/** Options accepted by {@link DsqlError} and its subclasses. */
+/**
+ * Options accepted by {@link DsqlError} and its subclasses.
+ *
+ * @example
+ * new DsqlError('connect-failed', 'refused', { cause: err, hint: 'check the region' } satisfies DsqlErrorOptions);
+ */
 export interface DsqlErrorOptions {
   /** The underlying error. Its message is never copied unredacted. */
   cause?: unknown;

@@ -1,12 +1,27 @@
 import { DsqlConfigError } from './errors.js';
 import { describeValue } from './redact.js';
 
-/** A `[min, max]` window in seconds. */
+/**
+ * A `[min, max]` window in seconds.
+ *
+ * @example
+ * const window: SecondsWindow = [2700, 3300];
+ */
 export type SecondsWindow = readonly [number, number];
 
-/** DSQL closes connections at 60 min; AWS recycles at 55 min. We draw from 45–55 min so a pool never expires at once. */
+/**
+ * DSQL closes connections at 60 min; AWS recycles at 55 min. We draw from 45–55 min so a pool never expires at once.
+ *
+ * @example
+ * new LifecyclePolicy({ maxLifetimeSeconds: DEFAULT_MAX_LIFETIME_SECONDS });
+ */
 export const DEFAULT_MAX_LIFETIME_SECONDS: SecondsWindow = Object.freeze([2700, 3300] as const);
-/** Idle connections are closed after 10 minutes by default: reconnecting is rate-limited on DSQL, so keep them longer than pg's 10 s. */
+/**
+ * Idle connections are closed after 10 minutes by default: reconnecting is rate-limited on DSQL, so keep them longer than pg's 10 s.
+ *
+ * @example
+ * new pg.Pool({ idleTimeoutMillis: DEFAULT_IDLE_TIMEOUT_MILLIS });
+ */
 export const DEFAULT_IDLE_TIMEOUT_MILLIS = 600_000;
 
 const HOUR = 3600;
@@ -28,7 +43,12 @@ export function resolveMaxLifetime(value: unknown, field = 'maxLifetimeSeconds')
   throw new DsqlConfigError(field, Array.isArray(value) ? `[${value.map(describeValue).join(', ')}]` : describeValue(value), accepted);
 }
 
-/** Options of {@link LifecyclePolicy}. */
+/**
+ * Options of {@link LifecyclePolicy}.
+ *
+ * @example
+ * new LifecyclePolicy({ maxLifetimeSeconds: [1800, 2400], idleTimeoutMillis: 60_000 } satisfies LifecycleOptions);
+ */
 export interface LifecycleOptions {
   /** A number, or a `[min, max]` window each connection draws from uniformly. Default `[2700, 3300]`. */
   maxLifetimeSeconds?: number | SecondsWindow;

@@ -2,7 +2,12 @@ import { DsqlAbortError, DsqlConfigError, DsqlTimeoutError } from './errors.js';
 import { describeValue } from './redact.js';
 import { sleep as realSleep, type Sleep } from './timers.js';
 
-/** Options of {@link ConnectRateLimiter}. */
+/**
+ * Options of {@link ConnectRateLimiter}.
+ *
+ * @example
+ * new ConnectRateLimiter({ perSecond: 50, burst: 200 } satisfies ConnectRateLimitOptions);
+ */
 export interface ConnectRateLimitOptions {
   /** Tokens added per second (steady connection rate). Default 100, DSQL's per-cluster quota. */
   perSecond?: number;
@@ -14,7 +19,12 @@ export interface ConnectRateLimitOptions {
   sleep?: Sleep;
 }
 
-/** Options of {@link ConnectRateLimiter.acquire}. */
+/**
+ * Options of {@link ConnectRateLimiter.acquire}.
+ *
+ * @example
+ * await limiter.acquire({ timeoutMs: 5000 } satisfies AcquireOptions);
+ */
 export interface AcquireOptions {
   /** Cancels the wait (rejects with a `DsqlAbortError`). */
   signal?: AbortSignal;
@@ -22,7 +32,12 @@ export interface AcquireOptions {
   timeoutMs?: number;
 }
 
-/** Counters of a {@link ConnectRateLimiter}. */
+/**
+ * Counters of a {@link ConnectRateLimiter}.
+ *
+ * @example
+ * const { delayed }: ConnectRateLimiterStats = limiter.stats();
+ */
 export interface ConnectRateLimiterStats {
   /** Acquisitions granted without waiting. */
   readonly immediate: number;
@@ -32,7 +47,12 @@ export interface ConnectRateLimiterStats {
   readonly refused: number;
 }
 
-/** DSQL's documented per-cluster connection rate quota. */
+/**
+ * DSQL's documented per-cluster connection rate quota.
+ *
+ * @example
+ * new ConnectRateLimiter(DEFAULT_CONNECT_RATE); // 100/s, burst 1,000
+ */
 export const DEFAULT_CONNECT_RATE: Readonly<{ perSecond: number; burst: number }> = Object.freeze({ perSecond: 100, burst: 1000 });
 
 /**

@@ -1,7 +1,10 @@
 import { DsqlConfigError } from './errors.js';
 import { describeValue } from './redact.js';
 
-/** An AWS Region name such as `us-east-1`, `eu-central-2`, `us-gov-west-1`. */
+/**
+ * An AWS Region name such as `us-east-1`, `eu-central-2`, `us-gov-west-1`.
+ * @internal
+ */
 export const REGION_PATTERN = /^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$/;
 
 /**

@@ -3,7 +3,12 @@ import { describeValue } from './redact.js';
 import { isOccError } from './sqlstate.js';
 import { sleep as realSleep, type Sleep } from './timers.js';
 
-/** Passed to {@link RetryOptions.onRetry} before each wait. */
+/**
+ * Passed to {@link RetryOptions.onRetry} before each wait.
+ *
+ * @example
+ * withRetry(fn, { onRetry: (info: RetryInfo) => console.warn(`attempt ${info.attempt} failed, waiting ${info.delayMs} ms`) });
+ */
 export interface RetryInfo {
   /** The attempt that just failed (1 for the first). */
   readonly attempt: number;
@@ -15,7 +20,13 @@ export interface RetryInfo {
   readonly error: unknown;
 }
 
-/** Options of {@link withRetry}. Every field is optional; defaults are in {@link DEFAULT_RETRY}. */
+/**
+ * Options of {@link withRetry}. Every field is optional; defaults are in {@link DEFAULT_RETRY}.
+ *
+ * @example
+ * const retry: RetryOptions = { maxAttempts: 5, maxElapsedMs: 10_000 };
+ * await withRetry(fn, retry);
+ */
 export interface RetryOptions {
   /** Attempts in total, the first included (≥ 1). */
   maxAttempts?: number;
@@ -39,7 +50,12 @@ export interface RetryOptions {
   random?: () => number;
 }
 
-/** Retry options with every numeric field filled in. */
+/**
+ * Retry options with every numeric field filled in.
+ *
+ * @example
+ * const r = resolveRetryOptions({ maxAttempts: 3 }) as ResolvedRetryOptions; r.baseDelayMs // 5
+ */
 export type ResolvedRetryOptions = Readonly<Required<Pick<RetryOptions, 'maxAttempts' | 'baseDelayMs' | 'maxDelayMs' | 'maxElapsedMs'>>> &
   Readonly<Omit<RetryOptions, 'maxAttempts' | 'baseDelayMs' | 'maxDelayMs' | 'maxElapsedMs'>>;
 
@@ -64,6 +80,9 @@ export type ResolvedRetryOptions = Readonly<Required<Pick<RetryOptions, 'maxAtte
  * 32 × 16) when contention is moderate. With 30 ms transactions the default still reaches
  * 97.8 % at 32 writers on one row (AWS's window: 42.8 %). 30 s of total retrying keeps a
  * request well inside DSQL's 300 s transaction age limit and typical HTTP timeouts.
+ *
+ * @example
+ * await withRetry(fn, { ...DEFAULT_RETRY, maxAttempts: 5 });
  */
 export const DEFAULT_RETRY: Readonly<{ maxAttempts: number; baseDelayMs: number; maxDelayMs: number; maxElapsedMs: number }> = Object.freeze({
   maxAttempts: 20,

@@ -5,6 +5,9 @@ import { redact } from './redact.js';
 /**
  * What an error means for a DSQL application. One literal union, produced in one place
  * ({@link classifyError}).
+ *
+ * @example
+ * const kind: ErrorKind = classifyError(err).kind;
  */
 export type ErrorKind =
   | 'occ-conflict'
@@ -20,7 +23,12 @@ export type ErrorKind =
   | 'credentials'
   | 'other';
 
-/** Result of {@link classifyError}. */
+/**
+ * Result of {@link classifyError}.
+ *
+ * @example
+ * const { kind, retryable, hint }: ErrorClassification = classifyError(err);
+ */
 export interface ErrorClassification {
   readonly kind: ErrorKind;
   /** True when trying again (a new transaction or a new connection) can succeed as is. */
@@ -36,6 +44,9 @@ export interface ErrorClassification {
 /**
  * SQLSTATE → meaning on Aurora DSQL: the one table of this package. Classes are matched by
  * their two-character prefix when no exact code is listed.
+ *
+ * @example
+ * SQLSTATE_MEANINGS['53400'].meaning // 'connection rate exceeded (…)'
  */
 export const SQLSTATE_MEANINGS: Readonly<Record<string, { readonly kind: ErrorKind; readonly meaning: string }>> = Object.freeze({
   '40001': { kind: 'occ-conflict', meaning: 'optimistic concurrency conflict (OC000 data, OC001 schema); retry the whole transaction' },
@@ -95,7 +106,10 @@ function isOccNode(f: ErrorFields): boolean {
   return f.sqlstate === '40001' || f.sqlstate === 'OC000' || f.sqlstate === 'OC001' || OCC_CODE.test(f.code ?? '') || OCC_CODE.test(f.message);
 }
 
-/** True when this node says the connection failed or died (as opposed to a server's answer). */
+/**
+ * True when this node says the connection failed or died (as opposed to a server's answer).
+ * @internal
+ */
 export function isConnectionFailureNode(f: ErrorFields): boolean {
   if (f.sqlstate !== undefined) return f.sqlstate.startsWith('08') || f.sqlstate.startsWith('57P');
   return (f.code !== undefined && SOCKET_CODES.has(f.code)) || CONNECTION_MESSAGES.test(f.message);

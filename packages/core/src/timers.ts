@@ -1,6 +1,11 @@
 import { DsqlAbortError } from './errors.js';
 
-/** A cancellable delay: `(ms, signal?) => Promise<void>`. Injectable for tests. */
+/**
+ * A cancellable delay: `(ms, signal?) => Promise<void>`. Injectable for tests.
+ *
+ * @example
+ * const instant: Sleep = async () => {}; // for tests: withRetry(fn, { sleep: instant })
+ */
 export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
 
 /**

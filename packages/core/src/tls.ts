@@ -1,13 +1,28 @@
 import { isIP } from 'node:net';
 import { checkServerIdentity, type ConnectionOptions, type PeerCertificate } from 'node:tls';
 
-/** libpq-style TLS modes supported for DSQL. `disable` only for custom hosts, when asked for. */
+/**
+ * libpq-style TLS modes supported for DSQL. `disable` only for custom hosts, when asked for.
+ *
+ * @example
+ * resolveConfig({ host: 'localhost', region: 'us-east-1', sslmode: 'verify-ca' satisfies SslMode });
+ */
 export type SslMode = 'verify-full' | 'verify-ca' | 'require' | 'disable';
 
-/** Extra TLS options a user may pass as `ssl` (Node `tls.ConnectionOptions`: `ca`, `cert`, `key`, …). */
+/**
+ * Extra TLS options a user may pass as `ssl` (Node `tls.ConnectionOptions`: `ca`, `cert`, `key`, …).
+ *
+ * @example
+ * resolveConfig({ host, ssl: { ca: readFileSync('ca.pem', 'utf8') } satisfies UserTlsOptions });
+ */
 export type UserTlsOptions = Readonly<ConnectionOptions>;
 
-/** The parts of a resolved config that decide TLS. */
+/**
+ * The parts of a resolved config that decide TLS.
+ *
+ * @example
+ * tlsOptions({ host: 'abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws', sslmode: 'verify-full' } satisfies TlsConfig);
+ */
 export interface TlsConfig {
   /** The hostname the certificate must name and SNI carries (the cluster host, also when `hostaddr` is dialled). */
   readonly host: string;

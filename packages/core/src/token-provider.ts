@@ -8,10 +8,20 @@ import { DsqlConfigError, DsqlCredentialsError, DsqlTokenError, isDsqlError } fr
 import { describeValue, redact } from './redact.js';
 import { checkRegion } from './region.js';
 
-/** The IAM action a token authorises. */
+/**
+ * The IAM action a token authorises.
+ *
+ * @example
+ * const action: DsqlAction = tokens.action; // 'DbConnectAdmin' for admin
+ */
 export type DsqlAction = 'DbConnect' | 'DbConnectAdmin';
 
-/** Options of {@link TokenProvider}. */
+/**
+ * Options of {@link TokenProvider}.
+ *
+ * @example
+ * new TokenProvider({ host, region: 'us-east-1', user: 'app', profile: 'dev' } satisfies TokenProviderOptions);
+ */
 export interface TokenProviderOptions {
   /** Hostname the token is signed for (the cluster endpoint; `tokenHost` of a resolved config). */
   host: string;
@@ -28,7 +38,12 @@ export interface TokenProviderOptions {
   now?: () => number;
 }
 
-/** Counters of a {@link TokenProvider}. */
+/**
+ * Counters of a {@link TokenProvider}.
+ *
+ * @example
+ * const { signings, cacheHits }: TokenProviderStats = tokens.stats();
+ */
 export interface TokenProviderStats {
   /** Tokens signed. */
   readonly signings: number;

@@ -7,6 +7,9 @@ import { isConnectionFailureNode, isOccError, isTransientError } from './sqlstat
  * What an adapter plugs into {@link runTransaction}: how to get a connection and run the
  * transaction statements on it. `C` is the driver's connection (a pg `PoolClient`, a
  * Postgres.js reserved connection, …).
+ *
+ * @example
+ * const driver: TransactionDriver<pg.PoolClient> = { connect: () => pool.connect(), begin, commit, rollback, release: (c, destroy) => c.release(destroy) };
  */
 export interface TransactionDriver<C> {
   /** A connection for one attempt (a new one per attempt, from the pool). */
