@@ -238,7 +238,7 @@ export class ProxySession {
     const out = this.toUpstream;
     if (out.length === 0 || this.closed) return;
     this.toUpstream = [];
-    const ok = this.upstream.write(out.length === 1 ? out[0]! : Buffer.concat(out));
+    const ok = this.upstream.write(joined(out));
     if (!ok) this.client.pause();
   }
 
@@ -412,7 +412,7 @@ export class ProxySession {
     const out = this.toClient;
     if (out.length === 0 || this.closed) return;
     this.toClient = [];
-    const ok = this.client.write(out.length === 1 ? out[0]! : Buffer.concat(out));
+    const ok = this.client.write(joined(out));
     if (!ok) this.upstream.pause();
   }
 
@@ -601,6 +601,24 @@ export class ProxySession {
       this.closeForAge();
     }
   }
+}
+
+/**
+ * One buffer for a write. Frames relayed unchanged are adjacent slices of the chunk they came
+ * in, so the common case is a single view of that chunk, without copying.
+ */
+function joined(parts: Buffer[]): Buffer {
+  if (parts.length === 1) return parts[0]!;
+  const first = parts[0]!;
+  let end = first.byteOffset + first.length;
+  let total = first.length;
+  for (let i = 1; i < parts.length; i++) {
+    const p = parts[i]!;
+    if (p.buffer !== first.buffer || p.byteOffset !== end) return Buffer.concat(parts);
+    end += p.length;
+    total += p.length;
+  }
+  return Buffer.from(first.buffer, first.byteOffset, total);
 }
 
 /** Rewrites a conflict error to DSQL's text; counts it. */

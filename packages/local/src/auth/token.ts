@@ -125,6 +125,10 @@ export async function verifyDsqlToken(token: string, expect: TokenExpectation): 
   if (tokenHost !== expect.host.toLowerCase()) {
     return fail('wrong-host', `The token was signed for a different host; expected ${expect.host}.`);
   }
+  if (expires > MAX_EXPIRES) {
+    // Checked before re-signing: SigV4 itself refuses to presign beyond a week.
+    return fail('expiry-too-long', `X-Amz-Expires must be less than a week (in seconds) that is 604800`);
+  }
   const sessionToken = q.get('X-Amz-Security-Token') ?? undefined;
   if (identity.sessionToken !== undefined && identity.sessionToken !== sessionToken) {
     return fail('unknown-access-key', 'The security token included in the request is invalid.');
@@ -136,17 +140,22 @@ export async function verifyDsqlToken(token: string, expect: TokenExpectation): 
     sha256: Sha256,
     credentials: { accessKeyId, secretAccessKey: identity.secretAccessKey, sessionToken },
   });
-  const presigned = await signer.presign(
-    {
-      method: 'GET',
-      protocol: 'https:',
-      hostname: url.hostname,
-      path: '/',
-      query: { Action: action },
-      headers: { host: url.host },
-    },
-    { signingDate: new Date(signedAt), expiresIn: expires },
-  );
+  let presigned;
+  try {
+    presigned = await signer.presign(
+      {
+        method: 'GET',
+        protocol: 'https:',
+        hostname: url.hostname,
+        path: '/',
+        query: { Action: action },
+        headers: { host: url.host },
+      },
+      { signingDate: new Date(signedAt), expiresIn: expires },
+    );
+  } catch {
+    return fail('malformed', 'The authentication token could not be verified.');
+  }
   const expected = Buffer.from(String(presigned.query?.['X-Amz-Signature'] ?? ''), 'utf8');
   const given = Buffer.from(signature, 'utf8');
   if (expected.length !== given.length || !timingSafeEqual(expected, given)) {
@@ -159,9 +168,6 @@ export async function verifyDsqlToken(token: string, expect: TokenExpectation): 
   const wanted = expect.user === 'admin' ? 'DbConnectAdmin' : 'DbConnect';
   if (action !== wanted) {
     return fail('wrong-action', `Wrong user to action mapping. user: ${expect.user}, action: ${action}`);
-  }
-  if (expires > MAX_EXPIRES) {
-    return fail('expiry-too-long', `X-Amz-Expires must be less than a week (in seconds) that is 604800`);
   }
   if (signedAt - CLOCK_SKEW_MS > now) {
     return fail('not-yet-valid', `Signature not yet current: ${date} is still later than ${amzDate(now + CLOCK_SKEW_MS)}`);
