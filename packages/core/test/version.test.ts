@@ -1,6 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { VERSION } from '../src/index.js';
-import pkg from '../package.json' with { type: 'json' };
 
 test('VERSION matches package.json', () => {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
   expect(VERSION).toBe(pkg.version);
 });
