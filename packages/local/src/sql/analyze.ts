@@ -8,7 +8,9 @@ import { LRUCache } from 'lru-cache';
 import { stripAsyncKeyword } from './async-keyword.js';
 import { classifyStatement, type StatementKind } from './classify.js';
 import type { SqlError } from './hook.js';
+import { dropColumnCheckSql } from './drop-column.js';
 import { jobStatementSql } from './jobs.js';
+import { dollarQuote } from './quote.js';
 
 /** One statement of a SQL text, as the transaction rules see it. */
 export interface AnalyzedStatement {
@@ -43,10 +45,20 @@ export interface AnalyzerOptions {
   cacheSize?: number;
 }
 
-/** The server version a real cluster reported when the recordings were made. */
+/**
+ * The server version a real cluster reported when the recordings were made.
+ *
+ * @example
+ * createDsqlRules({ serverVersion: DSQL_SERVER_VERSION });
+ */
 export const DSQL_SERVER_VERSION = '16.15';
 
-/** `16.15` → `160015`, as PostgreSQL derives `server_version_num`. */
+/**
+ * `16.15` → `160015`, as PostgreSQL derives `server_version_num`.
+ *
+ * @example
+ * serverVersionNum('16.15'); // '160015'
+ */
 export function serverVersionNum(version: string): string {
   const [major = '0', minor = '0'] = version.split('.');
   return String(Number(major) * 10000 + Number(minor));
@@ -66,16 +78,6 @@ export async function loadSqlParser(): Promise<void> {
   await loadModule();
   parserReady = true;
 }
-
-/** A dollar-quote tag that does not occur in `text`. */
-function dollarQuote(text: string): string {
-  let tag = '$dsql$';
-  for (let n = 0; text.includes(tag); n++) tag = `$dsql${n}$`;
-  return `${tag}${text}${tag}`;
-}
-
-const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
-const quoteLiteral = (text: string): string => `'${text.replace(/'/g, "''")}'`;
 
 interface RawStatement {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -152,19 +154,8 @@ function upstreamStatement(
     return { sql: jobStatementSql('VALIDATE_CONSTRAINT', dollarQuote(text.trim())), commandTag: 'ALTER TABLE' };
   }
   if (node === 'AlterTableStmt') {
-    // PostgreSQL drops a primary key column (and the key with it); DSQL refuses. The check needs
-    // the catalog, so it runs upstream right before the statement.
-    const dropped: string[] = (stmt.cmds ?? [])
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any
-      .filter((c: any) => c.AlterTableCmd?.subtype === 'AT_DropColumn')
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any
-      .map((c: any) => String(c.AlterTableCmd.name));
-    if (dropped.length > 0 && stmt.relation?.relname) {
-      const relation = [stmt.relation.schemaname, stmt.relation.relname].filter(Boolean).map(quoteIdent).join('.');
-      const columns = dropped.map(quoteLiteral).join(', ');
-      const body = `BEGIN PERFORM dsql_local.assert_droppable_columns(${quoteLiteral(relation)}, ARRAY[${columns}]::text[]); EXECUTE ${dollarQuote(text.trim())}; END`;
-      return { sql: `DO ${dollarQuote(body)}`, commandTag: 'ALTER TABLE' };
-    }
+    const sql = dropColumnCheckSql(stmt, text.trim());
+    if (sql) return { sql, commandTag: 'ALTER TABLE' };
   }
   if (node === 'VariableShowStmt') {
     // server_version is fixed at PostgreSQL's build; DSQL reports its own.

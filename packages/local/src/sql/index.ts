@@ -6,6 +6,7 @@
 import { createAnalyzer, DSQL_SERVER_VERSION, loadSqlParser, type AnalyzerOptions } from './analyze.js';
 import { environmentBootstrapSql } from './environment.js';
 import type { SqlRules } from './hook.js';
+import { dropColumnBootstrapSql } from './drop-column.js';
 import { jobsBootstrapSql } from './jobs.js';
 import { DSQL_ROW_LIMIT, DsqlSqlSession } from './session.js';
 
@@ -50,7 +51,7 @@ export function createDsqlRules(options: DsqlRulesOptions = {}): SqlRules & { re
   const analyze = createAnalyzer(options);
   const serverVersion = options.serverVersion ?? DSQL_SERVER_VERSION;
   return {
-    bootstrapSql: [...environmentBootstrapSql(serverVersion), ...jobsBootstrapSql],
+    bootstrapSql: [...environmentBootstrapSql(serverVersion), ...jobsBootstrapSql, ...dropColumnBootstrapSql],
     ready: loadSqlParser,
     newSession: () => new DsqlSqlSession(analyze, options.rowLimit ?? DSQL_ROW_LIMIT),
   };

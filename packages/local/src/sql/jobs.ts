@@ -105,20 +105,6 @@ BEGIN
     RAISE EXCEPTION 'job % failed: %', job, found_details USING ERRCODE = 'XX000';
   END IF;
 END $fn$`,
-  `CREATE OR REPLACE FUNCTION dsql_local.assert_droppable_columns(relation text, columns text[]) RETURNS void
-    LANGUAGE plpgsql STABLE AS $fn$
-DECLARE
-  key_column name;
-BEGIN
-  SELECT a.attname INTO key_column
-    FROM pg_catalog.pg_index i
-    JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
-   WHERE i.indisprimary AND i.indrelid = to_regclass(relation) AND a.attname = ANY (columns)
-   LIMIT 1;
-  IF key_column IS NOT NULL THEN
-    RAISE EXCEPTION 'cannot drop primary key column %', key_column USING ERRCODE = '0A000';
-  END IF;
-END $fn$`,
   `GRANT USAGE ON SCHEMA sys, dsql_local TO PUBLIC`,
   `GRANT SELECT ON sys.jobs TO PUBLIC`,
 ];

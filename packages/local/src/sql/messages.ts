@@ -11,7 +11,12 @@ const refusal = (message: string, code = FEATURE_NOT_SUPPORTED): SqlError => ({ 
 
 const CACHE_RULE = 'please define CACHE greater than or equal to 65536 or equal to 1';
 
-/** The texts DSQL answers with; functions take the part of the statement the text names. */
+/**
+ * The texts DSQL answers with; functions take the part of the statement the text names.
+ *
+ * @example
+ * dsqlErrors.datatype('money'); // { code: '0A000', message: 'datatype money not supported' }
+ */
 export const dsqlErrors = {
   multipleDdl: () => refusal('multiple ddl statements not supported in a transaction'),
   ddlAndDml: () => refusal('ddl and dml are not supported in the same transaction'),

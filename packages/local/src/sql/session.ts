@@ -7,7 +7,12 @@ import type { SqlAnalysis } from './analyze.js';
 import type { SqlContext, SqlDecision, SqlError, SqlSession, TxStatus } from './hook.js';
 import { dsqlErrors } from './messages.js';
 
-/** DSQL's per-transaction cap on modified rows. */
+/**
+ * DSQL's per-transaction cap on modified rows (3,000 succeed, 3,001 fail).
+ *
+ * @example
+ * createDsqlRules({ rowLimit: DSQL_ROW_LIMIT });
+ */
 export const DSQL_ROW_LIMIT = 3000;
 
 const FORWARD: SqlDecision = { kind: 'forward' };
