@@ -192,11 +192,12 @@ function checkSslMode(value: unknown, field: string): SslMode {
   throw new DsqlConfigError(field, describeValue(value) + extra, `one of ${SSL_MODES.join(', ')}`);
 }
 
-function fromEnv(env: Env): ConnectionStringOptions {
-  const out: ConnectionStringOptions = {};
+/** Environment fallbacks, unvalidated: a malformed variable only matters when it is used. */
+function fromEnv(env: Env): Omit<ConnectionStringOptions, 'port'> & { port?: string } {
+  const out: Omit<ConnectionStringOptions, 'port'> & { port?: string } = {};
   if (env.PGHOST) out.host = env.PGHOST;
   if (env.PGHOSTADDR) out.hostaddr = env.PGHOSTADDR;
-  if (env.PGPORT) out.port = checkPort(env.PGPORT, 'PGPORT');
+  if (env.PGPORT) out.port = env.PGPORT;
   if (env.PGUSER) out.user = env.PGUSER;
   if (env.PGDATABASE) out.database = env.PGDATABASE;
   if (env.AWS_PROFILE) out.profile = env.AWS_PROFILE;
@@ -273,7 +274,8 @@ export function resolveConfig(
   const rawHostaddr = pick<unknown>(explicit.hostaddr, url.hostaddr, envOpts.hostaddr);
   const hostaddr = rawHostaddr === undefined ? undefined : normalizeHost(rawHostaddr, 'hostaddr');
 
-  const port = checkPort(pick<unknown>(explicit.port, url.port, envOpts.port) ?? 5432, 'port');
+  const portField = explicit.port !== undefined ? 'port' : url.port !== undefined ? 'connectionString port' : envOpts.port !== undefined ? 'PGPORT' : 'port';
+  const port = checkPort(pick<unknown>(explicit.port, url.port, envOpts.port) ?? 5432, portField);
   const user = checkName('user', pick<unknown>(explicit.user, url.user, envOpts.user) ?? 'admin', 'a database role');
   const database = checkName('database', pick<unknown>(explicit.database, url.database, envOpts.database) ?? 'postgres', 'a database name');
 

@@ -177,6 +177,8 @@ describe('resolveConfig', () => {
     expect(configError(() => resolveConfig({}, undefined, { PGHOST: 'bad host' })).field).toBe('PGHOST');
     expect(configError(() => resolveConfig('postgres://bad_host-/db', undefined, { AWS_REGION: 'us-east-1' })).field).toBe('connectionString host');
     expect(configError(() => resolveConfig({ host: HOST }, undefined, { PGPORT: 'x' })).field).toBe('PGPORT');
+    // A malformed environment variable is harmless when an explicit option replaces it.
+    expect(resolveConfig({ host: HOST, port: 6543 }, undefined, { PGPORT: 'x', AWS_REGION: 'bad' }).port).toBe(6543);
   });
 
   it('accepts retry/connectRateLimit switches and a lifetime number', () => {
