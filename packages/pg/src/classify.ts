@@ -1,9 +1,19 @@
 import { classifyError, type ErrorClassification } from '@dsql/core';
 
-/** `err.dsql` on errors that passed through `@dsql/pg`: what the error means on DSQL. */
+/**
+ * `err.dsql` on errors that passed through `@dsql/pg`: what the error means on DSQL.
+ *
+ * @example
+ * const { kind, retryable, hint }: DsqlClassification = (err as ClassifiedError).dsql;
+ */
 export type DsqlClassification = ErrorClassification;
 
-/** An error as `@dsql/pg` hands it out: pg's own error (e.g. `DatabaseError`) plus `dsql`. */
+/**
+ * An error as `@dsql/pg` hands it out: pg's own error (e.g. `DatabaseError`) plus `dsql`.
+ *
+ * @example
+ * catch (e) { const err = e as ClassifiedError<pg.DatabaseError>; if (err.dsql.kind === 'limit-exceeded') split(); }
+ */
 export type ClassifiedError<E = Error> = E & { dsql: DsqlClassification };
 
 /**

@@ -7,12 +7,23 @@ import { connectRetrying } from './connect-retry.js';
 import { resetConnection } from './reconnect.js';
 import { assertNoSavepoint } from './savepoint-guard.js';
 
-/** Retry options of `transaction()`; `false` makes a single attempt. Defaults: the `retry` option. */
+/**
+ * Retry options of `transaction()` (`maxAttempts`, `baseDelayMs`, `maxDelayMs`, `maxElapsedMs`,
+ * `onRetry`, …); `true` for the defaults, `false` for a single attempt. Default: the `retry` option.
+ *
+ * @example
+ * await pool.transaction(work, { maxAttempts: 5, onRetry: ({ attempt }) => console.warn('OCC retry', attempt) });
+ */
 export type TransactionRetry = RetryOptions | boolean;
 
 type QueryCallback = (err: Error, ...rest: unknown[]) => void;
 
-/** The error for `transaction()` inside a transaction of the same connection or pool. */
+/**
+ * The error for `transaction()` inside a transaction of the same connection or pool.
+ *
+ * @example
+ * throw nestedTransactionError('client.transaction()');
+ */
 export function nestedTransactionError(where: string): DsqlUnsupportedError {
   return new DsqlUnsupportedError(
     'nested transactions',
@@ -180,7 +191,13 @@ export class DsqlClient extends pg.Client {
   }
 }
 
-/** A `DsqlClient` as `DsqlPool.connect()` hands it out, with pg-pool's `release()`. */
+/**
+ * A `DsqlClient` as `DsqlPool.connect()` hands it out, with pg-pool's `release()`.
+ *
+ * @example
+ * const client: DsqlPoolClient = await pool.connect();
+ * try { await client.query('SELECT 1'); } finally { client.release(); }
+ */
 export interface DsqlPoolClient extends DsqlClient {
   /** Returns the client to the pool; pass an error (or `true`) to close it instead. */
   release(err?: Error | boolean): void;

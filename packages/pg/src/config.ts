@@ -13,7 +13,12 @@ import {
 import type { ConnectionSeed } from './reconnect.js';
 import { dialAddress } from './address-socket.js';
 
-/** Options of `DsqlClient`: the shared DSQL options plus every `pg.Client` option. */
+/**
+ * Options of `DsqlClient`: the shared DSQL options plus every `pg.Client` option.
+ *
+ * @example
+ * const config: DsqlClientConfig = { host: 'abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws', user: 'app', statement_timeout: 5000 };
+ */
 export interface DsqlClientConfig
   extends DsqlConnectionOptions,
     Omit<pg.ClientConfig, keyof DsqlConnectionOptions | 'password' | 'connectionString'> {
@@ -26,7 +31,12 @@ export interface DsqlClientConfig
   password?: pg.ClientConfig['password'];
 }
 
-/** Options of `DsqlPool`: the shared DSQL options plus every `pg.Pool` option. */
+/**
+ * Options of `DsqlPool`: the shared DSQL options plus every `pg.Pool` option, plus `queryRetry`.
+ *
+ * @example
+ * const config: DsqlPoolConfig = { host: 'abcdefghijklmnopqrstuvwxyz', region: 'us-east-1', max: 20, maxLifetimeSeconds: [1800, 2400] };
+ */
 export interface DsqlPoolConfig
   extends DsqlClientConfig,
     Omit<pg.PoolConfig, keyof DsqlClientConfig | 'maxLifetimeSeconds' | 'Client'> {

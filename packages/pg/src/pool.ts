@@ -70,8 +70,9 @@ export class DsqlPool extends pg.Pool {
   /**
    * Runs `fn` in a transaction on a pooled connection and returns its result.
    *
-   * Retry contract: on an OCC conflict (40001, OC000/OC001) the transaction is rolled back and
-   * `fn` runs again on a pooled connection, with capped exponential backoff and jitter (`retry`
+   * Retry contract: on an OCC conflict (40001, OC000/OC001), or a transient failure before COMMIT
+   * was sent (connection lost, server unavailable), the transaction is rolled back and `fn` runs
+   * again on a pooled connection, with capped exponential backoff and jitter (`retry`
    * options, or the pool's `retry` option; `false` makes one attempt). **`fn` may run more than
    * once: it must not have side effects outside the database.** Any other error rolls back and
    * is thrown. A COMMIT whose answer was lost throws `CommitOutcomeUnknownError` and is never
