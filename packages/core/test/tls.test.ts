@@ -51,7 +51,7 @@ describe('tlsOptions against a real TLS server', () => {
   it('verify-full succeeds for the certificate host while dialling an IP, and sends SNI', async () => {
     sni.length = 0;
     await expect(handshake(HOST, 'verify-full', true)).resolves.toBe('connected');
-    await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 100 && sni.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
     expect(sni).toEqual([HOST]);
   });
 

@@ -6,6 +6,23 @@ import { inspect } from 'node:util';
 import { TokenProvider, getTokenProvider, tokenProviderFor, resolveConfig, isDsqlError, type AwsCredentials } from '../src/index.js';
 import { CLUSTER, CREDS, HOST, SESSION_CREDS, manualClock, verifyToken } from './helpers.js';
 
+/** Runs `fn` with some environment variables set or removed, restoring them afterwards. */
+async function withEnv(vars: Record<string, string | undefined>, fn: () => Promise<void>): Promise<void> {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  const apply = (v: Record<string, string | undefined>): void => {
+    for (const [k, value] of Object.entries(v)) {
+      if (value === undefined) delete process.env[k];
+      else process.env[k] = value;
+    }
+  };
+  apply(vars);
+  try {
+    await fn();
+  } finally {
+    apply(saved);
+  }
+}
+
 describe('TokenProvider', () => {
   it('signs a DbConnectAdmin token for admin that verifies for the right host, region and action', async () => {
     const tp = new TokenProvider({ host: HOST, region: 'us-east-1', user: 'admin', credentials: CREDS, now: Date.now });
@@ -122,37 +139,31 @@ describe('TokenProvider', () => {
 
   it('honours a profile for real (fromIni with a temporary shared credentials file)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dsql-core-'));
-    const saved = { ...process.env };
+    writeFileSync(join(dir, 'credentials'), `[dsqltest]\naws_access_key_id = ${CREDS.accessKeyId}\naws_secret_access_key = ${CREDS.secretAccessKey}\n`);
+    writeFileSync(join(dir, 'config'), '[profile dsqltest]\nregion = us-east-1\n');
     try {
-      writeFileSync(join(dir, 'credentials'), `[dsqltest]\naws_access_key_id = ${CREDS.accessKeyId}\naws_secret_access_key = ${CREDS.secretAccessKey}\n`);
-      writeFileSync(join(dir, 'config'), '[profile dsqltest]\nregion = us-east-1\n');
-      process.env.AWS_SHARED_CREDENTIALS_FILE = join(dir, 'credentials');
-      process.env.AWS_CONFIG_FILE = join(dir, 'config');
-      const tp = new TokenProvider({ host: HOST, region: 'us-east-1', profile: 'dsqltest', now: Date.now });
-      const v = await verifyToken(await tp.getToken(), CREDS);
-      expect(v.signatureMatches).toBe(true);
-      const missing = new TokenProvider({ host: HOST, region: 'us-east-1', profile: 'nosuchprofile', now: Date.now });
-      const err = await missing.getToken().catch((e: unknown) => e);
-      expect(err).toMatchObject({ name: 'DsqlCredentialsError', source: expect.stringContaining('profile "nosuchprofile"') });
-      expect((err as { hint: string }).hint).toContain('nosuchprofile');
+      await withEnv({ AWS_SHARED_CREDENTIALS_FILE: join(dir, 'credentials'), AWS_CONFIG_FILE: join(dir, 'config') }, async () => {
+        const tp = new TokenProvider({ host: HOST, region: 'us-east-1', profile: 'dsqltest', now: Date.now });
+        const v = await verifyToken(await tp.getToken(), CREDS);
+        expect(v.signatureMatches).toBe(true);
+        const missing = new TokenProvider({ host: HOST, region: 'us-east-1', profile: 'nosuchprofile', now: Date.now });
+        const err = await missing.getToken().catch((e: unknown) => e);
+        expect(err).toMatchObject({ name: 'DsqlCredentialsError', source: expect.stringContaining('profile "nosuchprofile"') });
+        expect((err as { hint: string }).hint).toContain('nosuchprofile');
+      });
     } finally {
-      process.env = saved;
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
   it('uses the default chain (environment credentials) when nothing is given', async () => {
-    const saved = { ...process.env };
-    try {
-      delete process.env.AWS_PROFILE;
-      process.env.AWS_ACCESS_KEY_ID = SESSION_CREDS.accessKeyId;
-      process.env.AWS_SECRET_ACCESS_KEY = SESSION_CREDS.secretAccessKey;
-      process.env.AWS_SESSION_TOKEN = SESSION_CREDS.sessionToken;
-      const tp = new TokenProvider({ host: HOST, region: 'us-east-1', now: Date.now });
-      expect((await verifyToken(await tp.getToken(), SESSION_CREDS)).signatureMatches).toBe(true);
-    } finally {
-      process.env = saved;
-    }
+    await withEnv(
+      { AWS_PROFILE: undefined, AWS_ACCESS_KEY_ID: SESSION_CREDS.accessKeyId, AWS_SECRET_ACCESS_KEY: SESSION_CREDS.secretAccessKey, AWS_SESSION_TOKEN: SESSION_CREDS.sessionToken },
+      async () => {
+        const tp = new TokenProvider({ host: HOST, region: 'us-east-1', now: Date.now });
+        expect((await verifyToken(await tp.getToken(), SESSION_CREDS)).signatureMatches).toBe(true);
+      },
+    );
   });
 
   it('shares one provider per (host, region, user, action, duration, credential source)', () => {
