@@ -185,7 +185,7 @@ export function dsql<T extends Record<string, postgres.PostgresType> = {}>(
     pass: password,
     ssl: false,
     // A function: Postgres.js draws it once per connection slot, so every slot gets its own.
-    max_lifetime: (() => lifecycle.drawLifetimeSeconds()) as unknown as number,
+    max_lifetime: (() => lifecycle.drawLifetimeMillis() / 1000) as unknown as number,
     connection: startupParameters(config, driver.connection),
     socket,
   } as postgres.Options<T>) as unknown as DsqlSql<T>;

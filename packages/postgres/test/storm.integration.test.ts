@@ -1,0 +1,73 @@
+import { startDsqlLocal, type DsqlLocal } from '@dsql/local';
+import { dsql, dsqlStats } from '@dsql/postgres';
+
+// Scenario 3: 200 first queries at once, each needing its own new connection, against an
+// endpoint that accepts 20 new connections per second with a burst of 20.
+let local: DsqlLocal;
+
+beforeAll(async () => {
+  local = await startDsqlLocal({ connectRate: { perSecond: 20, burst: 20 } });
+}, 60_000);
+
+afterAll(async () => {
+  await local?.stop();
+});
+
+async function storm(options: Parameters<typeof dsql>[0]): Promise<{ errors: unknown[]; sql: ReturnType<typeof dsql> }> {
+  const sql = dsql(options);
+  const errors: unknown[] = [];
+  const results = await Promise.all(
+    Array.from({ length: 200 }, (_, i) =>
+      sql`select ${i}::int as i, pg_sleep(0.05)`.then(
+        (rows) => rows[0]!.i as number,
+        (err: unknown) => {
+          errors.push(err);
+          return -1;
+        },
+      ),
+    ),
+  );
+  if (errors.length === 0) expect(results).toEqual(Array.from({ length: 200 }, (_, i) => i));
+  return { errors, sql };
+}
+
+describe('scenario 3: connection storm (200 concurrent first queries, endpoint at 20/s burst 20)', () => {
+  it('refusals are retried with backoff under the connection: zero application errors', async () => {
+    const before = local.stats();
+    // Our own limiter is off, so the endpoint really refuses and the retry path does the work.
+    const { errors, sql } = await storm({ ...local.connectionOptions(), max: 200, connectRateLimit: false, connect_timeout: 60 });
+    try {
+      expect(errors).toEqual([]);
+      const refused = local.stats().rateLimited - before.rateLimited;
+      expect(refused).toBeGreaterThan(0);
+      const { connections } = dsqlStats(sql)!;
+      expect(connections.retried).toBe(refused);
+      expect(connections.failed).toBe(0);
+      expect(connections.opened).toBe(local.stats().authenticated - before.authenticated);
+    } finally {
+      await sql.end({ timeout: 5 });
+    }
+  }, 90_000);
+
+  it('with connectRateLimit matching the endpoint, the limiter paces connections and nothing is refused', async () => {
+    await new Promise((r) => setTimeout(r, 1100)); // let the endpoint's bucket refill
+    const before = local.stats();
+    // Limiters are shared per endpoint by the process; the first test used none, so this
+    // one creates the endpoint's limiter with this rate.
+    const { errors, sql } = await storm({
+      ...local.connectionOptions(),
+      max: 200,
+      connectRateLimit: { perSecond: 19, burst: 19 },
+      connect_timeout: 60,
+    });
+    try {
+      expect(errors).toEqual([]);
+      expect(local.stats().rateLimited - before.rateLimited).toBe(0);
+      const { connections, rateLimiter } = dsqlStats(sql)!;
+      expect(connections.retried).toBe(0);
+      expect(rateLimiter!.delayed).toBeGreaterThan(0);
+    } finally {
+      await sql.end({ timeout: 5 });
+    }
+  }, 90_000);
+});
