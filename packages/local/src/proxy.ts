@@ -89,6 +89,8 @@ interface Decided {
 /** Per-statement facts remembered from Parse, looked up at Execute. */
 interface StatementInfo {
   sql: string;
+  /** The batch (Sync count) it was parsed in: a later Execute re-runs a prepared statement. */
+  batch: number;
   tag?: string;
   writesRows?: boolean;
   commitError?: SqlError;
@@ -124,6 +126,10 @@ export class ProxySession {
   /** An Execute was sent since the last Sync. */
   private batchExecuted = false;
   private beginPrepared = false;
+  /** A re-executed COMMIT was failed in place: roll back when its batch is answered. */
+  private rollbackAtSync = false;
+  /** Syncs sent so far. */
+  private batchNo = 0;
   private closeWhenIdle = false;
   private closed = false;
   private readonly statements = new Map<string, StatementInfo>();
@@ -277,6 +283,7 @@ export class ProxySession {
         if (!d) return;
         const info: StatementInfo = {
           sql,
+          batch: this.batchNo,
           tag: d.tag,
           commitError: d.commitError,
           drop: d.drop,
@@ -297,7 +304,26 @@ export class ProxySession {
       }
       case 0x45 /* E */: {
         const [portal] = readCString(frame, 5);
-        const info = this.portals.get(portal);
+        let info = this.portals.get(portal);
+        if (info && info.batch !== this.batchNo) {
+          // A prepared statement run again: faults, the transaction age limit and a doomed
+          // COMMIT apply to every execution, not only to the Parse.
+          const again = this.decideExecution(info);
+          if (again === undefined) return;
+          const refusal = again.refusal ?? again.commitError;
+          if (refusal) {
+            // Fail it in place (a Parse that cannot succeed; PostgreSQL then skips to Sync). A
+            // failed COMMIT also ends the transaction: rolled back once the batch is answered.
+            if (again.commitError) {
+              this.rollbackAtSync = true;
+              if (again.commitError.code === '40001') this.ctx.stats.occConflicts++;
+            }
+            this.push({ k: K.Parse, refusal });
+            this.toUpstream.push(serialize.parse({ name: 'dsql_local_refused', text: FAILING_SQL }));
+            return;
+          }
+          if (again.drop) info = { ...info, drop: true };
+        }
         if (info?.writesRows && this.rules.onCommandComplete && !this.batchExecuted && this.isIdleBeforeBatch()) {
           this.wrapBatch();
         }
@@ -314,6 +340,7 @@ export class ProxySession {
       case 0x53 /* S */:
         this.push({ k: K.Sync });
         this.batchExecuted = false;
+        this.batchNo++;
         break;
       case 0x46 /* F */:
         this.push({ k: K.Func });
@@ -352,20 +379,44 @@ export class ProxySession {
         return isCommit ? { commitError: err } : { refusal: err };
       }
     }
-    if (this.txStatus === 'T' && this.txStart && Date.now() - this.txStart > ctx.maxTransactionAgeMs) {
-      ctx.stats.transactionAgeExceeded++;
-      const limit = ctx.maxTransactionAgeMs / 1000;
-      const err: SqlError = {
-        code: '54000',
-        message: `transaction age limit of ${limit}s exceeded`,
-        detail: `Current transaction age ${Math.floor((Date.now() - this.txStart) / 1000)}s exceeds ${limit}s`,
-      };
-      return isCommit ? { commitError: err } : { refusal: err };
-    }
+    const aged = this.ageError();
+    if (aged) return isCommit ? { commitError: aged } : { refusal: aged };
     if (isCommit && this.doomed) return { commitError: OC000 };
     const decision = this.rules.onSql(sql, { protocol, txStatus: this.txStatus });
     if (decision.kind === 'refuse') return { refusal: decision.error };
     return { sql: decision.sql, tag: decision.commandTag, tags: decision.commandTags, writesRows: decision.writesRows };
+  }
+
+  /** `decide` for a re-executed prepared statement: everything but the SQL rules. */
+  private decideExecution(info: StatementInfo): Decided | undefined {
+    const { ctx } = this;
+    const isCommit = COMMIT_RE.test(info.sql);
+    if (!ctx.faults.empty) {
+      const f = ctx.faults.take(isCommit ? 'commit' : 'query', info.sql);
+      if (f?.kind === 'drop' && !isCommit) {
+        this.close();
+        return undefined;
+      }
+      if (f?.kind === 'drop') return { drop: true };
+      if (f?.kind === 'error') return isCommit ? { commitError: { ...f.error } } : { refusal: { ...f.error } };
+    }
+    const aged = this.ageError();
+    if (aged) return isCommit ? { commitError: aged } : { refusal: aged };
+    if (isCommit && this.doomed) return { commitError: OC000 };
+    return {};
+  }
+
+  /** The 54000 error when the open transaction is older than the limit. */
+  private ageError(): SqlError | undefined {
+    const { ctx } = this;
+    if (this.txStatus !== 'T' || !this.txStart || Date.now() - this.txStart <= ctx.maxTransactionAgeMs) return undefined;
+    ctx.stats.transactionAgeExceeded++;
+    const limit = ctx.maxTransactionAgeMs / 1000;
+    return {
+      code: '54000',
+      message: `transaction age limit of ${limit}s exceeded`,
+      detail: `Current transaction age ${Math.floor((Date.now() - this.txStart) / 1000)}s exceeds ${limit}s`,
+    };
   }
 
   /** Idle, and nothing but the current (unsynced) extended batch pending. */
@@ -550,6 +601,11 @@ export class ProxySession {
     const batchWrapped = this.batchWrapped && (p?.k === K.Sync || p === undefined);
     if (batchWrapped) this.batchWrapped = false;
 
+    if (this.rollbackAtSync && p?.k === K.Sync) {
+      this.rollbackAtSync = false;
+      this.internal('ROLLBACK', () => this.ready('I', readyForQuery('I')));
+      return;
+    }
     if (p?.occ || this.occBatch) {
       const replay = p?.occ ? p.sql : undefined;
       const described = p?.described === true;

@@ -109,6 +109,42 @@ describe('fault injection', () => {
     }
   });
 
+  it('applies to every execution of a prepared statement, not only its Parse', async () => {
+    const sql = await connectPostgresJs(dsql, { prepare: true });
+    try {
+      expect(await sql`SELECT count(*)::int AS n FROM items WHERE id > ${0}`).toEqual([{ n: 0 }]);
+      dsql.inject({ on: 'query', match: 'FROM items WHERE id >', error: { code: 'XX000', message: 'server unavailable' } });
+      expect(await failure(() => sql`SELECT count(*)::int AS n FROM items WHERE id > ${0}`)).toEqual(
+        expect.objectContaining({ code: 'XX000', message: 'server unavailable' }),
+      );
+      expect(await sql`SELECT count(*)::int AS n FROM items WHERE id > ${0}`).toEqual([{ n: 0 }]);
+    } finally {
+      await sql.end();
+    }
+  });
+
+  it('fails a prepared COMMIT run again, and ends its transaction', async () => {
+    const c = await connectPg(dsql);
+    const commit = { name: 'commit_stmt', text: 'COMMIT' };
+    try {
+      await c.query('BEGIN');
+      await c.query('INSERT INTO items VALUES (10)');
+      await c.query(commit);
+      await c.query('BEGIN');
+      await c.query('INSERT INTO items VALUES (11)');
+      dsql.inject({ on: 'commit', error: { code: '40001', message: 'change conflicts with another transaction (OC000)' } });
+      expect(await failure(() => c.query(commit))).toEqual(expect.objectContaining({ code: '40001' }));
+      expect((await c.query('SELECT id FROM items ORDER BY id')).rows).toEqual([{ id: 10 }]);
+      await c.query('BEGIN');
+      await c.query('INSERT INTO items VALUES (12)');
+      await c.query(commit);
+      expect(await count()).toBe(2);
+    } finally {
+      await c.end();
+      await admin.query('DELETE FROM items');
+    }
+  });
+
   it('validates faults', () => {
     expect(() => dsql.inject({ on: 'nope' as 'query', drop: true })).toThrow(/'on' must be 'connect', 'query' or 'commit'/);
     expect(() => dsql.inject({ on: 'query' })).toThrow(/give 'error/);
