@@ -1,45 +1,55 @@
 /**
- * `ALTER TABLE … DROP COLUMN` of a primary key column: PostgreSQL drops the column and the key
- * with it, DSQL refuses (`0A000 cannot drop primary key column <name>`). Which columns form the
- * key is in the catalog, so the check runs upstream, right before the statement, in one
- * anonymous block answered with the tag `ALTER TABLE`.
+ * ALTER TABLE forms DSQL refuses for reasons only the catalog knows, checked upstream right
+ * before the statement runs, in one anonymous block answered with the tag `ALTER TABLE`:
+ *
+ * - dropping a primary key column: PostgreSQL drops the key with it, DSQL answers
+ *   `0A000 cannot drop primary key column <name>`;
+ * - adopting an index as a constraint (`ADD CONSTRAINT … UNIQUE USING INDEX i`) while its
+ *   `CREATE INDEX ASYNC` job is still running: `55000 index "i" is not valid` (see `jobs.ts`).
  */
-
 import { dollarQuote, quoteIdent, quoteLiteral } from './quote.js';
 
-/** The parts of an `AlterTableStmt` node this check reads. */
+/** The parts of an `AlterTableStmt` node these checks read. */
 interface AlterTableNode {
   relation?: { schemaname?: string; relname?: string };
-  cmds?: Array<{ AlterTableCmd?: { subtype?: string; name?: string } }>;
+  cmds?: Array<{
+    AlterTableCmd?: { subtype?: string; name?: string; def?: { Constraint?: { indexname?: string } } };
+  }>;
 }
 
 /**
- * The upstream statement that refuses dropping a primary key column and otherwise runs
- * `statement`, or `undefined` when the statement drops no column.
+ * The upstream statement that runs the checks and then `statement`, or `undefined` when the
+ * statement needs none.
  *
  * @example
- * dropColumnCheckSql({ relation: { relname: 't' }, cmds: [{ AlterTableCmd: { subtype: 'AT_DropColumn', name: 'id' } }] },
+ * alterTableCheckSql({ relation: { relname: 't' }, cmds: [{ AlterTableCmd: { subtype: 'AT_DropColumn', name: 'id' } }] },
  *   'ALTER TABLE t DROP COLUMN id');
  * // → "DO $dsql0$BEGIN PERFORM dsql_local.assert_droppable_columns('\"t\"', ARRAY['id']::text[]); …"
  */
-export function dropColumnCheckSql(stmt: AlterTableNode, statement: string): string | undefined {
-  const dropped = (stmt.cmds ?? [])
-    .filter((c) => c.AlterTableCmd?.subtype === 'AT_DropColumn' && c.AlterTableCmd.name)
-    .map((c) => String(c.AlterTableCmd!.name));
-  if (dropped.length === 0 || !stmt.relation?.relname) return undefined;
-  const relation = [stmt.relation.schemaname, stmt.relation.relname]
-    .filter((part): part is string => !!part)
-    .map(quoteIdent)
-    .join('.');
-  const columns = dropped.map(quoteLiteral).join(', ');
-  const body =
-    `BEGIN PERFORM dsql_local.assert_droppable_columns(${quoteLiteral(relation)}, ARRAY[${columns}]::text[]); ` +
-    `EXECUTE ${dollarQuote(statement)}; END`;
-  return `DO ${dollarQuote(body)}`;
+export function alterTableCheckSql(stmt: AlterTableNode, statement: string): string | undefined {
+  if (!stmt.relation?.relname) return undefined;
+  const schema = stmt.relation.schemaname;
+  const relation = [schema, stmt.relation.relname].filter((p): p is string => !!p).map(quoteIdent).join('.');
+  const cmds = (stmt.cmds ?? []).map((c) => c.AlterTableCmd ?? {});
+  const checks: string[] = [];
+
+  const dropped = cmds.filter((c) => c.subtype === 'AT_DropColumn' && c.name).map((c) => quoteLiteral(String(c.name)));
+  if (dropped.length) {
+    checks.push(`PERFORM dsql_local.assert_droppable_columns(${quoteLiteral(relation)}, ARRAY[${dropped.join(', ')}]::text[]);`);
+  }
+  for (const c of cmds) {
+    const index = c.subtype === 'AT_AddConstraint' ? c.def?.Constraint?.indexname : undefined;
+    if (!index) continue;
+    // The index lives in the table's schema.
+    const name = [schema, index].filter((p): p is string => !!p).map(quoteIdent).join('.');
+    checks.push(`PERFORM dsql_local.assert_index_built(${quoteLiteral(name)});`);
+  }
+  if (checks.length === 0) return undefined;
+  return `DO ${dollarQuote(`BEGIN ${checks.join(' ')} EXECUTE ${dollarQuote(statement)}; END`)}`;
 }
 
-/** The upstream helper `dropColumnCheckSql` calls (run once by the rules' bootstrap). */
-export const dropColumnBootstrapSql: readonly string[] = [
+/** The upstream helpers the checks call (run once by the rules' bootstrap; jobs.ts has the other). */
+export const alterTableChecksBootstrapSql: readonly string[] = [
   `CREATE SCHEMA IF NOT EXISTS dsql_local`,
   `CREATE OR REPLACE FUNCTION dsql_local.assert_droppable_columns(relation text, columns text[]) RETURNS void
     LANGUAGE plpgsql STABLE AS $fn$

@@ -8,7 +8,7 @@ import { LRUCache } from 'lru-cache';
 import { stripAsyncKeyword } from './async-keyword.js';
 import { classifyStatement, type StatementKind } from './classify.js';
 import type { SqlError } from './hook.js';
-import { dropColumnCheckSql } from './drop-column.js';
+import { alterTableCheckSql } from './alter-table-checks.js';
 import { jobStatementSql } from './jobs.js';
 import { dollarQuote } from './quote.js';
 
@@ -154,7 +154,7 @@ function upstreamStatement(
     return { sql: jobStatementSql('VALIDATE_CONSTRAINT', dollarQuote(text.trim())), commandTag: 'ALTER TABLE' };
   }
   if (node === 'AlterTableStmt') {
-    const sql = dropColumnCheckSql(stmt, text.trim());
+    const sql = alterTableCheckSql(stmt, text.trim());
     if (sql) return { sql, commandTag: 'ALTER TABLE' };
   }
   if (node === 'VariableShowStmt') {

@@ -4,9 +4,9 @@
  * Statements are classified with the real PostgreSQL parser (libpg-query), cached per text.
  */
 import { createAnalyzer, DSQL_SERVER_VERSION, loadSqlParser, type AnalyzerOptions } from './analyze.js';
+import { alterTableChecksBootstrapSql } from './alter-table-checks.js';
 import { environmentBootstrapSql } from './environment.js';
 import type { SqlRules } from './hook.js';
-import { dropColumnBootstrapSql } from './drop-column.js';
 import { jobsBootstrapSql } from './jobs.js';
 import { DSQL_ROW_LIMIT, DsqlSqlSession } from './session.js';
 
@@ -30,7 +30,14 @@ export { DsqlSqlSession, DSQL_ROW_LIMIT } from './session.js';
 export interface DsqlRulesOptions extends AnalyzerOptions {
   /** Modified rows allowed per transaction; default 3,000 as on DSQL. */
   rowLimit?: number;
+  /**
+   * How long an async job (`CREATE INDEX ASYNC`) stays `processing`, in milliseconds: its index
+   * cannot be adopted as a constraint before, and `sys.wait_for_job` waits for it. Default 250.
+   */
+  asyncJobMs?: number;
 }
+
+const DEFAULT_ASYNC_JOB_MS = 250;
 
 /**
  * DSQL's SQL rules as the proxy consumes them. Await `ready()` (loads the WASM parser) and run
@@ -51,7 +58,11 @@ export function createDsqlRules(options: DsqlRulesOptions = {}): SqlRules & { re
   const analyze = createAnalyzer(options);
   const serverVersion = options.serverVersion ?? DSQL_SERVER_VERSION;
   return {
-    bootstrapSql: [...environmentBootstrapSql(serverVersion), ...jobsBootstrapSql, ...dropColumnBootstrapSql],
+    bootstrapSql: [
+      ...environmentBootstrapSql(serverVersion),
+      ...jobsBootstrapSql(options.asyncJobMs ?? DEFAULT_ASYNC_JOB_MS),
+      ...alterTableChecksBootstrapSql,
+    ],
     ready: loadSqlParser,
     newSession: () => new DsqlSqlSession(analyze, options.rowLimit ?? DSQL_ROW_LIMIT),
   };

@@ -66,6 +66,14 @@ describe('analyzer', () => {
     expect(a.commandTags).toEqual(['ALTER TABLE']);
   });
 
+  it('checks that an index adopted as a constraint is built, upstream', () => {
+    const a = analyze('ALTER TABLE s.t ADD CONSTRAINT u UNIQUE USING INDEX i');
+    expect(a.upstreamSql).toBe(
+      `DO $dsql0$BEGIN PERFORM dsql_local.assert_index_built('"s"."i"'); EXECUTE $dsql$ALTER TABLE s.t ADD CONSTRAINT u UNIQUE USING INDEX i$dsql$; END$dsql0$`,
+    );
+    expect(analyze('ALTER TABLE t ADD COLUMN c text').upstreamSql).toBeUndefined();
+  });
+
   it('handles parameters of the extended protocol', () => {
     expect(analyze('SELECT id FROM t WHERE id = $1 FOR SHARE').refusal?.message).toBe(
       'locking clauses other than FOR UPDATE/FOR KEY SHARE are not supported',

@@ -57,6 +57,21 @@ describe('async jobs', () => {
     expect(Number(left.rows[0].n)).toBe(0);
   });
 
+  it('shows a job as processing for a moment, during which its index cannot become a constraint', async () => {
+    await client.query('CREATE TABLE adopt (id int PRIMARY KEY, code text)');
+    const { rows } = await client.query('CREATE UNIQUE INDEX ASYNC adopt_code ON adopt (code)');
+    const jobId = rows[0].job_id as string;
+    const status = async () => (await client.query('SELECT status FROM sys.jobs WHERE job_id = $1', [jobId])).rows[0].status;
+    expect(await status()).toBe('processing');
+    const early = await failure(client.query('ALTER TABLE adopt ADD CONSTRAINT adopt_code UNIQUE USING INDEX adopt_code'));
+    expect(early).toMatchObject({ code: '55000', message: 'index "adopt_code" is not valid' });
+    await client.query('CALL sys.wait_for_job($1)', [jobId]);
+    expect(await status()).toBe('completed');
+    await client.query('ALTER TABLE adopt ADD CONSTRAINT adopt_code UNIQUE USING INDEX adopt_code');
+    const constraint = await client.query("SELECT contype FROM pg_constraint WHERE conname = 'adopt_code'");
+    expect(constraint.rows).toEqual([{ contype: 'u' }]);
+  });
+
   it('refuses a plain CREATE INDEX', async () => {
     const error = await failure(client.query('CREATE INDEX items_plain ON items (v)'));
     expect(error).toMatchObject({ code: '0A000', message: 'unsupported mode. please use CREATE INDEX ASYNC.' });
