@@ -1,15 +1,11 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
 import { isOccError, runTransaction, withRetry, type RetryOptions, type TransactionDriver } from '@dsql/core';
 import { classifyInPlace } from './classify.js';
-import { DsqlClient, nestedTransactionError, type DsqlPoolClient, type TransactionRetry } from './client.js';
+import { DsqlClient, type DsqlPoolClient, type TransactionRetry } from './client.js';
 import { prepareConfig, type DsqlPoolConfig, type PreparedDsql } from './config.js';
 import { connectRetrying } from './connect-retry.js';
 import { describeConnectFailure } from './describe.js';
 import { jitterMaxLifetime } from './lifetime.js';
-
-/** The pool whose `transaction()` callback is running, to refuse nested pool transactions. */
-const openTransaction = new AsyncLocalStorage<object>();
 
 const ignoreError = (): void => {};
 
@@ -77,7 +73,10 @@ export class DsqlPool extends pg.Pool {
    * once: it must not have side effects outside the database.** Any other error rolls back and
    * is thrown. A COMMIT whose answer was lost throws `CommitOutcomeUnknownError` and is never
    * retried. A connection whose ROLLBACK (or COMMIT) failed is destroyed, not returned to the
-   * pool. Savepoints and nested `transaction()` calls fail fast with `DsqlUnsupportedError`.
+   * pool. Savepoints and `transaction()` on the callback's client fail fast with
+   * `DsqlUnsupportedError`. (`pool.transaction()` inside the callback is not detected — that
+   * would need AsyncLocalStorage, whose async hooks slow every promise of the process on
+   * Node 20/22 — and runs as an independent transaction on another connection.)
    *
    * @example
    * await pool.transaction(async (tx) => {
@@ -86,7 +85,6 @@ export class DsqlPool extends pg.Pool {
    * });
    */
   async transaction<T>(fn: (client: DsqlPoolClient) => Promise<T> | T, retry?: TransactionRetry): Promise<T> {
-    if (openTransaction.getStore() === this) throw nestedTransactionError('pool.transaction() inside a pool.transaction() callback');
     const options = retry ?? this.#dsql.retry;
     const steps = DsqlClient.prototype._dsqlTransactionSteps();
     const driver: TransactionDriver<DsqlPoolClient> = {
@@ -104,11 +102,9 @@ export class DsqlPool extends pg.Pool {
         client.release(destroy ? new Error('connection discarded after a failed transaction end') : undefined);
       },
     };
-    return openTransaction
-      .run(this, () => runTransaction(driver, (client) => client._dsqlInTransaction(client, fn), options))
-      .catch((err: unknown) => {
-        throw classifyInPlace(err);
-      });
+    return runTransaction(driver, (client) => client._dsqlInTransaction(client, fn), options).catch((err: unknown) => {
+      throw classifyInPlace(err);
+    });
   }
 
   /** Replaces `query` on this instance by one that retries OCC conflicts (autocommit statements only). */
