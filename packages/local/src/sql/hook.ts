@@ -28,6 +28,12 @@ export interface SqlContext {
   protocol: 'simple' | 'extended';
   /** Status from the last ReadyForQuery sent to this client. */
   txStatus: TxStatus;
+  /**
+   * Set by a proxy that calls `onExecute` for every Execute: `onSql` for a Parse then checks only
+   * the text, and the per-transaction rules are applied to each execution (a named prepared
+   * statement runs many times but is parsed once).
+   */
+  executeChecked?: boolean;
 }
 
 /** The rules' answer for one SQL text. */
@@ -64,6 +70,12 @@ export interface SqlSession {
    * aborts the transaction (row caps).
    */
   onCommandComplete?(tag: string, ctx: SqlContext): SqlError | undefined;
+  /**
+   * Called before each Execute in the extended protocol with the executed statement's text (as
+   * its Parse gave it); an error returned here is answered instead of executing, and aborts the
+   * transaction like a refusal. Only used when the proxy sets `executeChecked` in every context.
+   */
+  onExecute?(sql: string, ctx: SqlContext): SqlError | undefined;
   /** Called with every ReadyForQuery status, so per-transaction state can be reset. */
   onReadyForQuery?(status: TxStatus): void;
 }

@@ -47,9 +47,12 @@ export class DsqlSqlSession implements SqlSession {
     if (ctx.protocol === 'simple' && ctx.txStatus === 'I') this.reset();
     const analysis = this.analyze(sql);
     if (analysis.refusal) return { kind: 'refuse', error: analysis.refusal };
-    const error = this.track(analysis, ctx.txStatus);
-    if (error) return { kind: 'refuse', error };
-    this.lastWroteRows = analysis.writesRows;
+    // With executeChecked, the transaction rules wait for each Execute (see onExecute).
+    if (!(ctx.protocol === 'extended' && ctx.executeChecked)) {
+      const error = this.track(analysis, ctx.txStatus);
+      if (error) return { kind: 'refuse', error };
+      this.lastWroteRows = analysis.writesRows;
+    }
     if (!analysis.upstreamSql && !analysis.commandTags && !analysis.writesRows) return FORWARD;
     const tags = analysis.commandTags;
     return {
@@ -58,6 +61,14 @@ export class DsqlSqlSession implements SqlSession {
       ...(tags && tags.length === 1 ? { commandTag: tags[0] } : tags ? { commandTags: tags } : {}),
       ...(analysis.writesRows ? { writesRows: true } : {}),
     };
+  }
+
+  onExecute(sql: string, ctx: SqlContext): SqlError | undefined {
+    if (ctx.txStatus === 'E' || !ctx.executeChecked) return undefined;
+    const analysis = this.analyze(sql);
+    const error = analysis.refusal ?? this.track(analysis, ctx.txStatus);
+    if (!error) this.lastWroteRows = analysis.writesRows;
+    return error;
   }
 
   onCommandComplete(tag: string): SqlError | undefined {

@@ -56,6 +56,35 @@ describe('transaction rules', () => {
   });
 });
 
+describe('per-execution checks (named prepared statements)', () => {
+  const checked = (txStatus: SqlContext['txStatus']): SqlContext => ({ protocol: 'extended', txStatus, executeChecked: true });
+
+  it('applies the transaction rules at each Execute, not at Parse', () => {
+    const session = rules.newSession();
+    // Parsed once, outside any transaction: only the text is checked.
+    expect(session.onSql('INSERT INTO a (id) VALUES ($1)', checked('I'))).toMatchObject({ kind: 'forward', writesRows: true });
+    expect(session.onExecute?.('INSERT INTO a (id) VALUES ($1)', checked('I'))).toBeUndefined();
+    session.onReadyForQuery?.('I');
+    session.onSql('BEGIN', checked('I'));
+    expect(session.onExecute?.('BEGIN', checked('I'))).toBeUndefined();
+    session.onReadyForQuery?.('T');
+    expect(session.onSql('CREATE TABLE b (id int)', checked('T')).kind).toBe('forward');
+    expect(session.onExecute?.('CREATE TABLE b (id int)', checked('T'))).toBeUndefined();
+    // Executed again later, with DDL before it in the same transaction.
+    expect(session.onExecute?.('INSERT INTO a (id) VALUES ($1)', checked('T'))).toEqual({
+      code: '0A000',
+      message: 'ddl and dml are not supported in the same transaction',
+    });
+  });
+
+  it('still refuses unsupported text at Parse, and does nothing without executeChecked', () => {
+    const session = rules.newSession();
+    expect(session.onSql('TRUNCATE a', checked('I')).kind).toBe('refuse');
+    expect(session.onExecute?.('CREATE TABLE b (id int)', extended('T'))).toBeUndefined();
+    expect(session.onExecute?.('CREATE TABLE c (id int)', extended('T'))).toBeUndefined();
+  });
+});
+
 describe('row cap', () => {
   it('allows 3,000 modified rows per transaction and fails the statement that crosses it', () => {
     const session = rules.newSession();
