@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-empty-object-type -- `{}` mirrors Postgres.js's own generic defaults, so `DsqlSql<T>` is exactly `postgres()`'s return type */
 import postgres from 'postgres';
 import {
   DEFAULT_IDLE_TIMEOUT_MILLIS,

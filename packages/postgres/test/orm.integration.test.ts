@@ -1,7 +1,7 @@
 import { pgTable, text, uuid, integer } from 'drizzle-orm/pg-core';
 import { drizzle } from 'drizzle-orm/postgres-js';
 import { eq, sql as dsqlSql } from 'drizzle-orm';
-import { Kysely } from 'kysely';
+import { Kysely, type Generated } from 'kysely';
 import { PostgresJSDialect } from 'kysely-postgres-js';
 import { startDsqlLocal, type DsqlLocal } from '@dsql/local';
 import { isDsqlError } from '@dsql/core';
@@ -60,7 +60,7 @@ describe('as the client of ORMs', () => {
 
   it('kysely-postgres-js: queries and transactions', async () => {
     interface DB {
-      pg_js_orm_notes: { id: string; body: string; stars: number };
+      pg_js_orm_notes: { id: Generated<string>; body: string; stars: number };
     }
     const sql = dsql({ ...local.connectionOptions(), max: 4, onnotice: () => undefined });
     const db = new Kysely<DB>({ dialect: new PostgresJSDialect({ postgres: sql }) });
