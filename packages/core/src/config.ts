@@ -6,7 +6,7 @@ import { normalizeHost, parseEndpoint, type EndpointKind } from './endpoint.js';
 import { DsqlConfigError } from './errors.js';
 import { resolveMaxLifetime, type SecondsWindow } from './lifecycle.js';
 import { resolveConnectRateLimit } from './rate-limiter.js';
-import { describeValue } from './redact.js';
+import { describeValue, redact } from './redact.js';
 import { resolveRetryOptions, type ResolvedRetryOptions, type RetryOptions } from './retry.js';
 import type { SslMode, UserTlsOptions } from './tls.js';
 
@@ -387,5 +387,6 @@ function configToJSON(this: DsqlConfig): Record<string, unknown> {
 }
 
 function inspectConfig(this: DsqlConfig, depth: number, options: object): string {
-  return `DsqlConfig ${inspect({ ...this, credentials: credentialsLabel(this.credentials), ssl: this.ssl ? '[tls options]' : undefined }, { ...options, depth })}`;
+  // Redacted as a whole too: a secret pasted into any field (a URL as database name…) stays out of logs.
+  return redact(`DsqlConfig ${inspect({ ...this, credentials: credentialsLabel(this.credentials), ssl: this.ssl ? '[tls options]' : undefined }, { ...options, depth })}`);
 }
