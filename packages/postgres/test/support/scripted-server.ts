@@ -67,3 +67,60 @@ export async function scriptedServer(
       }),
   };
 }
+
+const int16 = (n: number): Buffer => {
+  const b = Buffer.alloc(2);
+  b.writeInt16BE(n, 0);
+  return b;
+};
+
+/** RowDescription + DataRow + CommandComplete for one text column, as a simple Query answer. */
+export function oneRowResult(column: string, value: string): Buffer {
+  const field = Buffer.concat([cstr(column), int32(0), int16(0), int32(25 /* text */), int16(-1), int32(-1), int16(0)]);
+  const cell = Buffer.from(value, 'utf8');
+  return Buffer.concat([
+    backend('T', Buffer.concat([int16(1), field])),
+    backend('D', Buffer.concat([int16(1), int32(cell.length), cell])),
+    backend('C', cstr('SELECT 1')),
+  ]);
+}
+
+/**
+ * Per-connection server side of a minimal PostgreSQL session: waits for the StartupMessage,
+ * asks for a cleartext password, then either refuses (`refuse`) or greets and answers every
+ * simple Query with one row naming the connection. Records each password it was sent.
+ */
+export function minimalPostgres(
+  socket: net.Socket,
+  options: { refuse?: Parameters<typeof errorResponse>[0]; passwords: string[]; index: number },
+): void {
+  let started = false;
+  let pending = Buffer.alloc(0);
+  socket.on('data', (chunk: Buffer) => {
+    pending = Buffer.concat([pending, chunk]);
+    if (!started) {
+      if (pending.length < 4 || pending.length < pending.readInt32BE(0)) return;
+      pending = pending.subarray(pending.readInt32BE(0));
+      started = true;
+      socket.write(authRequest(3));
+    }
+    while (pending.length >= 5 && pending.length >= 1 + pending.readUInt32BE(1)) {
+      const size = 1 + pending.readUInt32BE(1);
+      const message = pending.subarray(0, size);
+      pending = pending.subarray(size);
+      const type = String.fromCharCode(message[0]!);
+      if (type === 'p') {
+        options.passwords.push(passwordOf(message) ?? '');
+        if (options.refuse) {
+          socket.end(errorResponse(options.refuse));
+          return;
+        }
+        socket.write(Buffer.concat([authRequest(0), parameterStatus('server_version', '16.9'), backendKeyData(options.index, 1), readyForQuery()]));
+      } else if (type === 'Q') {
+        socket.write(Buffer.concat([oneRowResult('conn', String(options.index)), readyForQuery()]));
+      } else if (type === 'X') {
+        socket.end();
+      }
+    }
+  });
+}

@@ -1,0 +1,117 @@
+import { inspect } from 'node:util';
+import { isDsqlError } from '@dsql/core';
+import { dsql, dsqlStats } from '@dsql/postgres';
+import { minimalPostgres, scriptedServer } from './support/scripted-server.js';
+
+// A static identity: signing a token is local CPU work, no AWS call is made.
+const credentials = { accessKeyId: 'AKIAEXAMPLEUNITTEST1', secretAccessKey: 'unit-test-secret-access-key-do-not-leak' };
+const base = { host: '127.0.0.1', region: 'us-east-1', sslmode: 'disable' as const, credentials, fetch_types: false };
+
+describe('dsql() options', () => {
+  it('hands Postgres.js a token function, no TLS of its own, and DSQL defaults', async () => {
+    const sql = dsql({ ...base, max: 3, connection: { search_path: 'app' } });
+    try {
+      expect(sql.options.host).toEqual(['127.0.0.1']);
+      expect(sql.options.user).toBe('admin');
+      expect(sql.options.database).toBe('postgres');
+      expect(sql.options.max).toBe(3);
+      expect(sql.options.ssl).toBe(false);
+      expect(typeof sql.options.pass).toBe('function');
+      expect(sql.options.idle_timeout).toBe(600);
+      expect(sql.options.connection).toMatchObject({ application_name: expect.stringMatching(/dsql/), search_path: 'app' });
+      // Shared DSQL options never become startup parameters.
+      expect(Object.keys(sql.options.connection)).not.toContain('region');
+      const text = inspect(sql.options, { depth: 5 }) + inspect(sql, { depth: 3 });
+      expect(text).not.toContain(credentials.secretAccessKey);
+    } finally {
+      await sql.end();
+    }
+  });
+
+  it('draws each connection lifetime from the maxLifetimeSeconds window', async () => {
+    const sql = dsql({ ...base, maxLifetimeSeconds: [100, 200] });
+    try {
+      const draw = sql.options.max_lifetime as unknown as () => number;
+      const draws = Array.from({ length: 200 }, () => draw());
+      expect(Math.min(...draws)).toBeGreaterThanOrEqual(100);
+      expect(Math.max(...draws)).toBeLessThanOrEqual(200);
+      expect(new Set(draws).size).toBeGreaterThan(150);
+    } finally {
+      await sql.end();
+    }
+  });
+
+  it('refuses a password, naming the field and never echoing the value', () => {
+    let err: unknown;
+    try {
+      dsql({ ...base, password: 'hunter2-secret' } as never);
+    } catch (e) {
+      err = e;
+    }
+    expect(isDsqlError(err, 'invalid-config')).toBe(true);
+    expect((err as { field: string }).field).toBe('password');
+    expect((err as Error).message).toMatch(/IAM/);
+    expect(inspect(err)).not.toContain('hunter2-secret');
+  });
+
+  it('validates shared options through core (field, value, what is accepted)', () => {
+    expect(() => dsql({ ...base, maxLifetimeSeconds: 7200 })).toThrow(/maxLifetimeSeconds.*7200.*60 minutes/);
+  });
+
+  it('returns no stats for an sql it did not create', () => {
+    expect(dsqlStats({})).toBeUndefined();
+  });
+});
+
+describe('connections under the driver', () => {
+  it('retries a refused connection before the query sees it, then replays the greeting', async () => {
+    const passwords: string[] = [];
+    const server = await scriptedServer((socket, index) =>
+      minimalPostgres(socket, {
+        passwords,
+        index,
+        refuse: index === 0 ? { severity: 'FATAL', code: '53400', message: 'Unable to accept connection, rate exceeded.' } : undefined,
+      }),
+    );
+    const sql = dsql({ ...base, port: server.port, max: 1 });
+    try {
+      const [row] = await sql.unsafe('select 1');
+      expect(row).toEqual({ conn: '1' }); // answered on the second connection
+      expect(server.connections()).toBe(2);
+      expect(passwords).toHaveLength(2);
+      expect(passwords[0]).toMatch(/^127\.0\.0\.1\/\?Action=DbConnectAdmin&/);
+      expect(passwords[1]).toBe(passwords[0]); // one cached token for both attempts
+      expect(sql.parameters.server_version).toBe('16.9'); // the greeting reached Postgres.js
+      expect(dsqlStats(sql)!.connections).toEqual({ opened: 1, attempts: 2, retried: 1, failed: 0 });
+      expect(dsqlStats(sql)!.tokens.signings).toBe(1);
+    } finally {
+      await sql.end({ timeout: 1 });
+      await server.close();
+    }
+  });
+
+  it('fails at once on access denied, with an explanation instead of the raw refusal', async () => {
+    const passwords: string[] = [];
+    const server = await scriptedServer((socket, index) =>
+      minimalPostgres(socket, {
+        passwords,
+        index,
+        refuse: { severity: 'FATAL', code: '08006', message: 'unable to accept connection, access denied', hint: 'Signature expired: 20261124T000000Z' },
+      }),
+    );
+    const sql = dsql({ ...base, port: server.port, max: 1 });
+    try {
+      const err = await sql.unsafe('select 1').then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(isDsqlError(err, 'connect-failed')).toBe(true);
+      expect((err as { hint: string }).hint).toMatch(/expired/);
+      expect(server.connections()).toBe(1);
+      expect(inspect(err)).not.toContain(passwords[0]!);
+    } finally {
+      await sql.end({ timeout: 1 });
+      await server.close();
+    }
+  });
+});
