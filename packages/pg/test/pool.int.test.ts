@@ -96,6 +96,14 @@ describe('DsqlPool against @dsql/local', () => {
     expect(text).not.toMatch(/not-the-secret/);
   });
 
+  it('access denied for a role/action mismatch says which action the role needs', async () => {
+    const pool = newPool({ ...local.connectionOptions('app'), credentials: countingCredentials(local), admin: true });
+    const err = (await pool.query('SELECT 1').catch((e: unknown) => e)) as Error & { dsql?: { kind: string; hint: string } };
+    expect(err.dsql?.kind).toBe('access-denied');
+    expect(err.dsql?.hint).toMatch(/DbConnect/);
+    expect(err.message).toMatch(/access denied/i);
+  });
+
   it('retries a connection refused for a transient reason instead of failing the caller', async () => {
     const pool = newPool();
     local.inject({ on: 'connect', error: { code: '53400', message: 'Unable to accept connection, rate exceeded.' }, times: 2 });
@@ -213,6 +221,32 @@ describe('transactions', () => {
     expect(runs).toBe(1);
     const { rows } = await pool.query("SELECT count(*)::int AS n FROM notes WHERE id = 'lost'");
     expect(rows[0].n).toBe(1);
+  });
+
+  it('a connection whose ROLLBACK failed is destroyed, and the callback error surfaces', async () => {
+    const pool = newPool({ max: 1 });
+    await pool.query('SELECT 1');
+    const removed: unknown[] = [];
+    pool.on('remove', (c) => removed.push(c));
+    local.inject({ on: 'query', drop: true, match: /^ROLLBACK/ });
+    const err = await pool
+      .transaction(async (tx) => {
+        await tx.query('SELECT 1');
+        throw new Error('callback failed');
+      }, false)
+      .catch((e: unknown) => e);
+    expect((err as Error).message).toBe('callback failed');
+    expect(removed).toHaveLength(1);
+    expect((await pool.query('SELECT 6 AS six')).rows).toEqual([{ six: 6 }]);
+  });
+
+  it('a standalone client whose COMMIT answer is lost reports CommitOutcomeUnknownError and closes', async () => {
+    const client = new DsqlClient({ ...local.connectionOptions(), credentials: countingCredentials(local) });
+    await client.connect();
+    local.inject({ on: 'commit', drop: true });
+    const err = await client.transaction((tx) => tx.query('SELECT 1')).catch((e: unknown) => e);
+    expect(isCommitOutcomeUnknownError(err)).toBe(true);
+    await expect(client.query('SELECT 1')).rejects.toThrow(/not queryable|terminated|ended/i);
   });
 
   it('queryRetry retries an autocommit statement on OCC only when enabled', async () => {
