@@ -16,6 +16,9 @@ import { dsqlErrors } from './messages.js';
 export const DSQL_ROW_LIMIT = 3000;
 
 const FORWARD: SqlDecision = { kind: 'forward' };
+// The parser's answer on writing rows, so the proxy needs no guess of its own.
+const FORWARD_READS: SqlDecision = { kind: 'forward', writesRows: false };
+const FORWARD_WRITES: SqlDecision = { kind: 'forward', writesRows: true };
 
 /** Tags whose count is a number of modified rows (COPY only after a COPY FROM). */
 const ROW_COUNT_TAG = /^(?:INSERT \d+|UPDATE|DELETE|MERGE|COPY) (\d+)$/;
@@ -53,13 +56,13 @@ export class DsqlSqlSession implements SqlSession {
       if (error) return { kind: 'refuse', error };
       this.lastWroteRows = analysis.writesRows;
     }
-    if (!analysis.upstreamSql && !analysis.commandTags && !analysis.writesRows) return FORWARD;
+    if (!analysis.upstreamSql && !analysis.commandTags) return analysis.writesRows ? FORWARD_WRITES : FORWARD_READS;
     const tags = analysis.commandTags;
     return {
       kind: 'forward',
       ...(analysis.upstreamSql ? { sql: analysis.upstreamSql } : {}),
       ...(tags && tags.length === 1 ? { commandTag: tags[0] } : tags ? { commandTags: tags } : {}),
-      ...(analysis.writesRows ? { writesRows: true } : {}),
+      writesRows: analysis.writesRows,
     };
   }
 

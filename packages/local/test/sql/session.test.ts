@@ -101,7 +101,7 @@ describe('row cap', () => {
 
   it('counts each autocommit transaction on its own, and COPY only when it writes', () => {
     const session = rules.newSession();
-    expect(session.onSql('COPY t TO STDOUT', simpleIdle)).toEqual({ kind: 'forward' });
+    expect(session.onSql('COPY t TO STDOUT', simpleIdle)).toEqual({ kind: 'forward', writesRows: false });
     expect(session.onCommandComplete?.('COPY 5000', extended('I'))).toBeUndefined();
     session.onReadyForQuery?.('I');
     session.onSql('COPY t FROM STDIN', simpleIdle);
