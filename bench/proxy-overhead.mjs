@@ -10,18 +10,28 @@ import { createInterface } from 'node:readline';
 import { DsqlSigner } from '@aws-sdk/dsql-signer';
 import pg from 'pg';
 
-const ROUNDS = Number(process.env.ROUNDS ?? 7);
-const SECONDS = Number(process.env.SECONDS ?? 1.5);
+const ROUNDS = Number(process.env.ROUNDS ?? 9);
+const SECONDS = Number(process.env.SECONDS ?? 1);
 const CLIENTS = Number(process.env.CLIENTS ?? 4);
 const rules = process.env.RULES === 'passthrough' ? 'pass-through' : 'DSQL';
 
-// The emulator runs in its own process, as `dsql-local` does in real use.
-const child = spawn(process.execPath, [...(process.env.PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), new URL('./emulator-child.mjs', import.meta.url).pathname], {
-  stdio: ['pipe', 'pipe', 'inherit'],
-  env: process.env,
-});
-const [line] = await once(createInterface({ input: child.stdout }), 'line');
-const dsql = JSON.parse(line);
+// EMULATOR=child (default): the emulator runs in its own process, as `dsql-local` does.
+// EMULATOR=inprocess: in this process, as integration tests use it (client and proxy then share
+// one event loop).
+const mode = process.env.EMULATOR === 'inprocess' ? 'inprocess' : 'child';
+let child;
+let dsql;
+if (mode === 'child') {
+  child = spawn(process.execPath, [new URL('./emulator-child.mjs', import.meta.url).pathname], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: process.env,
+  });
+  const [line] = await once(createInterface({ input: child.stdout }), 'line');
+  dsql = JSON.parse(line);
+} else {
+  const { passThroughRules, startDsqlLocal } = await import('@dsql/local');
+  dsql = await startDsqlLocal({ rules: process.env.RULES === 'passthrough' ? passThroughRules : undefined });
+}
 const pools = [];
 try {
   const token = await new DsqlSigner({ hostname: dsql.host, region: dsql.region, credentials: dsql.credentials }).getDbConnectAdminAuthToken();
@@ -35,6 +45,7 @@ try {
     ssl: { ca: dsql.ca, servername: dsql.host },
     max: CLIENTS,
   });
+  for (const pool of [direct, proxy]) pool.on('error', () => {});
   pools.push(direct, proxy);
 
   /** Queries per second with CLIENTS connections each running `SELECT 1` back to back. */
@@ -65,12 +76,16 @@ try {
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const d = median(results.direct);
   const p = median(results.proxy);
-  console.log(`proxy-overhead: ${ROUNDS} rounds × ${SECONDS}s, ${CLIENTS} clients, rules: ${rules}`);
+  console.log(`proxy-overhead: ${ROUNDS} rounds × ${SECONDS}s, ${CLIENTS} clients, rules: ${rules}, emulator: ${mode}`);
   console.log(`  direct PostgreSQL   median ${Math.round(d)} q/s   rounds ${results.direct.map(Math.round).join(' ')}`);
   console.log(`  through dsql-local  median ${Math.round(p)} q/s   rounds ${results.proxy.map(Math.round).join(' ')}`);
   console.log(`  ratio ${(p / d * 100).toFixed(1)} % of direct (goal ≥ 70 %)`);
 } finally {
   await Promise.all(pools.map((pool) => pool.end()));
-  child.stdin.end();
-  await once(child, 'exit');
+  if (child) {
+    child.stdin.end();
+    await once(child, 'exit');
+  } else {
+    await dsql.stop();
+  }
 }
