@@ -107,6 +107,15 @@ export function analyzeSql(sql: string, options: AnalyzerOptions = {}): SqlAnaly
     return stripped.asyncAt.length ? { ...analysis, upstreamSql: stripped.sql } : analysis;
   }
 
+  // The parser's statement locations are UTF-8 byte offsets.
+  const bytes = /[^\x00-\x7f]/.test(stripped.sql) ? Buffer.from(stripped.sql, 'utf8') : undefined;
+  const slice = (start: number, end: number) =>
+    bytes ? bytes.subarray(start, end).toString('utf8') : stripped.sql.slice(start, end);
+  const asyncAt = bytes
+    ? stripped.asyncAt.map((at) => Buffer.byteLength(stripped.sql.slice(0, at), 'utf8'))
+    : stripped.asyncAt;
+  const length = bytes ? bytes.length : stripped.sql.length;
+
   const statements: AnalyzedStatement[] = [];
   const pieces: string[] = [];
   const tags: (string | undefined)[] = [];
@@ -114,15 +123,15 @@ export function analyzeSql(sql: string, options: AnalyzerOptions = {}): SqlAnaly
   let refusal: SqlError | undefined;
   let writesRows = false;
   for (const { stmt, stmt_location: start = 0, stmt_len: len = 0 } of raw) {
-    const end = len === 0 ? stripped.sql.length : start + len;
-    const isAsync = stripped.asyncAt.some((at) => at >= start && at <= end);
+    const end = len === 0 ? length : start + len;
+    const isAsync = asyncAt.some((at) => at >= start && at <= end);
     const node = Object.keys(stmt)[0] ?? '';
     const cls = classifyStatement(stmt, isAsync);
     statements.push({ node, kind: cls.kind, async: isAsync, ...(cls.refusal ? { refusal: cls.refusal } : {}) });
     refusal ??= cls.refusal;
     if (cls.kind === 'dml') writesRows = true;
 
-    const text = stripped.sql.slice(start, end);
+    const text = slice(start, end);
     const replacement = upstreamStatement(node, stmt[node] ?? {}, text, isAsync, version);
     if (replacement) rewritten = true;
     pieces.push(replacement?.sql ?? text);

@@ -50,6 +50,14 @@ describe('analyzer', () => {
     expect(a.upstreamSql).toBe("BEGIN;SELECT dsql_local.run_job('INDEX_BUILD', $dsql$CREATE INDEX i ON t (a)$dsql$) AS job_id; COMMIT");
   });
 
+  it('keeps statement boundaries right in text with multi-byte characters', () => {
+    const a = analyze("SELECT 'ünï'; CREATE INDEX ASYNC ï ON t (v); SELECT 'ü'");
+    expect(a.statements.map((st) => st.async)).toEqual([false, true, false]);
+    expect(a.upstreamSql).toBe(
+      "SELECT 'ünï';SELECT dsql_local.run_job('INDEX_BUILD', $dsql$CREATE INDEX ï ON t (v)$dsql$) AS job_id; SELECT 'ü'",
+    );
+  });
+
   it('answers SHOW server_version with DSQL’s version', () => {
     expect(analyze('SHOW server_version')).toMatchObject({
       upstreamSql: "SELECT '16.15'::text AS server_version",
