@@ -108,7 +108,8 @@ export function analyzeSql(sql: string, options: AnalyzerOptions = {}): SqlAnaly
   }
 
   // The parser's statement locations are UTF-8 byte offsets.
-  const bytes = /[^\x00-\x7f]/.test(stripped.sql) ? Buffer.from(stripped.sql, 'utf8') : undefined;
+  const bytes =
+    Buffer.byteLength(stripped.sql, 'utf8') !== stripped.sql.length ? Buffer.from(stripped.sql, 'utf8') : undefined;
   const slice = (start: number, end: number) =>
     bytes ? bytes.subarray(start, end).toString('utf8') : stripped.sql.slice(start, end);
   const asyncAt = bytes
