@@ -18,19 +18,24 @@ export type TransactionRetry = RetryOptions | boolean;
 
 type QueryCallback = (err: Error, ...rest: unknown[]) => void;
 
-/**
- * The error for `transaction()` inside a transaction of the same connection or pool.
- *
- * @example
- * throw nestedTransactionError('client.transaction()');
- */
-export function nestedTransactionError(where: string): DsqlUnsupportedError {
+/** The error for `transaction()` called on a client whose transaction is open. */
+function nestedTransactionError(where: string): DsqlUnsupportedError {
   return new DsqlUnsupportedError(
     'nested transactions',
     `${where} was called while a transaction is already open; Aurora DSQL has no nested transactions or savepoints. ` +
       'Do the work with the open transaction\'s client, or run it as its own transaction afterwards.',
   );
 }
+
+/**
+ * BEGIN / COMMIT / ROLLBACK on a pg client, as `runTransaction` from `@dsql/core` expects them
+ * (COMMIT returns its command tag: `ROLLBACK` means the transaction had already failed).
+ */
+export const transactionSteps: Pick<TransactionDriver<pg.ClientBase>, 'begin' | 'commit' | 'rollback'> = {
+  begin: async (c) => void (await c.query('BEGIN')),
+  commit: async (c) => (await c.query('COMMIT')).command,
+  rollback: async (c) => void (await c.query('ROLLBACK')),
+};
 
 /** Reports `err` the way pg would for this call: through its callback, else as a rejected promise. */
 function failQuery(values: unknown, callback: unknown, err: Error): Promise<never> | undefined {
@@ -151,7 +156,7 @@ export class DsqlClient extends pg.Client {
         this.on('error', ignoreError);
         return this;
       },
-      ...this._dsqlTransactionSteps(),
+      ...transactionSteps,
       release: async (_client, destroy) => {
         this.removeListener('error', ignoreError);
         if (destroy) await this.end().catch(() => undefined);
@@ -162,18 +167,6 @@ export class DsqlClient extends pg.Client {
     return runTransaction(driver, (c) => this._dsqlInTransaction(c, fn), retryOptions).catch((err: unknown) => {
       throw classifyInPlace(err);
     });
-  }
-
-  /**
-   * BEGIN / COMMIT / ROLLBACK as `runTransaction` from `@dsql/core` expects them.
-   * @internal
-   */
-  _dsqlTransactionSteps(): Pick<TransactionDriver<pg.ClientBase>, 'begin' | 'commit' | 'rollback'> {
-    return {
-      begin: async (c) => void (await c.query('BEGIN')),
-      commit: async (c) => (await c.query('COMMIT')).command,
-      rollback: async (c) => void (await c.query('ROLLBACK')),
-    };
   }
 
   /**

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { isOccError, runTransaction, withRetry, type RetryOptions, type TransactionDriver } from '@dsql/core';
 import { classifyInPlace } from './classify.js';
-import { DsqlClient, type DsqlPoolClient, type TransactionRetry } from './client.js';
+import { DsqlClient, transactionSteps, type DsqlPoolClient, type TransactionRetry } from './client.js';
 import { prepareConfig, type DsqlPoolConfig, type PreparedDsql } from './config.js';
 import { connectRetrying } from './connect-retry.js';
 import { describeConnectFailure } from './describe.js';
@@ -27,7 +27,7 @@ type ConnectCallback = (err: Error | undefined, client: DsqlPoolClient | undefin
  * - server errors gain `err.dsql` (`{ kind, retryable, hint, … }`).
  *
  * @example
- * const pool = new DsqlPool({ host: 'abc…xyz.dsql.us-east-1.on.aws', max: 8 });
+ * const pool = new DsqlPool({ host: 'abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws', max: 8 });
  * const { rows } = await pool.query('SELECT 1 AS one');
  * await pool.transaction(async (tx) => { await tx.query('UPDATE t SET n = n + 1 WHERE id = $1', [1]); });
  * await pool.end();
@@ -86,7 +86,6 @@ export class DsqlPool extends pg.Pool {
    */
   async transaction<T>(fn: (client: DsqlPoolClient) => Promise<T> | T, retry?: TransactionRetry): Promise<T> {
     const options = retry ?? this.#dsql.retry;
-    const steps = DsqlClient.prototype._dsqlTransactionSteps();
     const driver: TransactionDriver<DsqlPoolClient> = {
       connect: async () => {
         const client = await this.connect();
@@ -95,7 +94,7 @@ export class DsqlPool extends pg.Pool {
         client.on('error', ignoreError);
         return client;
       },
-      ...steps,
+      ...transactionSteps,
       // A connection whose ROLLBACK failed, or whose COMMIT answer was lost, is closed, not reused.
       release: (client, destroy) => {
         client.removeListener('error', ignoreError);
