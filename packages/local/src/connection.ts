@@ -45,6 +45,7 @@ export interface ConnectionContext {
 }
 
 const ACCESS_DENIED = 'unable to accept connection, access denied';
+const AMZN_CLUSTER_ID = /(?:^|\s)(?:-c\s*)?amzn-cluster-id=(\S+)/;
 
 /** Accepts one TCP connection. */
 export function handleConnection(raw: net.Socket, ctx: ConnectionContext): void {
@@ -188,8 +189,11 @@ async function authenticate(
   timer: NodeJS.Timeout,
 ): Promise<void> {
   const { stats } = ctx;
-  const sni = (socket as tls.TLSSocket & { servername?: string | false }).servername;
-  if (!sni) {
+  const sni = (socket as tls.TLSSocket & { servername?: string | false }).servername || undefined;
+  // PrivateLink without private DNS: the client names the cluster in the startup options and
+  // signs its token for the cluster's own hostname.
+  const namedCluster = AMZN_CLUSTER_ID.exec(params.options ?? '')?.[1]?.toLowerCase();
+  if (!sni && !namedCluster) {
     stats.tlsRefused++;
     return fatal(socket, { code: '08006', message: 'unable to accept connection, sni was not received' });
   }
@@ -213,11 +217,12 @@ async function authenticate(
   socket.write(authCleartextPassword());
   const password = await readPassword(socket, extra);
   if (password === undefined) return void socket.destroy();
-  const verdict = await verifyDsqlToken(password, { host: sni, region: ctx.region, user, credentials: ctx.credentials });
-  const endpointOk = sni.toLowerCase() === ctx.host || sni.toLowerCase() === 'localhost';
+  const tokenHost = namedCluster ? `${namedCluster}.dsql.${ctx.region}.on.aws` : sni!;
+  const verdict = await verifyDsqlToken(password, { host: tokenHost, region: ctx.region, user, credentials: ctx.credentials });
+  const endpointOk = namedCluster ? tokenHost === ctx.host : tokenHost.toLowerCase() === ctx.host || tokenHost.toLowerCase() === 'localhost';
   if (!verdict.ok || !endpointOk) {
     const reason = verdict.ok ? 'wrong-host' : verdict.reason;
-    const hint = verdict.ok ? `Unknown cluster endpoint ${sni}; this endpoint is ${ctx.host}.` : verdict.hint;
+    const hint = verdict.ok ? `Unknown cluster ${tokenHost}; this endpoint serves ${ctx.host}.` : verdict.hint;
     stats.authFailures[reason] = (stats.authFailures[reason] ?? 0) + 1;
     return fatal(socket, { code: '08006', message: ACCESS_DENIED, hint });
   }

@@ -346,7 +346,7 @@ export class ProxySession {
         this.push({ k: K.Func });
         break;
       case 0x58 /* X */:
-        this.toUpstream.push(frame);
+        // close() sends upstream its own Terminate after what is already queued.
         this.flushUpstream();
         this.close();
         return;

@@ -124,6 +124,27 @@ describe('authentication', () => {
     expect(err).toEqual(denied(/Wrong user to action mapping\. user: app_reader, action: DbConnectAdmin/));
   });
 
+  it('accepts a PrivateLink-style connection naming the cluster with amzn-cluster-id', async () => {
+    // SNI is another name (here localhost); the token is signed for the cluster hostname.
+    const password = await token(dsql);
+    const c = new pg.Client(
+      pgConfig(dsql, password, { host: 'localhost', ssl: { ca: dsql.ca }, options: `-c amzn-cluster-id=${dsql.clusterId}` } as Partial<pg.ClientConfig>),
+    );
+    await c.connect();
+    try {
+      expect((await c.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await c.end();
+    }
+    // The same token without the option is for another host than the SNI.
+    expect(await failure(() => connectWith(password, { host: 'localhost', ssl: { ca: dsql.ca } }))).toEqual(denied(/different host/));
+    // Naming another cluster is refused.
+    const err = await failure(() =>
+      connectWith(password, { ssl: { ca: dsql.ca }, options: '-c amzn-cluster-id=zzzzzzzzzzzzzzzzzzzzzzzzzz' } as Partial<pg.ClientConfig>),
+    );
+    expect(err).toEqual(expect.objectContaining({ code: '08006' }));
+  });
+
   it('keeps the secret out of util.inspect', async () => {
     const { inspect } = await import('node:util');
     expect(inspect(dsql)).not.toContain(dsql.credentials.secretAccessKey);
