@@ -20,6 +20,10 @@ import { FrameReader, cstring, message, readCString } from './wire/frames.js';
 
 /** DSQL's OCC data-conflict error. */
 export const OC000: SqlError = { code: '40001', message: 'change conflicts with another transaction (OC000)' };
+/** DSQL's OCC schema-conflict error. */
+export const OC001: SqlError = { code: '40001', message: 'schema has been updated by another transaction (OC001)' };
+const DDL_RE = /^\s*(?:create|alter|drop|grant|revoke|comment)\b/i;
+const READ_RE = /^\s*select\b/i;
 
 /** Upstream errors that mean "another transaction got there first". */
 const CONFLICT_CODES = new Set(['40001', '40P01', '55P03']);
@@ -118,6 +122,7 @@ export class ProxySession {
   private txStart = 0;
   private requestStart = 0;
   private doomed = false;
+  private doomedError: SqlError = OC000;
   private occBatch = false;
   private ccFailedBatch = false;
   private skipUntilSync = false;
@@ -381,7 +386,7 @@ export class ProxySession {
     }
     const aged = this.ageError();
     if (aged) return isCommit ? { commitError: aged } : { refusal: aged };
-    if (isCommit && this.doomed) return { commitError: OC000 };
+    if (isCommit && this.doomed) return { commitError: this.doomedError };
     const decision = this.rules.onSql(sql, { protocol, txStatus: this.txStatus });
     if (decision.kind === 'refuse') return { refusal: decision.error };
     return { sql: decision.sql, tag: decision.commandTag, tags: decision.commandTags, writesRows: decision.writesRows };
@@ -402,7 +407,7 @@ export class ProxySession {
     }
     const aged = this.ageError();
     if (aged) return isCommit ? { commitError: aged } : { refusal: aged };
-    if (isCommit && this.doomed) return { commitError: OC000 };
+    if (isCommit && this.doomed) return { commitError: this.doomedError };
     return {};
   }
 
@@ -574,10 +579,16 @@ export class ProxySession {
     // fails the COMMIT. Remember the transaction is doomed, reset the upstream transaction so
     // later statements keep working, and answer the statement plausibly. Only when nothing else
     // is pipelined behind it; otherwise (and in autocommit) the conflict surfaces at once.
+    const sql = h?.sql ?? '';
+    // Schema locks: DDL, or a plain read that waited (only DDL takes locks that block reads).
+    const schema = DDL_RE.test(sql) || (READ_RE.test(sql) && !FOR_LOCK_RE.test(sql));
+    const conflict = schema ? OC001 : OC000;
     const inBlock = this.txStatus === 'T' && h !== undefined && !h.wrapped;
     const alone = extended ? this.queue.length - this.head === 1 : !this.hasPendingBeyondHead();
-    if (inBlock && alone) {
+    // A read has no plausible answer without its rows: it fails at once, as on DSQL.
+    if (inBlock && alone && !(schema && READ_RE.test(sql))) {
       this.doomed = true;
+      this.doomedError = conflict;
       if (h.k === K.Simple) h.occ = true;
       else {
         this.occBatch = true;
@@ -586,8 +597,8 @@ export class ProxySession {
       return;
     }
     this.ctx.stats.occConflicts++;
-    fields.set('C', OC000.code);
-    fields.set('M', OC000.message);
+    fields.set('C', conflict.code);
+    fields.set('M', conflict.message);
     fields.delete('D');
     fields.delete('H');
     this.emit(errorFromFields(fields));
@@ -648,6 +659,7 @@ export class ProxySession {
     if (status === 'I') {
       this.txStart = 0;
       this.doomed = false;
+      this.doomedError = OC000;
     }
     this.txStatus = status;
     this.rules.onReadyForQuery?.(status);
@@ -690,7 +702,12 @@ function translateConflict(fields: Map<string, string>, stats: DsqlLocalStats): 
 
 /** The tag a statement would most plausibly have completed with (used for a doomed statement). */
 function plausibleTag(sql: string): string {
-  const verb = /^\s*(\w+)/.exec(sql)?.[1]?.toUpperCase() ?? '';
+  const words = /^\s*(\w+)(?:\s+(\w+))?/.exec(sql);
+  const verb = words?.[1]?.toUpperCase() ?? '';
+  const object = words?.[2]?.toUpperCase();
+  if ((verb === 'CREATE' || verb === 'ALTER' || verb === 'DROP') && object && /^(TABLE|INDEX|VIEW|SCHEMA|SEQUENCE|FUNCTION|ROLE)$/.test(object)) {
+    return `${verb} ${object}`;
+  }
   if (verb === 'INSERT') return 'INSERT 0 1';
   if (verb === 'UPDATE' || verb === 'DELETE' || verb === 'MERGE' || verb === 'SELECT') return `${verb} 1`;
   return verb;
