@@ -116,17 +116,25 @@ export class DsqlClient extends pg.Client {
   }
 
   // Savepoints fail fast while transaction() runs: DSQL would refuse them and the refusal would
-  // abort the transaction. Outside transaction() this costs one boolean test.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  override query(config: any, values?: any, callback?: any): any {
-    if (this.#inTransaction) {
-      try {
-        assertNoSavepoint(config);
-      } catch (err) {
-        return failQuery(values, callback, err as Error);
-      }
-    }
-    return super.query(config, values, callback);
+  // abort the transaction. Outside transaction() this costs one boolean test. Installed on the
+  // prototype from a static block (which may read `#inTransaction`) rather than declared as a
+  // method, so that DsqlClient keeps pg's typed `query` overloads.
+  static {
+    const pgQuery = pg.Client.prototype.query as (this: pg.Client, ...args: unknown[]) => unknown;
+    Object.defineProperty(DsqlClient.prototype, 'query', {
+      configurable: true,
+      writable: true,
+      value: function query(this: DsqlClient, config: unknown, values?: unknown, callback?: unknown): unknown {
+        if (this.#inTransaction) {
+          try {
+            assertNoSavepoint(config);
+          } catch (err) {
+            return failQuery(values, callback, err as Error);
+          }
+        }
+        return pgQuery.call(this, config, values, callback);
+      },
+    });
   }
 
   /**

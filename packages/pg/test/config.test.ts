@@ -88,3 +88,16 @@ describe('DsqlPool options', () => {
     expect(pool({ host: HOST, credentials, queryRetry: true }).query).not.toBe(pg.Pool.prototype.query);
   });
 });
+
+describe('types', () => {
+  it("keeps pg's typed query overloads on DsqlClient and DsqlPool", async () => {
+    // Compile-time check: generic row types must be accepted (this file is typechecked).
+    type Row = { one: number };
+    const typed = (c: DsqlClient, p: DsqlPool): [Promise<pg.QueryResult<Row>>, Promise<pg.QueryResult<Row>>] => [
+      c.query<Row>('SELECT 1 AS one'),
+      p.query<Row>('SELECT 1 AS one'),
+    ];
+    expect(typeof typed).toBe('function');
+    expect(DsqlClient.prototype.query).not.toBe(pg.Client.prototype.query);
+  });
+});
