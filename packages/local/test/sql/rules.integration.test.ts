@@ -6,7 +6,7 @@
 import { DsqlSigner } from '@aws-sdk/dsql-signer';
 import type pg from 'pg';
 import postgres from 'postgres';
-import { startDsqlLocal, type DsqlLocal } from '../../src/index.js';
+import { createDsqlRules, startDsqlLocal, type DsqlLocal } from '../../src/index.js';
 // The conformance client: pg over TLS (verify-full) with a real token; cells come back as text.
 import { connect } from '../conformance/replay.js';
 
@@ -14,7 +14,8 @@ let dsql: DsqlLocal;
 let client: pg.Client;
 
 beforeAll(async () => {
-  dsql = await startDsqlLocal();
+  // Jobs stay `processing` for 1 s: long enough for two round trips on a loaded machine.
+  dsql = await startDsqlLocal({ rules: createDsqlRules({ asyncJobMs: 1000 }) });
   ({ client } = await connect(dsql));
   await client.query('CREATE TABLE items (id int PRIMARY KEY, v text)');
   await client.query('CREATE TABLE bulk (id int)');
