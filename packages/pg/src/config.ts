@@ -99,7 +99,8 @@ export function prepareConfig(urlOrConfig: string | DsqlPoolConfig | undefined, 
 
   const lifecycle = new LifecyclePolicy({
     maxLifetimeSeconds: config.maxLifetimeSeconds,
-    idleTimeoutMillis: explicit.idleTimeoutMillis ?? undefined,
+    // pg treats `null` as "never close idle connections", like 0.
+    idleTimeoutMillis: explicit.idleTimeoutMillis === null ? 0 : explicit.idleTimeoutMillis,
   });
   const tokens = TokenProvider.shared({
     host: config.tokenHost,

@@ -43,6 +43,12 @@ describe('DsqlPool options', () => {
     }
   });
 
+  it('keeps idle connections when idleTimeoutMillis is 0 or null, as pg does', () => {
+    expect(optionsOf(pool({ host: HOST, credentials, idleTimeoutMillis: 0 })).idleTimeoutMillis).toBe(0);
+    expect(optionsOf(pool({ host: HOST, credentials, idleTimeoutMillis: null })).idleTimeoutMillis).toBe(0);
+    expect(() => pool({ host: HOST, credentials, idleTimeoutMillis: -1 })).toThrow(/idleTimeoutMillis/);
+  });
+
   it('accepts a connection string as first argument, with options on top', () => {
     const o = optionsOf(pool(`postgres://app@${HOST}:5433/postgres?hostaddr=127.0.0.1&tokenDurationSecs=3600`, { credentials, max: 2 }));
     expect(o).toMatchObject({ host: HOST, port: 5433, user: 'app', max: 2 });
