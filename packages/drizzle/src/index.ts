@@ -1,0 +1,19 @@
+/**
+ * `@dsql/drizzle`: Drizzle ORM on Aurora DSQL (node-postgres driver, via `@dsql/pg`).
+ * Postgres.js: `@dsql/drizzle/postgres-js`. Migrations: `@dsql/drizzle/migrator`.
+ *
+ * @example
+ * import { drizzle, transaction } from '@dsql/drizzle';
+ * const db = drizzle({ connection: { host: 'abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws' } });
+ * await transaction(db, (tx) => tx.insert(users).values({ name: 'Ada' }));
+ */
+export { drizzle, type DsqlDrizzleConfig, type DsqlNodePgDatabase } from './node-postgres.js';
+export { transaction, type TransactionRetry, type TransactionConfig, type TransactionOf, type TransactionalDatabase } from './transaction.js';
+export {
+  CommitOutcomeUnknownError,
+  DsqlError,
+  DsqlUnsupportedError,
+  isCommitOutcomeUnknownError,
+  isDsqlError,
+  isOccError,
+} from '@dsql/core';

@@ -1,0 +1,201 @@
+/**
+ * Drizzle transactions on Aurora DSQL, for both drivers: OCC retry, nested transactions
+ * refused before anything is sent, a lost COMMIT reported as `CommitOutcomeUnknownError`.
+ */
+import {
+  CommitOutcomeUnknownError,
+  DsqlUnsupportedError,
+  classifyError,
+  isCommitOutcomeUnknownError,
+  isConnectionLoss,
+  isRetryableTransactionError,
+  resolveRetryOptions,
+  withRetry,
+  type RetryOptions,
+} from '@dsql/core';
+
+/**
+ * Retry of a transaction: retry options (`maxAttempts`, `baseDelayMs`, `maxDelayMs`,
+ * `maxElapsedMs`, `onRetry`, …), `true` for the defaults, `false` for a single attempt.
+ *
+ * @example
+ * const retry: TransactionRetry = { maxAttempts: 5, onRetry: ({ attempt }) => console.warn('OCC retry', attempt) };
+ */
+export type TransactionRetry = RetryOptions | boolean;
+
+/** Drizzle's `PgTransactionConfig` (kept structural so any drizzle-orm version fits). */
+export interface TransactionConfig {
+  isolationLevel?: 'read uncommitted' | 'read committed' | 'repeatable read' | 'serializable';
+  accessMode?: 'read only' | 'read write';
+  deferrable?: boolean;
+}
+
+/** What a Drizzle Postgres database offers that this module uses. */
+export interface TransactionalDatabase {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Drizzle's own signature is generic over its transaction type
+  transaction(fn: (tx: any) => Promise<any>, config?: any): Promise<any>;
+}
+
+/** The transaction object `db.transaction` hands to its callback. */
+export type TransactionOf<DB extends TransactionalDatabase> = Parameters<Parameters<DB['transaction']>[0]>[0];
+
+/**
+ * How a driver applies transaction options: `begin` (node-postgres: `BEGIN <options>`, which
+ * DSQL accepts when the level is repeatable read) or `set` (postgres-js: `SET TRANSACTION`,
+ * which DSQL refuses in every form).
+ */
+export type TransactionConfigStyle = 'begin' | 'set';
+
+interface DatabaseState {
+  /** Drizzle's own `db.transaction`, before it was wrapped. */
+  readonly original: TransactionalDatabase['transaction'];
+  /** Retry of `db.transaction` (`false`: none, Drizzle's behaviour). */
+  readonly retry: RetryOptions | false;
+  readonly style: TransactionConfigStyle;
+}
+
+const states = new WeakMap<object, DatabaseState>();
+
+function nestedTransactionRefused(): Promise<never> {
+  return Promise.reject(
+    new DsqlUnsupportedError(
+      'nested transactions',
+      'tx.transaction() was called inside a transaction: Drizzle nests with SAVEPOINT, which Aurora DSQL does not support ' +
+        '(and the refusal would abort the whole transaction). Run the work in the surrounding transaction, or as its own ' +
+        'transaction afterwards.',
+    ),
+  );
+}
+
+/** Checks Drizzle's transaction options against what DSQL accepts; returns the ones to pass on. */
+function checkConfig(config: TransactionConfig | undefined, style: TransactionConfigStyle): TransactionConfig | undefined {
+  if (config === undefined || config === null) return undefined;
+  const { isolationLevel, ...rest } = config;
+  if (isolationLevel !== undefined && isolationLevel !== 'repeatable read') {
+    throw new DsqlUnsupportedError(
+      'isolation levels',
+      `db.transaction(fn, { isolationLevel: '${String(isolationLevel)}' }): Aurora DSQL only runs transactions at REPEATABLE READ ` +
+        '(snapshot isolation). Drop isolationLevel (repeatable read is what every transaction gets).',
+    );
+  }
+  const others = Object.entries(rest).filter(([, v]) => v !== undefined);
+  if (others.length === 0) return undefined; // repeatable read is the only level: nothing to send
+  if (style === 'set') {
+    throw new DsqlUnsupportedError(
+      'SET TRANSACTION',
+      `db.transaction(fn, { ${others.map(([k]) => k).join(', ')} }): drizzle-orm/postgres-js applies transaction options with ` +
+        'SET TRANSACTION, which Aurora DSQL refuses in every form. Drop the options, or use the node-postgres driver ' +
+        '(@dsql/drizzle), which sends them with BEGIN.',
+    );
+  }
+  return rest;
+}
+
+/** True when the server answered (so a failed COMMIT definitely did not commit). */
+function serverAnswered(err: unknown): boolean {
+  return classifyError(err).sqlstate !== undefined && !isConnectionLoss(err);
+}
+
+/** One attempt of a transaction through Drizzle's own `db.transaction`, with the DSQL guards. */
+async function attempt<T>(
+  db: TransactionalDatabase,
+  original: TransactionalDatabase['transaction'],
+  fn: (tx: never) => Promise<T> | T,
+  config: TransactionConfig | undefined,
+): Promise<T> {
+  let committing = false;
+  try {
+    return await original.call(
+      db,
+      async (tx: { transaction: unknown }) => {
+        // Drizzle nests with savepoints; refuse before anything reaches the server.
+        Object.defineProperty(tx, 'transaction', { value: nestedTransactionRefused, configurable: true, writable: true });
+        const result = await fn(tx as never);
+        committing = true;
+        return result;
+      },
+      config,
+    );
+  } catch (err) {
+    // After the callback resolved, the only failures left are COMMIT's (and the ROLLBACK Drizzle
+    // sends after a failed COMMIT). Without a server answer, the outcome of COMMIT is unknown.
+    if (committing && !isCommitOutcomeUnknownError(err) && !serverAnswered(err)) {
+      throw new CommitOutcomeUnknownError({ cause: err });
+    }
+    throw err;
+  }
+}
+
+function retryOptions(retry: RetryOptions | true): RetryOptions {
+  const resolved = resolveRetryOptions(retry, 'retry') as RetryOptions;
+  return { ...resolved, retryOn: resolved.retryOn ?? isRetryableTransactionError };
+}
+
+function run<T>(
+  db: TransactionalDatabase,
+  state: DatabaseState,
+  fn: (tx: never) => Promise<T> | T,
+  config: TransactionConfig | undefined,
+  retry: RetryOptions | boolean,
+): Promise<T> {
+  let checked: TransactionConfig | undefined;
+  try {
+    checked = checkConfig(config, state.style);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  const once = (): Promise<T> => attempt(db, state.original, fn, checked);
+  return retry === false ? once() : withRetry(once, retryOptions(retry));
+}
+
+/**
+ * Replaces `db.transaction` of a Drizzle database by the DSQL one (used by both `drizzle()`s).
+ * @internal
+ */
+export function installDsqlTransactions<DB extends TransactionalDatabase>(db: DB, retry: TransactionRetry | undefined, style: TransactionConfigStyle): DB {
+  const resolved = retry === undefined || retry === false ? false : (resolveRetryOptions(retry, 'retry') as RetryOptions | false);
+  const state: DatabaseState = { original: db.transaction, retry: resolved, style };
+  states.set(db, state);
+  Object.defineProperty(db, 'transaction', {
+    configurable: true,
+    writable: true,
+    value: function transaction<T>(fn: (tx: never) => Promise<T>, config?: TransactionConfig): Promise<T> {
+      return run(db, state, fn, config, state.retry);
+    },
+  });
+  return db;
+}
+
+/**
+ * Runs `fn` in a transaction of a Drizzle database and **retries it by default**: on an OCC
+ * conflict (SQLSTATE 40001, OC000/OC001), or a connection failure before COMMIT was sent, the
+ * transaction is rolled back and `fn` runs again, with capped exponential backoff and jitter.
+ * `retry` overrides the database's `retry` option (`true`: defaults; `false`: one attempt).
+ * Works with a database from either `drizzle()` of this package, and with any Drizzle
+ * Postgres database.
+ *
+ * Contracts:
+ * - **`fn` may run more than once**, each time in a fresh transaction: it must not have side
+ *   effects outside the database (or they must be idempotent).
+ * - A COMMIT whose answer was lost is never retried: it rejects with `CommitOutcomeUnknownError`.
+ * - `tx.transaction()` (a savepoint) rejects at once with `DsqlUnsupportedError`.
+ * - An isolation level other than repeatable read rejects with `DsqlUnsupportedError`.
+ *
+ * @example
+ * import { drizzle, transaction } from '@dsql/drizzle';
+ * import { eq, sql } from 'drizzle-orm';
+ *
+ * const db = drizzle({ connection: { host: 'abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws' } });
+ * await transaction(db, async (tx) => {
+ *   await tx.update(counters).set({ n: sql`${counters.n} + 1` }).where(eq(counters.id, 'hits'));
+ * });
+ */
+export function transaction<DB extends TransactionalDatabase, T>(
+  db: DB,
+  fn: (tx: TransactionOf<DB>) => Promise<T> | T,
+  retry?: TransactionRetry,
+): Promise<T> {
+  const state = states.get(db) ?? { original: db.transaction, retry: false, style: 'begin' as const };
+  const policy: RetryOptions | boolean = retry ?? (state.retry === false ? true : state.retry);
+  return run(db, state, fn as (tx: never) => Promise<T>, undefined, policy);
+}
