@@ -74,6 +74,9 @@ function createTableRefusal(stmt: Node): SqlError | undefined {
   const persistence = stmt.relation?.relpersistence;
   if (persistence === 't') return dsqlErrors.temporaryTable();
   if (persistence === 'u') return dsqlErrors.unloggedTable();
+  if (stmt.partbound) return dsqlErrors.createTableClause('PARTITION OF');
+  if (stmt.partspec) return dsqlErrors.createTableClause('PARTITION BY');
+  if (stmt.inhRelations?.length) return dsqlErrors.createTableClause('INHERITS');
   for (const element of stmt.tableElts ?? []) {
     if (element.ColumnDef) {
       const refusal = columnRefusal(element.ColumnDef);

@@ -38,6 +38,9 @@ export const dsqlErrors = {
   typeDoesNotExist: (name: string) => refusal(`type "${name}" does not exist`, '42704'),
   temporaryTable: () => refusal('TEMPORARY or TEMP table not supported for CREATE TABLE'),
   unloggedTable: () => refusal('UNLOGGED table not supported for CREATE TABLE'),
+  /** Partitions and inheritance: documented as unsupported, text modelled on the two above. */
+  createTableClause: (clause: 'PARTITION BY' | 'PARTITION OF' | 'INHERITS') =>
+    refusal(`${clause} not supported for CREATE TABLE`),
   createTrigger: () => refusal('CREATE TRIGGER not supported'),
   createType: () => refusal('CREATE TYPE not supported'),
   alterType: () => refusal('ALTER TYPE not supported'),

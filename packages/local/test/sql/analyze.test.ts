@@ -114,6 +114,16 @@ describe('analyzer', () => {
     expect(analyze('SET TRANSACTION READ WRITE').refusal?.message).toBe('setting configuration parameter "TRANSACTION" not supported');
   });
 
+  it('refuses partitioned and inheriting tables (documented as unsupported)', () => {
+    expect(analyze('CREATE TABLE p (id int) PARTITION BY RANGE (id)').refusal?.message).toBe(
+      'PARTITION BY not supported for CREATE TABLE',
+    );
+    expect(analyze('CREATE TABLE c (x int) INHERITS (p)').refusal?.message).toBe('INHERITS not supported for CREATE TABLE');
+    expect(analyze('CREATE TABLE c PARTITION OF p FOR VALUES FROM (1) TO (2)').refusal?.message).toBe(
+      'PARTITION OF not supported for CREATE TABLE',
+    );
+  });
+
   it('classifies GRANT / REVOKE as DDL and reads as reads', () => {
     expect(analyze('GRANT SELECT ON t TO r').statements[0]?.kind).toBe('ddl');
     expect(analyze('REVOKE SELECT ON t FROM r').statements[0]?.kind).toBe('ddl');
