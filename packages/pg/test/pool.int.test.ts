@@ -2,7 +2,7 @@ import { jest } from '@jest/globals';
 import { inspect } from 'node:util';
 import pg from 'pg';
 import type { DsqlLocal } from '@dsql/local';
-import { isCommitOutcomeUnknownError, isDsqlError } from '@dsql/core';
+import { TokenProvider, isCommitOutcomeUnknownError, isDsqlError } from '@dsql/core';
 import { DsqlClient, DsqlPool, type DsqlPoolConfig } from '../src/index.js';
 import { countingCredentials, startLocal } from './support/local.js';
 
@@ -43,6 +43,12 @@ describe('DsqlPool against @dsql/local', () => {
     expect(local.stats().authenticated - before).toBeGreaterThan(0);
     expect(credentials.calls).toBe(1);
     expect(pool.totalCount).toBeLessThanOrEqual(8);
+    // The password function ran once per physical connection, never per query: one signing,
+    // and every other connection was served from the token cache.
+    const tokens = TokenProvider.shared({ host: local.host, region: local.region, user: 'admin', credentials });
+    const { signings, cacheHits } = tokens.stats();
+    expect(signings).toBe(1);
+    expect(signings + cacheHits).toBe(local.stats().authenticated - before);
   });
 
   it('does no credential work when the pool is created, only when a connection opens', async () => {
