@@ -91,10 +91,8 @@ export function handleConnection(raw: net.Socket, ctx: ConnectionContext): void 
     }
     if (code === CANCEL_REQUEST && len === 16) {
       if (buf.length < 16) return;
-      // The key data the client holds is upstream's own: relay the request as it is.
       raw.removeListener('data', onData);
-      const up = net.connect({ host: ctx.upstream.host, port: ctx.upstream.port }, () => up.end(buf.subarray(0, 16)));
-      up.on('error', () => up.destroy());
+      relayCancel(buf.subarray(0, 16), ctx);
       raw.destroy();
       return;
     }
@@ -105,6 +103,13 @@ export function handleConnection(raw: net.Socket, ctx: ConnectionContext): void 
     raw.destroySoon();
   };
   raw.on('data', onData);
+}
+
+/** The key data a client holds is upstream's own (relayed in BackendKeyData): pass the request on. */
+function relayCancel(packet: Buffer, ctx: ConnectionContext): void {
+  const copy = Buffer.from(packet);
+  const up = net.connect({ host: ctx.upstream.host, port: ctx.upstream.port }, () => up.end(copy));
+  up.on('error', () => up.destroy());
 }
 
 /** A duplex over `raw` that first yields `head` (bytes already read while sniffing). */
@@ -167,6 +172,12 @@ function readStartup(socket: tls.TLSSocket, ctx: ConnectionContext, raw: net.Soc
     socket.removeListener('data', onData);
     socket.pause();
     const code = buf.readInt32BE(4);
+    if (code === CANCEL_REQUEST && len === 16) {
+      // Some clients (Postgres.js) negotiate TLS for cancel requests too.
+      relayCancel(buf.subarray(0, 16), ctx);
+      socket.destroy();
+      return;
+    }
     if (code !== PROTOCOL_3) {
       fatal(socket, { code: '08P01', message: `unsupported frontend protocol ${code >> 16}.${code & 0xffff}` });
       return;
