@@ -1,0 +1,54 @@
+import { DialectAdapterBase, type Kysely, type MigrationLockOptions } from 'kysely';
+import type { RetryOptions } from '@dsql/core';
+import { MigrationLease, type DetachedRunner, type ResolvedMigrationLockConfig } from './migration-lock.js';
+
+/**
+ * Kysely `DialectAdapter` for Aurora DSQL.
+ *
+ * - `supportsTransactionalDdl` is `false`: DSQL allows one DDL statement per transaction and no
+ *   DDL with DML, so Kysely's `Migrator` runs each migration's statements one by one (each its
+ *   own transaction) on one connection instead of wrapping every migration in one transaction.
+ * - The migration lock is not PostgreSQL's advisory lock (DSQL has none) but a lease on the
+ *   Migrator's own lock row, taken with an OCC-safe conditional UPDATE, retried on conflict,
+ *   renewed while migrations run, and taken over once a dead holder's lease has run out.
+ *
+ * @example
+ * const adapter = new DsqlAdapter({ leaseSeconds: 300, acquireTimeoutMs: 900_000, pollIntervalMs: 500 });
+ * adapter.supportsTransactionalDdl // false
+ */
+export class DsqlAdapter extends DialectAdapterBase {
+  readonly #lock: ResolvedMigrationLockConfig;
+  readonly #detached: DetachedRunner | undefined;
+  /** The lease of each Migrator run, keyed by the connection-bound `db` Kysely hands to acquire and release. */
+  readonly #leases = new WeakMap<object, MigrationLease>();
+  /** Default retry of `transaction()` from `@dsql/kysely` for databases using this dialect. */
+  readonly retry: RetryOptions | boolean;
+
+  constructor(lock: ResolvedMigrationLockConfig, options: { detached?: DetachedRunner; retry?: RetryOptions | boolean } = {}) {
+    super();
+    this.#lock = lock;
+    this.#detached = options.detached;
+    this.retry = options.retry ?? true;
+  }
+
+  override get supportsTransactionalDdl(): boolean {
+    return false;
+  }
+
+  override get supportsReturning(): boolean {
+    return true;
+  }
+
+  override async acquireMigrationLock(db: Kysely<unknown>, options: MigrationLockOptions): Promise<void> {
+    const lease = new MigrationLease(options, this.#lock, this.#detached);
+    await lease.acquire(db);
+    this.#leases.set(db, lease);
+  }
+
+  override async releaseMigrationLock(db: Kysely<unknown>, _options: MigrationLockOptions): Promise<void> {
+    const lease = this.#leases.get(db);
+    if (!lease) return; // acquiring failed: nothing to release
+    this.#leases.delete(db);
+    await lease.release(db);
+  }
+}

@@ -1,0 +1,206 @@
+import { DsqlConfigError, resolveConfig, type RetryOptions } from '@dsql/core';
+import type { DsqlPoolConfig } from '@dsql/pg';
+import type { DatabaseConnection, DatabaseIntrospector, Dialect, DialectAdapter, Driver, Kysely, QueryCompiler } from 'kysely';
+import { DsqlAdapter } from './adapter.js';
+import { DsqlDriver } from './driver.js';
+import { DsqlIntrospector } from './introspector.js';
+import { resolveMigrationLockConfig, type DetachedRunner, type MigrationLockConfig, type ResolvedMigrationLockConfig } from './migration-lock.js';
+import { pgSource, type PgCursorConstructor, type PgPoolLike } from './pg-source.js';
+import { postgresSource, type PostgresSqlLike } from './postgres-source.js';
+import { checkIdentityCache, DsqlQueryCompiler } from './query-compiler.js';
+import type { SessionSource } from './session.js';
+
+/**
+ * Options of {@link DsqlDialect} that do not depend on the driver.
+ *
+ * @example
+ * const options: DsqlDialectOptions = { waitForIndexes: true, migrationLock: { leaseSeconds: 600 }, retry: { maxAttempts: 5 } };
+ */
+export interface DsqlDialectOptions {
+  /**
+   * Wait for the job of `CREATE INDEX ASYNC` (and of any DDL statement answering a `job_id`)
+   * with `CALL sys.wait_for_job(…)` before the statement's promise resolves, so a migration's
+   * next step sees the index built. Inside a transaction the wait happens after COMMIT.
+   * Default `true`; a failed index build then rejects. `false` returns the `job_id` row at once.
+   */
+  waitForIndexes?: boolean;
+  /** The Migrator's lock on DSQL (lease length, how long to wait for it, polling). */
+  migrationLock?: MigrationLockConfig;
+  /** `CACHE` written for identity columns: `1` (default) or `>= 65536`, the values DSQL accepts. */
+  identityCache?: number;
+  /**
+   * Default OCC retry of {@link transaction} for this database (retry options, `true` for the
+   * defaults, `false` for one attempt). Default `true`.
+   */
+  retry?: RetryOptions | boolean;
+  /** Called once for each new connection the dialect opens. */
+  onCreateConnection?: (connection: DatabaseConnection) => Promise<void>;
+}
+
+/**
+ * Bring a node-postgres pool: a `DsqlPool` from `@dsql/pg` (recommended), any `pg.Pool`, or a
+ * function returning one (called on first use). `db.destroy()` ends it.
+ *
+ * @example
+ * new DsqlDialect({ pool: new DsqlPool({ host, max: 20 }) });
+ */
+export interface DsqlDialectPoolConfig extends DsqlDialectOptions {
+  pool: PgPoolLike | (() => PgPoolLike | Promise<PgPoolLike>);
+  /** `pg-cursor`'s class, for `.stream()`. */
+  cursor?: PgCursorConstructor;
+}
+
+/**
+ * Bring a Postgres.js `sql`: from `dsql()` of `@dsql/postgres` (recommended) or `postgres()`.
+ * `db.destroy()` ends it.
+ *
+ * @example
+ * new DsqlDialect({ postgres: dsql({ host, max: 10 }) });
+ */
+export interface DsqlDialectPostgresConfig extends DsqlDialectOptions {
+  postgres: PostgresSqlLike;
+}
+
+/**
+ * The shared DSQL connection options (`host`, `region`, `user`, `credentials`, `hostaddr`,
+ * `ssl`, `maxLifetimeSeconds`, `connectRateLimit`, …) plus any `DsqlPool` / `pg.Pool` option
+ * (`max`, `idleTimeoutMillis`, …): the dialect creates a `DsqlPool` from `@dsql/pg` on first use.
+ *
+ * @example
+ * new DsqlDialect({ host: 'abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws', user: 'admin', max: 10 });
+ */
+export interface DsqlDialectConnectionConfig extends DsqlDialectOptions, DsqlPoolConfig {
+  pool?: never;
+  postgres?: never;
+  /** `pg-cursor`'s class, for `.stream()`. */
+  cursor?: PgCursorConstructor;
+}
+
+/**
+ * What {@link DsqlDialect} accepts: shared DSQL options (a `DsqlPool` is created), `{ pool }`,
+ * or `{ postgres }`, each with the {@link DsqlDialectOptions}.
+ *
+ * @example
+ * const config: DsqlDialectConfig = { host: 'abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws' };
+ */
+export type DsqlDialectConfig = DsqlDialectConnectionConfig | DsqlDialectPoolConfig | DsqlDialectPostgresConfig;
+
+/** Keys of the config that belong to the dialect, never handed to the pool. */
+const DIALECT_KEYS = ['waitForIndexes', 'migrationLock', 'identityCache', 'onCreateConnection', 'pool', 'postgres', 'cursor'] as const;
+
+function describe(value: unknown): string {
+  return value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
+}
+
+/**
+ * Builds the session source of a config: the pool or `sql` given, else a `DsqlPool` created on
+ * first use. Shared options are checked here, so a bad option fails at `new DsqlDialect()`.
+ */
+function sourceOf(config: DsqlDialectConfig): SessionSource {
+  if ('postgres' in config && config.postgres !== undefined) {
+    if (typeof config.postgres?.reserve !== 'function') {
+      throw new DsqlConfigError('postgres', describe(config.postgres), 'a Postgres.js sql (from dsql() of @dsql/postgres, or postgres()) with reserve()');
+    }
+    return postgresSource(config.postgres);
+  }
+  if ('pool' in config && config.pool !== undefined) {
+    const pool = config.pool;
+    if (typeof pool !== 'function' && typeof (pool as { connect?: unknown })?.connect !== 'function') {
+      throw new DsqlConfigError('pool', describe(pool), 'a DsqlPool (or pg.Pool), or a function returning one');
+    }
+    return pgSource(pool, config.cursor);
+  }
+  const poolConfig: Record<string, unknown> = { ...config };
+  for (const key of DIALECT_KEYS) delete poolConfig[key];
+  resolveConfig(poolConfig); // validates now; DsqlPool resolves again (same inputs, same result)
+  // @dsql/pg (and so `pg`) is loaded only here, so Postgres.js users need not install `pg`.
+  return pgSource(async () => new (await import('@dsql/pg')).DsqlPool(poolConfig as DsqlPoolConfig), config.cursor);
+}
+
+/**
+ * Kysely dialect for Amazon Aurora DSQL.
+ *
+ * `new Kysely<DB>({ dialect: new DsqlDialect({ host, user }) })`, and everything after that
+ * works on DSQL, Kysely's `Migrator` included:
+ * - connections come from a `DsqlPool` (`@dsql/pg`: cached IAM tokens, TLS verify-full, jittered
+ *   lifetimes, connect rate limiting), or from the pool (`{ pool }`) or Postgres.js `sql`
+ *   (`{ postgres }`) you bring;
+ * - queries compile with Kysely's PostgreSQL compiler, except that `createIndex()` emits
+ *   `CREATE INDEX ASYNC` (and waits for the job, see `waitForIndexes`), identity columns get the
+ *   `CACHE` DSQL requires, and `serial` types, `forShare()`, savepoints and isolation levels
+ *   other than repeatable read fail before reaching the server, saying what to use instead;
+ * - the `Migrator` runs statement by statement (DSQL: one DDL per transaction, no DDL with DML)
+ *   under a lease lock on its lock row instead of an advisory lock (see {@link DsqlAdapter});
+ * - `db.introspection` is Kysely's PostgreSQL introspector without DSQL's `sys` schema.
+ *
+ * Use {@link transaction} for transactions that retry OCC conflicts.
+ *
+ * @example
+ * import { Kysely, Migrator } from 'kysely';
+ * import { DsqlDialect, transaction } from '@dsql/kysely';
+ *
+ * const db = new Kysely<DB>({
+ *   dialect: new DsqlDialect({ host: 'abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws', user: 'admin' }),
+ * });
+ * await new Migrator({ db, provider }).migrateToLatest();
+ * await transaction(db, async (trx) => {
+ *   await trx.updateTable('accounts').set((eb) => ({ balance: eb('balance', '-', 10) })).where('id', '=', id).execute();
+ * });
+ * await db.destroy();
+ */
+export class DsqlDialect implements Dialect {
+  readonly #source: SessionSource;
+  readonly #waitForIndexes: boolean;
+  readonly #identityCache: number;
+  readonly #lock: ResolvedMigrationLockConfig;
+  readonly #retry: RetryOptions | boolean;
+  readonly #onCreateConnection: DsqlDialectOptions['onCreateConnection'];
+
+  constructor(config: DsqlDialectConfig) {
+    if (typeof config !== 'object' || config === null) {
+      throw new DsqlConfigError('config', describe(config), 'an object: shared DSQL options, { pool }, or { postgres }');
+    }
+    if (config.waitForIndexes !== undefined && typeof config.waitForIndexes !== 'boolean') {
+      throw new DsqlConfigError('waitForIndexes', describe(config.waitForIndexes), 'true or false');
+    }
+    if (config.onCreateConnection !== undefined && typeof config.onCreateConnection !== 'function') {
+      throw new DsqlConfigError('onCreateConnection', describe(config.onCreateConnection), 'a function');
+    }
+    this.#waitForIndexes = config.waitForIndexes ?? true;
+    this.#identityCache = checkIdentityCache(config.identityCache);
+    this.#lock = resolveMigrationLockConfig(config.migrationLock);
+    this.#retry = config.retry ?? true;
+    this.#onCreateConnection = config.onCreateConnection;
+    this.#source = sourceOf(config);
+  }
+
+  createDriver(): Driver {
+    return new DsqlDriver(this.#source, { waitForIndexes: this.#waitForIndexes, onCreateConnection: this.#onCreateConnection });
+  }
+
+  createQueryCompiler(): QueryCompiler {
+    return new DsqlQueryCompiler({ identityCache: this.#identityCache });
+  }
+
+  createAdapter(): DialectAdapter {
+    return new DsqlAdapter(this.#lock, { detached: this.#detached, retry: this.#retry });
+  }
+
+  createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {
+    return new DsqlIntrospector(db);
+  }
+
+  /** Runs one statement on a connection of its own (renewing the Migrator's lease). */
+  readonly #detached: DetachedRunner = async (query) => {
+    const session = await this.#source.acquire();
+    let destroy = false;
+    try {
+      return (await session.query(query.sql, query.parameters)).rows;
+    } catch (err) {
+      destroy = true;
+      throw err;
+    } finally {
+      await session.release(destroy);
+    }
+  };
+}

@@ -1,0 +1,204 @@
+import {
+  CommitOutcomeUnknownError,
+  DsqlTransactionRolledBackError,
+  DsqlUnsupportedError,
+  classifyError,
+  isConnectionLoss,
+} from '@dsql/core';
+import type { CompiledQuery, DatabaseConnection, Driver, QueryResult, TransactionSettings } from 'kysely';
+import { jobIdOf, waitForJobSql } from './index-jobs.js';
+import type { DsqlSession, SessionResult, SessionSource } from './session.js';
+
+/** What the driver needs besides a session source. */
+export interface DsqlDriverOptions {
+  /** Wait for `CREATE INDEX ASYNC` (and other DDL jobs) to finish before answering. */
+  readonly waitForIndexes: boolean;
+  /** Runs once for every new session (e.g. `SET` statements). */
+  readonly onCreateConnection?: ((connection: DatabaseConnection) => Promise<void>) | undefined;
+}
+
+/** Where a connection stands, as far as transactions go. */
+type TxState = 'none' | 'open' | 'ended';
+
+/** Statements whose numbers of affected rows Kysely reports. */
+const COUNTED = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE']);
+
+/**
+ * True when COMMIT failed without an answer from the server (the connection died with COMMIT in
+ * flight): its outcome is unknown. A server answer (40001, 54000, …) means it was rolled back.
+ */
+function commitAnswerLost(err: unknown): boolean {
+  return isConnectionLoss(err) || classifyError(err).sqlstate === undefined;
+}
+
+/** One Kysely connection: a session plus its transaction state and pending index jobs. */
+export class DsqlConnection implements DatabaseConnection {
+  readonly session: DsqlSession;
+  readonly #options: DsqlDriverOptions;
+  tx: TxState = 'none';
+  /** The session must be closed, not reused: a ROLLBACK failed, a COMMIT was lost, the socket died. */
+  discarded = false;
+  /** Jobs started inside the open transaction: waited for after COMMIT. */
+  pendingJobs: string[] = [];
+
+  constructor(session: DsqlSession, options: DsqlDriverOptions) {
+    this.session = session;
+    this.#options = options;
+  }
+
+  /** Runs a statement; a lost connection marks the session for discard. */
+  async run(sql: string, parameters: readonly unknown[] = []): Promise<SessionResult> {
+    if (this.discarded) throw new Error('@dsql/kysely: this connection was discarded after a connection failure; start again with a new one.');
+    try {
+      return await this.session.query(sql, parameters);
+    } catch (err) {
+      if (isConnectionLoss(err)) this.discarded = true;
+      throw err;
+    }
+  }
+
+  async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+    const result = await this.run(compiledQuery.sql, compiledQuery.parameters);
+    const jobId = this.#options.waitForIndexes ? jobIdOf(result) : undefined;
+    if (jobId !== undefined) {
+      // Inside a transaction the job cannot finish before COMMIT: wait for it afterwards.
+      if (this.tx === 'open') this.pendingJobs.push(jobId);
+      else await this.waitForJob(jobId);
+    }
+    const verb = result.command?.split(' ')[0]?.toUpperCase();
+    return {
+      rows: result.rows as R[],
+      ...(verb !== undefined && COUNTED.has(verb) && result.rowCount !== undefined ? { numAffectedRows: BigInt(result.rowCount) } : {}),
+    };
+  }
+
+  async *streamQuery<R>(compiledQuery: CompiledQuery, chunkSize = 100): AsyncIterableIterator<QueryResult<R>> {
+    if (!Number.isInteger(chunkSize) || chunkSize <= 0) throw new TypeError(`Invalid chunkSize: got ${String(chunkSize)}; expected a positive integer.`);
+    if (!this.session.stream) throw new Error('@dsql/kysely: this driver cannot stream results.');
+    for await (const rows of this.session.stream(compiledQuery.sql, compiledQuery.parameters, chunkSize)) {
+      yield { rows: rows as R[] };
+    }
+  }
+
+  /** `CALL sys.wait_for_job(id)`: returns when the job is done, throws when it failed. */
+  async waitForJob(jobId: string): Promise<void> {
+    await this.run(waitForJobSql(jobId));
+  }
+}
+
+function savepointError(method: string): DsqlUnsupportedError {
+  return new DsqlUnsupportedError(
+    'savepoints',
+    `${method}() is not supported on Aurora DSQL: it has no SAVEPOINT, RELEASE or ROLLBACK TO (so no nested ` +
+      'transactions). Run the work in the surrounding transaction, or as its own transaction().',
+  );
+}
+
+/**
+ * Kysely `Driver` for Aurora DSQL over a {@link SessionSource} (a `DsqlPool` or a Postgres.js
+ * `sql`). What it does differently from Kysely's `PostgresDriver`:
+ * - isolation levels other than repeatable read (DSQL's only one) and savepoints fail before
+ *   anything is sent, with a `DsqlUnsupportedError` saying what to do instead;
+ * - a COMMIT whose answer was lost becomes a `CommitOutcomeUnknownError` (never retried), a
+ *   COMMIT answered `ROLLBACK` a `DsqlTransactionRolledBackError`;
+ * - a failed ROLLBACK (or a lost connection) discards the connection instead of reusing it, and
+ *   does not replace the error that caused the rollback;
+ * - a DDL statement that starts a job (`CREATE INDEX ASYNC`) waits for it (`waitForIndexes`).
+ */
+export class DsqlDriver implements Driver {
+  readonly #source: SessionSource;
+  readonly #options: DsqlDriverOptions;
+
+  constructor(source: SessionSource, options: DsqlDriverOptions) {
+    this.#source = source;
+    this.#options = options;
+  }
+
+  async init(): Promise<void> {}
+
+  async acquireConnection(): Promise<DatabaseConnection> {
+    const connection = new DsqlConnection(await this.#source.acquire(), this.#options);
+    if (this.#options.onCreateConnection) {
+      try {
+        await this.#options.onCreateConnection(connection);
+      } catch (err) {
+        await connection.session.release(true);
+        throw err;
+      }
+    }
+    return connection;
+  }
+
+  async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    const c = connection as DsqlConnection;
+    if (settings.isolationLevel !== undefined && settings.isolationLevel !== 'repeatable read') {
+      throw new DsqlUnsupportedError(
+        'isolation levels',
+        `Isolation level "${settings.isolationLevel}" is not supported by Aurora DSQL: every transaction runs at ` +
+          'REPEATABLE READ (snapshot isolation) with optimistic concurrency. Remove setIsolationLevel(), or pass ' +
+          "'repeatable read'; retry OCC conflicts (40001) with transaction() from @dsql/kysely.",
+      );
+    }
+    // Plain BEGIN is already repeatable read on DSQL; DSQL refuses SET TRANSACTION, so the access
+    // mode rides on the BEGIN itself.
+    const sql = settings.accessMode ? `start transaction ${settings.accessMode}` : 'begin';
+    await c.run(sql);
+    c.tx = 'open';
+    c.pendingJobs = [];
+  }
+
+  async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    const c = connection as DsqlConnection;
+    let result: SessionResult;
+    try {
+      result = await c.run('commit');
+    } catch (err) {
+      c.tx = 'ended';
+      if (!commitAnswerLost(err)) throw err; // the server answered: rolled back, nothing committed
+      c.discarded = true;
+      throw new CommitOutcomeUnknownError({ cause: err });
+    }
+    c.tx = 'ended';
+    if (result.command?.toUpperCase() === 'ROLLBACK') throw new DsqlTransactionRolledBackError();
+    const jobs = c.pendingJobs;
+    c.pendingJobs = [];
+    for (const job of jobs) await c.waitForJob(job);
+  }
+
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    const c = connection as DsqlConnection;
+    const state = c.tx;
+    c.tx = 'none';
+    c.pendingJobs = [];
+    // After a COMMIT attempt (answered or lost) there is nothing left to roll back.
+    if (state === 'ended' || c.discarded) return;
+    try {
+      await c.run('rollback');
+    } catch {
+      // The connection is in an unknown state: close it rather than reuse it, and let the error
+      // that caused the rollback be the one the caller sees.
+      c.discarded = true;
+    }
+  }
+
+  async savepoint(): Promise<void> {
+    throw savepointError('savepoint');
+  }
+
+  async rollbackToSavepoint(): Promise<void> {
+    throw savepointError('rollbackToSavepoint');
+  }
+
+  async releaseSavepoint(): Promise<void> {
+    throw savepointError('releaseSavepoint');
+  }
+
+  async releaseConnection(connection: DatabaseConnection): Promise<void> {
+    const c = connection as DsqlConnection;
+    await c.session.release(c.discarded);
+  }
+
+  async destroy(): Promise<void> {
+    await this.#source.end();
+  }
+}

@@ -1,0 +1,33 @@
+/**
+ * The small seam between the Kysely driver and a database client: one checked-out connection
+ * (`DsqlSession`) and where sessions come from (`SessionSource`). `@dsql/pg` pools and
+ * Postgres.js `sql` instances each get a source of a few lines; every DSQL rule (transactions,
+ * savepoints, index jobs, lost COMMITs) lives once, in the driver, above this seam.
+ */
+
+/** What one statement answered. */
+export interface SessionResult {
+  /** Result rows (empty for statements that return none). */
+  readonly rows: Record<string, unknown>[];
+  /** Command tag verb: `SELECT`, `INSERT`, `COMMIT`, `ROLLBACK`, `CREATE INDEX`, … */
+  readonly command: string | undefined;
+  /** Rows affected, when the driver reports it. */
+  readonly rowCount: number | undefined;
+}
+
+/** One connection, checked out for the duration of a Kysely connection. */
+export interface DsqlSession {
+  /** Runs one statement with `$n` parameters. */
+  query(sql: string, parameters: readonly unknown[]): Promise<SessionResult>;
+  /** Streams rows in chunks (optional: not every client can). */
+  stream?(sql: string, parameters: readonly unknown[], chunkSize: number): AsyncIterableIterator<Record<string, unknown>[]>;
+  /** Gives the connection back; `destroy` closes it instead (its state is unknown). */
+  release(destroy: boolean): void | Promise<void>;
+}
+
+/** Where sessions come from: a pool. */
+export interface SessionSource {
+  acquire(): Promise<DsqlSession>;
+  /** Closes the pool (when the dialect owns it, or when Kysely's `destroy()` is called). */
+  end(): Promise<void>;
+}

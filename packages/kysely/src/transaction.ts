@@ -1,0 +1,50 @@
+import { DsqlUnsupportedError, isRetryableTransactionError, withRetry, type RetryOptions } from '@dsql/core';
+import type { Kysely, Transaction } from 'kysely';
+import { DsqlAdapter } from './adapter.js';
+
+/**
+ * Runs `fn` in a Kysely transaction (`db.transaction().execute(fn)`) and retries the whole
+ * transaction when it fails with an OCC conflict (SQLSTATE 40001, OC000 / OC001) or a transient
+ * failure before COMMIT was sent, with capped exponential backoff and full jitter (`withRetry`
+ * from `@dsql/core`). `retry` overrides the dialect's `retry` option; `false` runs it once.
+ *
+ * Contracts:
+ * - **`fn` may run more than once**, each time in a fresh transaction on a pooled connection:
+ *   it must not have side effects outside the database (no e-mails, HTTP calls or in-memory
+ *   counters), or they must be idempotent. `attempt` (1 first) tells which run this is.
+ * - A COMMIT whose answer was lost (the connection died with COMMIT in flight) is **never**
+ *   retried: it rejects with `CommitOutcomeUnknownError` — the changes may be committed.
+ * - Any other error rolls back and is thrown as it is (with a non-enumerable `attempts`).
+ * - Savepoints (`trx.savepoint()`) and isolation levels other than repeatable read fail at once
+ *   (`DsqlUnsupportedError`); called with a transaction as `db`, it fails at once too (DSQL has
+ *   no nested transactions).
+ *
+ * @example
+ * import { transaction } from '@dsql/kysely';
+ *
+ * const balance = await transaction(db, async (trx) => {
+ *   const row = await trx.updateTable('accounts').set((eb) => ({ balance: eb('balance', '-', 10) }))
+ *     .where('id', '=', id).returning('balance').executeTakeFirstOrThrow();
+ *   return row.balance;
+ * }, { maxAttempts: 10 });
+ */
+export function transaction<DB, T>(
+  db: Kysely<DB>,
+  fn: (trx: Transaction<DB>, attempt: number) => Promise<T>,
+  retry?: RetryOptions | boolean,
+): Promise<T> {
+  if (db.isTransaction) {
+    return Promise.reject(
+      new DsqlUnsupportedError(
+        'nested transactions',
+        'transaction() was called with a transaction; Aurora DSQL has no nested transactions or savepoints. ' +
+          'Use the open transaction as it is, or run the work as its own transaction() afterwards.',
+      ),
+    );
+  }
+  const adapter = db.getExecutor().adapter;
+  const policy = retry ?? (adapter instanceof DsqlAdapter ? adapter.retry : true);
+  const once = (attempt: number): Promise<T> => db.transaction().execute((trx) => fn(trx, attempt));
+  if (policy === false) return once(1);
+  return withRetry(once, { retryOn: isRetryableTransactionError, ...(policy === true ? {} : policy) });
+}

@@ -1,0 +1,82 @@
+import { startDsqlLocal, type DsqlLocal } from '@dsql/local';
+import { sql, type Kysely, type Migration } from 'kysely';
+
+export type { DsqlLocal };
+
+/** Starts a local DSQL endpoint (the caller stops it in afterAll). */
+export function startLocal(): Promise<DsqlLocal> {
+  return startDsqlLocal();
+}
+
+/**
+ * A realistic set of migrations, named with `prefix` so several sets can live in one database:
+ * uuid-keyed tables, an async index, a column added later and a data backfill in its own
+ * migration. Each `up` also records that it ran in `<prefix>_runs`, so a test can prove that
+ * every migration ran exactly once.
+ */
+export function appMigrations(prefix: string): Record<string, Migration> {
+  const t = (name: string): string => `${prefix}_${name}`;
+  const ran = async (db: Kysely<any>, name: string): Promise<void> => {
+    await db.insertInto(t('runs')).values({ name }).execute();
+  };
+  return {
+    '001_runs': {
+      up: async (db) => {
+        await db.schema
+          .createTable(t('runs'))
+          .addColumn('id', 'uuid', (c) => c.primaryKey().defaultTo(sql`gen_random_uuid()`))
+          .addColumn('name', 'text', (c) => c.notNull())
+          .execute();
+        await ran(db, '001_runs');
+      },
+    },
+    '002_users': {
+      up: async (db) => {
+        await db.schema
+          .createTable(t('users'))
+          .addColumn('id', 'uuid', (c) => c.primaryKey().defaultTo(sql`gen_random_uuid()`))
+          .addColumn('email', 'varchar(255)', (c) => c.notNull().unique())
+          .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+          .execute();
+        await ran(db, '002_users');
+      },
+      down: async (db) => {
+        await db.schema.dropTable(t('users')).execute();
+      },
+    },
+    '003_orders': {
+      up: async (db) => {
+        await db.schema
+          .createTable(t('orders'))
+          .addColumn('id', 'uuid', (c) => c.primaryKey().defaultTo(sql`gen_random_uuid()`))
+          .addColumn('user_id', 'uuid', (c) => c.notNull())
+          .addColumn('total', 'integer', (c) => c.notNull())
+          .execute();
+        await ran(db, '003_orders');
+      },
+    },
+    '004_orders_by_user': {
+      up: async (db) => {
+        await db.schema.createIndex(t('orders_by_user')).on(t('orders')).columns(['user_id', 'total']).execute();
+        await ran(db, '004_orders_by_user');
+      },
+    },
+    '005_users_display_name': {
+      up: async (db) => {
+        // DSQL: ADD COLUMN takes no default or constraint; fill it in the next migration.
+        await db.schema.alterTable(t('users')).addColumn('display_name', 'text').execute();
+        await ran(db, '005_users_display_name');
+      },
+    },
+    '006_backfill_display_name': {
+      up: async (db) => {
+        await db
+          .updateTable(t('users'))
+          .set({ display_name: sql`split_part(email, '@', 1)` })
+          .where('display_name', 'is', null)
+          .execute();
+        await ran(db, '006_backfill_display_name');
+      },
+    },
+  };
+}
