@@ -3,10 +3,21 @@
  * COMMIT, so adapters' error paths can be exercised against a real wire.
  */
 
-/** The event a fault applies to. */
+/**
+ * The event a fault applies to.
+ *
+ * @example
+ * const on: FaultEvent = 'connect';
+ */
 export type FaultEvent = 'connect' | 'query' | 'commit';
 
-/** A fault to inject with `inject()`. */
+/**
+ * A fault to inject with `inject()`.
+ *
+ * @example
+ * dsql.inject({ on: 'query', match: /FROM orders/, error: { code: 'XX000', message: 'server unavailable' }, times: 2 });
+ * dsql.inject({ on: 'commit', drop: true }); // the COMMIT runs; the client never learns its outcome
+ */
 export interface Fault {
   /** `connect`: a new connection; `query`: any SQL text except COMMIT; `commit`: COMMIT / END. */
   on: FaultEvent;

@@ -3,7 +3,13 @@ import { randomBytes } from 'node:crypto';
 import type { DsqlLocalCredentials } from './auth/token.js';
 import type { SqlRules } from './sql/hook.js';
 
-/** Options of {@link startDsqlLocal}; every limit defaults to Aurora DSQL's. */
+/**
+ * Options of `startDsqlLocal`; every limit defaults to Aurora DSQL's.
+ *
+ * @example
+ * await startDsqlLocal({ region: 'eu-west-1', connectRate: { perSecond: 10, burst: 20 }, maxTransactionAgeSeconds: 5 });
+ * await startDsqlLocal({ upstream: 'postgres://postgres:secret@127.0.0.1:5432/postgres', rules: passThroughRules });
+ */
 export interface DsqlLocalOptions {
   /** TCP port on 127.0.0.1; 0 (default) picks a free one. */
   port?: number;

@@ -16,7 +16,13 @@ import { generateTlsMaterial } from './tls/certs.js';
 import { parseUpstreamUrl, runUpstreamSql, type UpstreamTarget } from './upstream/connect.js';
 import { startEmbeddedPostgres, type EmbeddedUpstream } from './upstream/embedded.js';
 
-/** Shared connection options any `@dsql/*` adapter accepts as they are. */
+/**
+ * Shared connection options any `@dsql/*` adapter accepts as they are.
+ *
+ * @example
+ * const pool = new DsqlPool(dsql.connectionOptions());        // admin
+ * const options = dsql.connectionOptions('app_reader');      // a role that exists upstream
+ */
 export interface DsqlLocalConnectionOptions {
   host: string;
   hostaddr: string;
@@ -28,7 +34,15 @@ export interface DsqlLocalConnectionOptions {
   ssl: { ca: string };
 }
 
-/** A running local DSQL endpoint. */
+/**
+ * A running local DSQL endpoint.
+ *
+ * @example
+ * const dsql = await startDsqlLocal({ maxConnections: 5 });
+ * dsql.inject({ on: 'commit', drop: true });
+ * console.log(dsql.stats().authenticated);
+ * await dsql.stop();
+ */
 export interface DsqlLocal {
   /** Cluster endpoint hostname, `<clusterId>.dsql.<region>.on.aws` (use it for SNI and tokens). */
   readonly host: string;

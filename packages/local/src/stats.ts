@@ -1,6 +1,12 @@
 import type { AuthFailureReason } from './auth/token.js';
 
-/** Counters of one emulator, as returned by `stats()`. */
+/**
+ * Counters of one emulator, as returned by `stats()` (a snapshot).
+ *
+ * @example
+ * const { occConflicts, authFailures } = dsql.stats();
+ * expect(authFailures.expired).toBe(1);
+ */
 export interface DsqlLocalStats {
   /** TCP connections accepted. */
   connectionsAccepted: number;

@@ -11,7 +11,12 @@ import { timingSafeEqual } from 'node:crypto';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 
-/** An AWS identity the emulator accepts tokens from. */
+/**
+ * An AWS identity the emulator accepts tokens from.
+ *
+ * @example
+ * await startDsqlLocal({ credentials: { accessKeyId: 'AKIALOCAL0000000001', secretAccessKey: 'local-secret' } });
+ */
 export interface DsqlLocalCredentials {
   accessKeyId: string;
   secretAccessKey: string;
@@ -19,7 +24,12 @@ export interface DsqlLocalCredentials {
   sessionToken?: string;
 }
 
-/** Why a token was refused; also the key of `stats().authFailures`. */
+/**
+ * Why a token was refused; also the key of `stats().authFailures`.
+ *
+ * @example
+ * const reason: AuthFailureReason = 'expired';
+ */
 export type AuthFailureReason =
   | 'malformed'
   | 'unknown-access-key'
@@ -32,10 +42,21 @@ export type AuthFailureReason =
   | 'not-yet-valid'
   | 'expiry-too-long';
 
-/** The outcome of a verification: ok, or the reason and the HINT DSQL would send. */
+/**
+ * The outcome of a verification: ok, or the reason and the HINT DSQL would send.
+ *
+ * @example
+ * const v: TokenVerdict = await verifyDsqlToken(token, expectation);
+ * if (!v.ok) console.warn(v.reason, v.hint);
+ */
 export type TokenVerdict = { ok: true } | { ok: false; reason: AuthFailureReason; hint: string };
 
-/** What the token must match. */
+/**
+ * What the token must match.
+ *
+ * @example
+ * const expectation: TokenExpectation = { host: dsql.host, region: dsql.region, user: 'admin', credentials: [dsql.credentials] };
+ */
 export interface TokenExpectation {
   /** The endpoint the client reached (SNI). */
   host: string;
