@@ -219,7 +219,11 @@ export class ProxySession {
 
   /** After an error in the extended protocol PostgreSQL skips everything up to Sync. */
   private dropUntilSync(): void {
-    for (let p = this.peek(); p && p.k !== K.Sync && p.k !== K.Internal; p = this.peek()) this.shift();
+    for (let p = this.peek(); p && p.k !== K.Sync && p.k !== K.Internal; p = this.peek()) {
+      // Our BEGIN statement was skipped with the rest of the batch: it does not exist.
+      if (p.hidden && p.k === K.Parse) this.beginPrepared = false;
+      this.shift();
+    }
   }
 
   private hasPendingBeyondHead(): boolean {
@@ -292,7 +296,7 @@ export class ProxySession {
           tag: d.tag,
           commitError: d.commitError,
           drop: d.drop,
-          writesRows: d.writesRows ?? WRITE_RE.test(d.sql ?? sql),
+          writesRows: !d.refusal && !d.commitError && (d.writesRows ?? WRITE_RE.test(d.sql ?? sql)),
         };
         this.statements.set(name, info);
         this.push({ k: K.Parse, refusal: d.refusal });
@@ -489,7 +493,10 @@ export class ProxySession {
     }
     if (h?.hidden) {
       if (type === 0x31 || type === 0x32 || type === 0x43 || type === 0x45) this.shift();
-      if (type === 0x45) this.dropUntilSync();
+      if (type === 0x45) {
+        if (h.k === K.Parse) this.beginPrepared = false;
+        this.dropUntilSync();
+      }
       if (type !== 0x5a) return;
     }
     if (h?.drop && (type === 0x43 || type === 0x45 || type === 0x5a)) {

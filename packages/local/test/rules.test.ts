@@ -142,6 +142,12 @@ describe('SQL rules seam', () => {
     const ok = await c.query('INSERT INTO seam SELECT generate_series(1, $1::int)', [3]);
     expect(ok.rowCount).toBe(3);
     expect(await seamCount()).toBe(3);
+    // A batch that fails before our BEGIN runs leaves the session able to wrap the next one.
+    expect(await failure(() => c.query('INSERT INTO seam VALUES ($1::int, oops)', [1]))).toEqual(expect.objectContaining({ code: '42703' }));
+    expect(await failure(() => c.query('INSERT INTO seam SELECT 100 + generate_series(1, $1::int)', [4]))).toEqual(
+      expect.objectContaining({ code: '54000' }),
+    );
+    expect(await seamCount()).toBe(3);
     // The session is idle and clean afterwards.
     expect((await c.query('SELECT current_setting($1) AS iso', ['transaction_isolation'])).rows).toEqual([{ iso: 'repeatable read' }]);
   });
