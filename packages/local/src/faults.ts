@@ -57,6 +57,12 @@ export class FaultBook {
     if (fault.error && (typeof fault.error.code !== 'string' || !/^[0-9A-Z]{5}$/.test(fault.error.code))) {
       throw new TypeError(`inject: 'error.code' must be a 5-character SQLSTATE (got ${JSON.stringify(fault.error.code)})`);
     }
+    if (fault.match !== undefined && fault.on === 'connect') {
+      throw new TypeError(`inject: 'match' applies to SQL text, so only to 'query' and 'commit' faults`);
+    }
+    if (fault.match !== undefined && typeof fault.match !== 'string' && !(fault.match instanceof RegExp)) {
+      throw new TypeError(`inject: 'match' must be a string or a RegExp (got ${typeof fault.match})`);
+    }
     const times = fault.times ?? 1;
     if (!Number.isInteger(times) || times < 1) throw new TypeError(`inject: 'times' must be a positive integer (got ${times})`);
     this.armed.push({ fault, left: times });

@@ -149,5 +149,6 @@ describe('fault injection', () => {
     expect(() => dsql.inject({ on: 'nope' as 'query', drop: true })).toThrow(/'on' must be 'connect', 'query' or 'commit'/);
     expect(() => dsql.inject({ on: 'query' })).toThrow(/give 'error/);
     expect(() => dsql.inject({ on: 'query', error: { code: 'bad', message: 'x' } })).toThrow(/5-character SQLSTATE/);
+    expect(() => dsql.inject({ on: 'connect', drop: true, match: 'x' })).toThrow(/only to 'query' and 'commit'/);
   });
 });

@@ -49,7 +49,11 @@ export function commandTagOf(frame: Buffer): string {
   return frame.toString('utf8', 5, frame.length - 1);
 }
 
-/** Reads the fields of an ErrorResponse / NoticeResponse frame into a code → value map. */
+/**
+ * Reads the fields of an ErrorResponse / NoticeResponse frame into a code → value map.
+ * Hand-written rather than `pg-protocol`'s Parser: the proxy rewrites upstream errors and must
+ * keep every field, in order, including ones `DatabaseError` has no property for.
+ */
 export function errorFields(frame: Buffer): Map<string, string> {
   const out = new Map<string, string>();
   let off = 5;
