@@ -101,6 +101,8 @@ export AWS_SECRET_ACCESS_KEY=${dsql.credentials.secretAccessKey}
 export AWS_REGION=${dsql.region}
 export PGHOST=${dsql.host} PGHOSTADDR=${dsql.hostaddr} PGPORT=${dsql.port} PGUSER=admin PGDATABASE=postgres
 export PGSSLMODE=verify-full PGSSLROOTCERT=${caFile}
+# A token as password (AWS CLI), then e.g. psql:
+export PGPASSWORD=$(aws dsql generate-db-connect-admin-auth-token --hostname ${dsql.host} --region ${dsql.region})
 
 Press Ctrl+C to stop.`);
 
