@@ -343,9 +343,13 @@ export class ProxySession {
       case 0x44 /* D */:
         this.push({ k: K.Describe });
         break;
-      case 0x43 /* C */:
+      case 0x43 /* C */: {
+        const [name] = readCString(frame, 6);
+        if (frame[5] === 0x53 /* S */) this.statements.delete(name);
+        else this.portals.delete(name);
         this.push({ k: K.Close });
         break;
+      }
       case 0x53 /* S */:
         this.push({ k: K.Sync });
         this.batchExecuted = false;
