@@ -11,7 +11,10 @@
 //   pnpm --filter bench bench:postgres     (ROUNDS, SECONDS, CLIENTS, MAX, CRED_MS to tune)
 import { DsqlSigner } from '@aws-sdk/dsql-signer';
 import { dsql, dsqlStats } from '@dsql/postgres';
-import { startDsqlLocal } from '@dsql/local';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import net from 'node:net';
+import { createInterface } from 'node:readline';
 import postgres from 'postgres';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 7);
@@ -20,7 +23,26 @@ const CLIENTS = Number(process.env.CLIENTS ?? 16); // concurrent callers
 const MAX = Number(process.env.MAX ?? 8); // pool size
 const CRED_MS = Number(process.env.CRED_MS ?? 5);
 
-const local = await startDsqlLocal();
+// EMULATOR=child (default): the emulator runs in its own process (as `dsql-local` does), so the
+// client side is what is measured. EMULATOR=inprocess: in this process, as tests use it.
+let child;
+let local;
+if (process.env.EMULATOR === 'inprocess') {
+  const { startDsqlLocal } = await import('@dsql/local');
+  local = await startDsqlLocal();
+} else {
+  child = spawn(process.execPath, [new URL('./emulator-child.mjs', import.meta.url).pathname], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const [line] = await once(createInterface({ input: child.stdout }), 'line');
+  const info = JSON.parse(line);
+  local = {
+    ...info,
+    connectionOptions: () => ({ host: info.host, hostaddr: info.hostaddr, port: info.port, region: info.region, user: 'admin', database: 'postgres', credentials: info.credentials, ssl: { ca: info.ca } }),
+    stop: async () => {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    },
+  };
+}
 const clients = [];
 try {
   let credentialCalls = 0;
@@ -40,9 +62,26 @@ try {
     ssl: { ca: local.ca, servername: local.host },
     max: MAX,
   });
+  // The same, with TCP_NODELAY on its sockets as dsql()'s dialer sets it: separates what
+  // Nagle's algorithm costs plain Postgres.js from what the adapter itself costs.
+  const plainNoDelay = postgres({
+    host: local.hostaddr,
+    port: local.port,
+    user: 'admin',
+    database: 'postgres',
+    pass: token,
+    ssl: { ca: local.ca, servername: local.host },
+    max: MAX,
+    socket: () =>
+      new Promise((resolve, reject) => {
+        const socket = net.connect(local.port, local.hostaddr);
+        socket.setNoDelay(true);
+        socket.once('connect', () => resolve(socket)).once('error', reject);
+      }),
+  });
   const ours = dsql({ ...local.connectionOptions(), credentials: slowCredentials, max: MAX });
-  clients.push(plain, ours);
-  const candidates = { 'postgres()': plain, 'dsql()': ours };
+  clients.push(plain, plainNoDelay, ours);
+  const candidates = { 'postgres()': plain, 'postgres() nodelay': plainNoDelay, 'dsql()': ours };
 
   /** Queries per second with CLIENTS callers each running a one-parameter query back to back. */
   async function run(sql) {
@@ -74,11 +113,11 @@ try {
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   // Median of per-round ratios: each round runs both back to back, so load from other
   // processes on the machine affects both sides of a ratio alike.
-  const ratio = (name) => median(results[name].map((q, r) => q / results['postgres()'][r]));
-  console.log(`postgres-js: ${ROUNDS} rounds × ${SECONDS}s, ${CLIENTS} callers, max ${MAX}, credentials ${CRED_MS} ms per call`);
+  const ratio = (name, base = 'postgres()') => median(results[name].map((q, r) => q / results[base][r]));
+  console.log(`postgres-js (emulator ${child ? 'in a child process' : 'in process'}): ${ROUNDS} rounds × ${SECONDS}s, ${CLIENTS} callers, max ${MAX}, credentials ${CRED_MS} ms per call`);
   for (const name of names) {
     console.log(
-      `  ${name.padEnd(11)} median ${String(Math.round(median(results[name]))).padStart(6)} q/s  ${ratio(name).toFixed(3)}× postgres()` +
+      `  ${name.padEnd(19)} median ${String(Math.round(median(results[name]))).padStart(6)} q/s  ${ratio(name).toFixed(3)}× postgres()  ${ratio(name, 'postgres() nodelay').toFixed(3)}× nodelay` +
         `  ~${Math.round(queries[name])} measured queries  rounds ${results[name].map(Math.round).join(' ')}`,
     );
   }
