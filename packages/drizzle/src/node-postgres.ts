@@ -6,6 +6,7 @@ import type { DrizzleConfig } from 'drizzle-orm';
 import { drizzle as drizzleNodePg, type NodePgClient, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { DsqlPool, type DsqlPoolConfig } from '@dsql/pg';
 import { parseDrizzleArguments } from './arguments.js';
+import { guardCheckouts } from './checkout-guard.js';
 import { installDsqlTransactions, type TransactionRetry } from './transaction.js';
 
 /**
@@ -46,7 +47,9 @@ export type DsqlNodePgDatabase<
  * options), reports a lost COMMIT as `CommitOutcomeUnknownError` (never retried), and refuses
  * nested transactions (savepoints) and isolation levels other than repeatable read with
  * `DsqlUnsupportedError` before anything is sent. A retried callback may run more than once: it
- * must not have side effects outside the database.
+ * must not have side effects outside the database. A pool's checked-out clients get an `error`
+ * listener while Drizzle holds them, so a connection lost mid-transaction fails the transaction
+ * instead of the process.
  *
  * @example
  * import { drizzle } from '@dsql/drizzle';
@@ -70,6 +73,7 @@ export function drizzle(...params: unknown[]): DsqlNodePgDatabase<Record<string,
   const args = parseDrizzleArguments(params);
   const client = (args.client ??
     (typeof args.connection === 'string' ? new DsqlPool(args.connection) : new DsqlPool(args.connection as DsqlPoolConfig))) as NodePgClient;
+  guardCheckouts(client);
   const db = drizzleNodePg(client, args.config as DrizzleConfig<Record<string, unknown>>);
   return installDsqlTransactions(db, args.retry, 'begin') as DsqlNodePgDatabase<Record<string, unknown>, NodePgClient>;
 }

@@ -5,7 +5,6 @@
 import {
   CommitOutcomeUnknownError,
   DsqlUnsupportedError,
-  classifyError,
   isCommitOutcomeUnknownError,
   isConnectionLoss,
   isRetryableTransactionError,
@@ -13,6 +12,7 @@ import {
   withRetry,
   type RetryOptions,
 } from '@dsql/core';
+import { sqlstateOf } from './sqlstate.js';
 
 /**
  * Retry of a transaction: retry options (`maxAttempts`, `baseDelayMs`, `maxDelayMs`,
@@ -93,7 +93,7 @@ function checkConfig(config: TransactionConfig | undefined, style: TransactionCo
 
 /** True when the server answered (so a failed COMMIT definitely did not commit). */
 function serverAnswered(err: unknown): boolean {
-  return classifyError(err).sqlstate !== undefined && !isConnectionLoss(err);
+  return sqlstateOf(err) !== undefined && !isConnectionLoss(err);
 }
 
 /** One attempt of a transaction through Drizzle's own `db.transaction`, with the DSQL guards. */

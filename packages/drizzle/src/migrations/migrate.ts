@@ -7,7 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { sql } from 'drizzle-orm';
-import { DsqlConfigError, DsqlError, classifyError, isOccError, sleep, withRetry, type RetryOptions } from '@dsql/core';
+import { DsqlConfigError, DsqlError, isOccError, sleep, withRetry, type RetryOptions } from '@dsql/core';
+import { sqlstateOf } from '../sqlstate.js';
 import { MigrationCheckError } from './check.js';
 import { executorOf, type Executor, type MigratableDatabase } from './executor.js';
 import { planFolder } from './plan.js';
@@ -273,7 +274,7 @@ export async function migrate(db: MigratableDatabase, config: MigrationConfig): 
           await runStep(run, step, file.tag, i);
           result.statements++;
         } catch (err) {
-          const sqlstate = classifyError(err).sqlstate;
+          const sqlstate = sqlstateOf(err);
           if (!uncertain || sqlstate === undefined || !ALREADY_APPLIED.has(sqlstate)) throw err;
           // The interrupted run got this far: its effect is there already.
           run.emit({ type: 'statement-assumed-applied', tag: file.tag, step: i, sql: step.sql, sqlstate });

@@ -16,7 +16,8 @@
  * jobs), checking that it still holds it, so a process that lost its lease stops before
  * recording anything. A killed holder's lease expires and the next `migrate()` takes over.
  */
-import { DsqlError, classifyError } from '@dsql/core';
+import { DsqlError } from '@dsql/core';
+import { sqlstateOf } from '../sqlstate.js';
 import { sql, type SQL } from 'drizzle-orm';
 import type { Executor, Query } from './executor.js';
 
@@ -57,7 +58,7 @@ export class MigrationLockError extends DsqlError {
 
 /** Errors of two processes creating the same table or row at once; trying again settles them. */
 function isCreateRace(err: unknown): boolean {
-  const code = classifyError(err).sqlstate;
+  const code = sqlstateOf(err);
   return code === '23505' || code === '42P07' || code === '42P06';
 }
 

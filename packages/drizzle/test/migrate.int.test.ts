@@ -1,0 +1,190 @@
+import { jest } from '@jest/globals';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { migrate, MigrationCheckError, type MigrationEvent } from '@dsql/drizzle/migrator';
+import { generateMigrations, removeFolder, tempFolder } from './support/generate.js';
+import { adminQuery, openDb, resetDatabase, startDsqlLocal, type DsqlLocal, type DriverDb } from './support/local.js';
+
+jest.setTimeout(60_000);
+
+let local: DsqlLocal;
+let folder: string;
+const open: DriverDb[] = [];
+
+beforeAll(async () => {
+  folder = tempFolder();
+  generateMigrations(folder, [
+    { file: 'schema-v1.ts', name: 'init' },
+    { file: 'schema-v2.ts', name: 'more' },
+  ]);
+  local = await startDsqlLocal();
+});
+
+afterAll(async () => {
+  await local?.stop();
+  removeFolder(folder);
+});
+
+beforeEach(async () => {
+  await resetDatabase(local);
+});
+
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((d) => d.close()));
+});
+
+function db(options: Record<string, unknown> = {}): DriverDb['db'] {
+  const d = openDb('node-postgres', local, options);
+  open.push(d);
+  return d.db;
+}
+
+/** The (tag, step) of every statement event. */
+const statementsOf = (events: MigrationEvent[]): string[] =>
+  events.flatMap((e) => (e.type === 'statement' ? [`${e.tag}#${e.step}`] : []));
+
+/** What the migrations should have built, read from the upstream catalog. */
+async function expectBlogSchema(): Promise<void> {
+  const tables = await adminQuery(local, `SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'blog_%' ORDER BY 1`);
+  expect(tables.map((r) => r.table_name)).toEqual(['blog_comments', 'blog_posts', 'blog_users']);
+  const indexes = await adminQuery(
+    local,
+    `SELECT c.relname, i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname IN ('blog_posts_author_idx', 'blog_posts_title_idx') ORDER BY 1`,
+  );
+  expect(indexes).toEqual([
+    { relname: 'blog_posts_author_idx', indisvalid: true },
+    { relname: 'blog_posts_title_idx', indisvalid: true },
+  ]);
+  const fks = await adminQuery(local, `SELECT conname, convalidated FROM pg_constraint WHERE contype = 'f' AND conname LIKE 'blog_%' ORDER BY 1`);
+  expect(fks).toEqual([
+    { conname: 'blog_comments_post_id_blog_posts_id_fk', convalidated: true },
+    { conname: 'blog_posts_author_id_blog_users_id_fk', convalidated: true },
+  ]);
+  const columns = await adminQuery(local, `SELECT column_name FROM information_schema.columns WHERE table_name = 'blog_users' AND column_name = 'bio'`);
+  expect(columns).toHaveLength(1);
+}
+
+async function tracking(): Promise<Record<string, unknown>[]> {
+  return adminQuery(local, `SELECT tag, steps, started, done, finished_at IS NOT NULL AS finished FROM drizzle.__drizzle_migrations ORDER BY created_at`);
+}
+
+it('applies drizzle-kit migrations under the DSQL rules, statement by statement; applying again is a no-op', async () => {
+  const events: MigrationEvent[] = [];
+  const first = await migrate(db(), { migrationsFolder: folder, onEvent: (e) => events.push(e) });
+  expect(first.applied).toEqual([expect.stringMatching(/^0000_init$/), expect.stringMatching(/^0001_more$/)]);
+  // 0000: 2 tables, FK NOT VALID + VALIDATE, index; 0001: table, column, FK NOT VALID + VALIDATE, index.
+  expect(first.statements).toBe(10);
+  expect(statementsOf(events)).toHaveLength(10);
+  const sent = events.flatMap((e) => (e.type === 'statement' ? [e.sql] : []));
+  expect(sent).toContain('CREATE INDEX ASYNC "blog_posts_author_idx" ON "blog_posts" USING btree ("author_id")');
+  expect(sent.filter((s) => s.startsWith('ALTER TABLE ASYNC'))).toHaveLength(2);
+  expect(events.filter((e) => e.type === 'job')).toHaveLength(4);
+  await expectBlogSchema();
+  expect(await tracking()).toEqual([
+    { tag: '0000_init', steps: 5, started: 5, done: 5, finished: true },
+    { tag: '0001_more', steps: 5, started: 5, done: 5, finished: true },
+  ]);
+  // The lock was given back.
+  expect(await adminQuery(local, 'SELECT * FROM drizzle.__drizzle_migrations_lock')).toEqual([]);
+
+  const again: MigrationEvent[] = [];
+  const second = await migrate(db(), { migrationsFolder: folder, onEvent: (e) => again.push(e) });
+  expect(second).toEqual({ applied: [], statements: 0 });
+  expect(again).toEqual([]);
+});
+
+it('resumes a run killed in the middle (statement applied, not recorded, lock left behind) where it stopped', async () => {
+  const events: MigrationEvent[] = [];
+  const killed = migrate(db(), {
+    migrationsFolder: folder,
+    lockLeaseSeconds: 1,
+    onEvent: (e) => {
+      events.push(e);
+      if (e.type === 'statement' && e.tag === '0000_init' && e.step === 3) {
+        // The FK statement runs; then the connection dies as its progress is recorded, and the
+        // lock is never given back: what a killed process leaves behind.
+        local.inject({ on: 'query', match: /SET done =/, drop: true });
+        local.inject({ on: 'query', match: /DELETE FROM "drizzle"\."__drizzle_migrations_lock"/, drop: true });
+      }
+    },
+  });
+  await expect(killed).rejects.toThrow();
+  expect(statementsOf(events)).toEqual(['0000_init#1', '0000_init#2', '0000_init#3']);
+  expect(await tracking()).toEqual([{ tag: '0000_init', steps: 5, started: 3, done: 2, finished: false }]);
+  expect(await adminQuery(local, 'SELECT count(*)::int AS n FROM drizzle.__drizzle_migrations_lock')).toEqual([{ n: 1 }]);
+
+  const resumed: MigrationEvent[] = [];
+  const result = await migrate(db(), { migrationsFolder: folder, onEvent: (e) => resumed.push(e) });
+  expect(result.applied).toEqual(['0000_init', '0001_more']);
+  const acquired = resumed.find((e) => e.type === 'lock-acquired');
+  expect(acquired).toMatchObject({ tookOverFrom: expect.any(String) });
+  expect(resumed.find((e) => e.type === 'migration-start')).toMatchObject({ tag: '0000_init', resumeAt: 3 });
+  // The uncertain statement ran again and was found applied; nothing before it ran again.
+  expect(resumed.filter((e) => e.type === 'statement-assumed-applied')).toEqual([
+    expect.objectContaining({ tag: '0000_init', step: 3, sqlstate: '42710' }),
+  ]);
+  expect(statementsOf(resumed)).toEqual([
+    '0000_init#3', '0000_init#4', '0000_init#5',
+    '0001_more#1', '0001_more#2', '0001_more#3', '0001_more#4', '0001_more#5',
+  ]);
+  await expectBlogSchema();
+  expect(await tracking()).toEqual([
+    { tag: '0000_init', steps: 5, started: 5, done: 5, finished: true },
+    { tag: '0001_more', steps: 5, started: 5, done: 5, finished: true },
+  ]);
+});
+
+it('two concurrent migrate() calls apply each statement once', async () => {
+  const a: MigrationEvent[] = [];
+  const b: MigrationEvent[] = [];
+  const [ra, rb] = await Promise.all([
+    migrate(db(), { migrationsFolder: folder, onEvent: (e) => a.push(e) }),
+    migrate(db(), { migrationsFolder: folder, onEvent: (e) => b.push(e) }),
+  ]);
+  const all = [...statementsOf(a), ...statementsOf(b)].sort();
+  expect(all).toHaveLength(10);
+  expect(new Set(all).size).toBe(10);
+  expect([...ra.applied, ...rb.applied].sort()).toEqual(['0000_init', '0001_more']);
+  expect(ra.statements + rb.statements).toBe(10);
+  // One of them waited for the other's lock.
+  expect([...a, ...b].some((e) => e.type === 'lock-wait')).toBe(true);
+  await expectBlogSchema();
+});
+
+it('reports statements DSQL would refuse before anything runs, with the file, the statement and the fix', async () => {
+  const bad = tempFolder();
+  try {
+    mkdirSync(join(bad, 'meta'));
+    writeFileSync(
+      join(bad, 'meta', '_journal.json'),
+      JSON.stringify({ version: '7', dialect: 'postgresql', entries: [{ idx: 0, version: '7', when: 1700000000000, tag: '0000_bad', breakpoints: true }] }),
+    );
+    writeFileSync(
+      join(bad, '0000_bad.sql'),
+      [
+        'CREATE TABLE "fine" ("id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL);',
+        '--> statement-breakpoint',
+        `CREATE TYPE "public"."mood" AS ENUM('sad', 'ok', 'happy');`,
+        '--> statement-breakpoint',
+        'CREATE TABLE "counters" (',
+        '  "id" serial PRIMARY KEY NOT NULL',
+        ');',
+      ].join('\n'),
+    );
+    const error = await migrate(db(), { migrationsFolder: bad }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(MigrationCheckError);
+    const problems = (error as MigrationCheckError).problems;
+    expect(problems).toEqual([
+      expect.objectContaining({ file: '0000_bad.sql', line: 3, statement: expect.stringContaining('CREATE TYPE'), fix: expect.stringContaining("text('status', { enum:") }),
+      expect.objectContaining({ file: '0000_bad.sql', line: 5, statement: expect.stringContaining('serial'), fix: expect.stringContaining('defaultRandom()') }),
+    ]);
+    expect((error as Error).message).toContain('0000_bad.sql:3');
+    // Nothing ran: neither the fine table nor the tracking table exists.
+    expect(await adminQuery(local, `SELECT table_name FROM information_schema.tables WHERE table_name IN ('fine', '__drizzle_migrations')`)).toEqual([]);
+  } finally {
+    removeFolder(bad);
+  }
+});
