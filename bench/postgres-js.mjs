@@ -84,8 +84,9 @@ try {
   const candidates = { 'postgres()': plain, 'postgres() nodelay': plainNoDelay, 'dsql()': ours };
 
   /** Queries per second with CLIENTS callers each running a one-parameter query back to back. */
-  async function run(sql) {
+  async function run(sql, name) {
     let n = 0;
+    const cpu = process.cpuUsage();
     const until = performance.now() + SECONDS * 1000;
     await Promise.all(
       Array.from({ length: CLIENTS }, async (_, i) => {
@@ -95,17 +96,22 @@ try {
         }
       }),
     );
+    const used = process.cpuUsage(cpu);
+    if (name) cpuPerQuery[name].push((used.user + used.system) / n);
     return n / SECONDS;
   }
 
   const names = Object.keys(candidates);
+  // Client CPU time per query (µs): far less sensitive than throughput to other load on the
+  // machine, and with the emulator in its own process it is the adapter's cost.
+  const cpuPerQuery = Object.fromEntries(names.map((n) => [n, []]));
   for (const name of names) await run(candidates[name]); // warm up: connections, prepared statements, JIT
   const results = Object.fromEntries(names.map((n) => [n, []]));
   const queries = Object.fromEntries(names.map((n) => [n, 0]));
   for (let r = 0; r < ROUNDS; r++) {
     const order = r % 2 === 0 ? names : [...names].reverse();
     for (const name of order) {
-      const qps = await run(candidates[name]);
+      const qps = await run(candidates[name], name);
       results[name].push(qps);
       queries[name] += qps * SECONDS;
     }
@@ -114,10 +120,12 @@ try {
   // Median of per-round ratios: each round runs both back to back, so load from other
   // processes on the machine affects both sides of a ratio alike.
   const ratio = (name, base = 'postgres()') => median(results[name].map((q, r) => q / results[base][r]));
+  const cpuRatio = (name) => median(cpuPerQuery[name].map((c, r) => c / cpuPerQuery['postgres()'][r]));
   console.log(`postgres-js (emulator ${child ? 'in a child process' : 'in process'}): ${ROUNDS} rounds × ${SECONDS}s, ${CLIENTS} callers, max ${MAX}, credentials ${CRED_MS} ms per call`);
   for (const name of names) {
     console.log(
       `  ${name.padEnd(19)} median ${String(Math.round(median(results[name]))).padStart(6)} q/s  ${ratio(name).toFixed(3)}× postgres()  ${ratio(name, 'postgres() nodelay').toFixed(3)}× nodelay` +
+        `  client CPU ${median(cpuPerQuery[name]).toFixed(1)} µs/query (${cpuRatio(name).toFixed(3)}× postgres())` +
         `  ~${Math.round(queries[name])} measured queries  rounds ${results[name].map(Math.round).join(' ')}`,
     );
   }
