@@ -30,7 +30,7 @@ export interface ConformanceReport {
 type Observed = GoldenObservation;
 
 /** Cells as the recording client printed them (a Go client: see golden/README.md). */
-function recordingFormat(value: string | null, typeOid: number): string {
+export function recordingFormat(value: string | null, typeOid: number): string {
   if (value === null) return 'NULL';
   // uuid: printed as its 16 bytes.
   if (typeOid === 2950) {
