@@ -43,18 +43,31 @@ type ManagedKeys =
  * `maxLifetimeSeconds`, `connectRateLimit`, …) plus Postgres.js's own options (`max`,
  * `idle_timeout`, `connect_timeout`, `types`, `transform`, `prepare`, `onnotice`, `debug`,
  * `connection`, …), except the ones DSQL manages (password, TLS, lifetime).
+ *
+ * @example
+ * const options: DsqlPostgresOptions = { host: 'abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws', profile: 'dev', max: 20 };
  */
 export type DsqlPostgresOptions<T extends Record<string, postgres.PostgresType> = {}> = Omit<postgres.Options<T>, ManagedKeys> &
   DsqlConnectionOptions;
 
-/** The `sql` type Postgres.js returns for these custom types (same mapping as `postgres()`). */
+/**
+ * The `sql` type Postgres.js returns for these custom types (same mapping as `postgres()`).
+ *
+ * @example
+ * const sql: DsqlSql = dsql({ host });
+ */
 export type DsqlSql<T extends Record<string, postgres.PostgresType> = {}> = postgres.Sql<
   Record<string, postgres.PostgresType> extends T
     ? {}
     : { [type in keyof T]: T[type] extends { serialize: (value: infer R) => unknown; parse: (raw: any) => infer R } ? R : never } // eslint-disable-line @typescript-eslint/no-explicit-any
 >;
 
-/** Counters of an `sql` created by {@link dsql}. */
+/**
+ * Counters of an `sql` created by {@link dsql}.
+ *
+ * @example
+ * const stats: DsqlSqlStats | undefined = dsqlStats(sql);
+ */
 export interface DsqlSqlStats {
   /** Connections opened, attempts, retried attempts and failures of this `sql`. */
   readonly connections: ConnectStats;

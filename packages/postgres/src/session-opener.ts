@@ -3,7 +3,12 @@ import { connectWithRetry, type ConnectRateLimiter, type RetryInfo } from '@dsql
 import type { Session, SessionOpener } from './dsql-socket.js';
 import { startupHandshake } from './handshake.js';
 
-/** Counters of the connections opened for one `sql` instance. */
+/**
+ * Counters of the connections opened for one `sql` instance.
+ *
+ * @example
+ * const { opened, retried } = dsqlStats(sql)!.connections;
+ */
 export interface ConnectStats {
   /** Sessions opened and authenticated. */
   readonly opened: number;

@@ -29,7 +29,12 @@ export function sqlState(sql: object): SqlState | undefined {
   return states.get(sql);
 }
 
-/** What a transaction resolves to: like `sql.begin`, an array of queries becomes their results. */
+/**
+ * What a transaction resolves to: like `sql.begin`, an array of queries becomes their results.
+ *
+ * @example
+ * const [a, b] = await transaction(sql, (tx) => [tx`select 1 as x`, tx`select 2 as y`]);
+ */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- mirrors Postgres.js's own (unexported) UnwrapPromiseArray
 export type TransactionResult<T> = T extends any[] ? { [k in keyof T]: T[k] extends Promise<infer R> ? R : T[k] } : T;
 

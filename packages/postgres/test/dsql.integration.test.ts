@@ -239,6 +239,28 @@ describe('dsql() against @dsql/local', () => {
     }
   }, 20_000);
 
+  it('query.cancel() reaches the server through a fresh TLS connection', async () => {
+    const sql = dsql({ ...local.connectionOptions(), max: 1 });
+    try {
+      await sql`select 1`;
+      const started = Date.now();
+      const query = sql`select pg_sleep(10)`;
+      const outcome = query.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      await query.cancel();
+      const err = await outcome;
+      expect((err as { code?: string }).code).toBe('57014');
+      expect(Date.now() - started).toBeLessThan(8000);
+      const [row] = await sql`select 3 as v`;
+      expect(row!.v).toBe(3);
+    } finally {
+      await sql.end({ timeout: 5 });
+    }
+  }, 20_000);
+
   it('refuses an isolation level DSQL does not offer without sending it', async () => {
     const sql = dsql({ ...local.connectionOptions(), max: 1 });
     try {
