@@ -47,5 +47,7 @@ describe('recording format of cells', () => {
     expect(recordingFormat('127.0.0.1', 869)).toBe('127.0.0.1/32');
     expect(recordingFormat(null, 25)).toBe('NULL');
     expect(recordingFormat('{"a":1}', 3802)).toBe('{"a":1}');
+    expect(recordingFormat('{}', 3802)).toBe('{}');
+    expect(recordingFormat('{x}', 25)).toBe('{x}');
   });
 });

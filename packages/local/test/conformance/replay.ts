@@ -29,6 +29,11 @@ export interface ConformanceReport {
 /** What the emulator answered to one step, in the golden format. */
 type Observed = GoldenObservation;
 
+/** Array types of PostgreSQL's built-in scalars (`pg_type.typarray`). */
+const ARRAY_TYPES = new Set([
+  1000, 1001, 1002, 1003, 1005, 1007, 1009, 1014, 1015, 1016, 1021, 1022, 1028, 1115, 1182, 1183, 1185, 1231, 2951,
+]);
+
 /** Cells as the recording client printed them (a Go client: see golden/README.md). */
 export function recordingFormat(value: string | null, typeOid: number): string {
   if (value === null) return 'NULL';
@@ -40,7 +45,7 @@ export function recordingFormat(value: string | null, typeOid: number): string {
   // inet: printed as a prefix.
   if (typeOid === 869) return value.includes('/') ? value : `${value}/${value.includes(':') ? 128 : 32}`;
   // one-dimensional arrays of simple values: printed space-separated in brackets.
-  if (value.startsWith('{') && value.endsWith('}') && !value.includes('"')) {
+  if (ARRAY_TYPES.has(typeOid) && value.startsWith('{') && value.endsWith('}') && !value.includes('"')) {
     return `[${value.slice(1, -1).split(',').join(' ')}]`;
   }
   return value;
