@@ -1,0 +1,82 @@
+import type { DsqlPool } from '@dsql/pg';
+
+/** A transfer the bank declined: the source account lacks the funds. Not retried. */
+export class InsufficientFundsError extends Error {
+  override name = 'InsufficientFundsError';
+}
+
+/** Opens `count` accounts holding `balance` each; returns their ids. */
+export async function openAccounts(pool: DsqlPool, count: number, balance: number): Promise<string[]> {
+  const ids: string[] = [];
+  await pool.transaction(async (tx) => {
+    ids.length = 0; // the callback may run again after an OCC conflict: start from scratch
+    for (let i = 0; i < count; i++) {
+      const { rows } = await tx.query<{ id: string }>(
+        'INSERT INTO bank_pg.accounts (owner, balance) VALUES ($1, $2) RETURNING id',
+        [`customer ${i + 1}`, balance],
+      );
+      ids.push(rows[0]!.id);
+    }
+  });
+  return ids;
+}
+
+/**
+ * Moves `amount` from one account to another and records it in the ledger, in one transaction.
+ *
+ * `pool.transaction()` retries the whole callback when DSQL reports an OCC conflict (40001 at
+ * COMMIT: another transaction changed the same rows first), so the callback may run more than
+ * once — it only touches the database. `onRetry` is called before each retry.
+ */
+export async function transfer(
+  pool: DsqlPool,
+  from: string,
+  to: string,
+  amount: number,
+  onRetry: () => void,
+): Promise<void> {
+  await pool.transaction(
+    async (tx) => {
+      // Check and debit in one statement: no row changes when the funds are short.
+      const debit = await tx.query(
+        'UPDATE bank_pg.accounts SET balance = balance - $2 WHERE id = $1 AND balance >= $2',
+        [from, amount],
+      );
+      if (debit.rowCount !== 1) throw new InsufficientFundsError(`account ${from} lacks ${amount}`);
+      await tx.query('UPDATE bank_pg.accounts SET balance = balance + $2 WHERE id = $1', [to, amount]);
+      await tx.query('INSERT INTO bank_pg.transfers (from_account, to_account, amount) VALUES ($1, $2, $3)', [
+        from,
+        to,
+        amount,
+      ]);
+    },
+    { onRetry },
+  );
+}
+
+/** Balances of the given accounts, and what the ledger says they should be. */
+export async function reconcile(
+  pool: DsqlPool,
+  ids: string[],
+  initialBalance: number,
+): Promise<{ balances: number[]; expected: number[]; transfers: number }> {
+  const { rows: accounts } = await pool.query<{ id: string; balance: string }>(
+    'SELECT id, balance FROM bank_pg.accounts WHERE id = ANY($1::uuid[])',
+    [ids],
+  );
+  const { rows: ledger } = await pool.query<{ from_account: string; to_account: string; amount: string }>(
+    'SELECT from_account, to_account, amount FROM bank_pg.transfers WHERE from_account = ANY($1::uuid[])',
+    [ids],
+  );
+  const expected = new Map(ids.map((id) => [id, initialBalance]));
+  for (const t of ledger) {
+    expected.set(t.from_account, expected.get(t.from_account)! - Number(t.amount));
+    expected.set(t.to_account, expected.get(t.to_account)! + Number(t.amount));
+  }
+  const balance = new Map(accounts.map((a) => [a.id, Number(a.balance)]));
+  return {
+    balances: ids.map((id) => balance.get(id) ?? Number.NaN),
+    expected: ids.map((id) => expected.get(id)!),
+    transfers: ledger.length,
+  };
+}
