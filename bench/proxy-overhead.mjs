@@ -22,7 +22,8 @@ const mode = process.env.EMULATOR === 'inprocess' ? 'inprocess' : 'child';
 let child;
 let dsql;
 if (mode === 'child') {
-  child = spawn(process.execPath, [new URL('./emulator-child.mjs', import.meta.url).pathname], {
+  const childOptions = JSON.stringify(process.env.RULES === 'passthrough' ? { rules: 'passthrough' } : {});
+  child = spawn(process.execPath, [new URL('./lib/emulator-child.mjs', import.meta.url).pathname, childOptions], {
     stdio: ['pipe', 'pipe', 'inherit'],
     env: process.env,
   });
