@@ -108,6 +108,14 @@ function createTable(s: ParsedStatement): Verdict {
   return { ok: true, steps: [run(s.text)] };
 }
 
+/**
+ * `text` followed by `clause`. A statement that ends in a `-- comment` (the parser's extent of the
+ * last statement of a chunk includes it) gets the clause on a new line, out of the comment.
+ */
+function appendClause(text: string, clause: string): string {
+  return /--|\/\*/.test(text) ? `${text}\n${clause}` : `${text} ${clause}`;
+}
+
 /** `ADD CONSTRAINT … FOREIGN KEY / CHECK` → `… NOT VALID`, then `ALTER TABLE ASYNC … VALIDATE CONSTRAINT`. */
 function validateLater(s: ParsedStatement, constraint: Node): Verdict {
   const kind = constraint.contype === 'CONSTR_FOREIGN' ? 'FOREIGN KEY' : 'CHECK';
@@ -121,7 +129,7 @@ function validateLater(s: ParsedStatement, constraint: Node): Verdict {
   return {
     ok: true,
     rewrite: `DSQL adds a ${kind} constraint to an existing table only NOT VALID: added NOT VALID, then validated with ALTER TABLE ASYNC (awaited).`,
-    steps: [run(`${s.text} NOT VALID`), run(`ALTER TABLE ASYNC ${table} VALIDATE CONSTRAINT ${quoteIdent(constraint.conname)}`, true)],
+    steps: [run(appendClause(s.text, 'NOT VALID')), run(`ALTER TABLE ASYNC ${table} VALIDATE CONSTRAINT ${quoteIdent(constraint.conname)}`, true)],
   };
 }
 
