@@ -1,0 +1,64 @@
+import type { Sql } from 'postgres';
+import { transaction } from '@dsql/postgres';
+
+/** A transfer the bank declined: the source account lacks the funds. Not retried. */
+export class InsufficientFundsError extends Error {
+  override name = 'InsufficientFundsError';
+}
+
+/** Opens `count` accounts holding `balance` each; returns their ids. */
+export async function openAccounts(sql: Sql, count: number, balance: number): Promise<string[]> {
+  const owners = Array.from({ length: count }, (_, i) => ({ owner: `customer ${i + 1}`, balance }));
+  const rows = await transaction(sql, (tx) => tx<{ id: string }[]>`
+    INSERT INTO bank_postgresjs.accounts ${tx(owners)} RETURNING id
+  `);
+  return rows.map((r) => r.id);
+}
+
+/**
+ * Moves `amount` from one account to another and records it in the ledger, in one transaction.
+ *
+ * `transaction()` retries the whole callback when DSQL reports an OCC conflict (40001 at
+ * COMMIT: another transaction changed the same rows first), so the callback may run more than
+ * once — it only touches the database. `onRetry` is called before each retry.
+ */
+export async function transfer(sql: Sql, from: string, to: string, amount: number, onRetry: () => void): Promise<void> {
+  await transaction(
+    sql,
+    async (tx) => {
+      // Check and debit in one statement: no row changes when the funds are short.
+      const debit = await tx`
+        UPDATE bank_postgresjs.accounts SET balance = balance - ${amount} WHERE id = ${from} AND balance >= ${amount}
+      `;
+      if (debit.count !== 1) throw new InsufficientFundsError(`account ${from} lacks ${amount}`);
+      await tx`UPDATE bank_postgresjs.accounts SET balance = balance + ${amount} WHERE id = ${to}`;
+      await tx`INSERT INTO bank_postgresjs.transfers ${tx({ from_account: from, to_account: to, amount })}`;
+    },
+    { onRetry },
+  );
+}
+
+/** Balances of the given accounts, and what the ledger says they should be. */
+export async function reconcile(
+  sql: Sql,
+  ids: string[],
+  initialBalance: number,
+): Promise<{ balances: number[]; expected: number[]; transfers: number }> {
+  const accounts = await sql<{ id: string; balance: string }[]>`
+    SELECT id, balance FROM bank_postgresjs.accounts WHERE id IN ${sql(ids)}
+  `;
+  const ledger = await sql<{ from_account: string; to_account: string; amount: string }[]>`
+    SELECT from_account, to_account, amount FROM bank_postgresjs.transfers WHERE from_account IN ${sql(ids)}
+  `;
+  const expected = new Map(ids.map((id) => [id, initialBalance]));
+  for (const t of ledger) {
+    expected.set(t.from_account, expected.get(t.from_account)! - Number(t.amount));
+    expected.set(t.to_account, expected.get(t.to_account)! + Number(t.amount));
+  }
+  const balance = new Map(accounts.map((a) => [a.id, Number(a.balance)]));
+  return {
+    balances: ids.map((id) => balance.get(id) ?? Number.NaN),
+    expected: ids.map((id) => expected.get(id)!),
+    transfers: ledger.length,
+  };
+}
