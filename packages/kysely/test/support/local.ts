@@ -1,5 +1,8 @@
 import { startDsqlLocal, type DsqlLocal } from '@dsql/local';
-import { sql, type Kysely, type Migration } from 'kysely';
+import { Kysely, sql, type Migration } from 'kysely';
+import { DsqlPool } from '@dsql/pg';
+import { dsql } from '@dsql/postgres';
+import { DsqlDialect, type DsqlDialectOptions } from '@dsql/kysely';
 
 export type { DsqlLocal };
 
@@ -67,6 +70,9 @@ export function appMigrations(prefix: string): Record<string, Migration> {
         await db.schema.alterTable(t('users')).addColumn('display_name', 'text').execute();
         await ran(db, '005_users_display_name');
       },
+      down: async (db) => {
+        await db.schema.alterTable(t('users')).dropColumn('display_name').execute();
+      },
     },
     '006_backfill_display_name': {
       up: async (db) => {
@@ -77,6 +83,25 @@ export function appMigrations(prefix: string): Record<string, Migration> {
           .execute();
         await ran(db, '006_backfill_display_name');
       },
+      down: async () => {}, // the column it filled is dropped by 005's down
     },
   };
+}
+
+/** The ways a test can build the dialect: shared options, a `DsqlPool`, or a Postgres.js `sql`. */
+export type DriverKind = 'options' | 'pool' | 'postgres';
+
+export const DRIVER_KINDS: DriverKind[] = ['options', 'pool', 'postgres'];
+
+/** A Kysely on the local endpoint through the given driver; `db.destroy()` ends its pool. */
+export function database<DB = any>(local: DsqlLocal, kind: DriverKind, options: DsqlDialectOptions = {}): Kysely<DB> {
+  const connection = local.connectionOptions();
+  switch (kind) {
+    case 'options':
+      return new Kysely<DB>({ dialect: new DsqlDialect({ ...connection, max: 6, ...options }) });
+    case 'pool':
+      return new Kysely<DB>({ dialect: new DsqlDialect({ pool: new DsqlPool({ ...connection, max: 6 }), ...options }) });
+    case 'postgres':
+      return new Kysely<DB>({ dialect: new DsqlDialect({ postgres: dsql({ ...connection, max: 6, onnotice: () => undefined }), ...options }) });
+  }
 }
