@@ -33,8 +33,8 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((d) => d.close()));
 });
 
-function db(options: Record<string, unknown> = {}): DriverDb['db'] {
-  const d = openDb('node-postgres', local, options);
+function db(options: Record<string, unknown> = {}, driver: 'node-postgres' | 'postgres-js' = 'node-postgres'): DriverDb['db'] {
+  const d = openDb(driver, local, options);
   open.push(d);
   return d.db;
 }
@@ -91,6 +91,21 @@ it('applies drizzle-kit migrations under the DSQL rules, statement by statement;
   const second = await migrate(db(), { migrationsFolder: folder, onEvent: (e) => again.push(e) });
   expect(second).toEqual({ applied: [], statements: 0 });
   expect(again).toEqual([]);
+});
+
+it('applies the same migrations through the postgres-js driver, into a chosen tracking table', async () => {
+  const result = await migrate(db({}, 'postgres-js'), { migrationsFolder: folder, migrationsSchema: 'ops', migrationsTable: 'schema_history' });
+  expect(result).toEqual({ applied: ['0000_init', '0001_more'], statements: 10 });
+  await expectBlogSchema();
+  expect(await adminQuery(local, 'SELECT tag, done, finished_at IS NOT NULL AS finished FROM ops.schema_history ORDER BY created_at')).toEqual([
+    { tag: '0000_init', done: 5, finished: true },
+    { tag: '0001_more', done: 5, finished: true },
+  ]);
+  expect(await migrate(db({}, 'postgres-js'), { migrationsFolder: folder, migrationsSchema: 'ops', migrationsTable: 'schema_history' })).toEqual({
+    applied: [],
+    statements: 0,
+  });
+  await resetDatabase(local, ['drizzle', 'ops']);
 });
 
 it('resumes a run killed in the middle (statement applied, not recorded, lock left behind) where it stopped', async () => {
