@@ -1,6 +1,7 @@
 import type postgres from 'postgres';
 import {
   CommitOutcomeUnknownError,
+  DsqlUnsupportedError,
   isConnectionLoss,
   isRetryableTransactionError,
   resolveRetryOptions,
@@ -107,7 +108,18 @@ export function transaction<TT extends Record<string, unknown>, T>(
   retry?: RetryOptions | boolean,
 ): Promise<TransactionResult<T>> {
   const state = sqlState(sql);
-  const begin = (state?.begin ?? sql.begin) as postgres.Sql<TT>['begin'];
+  const begin = (state?.begin ?? (sql as { begin?: unknown }).begin) as postgres.Sql<TT>['begin'] | undefined;
+  if (typeof begin !== 'function') {
+    // A transaction's `tx` or a reserved connection has no `begin`: this would be a nested
+    // transaction, which DSQL cannot do (no savepoints).
+    return Promise.reject(
+      new DsqlUnsupportedError(
+        'nested transactions',
+        'transaction() needs the top-level sql from dsql() (or postgres()); it was given one without begin(), ' +
+          'such as a transaction\'s tx. Aurora DSQL has no savepoints, so transactions cannot nest: run the work in the outer transaction.',
+      ),
+    );
+  }
   const policy = retry ?? state?.retry ?? true;
   if (policy === false) return beginOnce(begin, '', fn);
   return withRetry(() => beginOnce(begin, '', fn), transactionRetryOptions(policy));

@@ -22,3 +22,16 @@ describe('assertBeginOptions', () => {
     },
   );
 });
+
+describe('transaction() argument', () => {
+  it('refuses a transaction tx (a nested transaction) with DsqlUnsupportedError', async () => {
+    const { transaction } = await import('@dsql/postgres');
+    const txLike = Object.assign(() => undefined, { unsafe: () => undefined, savepoint: () => undefined });
+    const err = await transaction(txLike as never, () => 1).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isDsqlError(err, 'unsupported-feature')).toBe(true);
+    expect((err as Error).message).toMatch(/nest/);
+  });
+});
