@@ -1,0 +1,95 @@
+import { Migrator, type Kysely, type MigrationResultSet } from 'kysely';
+import { transaction } from '@dsql/kysely';
+import type { Database } from './database.js';
+import { migrations } from './migrations/index.js';
+
+/** A transfer the bank declined: the source account lacks the funds. Not retried. */
+export class InsufficientFundsError extends Error {
+  override name = 'InsufficientFundsError';
+}
+
+/** Brings the schema up to date with Kysely's Migrator (safe to run on every start). */
+export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+    migrationTableName: 'bank_kysely_migration',
+    migrationLockTableName: 'bank_kysely_migration_lock',
+  });
+  const { error, results }: MigrationResultSet = await migrator.migrateToLatest();
+  if (error) throw error;
+  return (results ?? []).map((r) => r.migrationName);
+}
+
+/** Opens `count` accounts holding `balance` each; returns their ids. */
+export async function openAccounts(db: Kysely<Database>, count: number, balance: number): Promise<string[]> {
+  const rows = await transaction(db, (trx) =>
+    trx
+      .insertInto('bank_kysely.accounts')
+      .values(Array.from({ length: count }, (_, i) => ({ owner: `customer ${i + 1}`, balance })))
+      .returning('id')
+      .execute(),
+  );
+  return rows.map((r) => r.id);
+}
+
+/**
+ * Moves `amount` from one account to another and records it in the ledger, in one transaction.
+ *
+ * `transaction()` retries the whole callback when DSQL reports an OCC conflict (40001 at
+ * COMMIT: another transaction changed the same rows first), so the callback may run more than
+ * once — it only touches the database. `onRetry` is called before each retry.
+ */
+export async function transfer(
+  db: Kysely<Database>,
+  from: string,
+  to: string,
+  amount: number,
+  onRetry: () => void,
+): Promise<void> {
+  await transaction(
+    db,
+    async (trx) => {
+      // Check and debit in one statement: no row changes when the funds are short.
+      const debit = await trx
+        .updateTable('bank_kysely.accounts')
+        .set((eb) => ({ balance: eb('balance', '-', amount) }))
+        .where('id', '=', from)
+        .where('balance', '>=', amount)
+        .executeTakeFirst();
+      if (debit.numUpdatedRows !== 1n) throw new InsufficientFundsError(`account ${from} lacks ${amount}`);
+      await trx
+        .updateTable('bank_kysely.accounts')
+        .set((eb) => ({ balance: eb('balance', '+', amount) }))
+        .where('id', '=', to)
+        .execute();
+      await trx.insertInto('bank_kysely.transfers').values({ from_account: from, to_account: to, amount }).execute();
+    },
+    { onRetry },
+  );
+}
+
+/** Balances of the given accounts, and what the ledger says they should be. */
+export async function reconcile(
+  db: Kysely<Database>,
+  ids: string[],
+  initialBalance: number,
+): Promise<{ balances: number[]; expected: number[]; transfers: number }> {
+  const accounts = await db.selectFrom('bank_kysely.accounts').select(['id', 'balance']).where('id', 'in', ids).execute();
+  const ledger = await db
+    .selectFrom('bank_kysely.transfers')
+    .select(['from_account', 'to_account', 'amount'])
+    .where('from_account', 'in', ids)
+    .execute();
+  const expected = new Map(ids.map((id) => [id, initialBalance]));
+  for (const t of ledger) {
+    expected.set(t.from_account, expected.get(t.from_account)! - Number(t.amount));
+    expected.set(t.to_account, expected.get(t.to_account)! + Number(t.amount));
+  }
+  const balance = new Map(accounts.map((a) => [a.id, Number(a.balance)]));
+  return {
+    balances: ids.map((id) => balance.get(id) ?? Number.NaN),
+    expected: ids.map((id) => expected.get(id)!),
+    transfers: ledger.length,
+  };
+}
