@@ -23,20 +23,37 @@ import { sqlstateOf } from './sqlstate.js';
  */
 export type TransactionRetry = RetryOptions | boolean;
 
-/** Drizzle's `PgTransactionConfig` (kept structural so any drizzle-orm version fits). */
+/**
+ * Drizzle's `PgTransactionConfig` (kept structural so any drizzle-orm version fits). On DSQL only
+ * `isolationLevel: 'repeatable read'` (the only level) and, with node-postgres, `accessMode` and
+ * `deferrable` are accepted.
+ *
+ * @example
+ * await db.transaction(fn, { accessMode: 'read only' } satisfies TransactionConfig);
+ */
 export interface TransactionConfig {
   isolationLevel?: 'read uncommitted' | 'read committed' | 'repeatable read' | 'serializable';
   accessMode?: 'read only' | 'read write';
   deferrable?: boolean;
 }
 
-/** What a Drizzle Postgres database offers that this module uses. */
+/**
+ * What a Drizzle Postgres database offers that `transaction()` uses: its `transaction` method.
+ *
+ * @example
+ * const db: TransactionalDatabase = drizzle({ connection: { host } });
+ */
 export interface TransactionalDatabase {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Drizzle's own signature is generic over its transaction type
   transaction(fn: (tx: any) => Promise<any>, config?: any): Promise<any>;
 }
 
-/** The transaction object `db.transaction` hands to its callback. */
+/**
+ * The transaction object `db.transaction` hands to its callback.
+ *
+ * @example
+ * async function addPost(tx: TransactionOf<typeof db>) { await tx.insert(posts).values({ title: 'x' }); }
+ */
 export type TransactionOf<DB extends TransactionalDatabase> = Parameters<Parameters<DB['transaction']>[0]>[0];
 
 /**

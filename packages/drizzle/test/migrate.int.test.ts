@@ -1,7 +1,7 @@
 import { jest } from '@jest/globals';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { migrate, MigrationCheckError, type MigrationEvent } from '@dsql/drizzle/migrator';
+import { migrate, MigrationCheckError, MigrationLockError, type MigrationEvent } from '@dsql/drizzle/migrator';
 import { generateMigrations, removeFolder, tempFolder } from './support/generate.js';
 import { adminQuery, openDb, resetDatabase, startDsqlLocal, type DsqlLocal, type DriverDb } from './support/local.js';
 
@@ -202,4 +202,50 @@ it('reports statements DSQL would refuse before anything runs, with the file, th
   } finally {
     removeFolder(bad);
   }
+});
+
+/** A folder with the first `count` migrations of the generated one. */
+function firstMigrations(count: number): string {
+  const dir = tempFolder();
+  mkdirSync(join(dir, 'meta'));
+  const journal = JSON.parse(readFileSync(join(folder, 'meta', '_journal.json'), 'utf8'));
+  journal.entries = journal.entries.slice(0, count);
+  writeFileSync(join(dir, 'meta', '_journal.json'), JSON.stringify(journal));
+  for (const entry of journal.entries) copyFileSync(join(folder, `${entry.tag}.sql`), join(dir, `${entry.tag}.sql`));
+  return dir;
+}
+
+it('waits for a live lock held by another process, then gives up naming the holder; nothing runs', async () => {
+  const first = firstMigrations(1);
+  try {
+    expect((await migrate(db(), { migrationsFolder: first })).applied).toEqual(['0000_init']);
+    await adminQuery(local, `INSERT INTO drizzle.__drizzle_migrations_lock VALUES (1, 'deploy-7/4242/abcd', now() + interval '1 hour')`);
+    const events: MigrationEvent[] = [];
+    const error = await migrate(db(), { migrationsFolder: folder, lockTimeoutSeconds: 0.3, onEvent: (e) => events.push(e) }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MigrationLockError);
+    expect((error as Error).message).toMatch(/Another migrate\(\) \(deploy-7\/4242\/abcd\) holds the migration lock/);
+    expect(events.map((e) => e.type)).toEqual(['lock-wait']);
+    expect((await tracking()).map((r) => r.tag)).toEqual(['0000_init']);
+  } finally {
+    removeFolder(first);
+  }
+});
+
+it('stops before recording anything once its lease was taken over', async () => {
+  const error = await migrate(db(), {
+    migrationsFolder: folder,
+    onEvent: (e) => {
+      if (e.type === 'job' && e.step === 4) {
+        // While this run waits for the validation job (a job takes 250 ms on @dsql/local), another
+        // process takes its lease over, as if this one had been paused past its lease.
+        void adminQuery(local, `UPDATE drizzle.__drizzle_migrations_lock SET holder = 'thief'`);
+      }
+    },
+  }).catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(MigrationLockError);
+  expect((error as Error).message).toMatch(/lock .* was lost/);
+  // Statement 4 ran but was not recorded: a later run will treat it as the uncertain one.
+  expect(await tracking()).toEqual([{ tag: '0000_init', steps: 5, started: 4, done: 3, finished: false }]);
+  // The thief's lock is left alone.
+  expect(await adminQuery(local, 'SELECT holder FROM drizzle.__drizzle_migrations_lock')).toEqual([{ holder: 'thief' }]);
 });

@@ -6,7 +6,12 @@ import { sql, type SQL } from 'drizzle-orm';
 import { withRetry, isOccError, type RetryOptions } from '@dsql/core';
 import { transaction, type TransactionalDatabase } from '../transaction.js';
 
-/** A Drizzle Postgres database (node-postgres or Postgres.js). */
+/**
+ * What `migrate()` takes: a Drizzle Postgres database (node-postgres or Postgres.js).
+ *
+ * @example
+ * const db: MigratableDatabase = drizzle({ connection: { host } });
+ */
 export interface MigratableDatabase extends TransactionalDatabase {
   execute(query: SQL | string): PromiseLike<unknown>;
 }
