@@ -58,17 +58,44 @@ export async function beginOnce<TT extends Record<string, unknown>, T>(
 ): Promise<TransactionResult<T>> {
   assertBeginOptions(options);
   let committing = false;
-  try {
-    return (await begin(options, async (tx) => {
+  let settled = false;
+  const outcome = begin(options, async (tx) => {
+    try {
       const value = fn(guardTransaction(tx));
       const result = await (Array.isArray(value) ? Promise.all(value) : value);
       committing = true;
       return result as T;
-    })) as TransactionResult<T>;
+    } catch (err) {
+      if (isDriverConnectionError(err)) {
+        // Postgres.js 3.4 answers a failed callback with ROLLBACK on the same connection, and
+        // when that connection has just died it writes to a null socket: an uncaught TypeError
+        // from a timer, and a pool slot left stuck. When the connection really died,
+        // Postgres.js has already rejected the transaction (its close handler ends `begin`),
+        // so this callback's answer no longer matters: leave it pending (it holds no timer or
+        // socket and is collected) and let that rejection through. Anything else, including a
+        // connection error from some other client, is rethrown as usual.
+        await new Promise((resolve) => setImmediate(resolve));
+        if (settled) return new Promise<never>(() => undefined);
+      }
+      throw err;
+    }
+  });
+  outcome.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  try {
+    return (await outcome) as TransactionResult<T>;
   } catch (err) {
     if (committing && isConnectionLoss(err)) throw new CommitOutcomeUnknownError({ cause: err });
     throw err;
   }
+}
+
+/** A Postgres.js error saying the connection itself closed (as opposed to a server's answer). */
+function isDriverConnectionError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'CONNECTION_CLOSED' || code === 'CONNECTION_DESTROYED' || code === 'CONNECTION_ENDED';
 }
 
 /** Retry options for {@link withRetry}: transaction-safe defaults, then the caller's own. */

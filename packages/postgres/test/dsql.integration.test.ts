@@ -151,6 +151,73 @@ describe('dsql() against @dsql/local', () => {
     }
   }, 60_000);
 
+  describe('transaction() retry contract (deterministic, with injected faults)', () => {
+    const conflict = { code: '40001', message: 'change conflicts with another transaction (OC000)' };
+
+    it('an OCC conflict runs the callback again in a fresh transaction', async () => {
+      const sql = dsql({ ...local.connectionOptions(), max: 2 });
+      try {
+        await sql`create table if not exists pg_js_retry_once (id int primary key, n int not null)`;
+        await sql`delete from pg_js_retry_once`;
+        await sql`insert into pg_js_retry_once values (1, 0)`;
+        const seen: number[] = [];
+        await transaction(sql, async (tx) => {
+          const [row] = await tx`select n from pg_js_retry_once where id = 1`; // snapshot taken
+          seen.push(row!.n);
+          // The first time, another connection commits a change to the row in between.
+          if (seen.length === 1) await sql.begin((other) => other`update pg_js_retry_once set n = n + 10 where id = 1`);
+          await tx`update pg_js_retry_once set n = ${row!.n + 1} where id = 1`;
+        });
+        expect(seen).toEqual([0, 10]); // the second run saw the other commit
+        const [row] = await sql`select n from pg_js_retry_once where id = 1`;
+        expect(row!.n).toBe(11);
+      } finally {
+        await sql.end({ timeout: 5 });
+      }
+    }, 20_000);
+
+    it('retry: false (per call, or on dsql()) makes one attempt and surfaces the conflict', async () => {
+      const sql = dsql({ ...local.connectionOptions(), max: 2, retry: false });
+      try {
+        for (const retry of [undefined, false] as const) {
+          local.inject({ on: 'commit', error: conflict });
+          let runs = 0;
+          const err = await transaction(
+            sql,
+            async (tx) => {
+              runs++;
+              await tx`select 1`;
+            },
+            retry,
+          ).then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          expect(isOccError(err)).toBe(true);
+          expect(runs).toBe(1);
+        }
+      } finally {
+        await sql.end({ timeout: 5 });
+      }
+    }, 20_000);
+
+    it('a connection lost before COMMIT is retried on a new connection', async () => {
+      const sql = dsql({ ...local.connectionOptions(), max: 1 });
+      try {
+        local.inject({ on: 'query', drop: true, match: 'retry_marker_before_commit' });
+        let runs = 0;
+        const [row] = await transaction(sql, async (tx) => {
+          runs++;
+          return tx`select 'retry_marker_before_commit' as m`;
+        });
+        expect(row!.m).toBe('retry_marker_before_commit');
+        expect(runs).toBe(2);
+      } finally {
+        await sql.end({ timeout: 5 });
+      }
+    }, 20_000);
+  });
+
   describe('scenario 5: injected faults', () => {
     it('a connection dropped mid-query surfaces the error, and sql recovers', async () => {
       const sql = dsql({ ...local.connectionOptions(), max: 1 });
