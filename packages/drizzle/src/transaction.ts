@@ -4,9 +4,10 @@
  */
 import {
   CommitOutcomeUnknownError,
+  DsqlTransactionRolledBackError,
   DsqlUnsupportedError,
-  isCommitOutcomeUnknownError,
   isConnectionLoss,
+  isDsqlError,
   isRetryableTransactionError,
   resolveRetryOptions,
   withRetry,
@@ -121,12 +122,28 @@ async function attempt<T>(
   config: TransactionConfig | undefined,
 ): Promise<T> {
   let committing = false;
+  let commitAnswered = false;
   try {
     return await original.call(
       db,
-      async (tx: { transaction: unknown }) => {
+      async (tx: { transaction: unknown; execute: (query: unknown) => Promise<unknown> }) => {
         // Drizzle nests with savepoints; refuse before anything reaches the server.
         Object.defineProperty(tx, 'transaction', { value: nestedTransactionRefused, configurable: true, writable: true });
+        // Drizzle (node-postgres) sends COMMIT through tx.execute and ignores its answer: a COMMIT
+        // answered ROLLBACK (a statement failed and its error was caught) would pass for success.
+        const execute = tx.execute;
+        Object.defineProperty(tx, 'execute', {
+          configurable: true,
+          writable: true,
+          value: async function executeChecked(query: unknown) {
+            // Only the first statement after the callback is COMMIT (then, if it failed, ROLLBACK).
+            const isCommit = committing && !commitAnswered;
+            if (isCommit) commitAnswered = true;
+            const result = await execute.call(tx, query);
+            if (isCommit && (result as { command?: unknown } | undefined)?.command === 'ROLLBACK') throw new DsqlTransactionRolledBackError();
+            return result;
+          },
+        });
         const result = await fn(tx as never);
         committing = true;
         return result;
@@ -136,7 +153,7 @@ async function attempt<T>(
   } catch (err) {
     // After the callback resolved, the only failures left are COMMIT's (and the ROLLBACK Drizzle
     // sends after a failed COMMIT). Without a server answer, the outcome of COMMIT is unknown.
-    if (committing && !isCommitOutcomeUnknownError(err) && !serverAnswered(err)) {
+    if (committing && !isDsqlError(err) && !serverAnswered(err)) {
       throw new CommitOutcomeUnknownError({ cause: err });
     }
     throw err;

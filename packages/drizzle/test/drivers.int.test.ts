@@ -198,6 +198,27 @@ describe.each(drivers)('%s', (driver, open) => {
     }
   });
 
+  it('a transaction whose failed statement was caught inside the callback is reported, not taken for a commit', async () => {
+    const { db, close } = open();
+    const id = `swallowed-${driver}`;
+    try {
+      await db.insert(counters).values({ id, n: 0 });
+      const outcome = await db
+        .transaction(async (tx) => {
+          await tx.update(counters).set({ n: 5 }).where(eq(counters.id, id));
+          await tx.execute(sql`SELECT 1 / 0`).catch(() => undefined); // swallowed: DSQL will roll back at COMMIT
+          return 'done';
+        })
+        .then((v) => v, (e: unknown) => e);
+      expect(outcome).not.toBe('done');
+      if (driver === 'node-postgres') expect(isDsqlError(outcome, 'transaction-rolled-back')).toBe(true);
+      const [row] = await db.select({ n: counters.n }).from(counters).where(eq(counters.id, id));
+      expect(row!.n).toBe(0);
+    } finally {
+      await close();
+    }
+  });
+
   it('a COMMIT whose answer is lost is reported as CommitOutcomeUnknownError and never retried', async () => {
     const { db, close } = open({ retry: true });
     const id = `lost-${driver}`;
