@@ -1,3 +1,4 @@
+import { isConnectionLoss } from '@dsql/core';
 import type { DsqlSession, SessionResult, SessionSource } from './session.js';
 
 /**
@@ -34,16 +35,26 @@ export interface PostgresSqlLike {
   end(options?: { timeout?: number }): Promise<void>;
 }
 
+/** How long `db.destroy()` lets Postgres.js connections finish before terminating them. */
+const END_TIMEOUT_SECONDS = 5;
+
 class PostgresSession implements DsqlSession {
   readonly #reserved: PostgresReservedLike;
+  /** The socket closed under this reservation. */
+  #lost = false;
 
   constructor(reserved: PostgresReservedLike) {
     this.#reserved = reserved;
   }
 
   async query(sql: string, parameters: readonly unknown[]): Promise<SessionResult> {
-    const result = await this.#reserved.unsafe(sql, [...parameters]);
-    return { rows: [...result], command: result.command, rowCount: result.count ?? undefined };
+    try {
+      const result = await this.#reserved.unsafe(sql, [...parameters]);
+      return { rows: [...result], command: result.command, rowCount: result.count ?? undefined };
+    } catch (err) {
+      if (isConnectionLoss(err)) this.#lost = true;
+      throw err;
+    }
   }
 
   async *stream(sql: string, parameters: readonly unknown[], chunkSize: number): AsyncIterableIterator<Record<string, unknown>[]> {
@@ -51,8 +62,12 @@ class PostgresSession implements DsqlSession {
   }
 
   release(): void {
-    // Postgres.js cannot close one reserved connection on demand; a broken one is dropped by
-    // Postgres.js itself when its socket closes.
+    // When the socket closed, Postgres.js has already moved the connection to its closed queue
+    // and ended the reservation; `release()` would then put the dead connection back among the
+    // open ones (Postgres.js 3.4.9: the next query fails with "Cannot read properties of null
+    // (reading 'write')"), so it is skipped. A live connection cannot be closed on its own in
+    // Postgres.js: it is released.
+    if (this.#lost) return;
     this.#reserved.release();
   }
 }
@@ -66,6 +81,9 @@ class PostgresSession implements DsqlSession {
 export function postgresSource(sql: PostgresSqlLike): SessionSource {
   return {
     acquire: async () => new PostgresSession(await sql.reserve()),
-    end: () => sql.end(),
+    // Postgres.js 3.4.9's end() never resolves once a connection closed with a statement in flight
+    // (its `ended` callback is only called from a socket that is already gone); the timeout lets
+    // it terminate such connections. Healthy idle connections still end at once.
+    end: () => sql.end({ timeout: END_TIMEOUT_SECONDS }),
   };
 }
