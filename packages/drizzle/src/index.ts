@@ -12,6 +12,7 @@ export { transaction, type TransactionRetry, type TransactionConfig, type Transa
 export {
   CommitOutcomeUnknownError,
   DsqlError,
+  DsqlTransactionRolledBackError,
   DsqlUnsupportedError,
   isCommitOutcomeUnknownError,
   isDsqlError,

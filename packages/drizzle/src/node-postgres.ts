@@ -44,7 +44,8 @@ export type DsqlNodePgDatabase<
  *
  * The result is a normal `NodePgDatabase` (`db.$client` is the pool), except `db.transaction`:
  * it retries OCC conflicts when `retry` is configured (in the config, or in the connection
- * options), reports a lost COMMIT as `CommitOutcomeUnknownError` (never retried), and refuses
+ * options), reports a lost COMMIT as `CommitOutcomeUnknownError` (never retried) and a COMMIT
+ * answered ROLLBACK (an error caught inside the callback) as `DsqlTransactionRolledBackError`, and refuses
  * nested transactions (savepoints) and isolation levels other than repeatable read with
  * `DsqlUnsupportedError` before anything is sent. A retried callback may run more than once: it
  * must not have side effects outside the database. A pool's checked-out clients get an `error`

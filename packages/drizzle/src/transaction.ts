@@ -212,6 +212,8 @@ export function installDsqlTransactions<DB extends TransactionalDatabase>(db: DB
  * - **`fn` may run more than once**, each time in a fresh transaction: it must not have side
  *   effects outside the database (or they must be idempotent).
  * - A COMMIT whose answer was lost is never retried: it rejects with `CommitOutcomeUnknownError`.
+ * - A COMMIT answered ROLLBACK (a statement failed and its error was caught inside `fn`) rejects
+ *   with `DsqlTransactionRolledBackError`, not retried.
  * - `tx.transaction()` (a savepoint) rejects at once with `DsqlUnsupportedError`.
  * - An isolation level other than repeatable read rejects with `DsqlUnsupportedError`.
  *

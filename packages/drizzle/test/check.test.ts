@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isDsqlError } from '@dsql/core';
-import { checkMigrations, formatProblems } from '@dsql/drizzle/migrator';
+import { checkMigrations, formatProblems, migrate, type MigratableDatabase } from '@dsql/drizzle/migrator';
 import { runCli } from '../src/cli-main.js';
 import { readMigrationFolder } from '../src/migrations/journal.js';
 import { generateMigrations, removeFolder, tempFolder } from './support/generate.js';
@@ -128,5 +128,23 @@ describe('dsql-drizzle check', () => {
     const missing = capture();
     expect(await runCli(['check'], missing.io, '/nonexistent')).toBe(2);
     expect(missing.err[0]).toMatch(/\/nonexistent\/drizzle/);
+  });
+});
+
+describe('migrate() options', () => {
+  // Options are checked before the database is touched: this database fails any use.
+  const untouchable = new Proxy({}, { get: () => { throw new Error('database used'); } }) as MigratableDatabase;
+
+  it.each([
+    [{ migrationsFolder: 42 }, /Invalid migrationsFolder: got 42; expected the path of a drizzle-kit migrations folder/],
+    [{ migrationsFolder: 'x', migrationsTable: '' }, /Invalid migrationsTable: got ""; expected a non-empty identifier/],
+    [{ migrationsFolder: 'x', migrationsSchema: 'a'.repeat(60) }, /Invalid migrationsSchema/],
+    [{ migrationsFolder: 'x', lockLeaseSeconds: 0 }, /Invalid lockLeaseSeconds: got 0; expected a number of seconds greater than 0/],
+    [{ migrationsFolder: 'x', lockTimeoutSeconds: Number.NaN }, /Invalid lockTimeoutSeconds/],
+    [{ migrationsFolder: 'x', jobTimeoutSeconds: -5 }, /Invalid jobTimeoutSeconds: got -5/],
+  ])('%j', async (config, message) => {
+    const error = await migrate(untouchable, config as never).catch((e: unknown) => e);
+    expect(isDsqlError(error, 'invalid-config')).toBe(true);
+    expect((error as Error).message).toMatch(message);
   });
 });
