@@ -1,11 +1,24 @@
-// Runs @dsql/local in its own process (as `dsql-local` does), so the benchmark's client and the
-// proxy do not share one event loop. Prints the connection details as one JSON line; stops on
-// SIGTERM or when the parent goes away.
+// Runs @dsql/local in its own process (as the `dsql-local` CLI does), so a benchmark's clients and
+// the proxy do not share one event loop. Options arrive as JSON in argv[2] (`rules: 'passthrough'`
+// selects passThroughRules). Prints the connection details as one JSON line; answers `stats` and
+// `inject` messages over IPC; stops on SIGTERM, on stdin end or when the parent goes away.
 import { passThroughRules, startDsqlLocal } from '@dsql/local';
 
-const dsql = await startDsqlLocal({ rules: process.env.RULES === 'passthrough' ? passThroughRules : undefined });
-const { host, hostaddr, port, region, ca, credentials, upstreamUrl } = dsql;
-process.stdout.write(`${JSON.stringify({ host, hostaddr, port, region, ca, credentials, upstreamUrl })}\n`);
+const { rules, ...options } = JSON.parse(process.argv[2] ?? '{}');
+const dsql = await startDsqlLocal({ ...options, rules: rules === 'passthrough' ? passThroughRules : undefined });
+const { host, hostaddr, port, region, clusterId, ca, credentials, upstreamUrl } = dsql;
+process.stdout.write(`${JSON.stringify({ host, hostaddr, port, region, clusterId, ca, credentials, upstreamUrl })}\n`);
+process.on('message', (msg) => {
+  if (msg?.type === 'stats') process.send?.({ id: msg.id, stats: dsql.stats() });
+  if (msg?.type === 'inject') {
+    try {
+      dsql.inject(msg.fault);
+      process.send?.({ id: msg.id });
+    } catch (err) {
+      process.send?.({ id: msg.id, error: String(err?.message ?? err) });
+    }
+  }
+});
 let stopping = false;
 const stop = () => {
   if (stopping) return;
