@@ -13,7 +13,7 @@ import type net from 'node:net';
 import type tls from 'node:tls';
 import { serialize } from 'pg-protocol';
 import type { FaultBook } from './faults.js';
-import type { SqlError, SqlSession, TxStatus } from './sql/hook.js';
+import type { SqlContext, SqlError, SqlSession, TxStatus } from './sql/hook.js';
 import type { DsqlLocalStats } from './stats.js';
 import { commandComplete, commandTagOf, errorFields, errorFromFields, errorResponse, readyForQuery } from './wire/backend.js';
 import { FrameReader, cstring, message, readCString } from './wire/frames.js';
@@ -95,11 +95,22 @@ interface StatementInfo {
   sql: string;
   /** The batch (Sync count) it was parsed in: a later Execute re-runs a prepared statement. */
   batch: number;
+  /** Its Parse was forwarded as the client's text (not refused, not a rewritten COMMIT). */
+  forwarded: boolean;
   tag?: string;
   writesRows?: boolean;
   commitError?: SqlError;
   drop?: boolean;
 }
+
+/** A bound portal: its statement, and whether an Execute already started it. */
+interface PortalInfo {
+  statement: StatementInfo | undefined;
+  /** A later Execute of the same portal fetches more rows of the same run (not a new execution). */
+  started: boolean;
+}
+
+const NOTHING_MORE: Decided = {};
 
 /** Limits and services a session needs from its server. */
 export interface ProxyContext {
@@ -130,6 +141,8 @@ export class ProxySession {
   private batchWrapped = false;
   /** An Execute was sent since the last Sync. */
   private batchExecuted = false;
+  /** The proxy failed a message of this batch: PostgreSQL skips the rest of it, up to Sync. */
+  private batchRefused = false;
   private beginPrepared = false;
   /** A re-executed COMMIT was failed in place: roll back when its batch is answered. */
   private rollbackAtSync = false;
@@ -138,8 +151,13 @@ export class ProxySession {
   private closeWhenIdle = false;
   private closed = false;
   private readonly statements = new Map<string, StatementInfo>();
-  private readonly portals = new Map<string, StatementInfo | undefined>();
+  private readonly portals = new Map<string, PortalInfo>();
   private ageTimer: NodeJS.Timeout | undefined;
+  /**
+   * The rules check every execution (`onExecute`), so Parse only checks the text: a named
+   * prepared statement is parsed once and may run in many transactions.
+   */
+  private readonly executeChecked: boolean;
 
   constructor(
     private readonly client: tls.TLSSocket,
@@ -147,7 +165,9 @@ export class ProxySession {
     private readonly rules: SqlSession,
     private readonly ctx: ProxyContext,
     private readonly onClose: () => void,
-  ) {}
+  ) {
+    this.executeChecked = typeof rules.onExecute === 'function';
+  }
 
   /** Starts forwarding; `rest` is anything upstream sent after its first ReadyForQuery. */
   start(): void {
@@ -293,12 +313,14 @@ export class ProxySession {
         const info: StatementInfo = {
           sql,
           batch: this.batchNo,
+          forwarded: !d.refusal && !d.commitError,
           tag: d.tag,
           commitError: d.commitError,
           drop: d.drop,
           writesRows: !d.refusal && !d.commitError && (d.writesRows ?? WRITE_RE.test(d.sql ?? sql)),
         };
         this.statements.set(name, info);
+        if (d.refusal) this.batchRefused = true;
         this.push({ k: K.Parse, refusal: d.refusal });
         const text = d.refusal ? FAILING_SQL : d.commitError ? 'ROLLBACK' : d.sql;
         this.toUpstream.push(text === undefined ? frame : message('P', cstring(name), cstring(text), frame.subarray(afterSql)));
@@ -307,26 +329,30 @@ export class ProxySession {
       case 0x42 /* B */: {
         const [portal, afterPortal] = readCString(frame, 5);
         const [stmt] = readCString(frame, afterPortal);
-        this.portals.set(portal, this.statements.get(stmt));
+        this.portals.set(portal, { statement: this.statements.get(stmt), started: false });
         this.push({ k: K.Bind });
         break;
       }
       case 0x45 /* E */: {
         const [portal] = readCString(frame, 5);
-        let info = this.portals.get(portal);
-        if (info && info.batch !== this.batchNo) {
+        const bound = this.portals.get(portal);
+        let info = bound?.statement;
+        // After a failure the proxy made in this batch PostgreSQL runs nothing up to Sync.
+        if (info && !this.batchRefused) {
           // A prepared statement run again: faults, the transaction age limit and a doomed
-          // COMMIT apply to every execution, not only to the Parse.
-          const again = this.decideExecution(info);
+          // COMMIT apply to every execution, not only to the Parse (which applied them).
+          const again = info.batch !== this.batchNo ? this.decideExecution(info) : NOTHING_MORE;
           if (again === undefined) return;
-          const refusal = again.refusal ?? again.commitError;
+          const refusal = again.refusal ?? again.commitError ?? this.checkExecution(info, bound!);
           if (refusal) {
-            // Fail it in place (a Parse that cannot succeed; PostgreSQL then skips to Sync). A
+            // Fail it in place, as a refused Parse is failed: a Parse that cannot succeed, then
+            // PostgreSQL skips to Sync (and a transaction block is aborted: 25P02 follows). A
             // failed COMMIT also ends the transaction: rolled back once the batch is answered.
             if (again.commitError) {
               this.rollbackAtSync = true;
               if (again.commitError.code === '40001') this.ctx.stats.occConflicts++;
             }
+            this.batchRefused = true;
             this.push({ k: K.Parse, refusal });
             this.toUpstream.push(serialize.parse({ name: 'dsql_local_refused', text: FAILING_SQL }));
             return;
@@ -353,6 +379,7 @@ export class ProxySession {
       case 0x53 /* S */:
         this.push({ k: K.Sync });
         this.batchExecuted = false;
+        this.batchRefused = false;
         this.batchNo++;
         break;
       case 0x46 /* F */:
@@ -395,9 +422,26 @@ export class ProxySession {
     const aged = this.ageError();
     if (aged) return isCommit ? { commitError: aged } : { refusal: aged };
     if (isCommit && this.doomed) return { commitError: this.doomedError };
-    const decision = this.rules.onSql(sql, { protocol, txStatus: this.txStatus });
+    const decision = this.rules.onSql(sql, this.context(protocol));
     if (decision.kind === 'refuse') return { refusal: decision.error };
     return { sql: decision.sql, tag: decision.commandTag, tags: decision.commandTags, writesRows: decision.writesRows };
+  }
+
+  /** What the rules are told about the statement at hand. */
+  private context(protocol: SqlContext['protocol']): SqlContext {
+    return { protocol, txStatus: this.txStatus, executeChecked: this.executeChecked };
+  }
+
+  /**
+   * DSQL's per-transaction rules for one Execute (one DDL, no DDL with DML): every execution of
+   * a statement counts, whichever batch parsed it. A later Execute of a portal already started
+   * only fetches more rows of the same run. The analysis is the rules' cached one (no parse).
+   */
+  private checkExecution(info: StatementInfo, portal: PortalInfo): SqlError | undefined {
+    if (portal.started) return undefined;
+    portal.started = true;
+    if (!this.executeChecked || !info.forwarded) return undefined;
+    return this.rules.onExecute!(info.sql, this.context('extended'));
   }
 
   /** `decide` for a re-executed prepared statement: everything but the SQL rules. */
@@ -555,7 +599,7 @@ export class ProxySession {
     const tag = override ?? commandTagOf(frame);
     const check = this.rules.onCommandComplete;
     if (check && h) {
-      const err = check.call(this.rules, tag, { protocol: h.k === K.Simple ? 'simple' : 'extended', txStatus: this.txStatus });
+      const err = check.call(this.rules, tag, this.context(h.k === K.Simple ? 'simple' : 'extended'));
       if (err) {
         this.emit(errorResponse(err));
         if (h.k === K.Simple) h.ccFailed = true;
