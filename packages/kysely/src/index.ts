@@ -17,13 +17,11 @@ export {
 } from './dialect.js';
 export { transaction } from './transaction.js';
 export { DsqlAdapter } from './adapter.js';
-export { DsqlDriver, DsqlConnection, type DsqlDriverOptions } from './driver.js';
 export { DsqlQueryCompiler, type DsqlQueryCompilerOptions } from './query-compiler.js';
 export { DsqlIntrospector } from './introspector.js';
 export { resolveMigrationLockConfig, type MigrationLockConfig, type ResolvedMigrationLockConfig } from './migration-lock.js';
 export type { PgPoolLike, PgPoolClientLike, PgCursorConstructor } from './pg-source.js';
 export type { PostgresSqlLike, PostgresReservedLike, PostgresPendingLike } from './postgres-source.js';
-export type { DsqlSession, SessionResult, SessionSource } from './session.js';
 export {
   CommitOutcomeUnknownError,
   DsqlError,

@@ -20,7 +20,12 @@ export interface MigrationLockConfig {
   pollIntervalMs?: number;
 }
 
-/** {@link MigrationLockConfig} with every field filled in. */
+/**
+ * {@link MigrationLockConfig} with every field filled in.
+ *
+ * @example
+ * const lock: ResolvedMigrationLockConfig = resolveMigrationLockConfig({ leaseSeconds: 600 });
+ */
 export type ResolvedMigrationLockConfig = Readonly<Required<MigrationLockConfig>>;
 
 function checkInteger(field: string, value: unknown, fallback: number, min: number, max: number): number {
