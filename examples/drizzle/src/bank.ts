@@ -46,15 +46,29 @@ export async function transfer(db: Db, from: string, to: string, amount: number,
     db,
     async (tx) => {
       // Check and debit in one statement: no row changes when the funds are short.
-      const debit = await tx
-        .update(accounts)
-        .set({ balance: sql`${accounts.balance} - ${amount}` })
-        .where(and(eq(accounts.id, from), gte(accounts.balance, amount)));
-      if (debit.rowCount !== 1) throw new InsufficientFundsError(`account ${from} lacks ${amount}`);
-      await tx
-        .update(accounts)
-        .set({ balance: sql`${accounts.balance} + ${amount}` })
-        .where(eq(accounts.id, to));
+      const debit = async (): Promise<void> => {
+        const result = await tx
+          .update(accounts)
+          .set({ balance: sql`${accounts.balance} - ${amount}` })
+          .where(and(eq(accounts.id, from), gte(accounts.balance, amount)));
+        if (result.rowCount !== 1) throw new InsufficientFundsError(`account ${from} lacks ${amount}`);
+      };
+      const credit = async (): Promise<void> => {
+        await tx
+          .update(accounts)
+          .set({ balance: sql`${accounts.balance} + ${amount}` })
+          .where(eq(accounts.id, to));
+      };
+      // Touch the two rows in one fixed order (by id). DSQL never makes a transaction wait for
+      // another (the later COMMIT simply fails), but on PostgreSQL, and so on @dsql/local, transfers
+      // A→B and B→A running at once could wait on each other's row locks until both lose.
+      if (from < to) {
+        await debit();
+        await credit();
+      } else {
+        await credit();
+        await debit();
+      }
       await tx.insert(transfers).values({ fromAccount: from, toAccount: to, amount });
     },
     { onRetry },

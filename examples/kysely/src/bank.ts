@@ -51,18 +51,32 @@ export async function transfer(
     db,
     async (trx) => {
       // Check and debit in one statement: no row changes when the funds are short.
-      const debit = await trx
-        .updateTable('bank_kysely.accounts')
-        .set((eb) => ({ balance: eb('balance', '-', amount) }))
-        .where('id', '=', from)
-        .where('balance', '>=', amount)
-        .executeTakeFirst();
-      if (debit.numUpdatedRows !== 1n) throw new InsufficientFundsError(`account ${from} lacks ${amount}`);
-      await trx
-        .updateTable('bank_kysely.accounts')
-        .set((eb) => ({ balance: eb('balance', '+', amount) }))
-        .where('id', '=', to)
-        .execute();
+      const debit = async (): Promise<void> => {
+        const result = await trx
+          .updateTable('bank_kysely.accounts')
+          .set((eb) => ({ balance: eb('balance', '-', amount) }))
+          .where('id', '=', from)
+          .where('balance', '>=', amount)
+          .executeTakeFirst();
+        if (result.numUpdatedRows !== 1n) throw new InsufficientFundsError(`account ${from} lacks ${amount}`);
+      };
+      const credit = async (): Promise<void> => {
+        await trx
+          .updateTable('bank_kysely.accounts')
+          .set((eb) => ({ balance: eb('balance', '+', amount) }))
+          .where('id', '=', to)
+          .execute();
+      };
+      // Touch the two rows in one fixed order (by id). DSQL never makes a transaction wait for
+      // another (the later COMMIT simply fails), but on PostgreSQL, and so on @dsql/local, transfers
+      // A→B and B→A running at once could wait on each other's row locks until both lose.
+      if (from < to) {
+        await debit();
+        await credit();
+      } else {
+        await credit();
+        await debit();
+      }
       await trx.insertInto('bank_kysely.transfers').values({ from_account: from, to_account: to, amount }).execute();
     },
     { onRetry },

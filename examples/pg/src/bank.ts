@@ -38,12 +38,26 @@ export async function transfer(
   await pool.transaction(
     async (tx) => {
       // Check and debit in one statement: no row changes when the funds are short.
-      const debit = await tx.query(
-        'UPDATE bank_pg.accounts SET balance = balance - $2 WHERE id = $1 AND balance >= $2',
-        [from, amount],
-      );
-      if (debit.rowCount !== 1) throw new InsufficientFundsError(`account ${from} lacks ${amount}`);
-      await tx.query('UPDATE bank_pg.accounts SET balance = balance + $2 WHERE id = $1', [to, amount]);
+      const debit = async (): Promise<void> => {
+        const result = await tx.query(
+          'UPDATE bank_pg.accounts SET balance = balance - $2 WHERE id = $1 AND balance >= $2',
+          [from, amount],
+        );
+        if (result.rowCount !== 1) throw new InsufficientFundsError(`account ${from} lacks ${amount}`);
+      };
+      const credit = async (): Promise<void> => {
+        await tx.query('UPDATE bank_pg.accounts SET balance = balance + $2 WHERE id = $1', [to, amount]);
+      };
+      // Touch the two rows in one fixed order (by id). DSQL never makes a transaction wait for
+      // another (the later COMMIT simply fails), but on PostgreSQL, and so on @dsql/local, transfers
+      // A→B and B→A running at once could wait on each other's row locks until both lose.
+      if (from < to) {
+        await debit();
+        await credit();
+      } else {
+        await credit();
+        await debit();
+      }
       await tx.query('INSERT INTO bank_pg.transfers (from_account, to_account, amount) VALUES ($1, $2, $3)', [
         from,
         to,

@@ -29,11 +29,13 @@ export interface BankReport {
   retries: number;
   /** Transfers that needed at least one retry. */
   retriedTransfers: number;
+  /** Most attempts one transfer took. */
+  mostAttempts: number;
   balances: number[];
 }
 
 export async function main(options: BankOptions): Promise<BankReport> {
-  const { accounts = 4, workers = 8, transfersPerWorker = 10, initialBalance = 1000, log = () => {} } = options;
+  const { accounts = 10, workers = 4, transfersPerWorker = 20, initialBalance = 1000, log = () => {} } = options;
   const pool = new DsqlPool({ ...options.connection, max: workers });
   try {
     const statements = await createSchema(pool);
@@ -46,29 +48,31 @@ export async function main(options: BankOptions): Promise<BankReport> {
     let declined = 0;
     let retries = 0;
     let retriedTransfers = 0;
+    let mostAttempts = 0;
     const worker = async (): Promise<void> => {
       for (let i = 0; i < transfersPerWorker; i++) {
         const from = ids[Math.floor(Math.random() * ids.length)]!;
         const others = ids.filter((id) => id !== from);
         const to = others[Math.floor(Math.random() * others.length)]!;
-        let retried = false;
+        let attempts = 1;
         try {
           await transfer(pool, from, to, 1 + Math.floor(Math.random() * 250), () => {
             retries++;
-            retried = true;
+            attempts++;
           });
           transfers++;
         } catch (err) {
           if (!(err instanceof InsufficientFundsError)) throw err;
           declined++;
         }
-        if (retried) retriedTransfers++;
+        if (attempts > 1) retriedTransfers++;
+        mostAttempts = Math.max(mostAttempts, attempts);
       }
     };
     await Promise.all(Array.from({ length: workers }, worker));
     log(
       `${workers} workers, ${workers * transfersPerWorker} transfers: ${transfers} committed, ${declined} declined ` +
-        `(insufficient funds); ${retries} OCC conflicts retried in ${retriedTransfers} transfers`,
+        `(insufficient funds); ${retries} OCC conflicts retried in ${retriedTransfers} transfers (at most ${mostAttempts} attempts)`,
     );
 
     const check = await reconcile(pool, ids, initialBalance);
@@ -78,7 +82,7 @@ export async function main(options: BankOptions): Promise<BankReport> {
       throw new Error(`books do not balance: ${JSON.stringify({ total, ...check })}`);
     }
     log(`reconciled: balances [${check.balances.join(', ')}], total ${total}, ledger explains every balance`);
-    return { accountIds: ids, initialBalance, transfers, declined, retries, retriedTransfers, balances: check.balances };
+    return { accountIds: ids, initialBalance, transfers, declined, retries, retriedTransfers, mostAttempts, balances: check.balances };
   } finally {
     await pool.end();
   }

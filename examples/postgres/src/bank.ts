@@ -27,11 +27,25 @@ export async function transfer(sql: Sql, from: string, to: string, amount: numbe
     sql,
     async (tx) => {
       // Check and debit in one statement: no row changes when the funds are short.
-      const debit = await tx`
-        UPDATE bank_postgresjs.accounts SET balance = balance - ${amount} WHERE id = ${from} AND balance >= ${amount}
-      `;
-      if (debit.count !== 1) throw new InsufficientFundsError(`account ${from} lacks ${amount}`);
-      await tx`UPDATE bank_postgresjs.accounts SET balance = balance + ${amount} WHERE id = ${to}`;
+      const debit = async (): Promise<void> => {
+        const result = await tx`
+          UPDATE bank_postgresjs.accounts SET balance = balance - ${amount} WHERE id = ${from} AND balance >= ${amount}
+        `;
+        if (result.count !== 1) throw new InsufficientFundsError(`account ${from} lacks ${amount}`);
+      };
+      const credit = async (): Promise<void> => {
+        await tx`UPDATE bank_postgresjs.accounts SET balance = balance + ${amount} WHERE id = ${to}`;
+      };
+      // Touch the two rows in one fixed order (by id). DSQL never makes a transaction wait for
+      // another (the later COMMIT simply fails), but on PostgreSQL, and so on @dsql/local, transfers
+      // A→B and B→A running at once could wait on each other's row locks until both lose.
+      if (from < to) {
+        await debit();
+        await credit();
+      } else {
+        await credit();
+        await debit();
+      }
       await tx`INSERT INTO bank_postgresjs.transfers ${tx({ from_account: from, to_account: to, amount })}`;
     },
     { onRetry },
