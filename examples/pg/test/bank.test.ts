@@ -1,27 +1,22 @@
-import { startDsqlLocal, type DsqlLocal } from '@dsql/local';
+import type { DsqlLocalConnectionOptions } from '@dsql/local';
 import { DsqlPool } from '@dsql/pg';
 import { main } from '../src/main.js';
 
-let local: DsqlLocal;
-beforeAll(async () => {
-  local = await startDsqlLocal();
-});
-afterAll(async () => {
-  await local?.stop();
-});
+// Started once for the run by test/dsql-local.setup.mjs (jest globalSetup).
+const connection = JSON.parse(process.env.DSQL_LOCAL!) as DsqlLocalConnectionOptions;
 
 it('moves money concurrently, retries OCC conflicts and keeps the books balanced', async () => {
   const lines: string[] = [];
-  const report = await main({ connection: local.connectionOptions(), log: (l) => lines.push(l) });
+  const report = await main({ connection, log: (l) => lines.push(l) });
 
   expect(report.transfers + report.declined).toBe(80);
   expect(report.transfers).toBeGreaterThan(0);
   // 4 workers on 10 accounts always collide somewhere; every conflict was retried, none surfaced.
   expect(report.retries).toBeGreaterThan(0);
-  expect(local.stats().occConflicts).toBeGreaterThanOrEqual(report.retries);
+  expect(report.mostAttempts).toBeGreaterThan(1);
 
   // Check the database itself, on a fresh pool: money was neither created nor lost.
-  const pool = new DsqlPool(local.connectionOptions());
+  const pool = new DsqlPool(connection);
   try {
     const { rows } = await pool.query<{ id: string; balance: string }>(
       'SELECT id, balance FROM bank_pg.accounts WHERE id = ANY($1::uuid[])',
