@@ -14,7 +14,7 @@ import { ProxySession } from './proxy.js';
 import type { SqlError, SqlRules } from './sql/hook.js';
 import type { DsqlLocalStats } from './stats.js';
 import { connectUpstream, UpstreamError, type UpstreamTarget } from './upstream/connect.js';
-import { authCleartextPassword, authOk, errorResponse, readyForQuery } from './wire/backend.js';
+import { authCleartextPassword, authOk, errorResponse, parameterStatusName, readyForQuery } from './wire/backend.js';
 import { FrameReader } from './wire/frames.js';
 
 const SSL_REQUEST = 80877103;
@@ -42,6 +42,8 @@ export interface ConnectionContext {
   maxTransactionAgeMs: number;
   /** Open sessions (counted against maxConnections), closed by stop(). */
   sessions: Set<{ close(): void }>;
+  /** ParameterStatus `server_version` sent instead of upstream's (DSQL reports its own). */
+  serverVersionStatus: Buffer;
 }
 
 const ACCESS_DENIED = 'unable to accept connection, access denied';
@@ -266,7 +268,9 @@ async function authenticate(
     return;
   }
   clearTimeout(timer);
-  const greeting = up.greeting.filter((f) => f[0] === 0x53 /* S */ || f[0] === 0x4b /* K */ || f[0] === 0x4e /* N */);
+  const greeting = up.greeting
+    .filter((f) => f[0] === 0x53 /* S */ || f[0] === 0x4b /* K */ || f[0] === 0x4e /* N */)
+    .map((f) => (f[0] === 0x53 && parameterStatusName(f) === 'server_version' ? ctx.serverVersionStatus : f));
   socket.write(Buffer.concat([authOk(), ...greeting, readyForQuery('I')]));
 
   stats.openConnections++;

@@ -10,11 +10,12 @@ import { handleConnection, type ConnectionContext } from './connection.js';
 import { FaultBook, type Fault } from './faults.js';
 import { TokenBucket } from './limits/token-bucket.js';
 import { resolveOptions, type DsqlLocalOptions } from './options.js';
-import { createDsqlRules } from './sql/index.js';
+import { createDsqlRules, DSQL_SERVER_VERSION } from './sql/index.js';
 import { emptyStats, type DsqlLocalStats } from './stats.js';
 import { generateTlsMaterial } from './tls/certs.js';
 import { parseUpstreamUrl, runUpstreamSql, type UpstreamTarget } from './upstream/connect.js';
 import { startEmbeddedPostgres, type EmbeddedUpstream } from './upstream/embedded.js';
+import { parameterStatus } from './wire/backend.js';
 
 /**
  * Shared connection options any `@dsql/*` adapter accepts as they are.
@@ -129,6 +130,7 @@ export async function startDsqlLocal(options: DsqlLocalOptions = {}): Promise<Ds
       maxConnectionAgeMs: o.maxConnectionAgeSeconds * 1000,
       maxTransactionAgeMs: o.maxTransactionAgeSeconds * 1000,
       sessions,
+      serverVersionStatus: parameterStatus('server_version', rules.serverVersion ?? DSQL_SERVER_VERSION),
     };
     server.on('connection', (socket) => handleConnection(socket, ctx));
     await new Promise<void>((resolve, reject) => {

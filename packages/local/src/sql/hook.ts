@@ -83,6 +83,11 @@ export interface SqlSession {
 /** DSQL's SQL rules as the proxy consumes them. */
 export interface SqlRules {
   /**
+   * The `server_version` the endpoint reports in its startup ParameterStatus; rules that answer
+   * `SHOW server_version` themselves set it so both agree. Default `DSQL_SERVER_VERSION`.
+   */
+  serverVersion?: string;
+  /**
    * Statements run once on the upstream at start, each on its own, before any client session
    * (e.g. the `sys` schema for async jobs, per-database settings such as `TimeZone`).
    */

@@ -58,6 +58,7 @@ export function createDsqlRules(options: DsqlRulesOptions = {}): SqlRules & { re
   const analyze = createAnalyzer(options);
   const serverVersion = options.serverVersion ?? DSQL_SERVER_VERSION;
   return {
+    serverVersion,
     bootstrapSql: [
       ...environmentBootstrapSql(serverVersion),
       ...jobsBootstrapSql(options.asyncJobMs ?? DEFAULT_ASYNC_JOB_MS),

@@ -3,7 +3,7 @@
  * frontend messages, so these few builders are hand-written.
  */
 import type { SqlError, TxStatus } from '../sql/hook.js';
-import { cstring, int32, message } from './frames.js';
+import { cstring, int32, message, readCString } from './frames.js';
 
 /** ErrorResponse with PostgreSQL's field codes (S, V, C, M, D, H). */
 export function errorResponse(err: SqlError): Buffer {
@@ -32,6 +32,16 @@ export function readyForQuery(status: TxStatus): Buffer {
 /** CommandComplete with the given tag. */
 export function commandComplete(tag: string): Buffer {
   return message('C', cstring(tag));
+}
+
+/** ParameterStatus (`S`): a run-time parameter's name and value, as sent at startup. */
+export function parameterStatus(name: string, value: string): Buffer {
+  return message('S', cstring(name), cstring(value));
+}
+
+/** Reads the parameter name of a ParameterStatus frame. */
+export function parameterStatusName(frame: Buffer): string {
+  return readCString(frame, 5)[0];
 }
 
 /** AuthenticationCleartextPassword. */
