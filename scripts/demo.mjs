@@ -52,5 +52,5 @@ try {
   await local.stop();
 }
 console.log(`${failed ? 'Demo FAILED' : 'Demo finished'} in ${seconds(started)}; local endpoint and PostgreSQL stopped.`);
-console.log('Next: `pnpm test` runs every test; examples/*/src/cli.ts runs one app against a real cluster with DSQL_ENDPOINT set.');
+console.log('Next: `pnpm test` runs every test; `DSQL_ENDPOINT=<your cluster endpoint> pnpm --filter example-pg start` runs one example on a real cluster.');
 process.exit(failed ? 1 : 0);
