@@ -33,8 +33,12 @@ export interface DsqlDialectOptions {
    * defaults, `false` for one attempt). Default `true`.
    */
   retry?: RetryOptions | boolean;
-  /** Called once for each new connection the dialect opens. */
-  onCreateConnection?: (connection: DatabaseConnection) => Promise<void>;
+  /**
+   * Called each time a connection is checked out for Kysely (a query, a transaction, a
+   * Migrator run), before it is used. For once-per-physical-connection setup, use the pool's
+   * own hook (`pool.on('connect', …)` of node-postgres, `connection` options of Postgres.js).
+   */
+  onReserveConnection?: (connection: DatabaseConnection) => Promise<void>;
 }
 
 /**
@@ -86,7 +90,7 @@ export interface DsqlDialectConnectionConfig extends DsqlDialectOptions, DsqlPoo
 export type DsqlDialectConfig = DsqlDialectConnectionConfig | DsqlDialectPoolConfig | DsqlDialectPostgresConfig;
 
 /** Keys of the config that belong to the dialect, never handed to the pool. */
-const DIALECT_KEYS = ['waitForIndexes', 'migrationLock', 'identityCache', 'onCreateConnection', 'pool', 'postgres', 'cursor'] as const;
+const DIALECT_KEYS = ['waitForIndexes', 'migrationLock', 'identityCache', 'onReserveConnection', 'pool', 'postgres', 'cursor'] as const;
 
 function describe(value: unknown): string {
   return value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
@@ -154,7 +158,7 @@ export class DsqlDialect implements Dialect {
   readonly #identityCache: number;
   readonly #lock: ResolvedMigrationLockConfig;
   readonly #retry: RetryOptions | boolean;
-  readonly #onCreateConnection: DsqlDialectOptions['onCreateConnection'];
+  readonly #onReserveConnection: DsqlDialectOptions['onReserveConnection'];
 
   constructor(config: DsqlDialectConfig) {
     if (typeof config !== 'object' || config === null) {
@@ -163,19 +167,19 @@ export class DsqlDialect implements Dialect {
     if (config.waitForIndexes !== undefined && typeof config.waitForIndexes !== 'boolean') {
       throw new DsqlConfigError('waitForIndexes', describe(config.waitForIndexes), 'true or false');
     }
-    if (config.onCreateConnection !== undefined && typeof config.onCreateConnection !== 'function') {
-      throw new DsqlConfigError('onCreateConnection', describe(config.onCreateConnection), 'a function');
+    if (config.onReserveConnection !== undefined && typeof config.onReserveConnection !== 'function') {
+      throw new DsqlConfigError('onReserveConnection', describe(config.onReserveConnection), 'a function');
     }
     this.#waitForIndexes = config.waitForIndexes ?? true;
     this.#identityCache = checkIdentityCache(config.identityCache);
     this.#lock = resolveMigrationLockConfig(config.migrationLock);
     this.#retry = config.retry ?? true;
-    this.#onCreateConnection = config.onCreateConnection;
+    this.#onReserveConnection = config.onReserveConnection;
     this.#source = sourceOf(config);
   }
 
   createDriver(): Driver {
-    return new DsqlDriver(this.#source, { waitForIndexes: this.#waitForIndexes, onCreateConnection: this.#onCreateConnection });
+    return new DsqlDriver(this.#source, { waitForIndexes: this.#waitForIndexes, onReserveConnection: this.#onReserveConnection });
   }
 
   createQueryCompiler(): QueryCompiler {

@@ -13,8 +13,8 @@ import type { DsqlSession, SessionResult, SessionSource } from './session.js';
 export interface DsqlDriverOptions {
   /** Wait for `CREATE INDEX ASYNC` (and other DDL jobs) to finish before answering. */
   readonly waitForIndexes: boolean;
-  /** Runs once for every new session (e.g. `SET` statements). */
-  readonly onCreateConnection?: ((connection: DatabaseConnection) => Promise<void>) | undefined;
+  /** Runs each time a session is checked out for Kysely. */
+  readonly onReserveConnection?: ((connection: DatabaseConnection) => Promise<void>) | undefined;
 }
 
 /** Where a connection stands, as far as transactions go. */
@@ -118,9 +118,9 @@ export class DsqlDriver implements Driver {
 
   async acquireConnection(): Promise<DatabaseConnection> {
     const connection = new DsqlConnection(await this.#source.acquire(), this.#options);
-    if (this.#options.onCreateConnection) {
+    if (this.#options.onReserveConnection) {
       try {
-        await this.#options.onCreateConnection(connection);
+        await this.#options.onReserveConnection(connection);
       } catch (err) {
         await connection.session.release(true);
         throw err;

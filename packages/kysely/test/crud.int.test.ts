@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
 import { sql, type Generated, type Kysely } from 'kysely';
-import { isDsqlError, transaction } from '@dsql/kysely';
+import { isDsqlError, transaction } from '../src/index.js';
 import { database, DRIVER_KINDS, startLocal, type DriverKind, type DsqlLocal } from './support/local.js';
 
 jest.setTimeout(60_000);
@@ -114,7 +114,7 @@ describe.each<DriverKind>(DRIVER_KINDS)('through the %s driver', (kind) => {
   });
 
   it('savepoints and isolation levels DSQL lacks fail before reaching the server', async () => {
-    const nested = await transaction(db, async (trx) => transaction(trx, async () => 1)).catch((e: unknown) => e);
+    const nested = await transaction(db, async (trx) => transaction(trx as unknown as Kysely<DB>, async () => 1)).catch((e: unknown) => e);
     expect(isDsqlError(nested, 'unsupported-feature')).toBe(true);
 
     const trx = await db.startTransaction().execute();

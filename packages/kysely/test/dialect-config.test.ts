@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import { DsqlDialect, isDsqlError, resolveMigrationLockConfig } from '@dsql/kysely';
+import { DsqlDialect, isDsqlError, resolveMigrationLockConfig } from '../src/index.js';
 import { jobIdOf, waitForJobSql } from '../src/index-jobs.js';
 
 function thrown(fn: () => unknown): Error & { field?: string } {

@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
 import { Migrator, sql, type Kysely, type Migration } from 'kysely';
-import type { MigrationLockConfig } from '@dsql/kysely';
+import type { MigrationLockConfig } from '../src/index.js';
 import { database, startLocal, type DsqlLocal } from './support/local.js';
 
 jest.setTimeout(60_000);

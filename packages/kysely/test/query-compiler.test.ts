@@ -1,5 +1,5 @@
 import { Kysely, sql } from 'kysely';
-import { DsqlDialect, DsqlQueryCompiler, isDsqlError } from '@dsql/kysely';
+import { DsqlDialect, DsqlQueryCompiler, isDsqlError } from '../src/index.js';
 
 // Compiling needs no connection: the pool factory is never called.
 const neverConnects = (): never => {
@@ -31,7 +31,7 @@ describe('CREATE INDEX', () => {
       .on('users')
       .expression(sql`lower(email)`)
       .nullsNotDistinct()
-      .where('deleted', '=', false)
+      .where(sql.ref('deleted'), '=', false)
       .compile();
     expect(compiled.sql).toBe('create unique index async if not exists "u_email" on "users" (lower(email)) nulls not distinct where "deleted" = false');
   });

@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
-import { Kysely, PostgresIntrospector, sql } from 'kysely';
-import { transaction } from '@dsql/kysely';
+import { PostgresIntrospector, sql, type Kysely } from 'kysely';
+import { transaction } from '../src/index.js';
 import { database, startLocal, type DriverKind, type DsqlLocal } from './support/local.js';
 
 jest.setTimeout(60_000);

@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
 import type { Kysely } from 'kysely';
-import { isCommitOutcomeUnknownError, isDsqlError, isOccError, transaction } from '@dsql/kysely';
+import { isCommitOutcomeUnknownError, isDsqlError, isOccError, transaction } from '../src/index.js';
 import { database, DRIVER_KINDS, startLocal, type DriverKind, type DsqlLocal } from './support/local.js';
 
 jest.setTimeout(60_000);

@@ -2,7 +2,7 @@ import { startDsqlLocal, type DsqlLocal } from '@dsql/local';
 import { Kysely, sql, type Migration } from 'kysely';
 import { DsqlPool } from '@dsql/pg';
 import { dsql } from '@dsql/postgres';
-import { DsqlDialect, type DsqlDialectOptions } from '@dsql/kysely';
+import { DsqlDialect, type DsqlDialectOptions } from '../../src/index.js';
 
 export type { DsqlLocal };
 
