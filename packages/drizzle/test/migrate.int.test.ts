@@ -3,6 +3,7 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { migrate, MigrationCheckError, MigrationLockError, type MigrationEvent } from '@dsql/drizzle/migrator';
 import { generateMigrations, removeFolder, tempFolder } from './support/generate.js';
+import { createDsqlRules } from '@dsql/local';
 import { adminQuery, openDb, resetDatabase, startDsqlLocal, type DsqlLocal, type DriverDb } from './support/local.js';
 
 jest.setTimeout(60_000);
@@ -161,8 +162,24 @@ it('two concurrent migrate() calls apply each statement once', async () => {
   expect(new Set(all).size).toBe(10);
   expect([...ra.applied, ...rb.applied].sort()).toEqual(['0000_init', '0001_more']);
   expect(ra.statements + rb.statements).toBe(10);
-  // One of them waited for the other's lock.
-  expect([...a, ...b].some((e) => e.type === 'lock-wait')).toBe(true);
+  await expectBlogSchema();
+});
+
+it('a migrate() started while another one runs waits for its lock, then finds the work done', async () => {
+  const a: MigrationEvent[] = [];
+  const b: MigrationEvent[] = [];
+  let second: Promise<unknown> | undefined;
+  const first = await migrate(db(), {
+    migrationsFolder: folder,
+    onEvent: (e) => {
+      a.push(e);
+      // The first statement is under way: start the second run now.
+      if (e.type === 'statement' && e.step === 1 && !second) second = migrate(db(), { migrationsFolder: folder, onEvent: (x) => b.push(x) });
+    },
+  });
+  expect(first).toEqual({ applied: ['0000_init', '0001_more'], statements: 10 });
+  expect(await second).toEqual({ applied: [], statements: 0 });
+  expect(b.map((e) => e.type)).toEqual(['lock-wait', 'lock-acquired']);
   await expectBlogSchema();
 });
 
@@ -231,21 +248,76 @@ it('waits for a live lock held by another process, then gives up naming the hold
   }
 });
 
-it('stops before recording anything once its lease was taken over', async () => {
-  const error = await migrate(db(), {
-    migrationsFolder: folder,
-    onEvent: (e) => {
-      if (e.type === 'job' && e.step === 4) {
-        // While this run waits for the validation job (a job takes 250 ms on @dsql/local), another
-        // process takes its lease over, as if this one had been paused past its lease.
-        void adminQuery(local, `UPDATE drizzle.__drizzle_migrations_lock SET holder = 'thief'`);
+
+describe('with jobs that take a while', () => {
+  // Index builds and validations take 2.5 s here, so a test can act while one runs.
+  let slow: DsqlLocal;
+  const dbs: DriverDb[] = [];
+  const slowDb = (): DriverDb['db'] => {
+    const d = openDb('node-postgres', slow);
+    dbs.push(d);
+    return d.db;
+  };
+  beforeAll(async () => {
+    slow = await startDsqlLocal({ rules: createDsqlRules({ asyncJobMs: 2500 }) });
+  });
+  beforeEach(async () => {
+    await resetDatabase(slow);
+  });
+  afterEach(async () => {
+    await Promise.all(dbs.splice(0).map((d) => d.close()));
+  });
+  afterAll(async () => {
+    await slow?.stop();
+  });
+
+  it('stops before recording anything once its lease was taken over', async () => {
+    const error = await migrate(slowDb(), {
+      migrationsFolder: folder,
+      onEvent: (e) => {
+        if (e.type === 'job' && e.step === 4) {
+          // While this run waits for the validation job (jobs take 2.5 s here), another
+          // process takes its lease over, as if this one had been paused past its lease.
+          void adminQuery(slow, `UPDATE drizzle.__drizzle_migrations_lock SET holder = 'thief'`);
+        }
+      },
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MigrationLockError);
+    expect((error as Error).message).toMatch(/lock .* was lost/);
+    // Statement 4 ran but was not recorded: a later run will treat it as the uncertain one.
+    expect(await adminQuery(slow, 'SELECT tag, steps, started, done FROM drizzle.__drizzle_migrations')).toEqual([{ tag: '0000_init', steps: 5, started: 4, done: 3 }]);
+    // The thief's lock is left alone.
+    expect(await adminQuery(slow, 'SELECT holder FROM drizzle.__drizzle_migrations_lock')).toEqual([{ holder: 'thief' }]);
+  });
+
+  it('a run that dies while an index job runs: the resumed run waits for that job before going on', async () => {
+    {
+      const first = firstMigrations(1);
+      try {
+        const events: MigrationEvent[] = [];
+        const died = migrate(slowDb(), {
+          migrationsFolder: first,
+          onEvent: (e) => {
+            events.push(e);
+            // The index build (step 5) was submitted; the connection dies while it is awaited.
+            if (e.type === 'job' && e.step === 5) slow.inject({ on: 'query', match: /FROM sys\.jobs/, drop: true });
+          },
+        });
+        await expect(died).rejects.toThrow();
+        const submitted = events.find((e) => e.type === 'job' && e.step === 5) as { jobId: string };
+
+        const resumed: MigrationEvent[] = [];
+        await migrate(slowDb(), { migrationsFolder: first, onEvent: (e) => resumed.push(e) });
+        expect(resumed.filter((e) => e.type === 'statement-assumed-applied')).toEqual([
+          expect.objectContaining({ step: 5, sqlstate: '42P07' }),
+        ]);
+        expect(resumed).toContainEqual({ type: 'job', tag: '0000_init', step: 5, jobId: submitted.jobId });
+        expect(resumed.findIndex((e) => e.type === 'job')).toBeLessThan(resumed.findIndex((e) => e.type === 'migration-done'));
+        const [job] = await slowDb().execute(`SELECT status FROM sys.jobs WHERE job_id = '${submitted.jobId}'`).then((r) => (r as { rows: { status: string }[] }).rows);
+        expect(job).toEqual({ status: 'completed' });
+      } finally {
+        removeFolder(first);
       }
-    },
-  }).catch((e: unknown) => e);
-  expect(error).toBeInstanceOf(MigrationLockError);
-  expect((error as Error).message).toMatch(/lock .* was lost/);
-  // Statement 4 ran but was not recorded: a later run will treat it as the uncertain one.
-  expect(await tracking()).toEqual([{ tag: '0000_init', steps: 5, started: 4, done: 3, finished: false }]);
-  // The thief's lock is left alone.
-  expect(await adminQuery(local, 'SELECT holder FROM drizzle.__drizzle_migrations_lock')).toEqual([{ holder: 'thief' }]);
+    }
+  });
 });

@@ -179,6 +179,22 @@ async function waitForJob(run: Run, jobId: string, statement: string): Promise<v
   }
 }
 
+/**
+ * After an interrupted run, the uncertain statement may be an index build or validation that
+ * was submitted but not awaited: its job may still run. DSQL does not say which job belongs to
+ * which statement, so every unfinished build/validation job is awaited (ANALYZE jobs aside).
+ */
+async function waitForUnfinishedJobs(run: Run, tag: string, index: number, statement: string): Promise<void> {
+  const rows = await run.exec.query(
+    sql`SELECT job_id FROM sys.jobs WHERE status IN ('submitted', 'processing') AND job_type <> 'ANALYZE'`,
+  );
+  for (const row of rows) {
+    const jobId = String(row.job_id);
+    run.emit({ type: 'job', tag, step: index, jobId });
+    await waitForJob(run, jobId, statement);
+  }
+}
+
 async function runStep(run: Run, step: Step, tag: string, index: number): Promise<void> {
   // A statement refused with an OCC conflict (e.g. a concurrent schema change) did not apply: run it again.
   const rows = await withRetry(() => run.exec.query(sql.raw(step.sql)), { ...run.retry, retryOn: isOccError });
@@ -278,6 +294,7 @@ export async function migrate(db: MigratableDatabase, config: MigrationConfig): 
           if (!uncertain || sqlstate === undefined || !ALREADY_APPLIED.has(sqlstate)) throw err;
           // The interrupted run got this far: its effect is there already.
           run.emit({ type: 'statement-assumed-applied', tag: file.tag, step: i, sql: step.sql, sqlstate });
+          if (step.job) await waitForUnfinishedJobs(run, file.tag, i, step.sql);
         }
         await recordProgress(exec, names, run.lock, file.when, { done: i, finished: i === steps.length });
       }
