@@ -195,8 +195,18 @@ export class DsqlDialect implements Dialect {
   }
 
   /** Runs one statement on a connection of its own (renewing the Migrator's lease). */
-  readonly #detached: DetachedRunner = async (query) => {
-    const session = await this.#source.acquire();
+  readonly #detached: DetachedRunner = async (query, acquireTimeoutMs) => {
+    const pending = this.#source.acquire();
+    let timer: NodeJS.Timeout | undefined;
+    const session = await Promise.race([
+      pending,
+      new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), acquireTimeoutMs))),
+    ]).finally(() => clearTimeout(timer));
+    if (session === undefined) {
+      // Given up: hand the connection back untouched whenever the pool produces it.
+      pending.then((late) => late.release(false), () => undefined);
+      return undefined;
+    }
     let destroy = false;
     try {
       return (await session.query(query.sql, query.parameters)).rows;

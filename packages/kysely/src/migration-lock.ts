@@ -10,8 +10,9 @@ import { sql, type Kysely, type MigrationLockOptions, type RawBuilder } from 'ky
 export interface MigrationLockConfig {
   /**
    * How long a taken lock stays valid without renewal (default 300 s). While migrations run,
-   * the lease is renewed every third of this on a separate connection; a lock whose holder died
-   * (no renewal) is taken over once its lease has run out.
+   * the lease is renewed every third of this on a separate connection of the pool (with a pool
+   * of one connection there is none to spare: make the lease longer than your migrations); a
+   * lock whose holder died (no renewal) is taken over once its lease has run out.
    */
   leaseSeconds?: number;
   /** How long a Migrator waits for a lock held by another (default 15 minutes); then it fails. */
@@ -51,8 +52,15 @@ export function resolveMigrationLockConfig(config: MigrationLockConfig | undefin
   });
 }
 
-/** Runs a compiled statement on a connection of its own (not the Migrator's). */
-export type DetachedRunner = (query: { sql: string; parameters: readonly unknown[] }) => Promise<Record<string, unknown>[]>;
+/**
+ * Runs a compiled statement on a connection of its own (not the Migrator's), or answers
+ * `undefined` without running it when no connection could be had within `acquireTimeoutMs`
+ * (a pool with `max: 1` has none to spare while the Migrator holds its connection).
+ */
+export type DetachedRunner = (
+  query: { sql: string; parameters: readonly unknown[] },
+  acquireTimeoutMs: number,
+) => Promise<Record<string, unknown>[] | undefined>;
 
 /** The server's clock in whole epoch seconds: every migrator compares against the same clock. */
 const NOW = sql`floor(extract(epoch from now()))::integer`;
@@ -140,7 +148,10 @@ export class MigrationLease {
         const renew = sql<{ is_locked: number }>`update ${this.#table} set is_locked = ${NOW} + ${this.#config.leaseSeconds}
           where id = ${this.#options.lockRowId} and is_locked = ${this.#expiresAt} returning is_locked`.compile(db);
         try {
-          const rows = await withRetry(() => runner(renew), { retryOn: isOccError, maxElapsedMs: every });
+          // The wait for a connection is bounded, so release() (which awaits this) cannot hang on
+          // a pool whose only connection is the Migrator's own.
+          const rows = await withRetry(() => runner(renew, every / 2), { retryOn: isOccError, maxElapsedMs: every });
+          if (rows === undefined) return; // no connection to spare: try again at the next tick
           if (rows[0]) this.#expiresAt = Number(rows[0]['is_locked']);
           else this.#lost = true;
         } catch {

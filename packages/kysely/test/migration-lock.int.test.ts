@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
-import { Migrator, sql, type Kysely, type Migration } from 'kysely';
-import type { MigrationLockConfig } from '../src/index.js';
+import { Kysely, Migrator, sql, type Migration } from 'kysely';
+import { DsqlDialect, type MigrationLockConfig } from '../src/index.js';
 import { database, startLocal, type DsqlLocal } from './support/local.js';
 
 jest.setTimeout(60_000);
@@ -130,5 +130,23 @@ it('reports a lease taken over while migrating instead of pretending all was wel
     expect(await lockValue('lost')).toBeGreaterThan(0); // the other holder's lock is left alone
   } finally {
     await m.db.destroy();
+  }
+});
+
+it('a pool of one connection cannot renew, but never hangs the release', async () => {
+  const single = new Kysely<any>({ dialect: new DsqlDialect({ ...local.connectionOptions(), max: 1, migrationLock: { leaseSeconds: 3 } }) });
+  try {
+    const m = new Migrator({
+      db: single,
+      provider: { getMigrations: async () => ({ '001': { up: async () => sleep(1500) } }) },
+      migrationTableName: 'single_migration',
+      migrationLockTableName: 'single_lock',
+    });
+    const result = await m.migrateToLatest();
+    expect(result.error).toBeUndefined();
+    expect(result.results?.map((r) => r.status)).toEqual(['Success']);
+    expect(await lockValue('single')).toBe(0);
+  } finally {
+    await single.destroy();
   }
 });
