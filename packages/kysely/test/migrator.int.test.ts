@@ -90,9 +90,20 @@ describe.each<DriverKind>(['options', 'postgres'])('Migrator through the %s driv
   it('two Migrators started at once apply each migration exactly once', async () => {
     const a = database(local, kind);
     const b = database(local, kind);
-    const concurrent = { provider: provider(`c_${kind}`), migrationTableName: `c_${kind}_migration`, migrationLockTableName: `c_${kind}_migration_lock` };
+    // The first migration takes a while, so whichever Migrator gets the lock holds it while the
+    // other is certainly running too (and must wait, then find nothing left to do).
+    const migrations = appMigrations(`c_${kind}`);
+    const first = migrations['001_runs']!;
+    migrations['001_runs'] = { up: async (d) => (await first.up(d), await new Promise((r) => setTimeout(r, 300))) };
+    const concurrent = {
+      provider: { getMigrations: async () => migrations },
+      migrationTableName: `c_${kind}_migration`,
+      migrationLockTableName: `c_${kind}_migration_lock`,
+    };
     try {
       const [ra, rb] = await Promise.all([new Migrator({ db: a, ...concurrent }).migrateToLatest(), new Migrator({ db: b, ...concurrent }).migrateToLatest()]);
+      // One applied everything, the other nothing.
+      expect([ra.results?.length, rb.results?.length].sort()).toEqual([0, ALL.length]);
       expect(ra.error).toBeUndefined();
       expect(rb.error).toBeUndefined();
       const applied = [...(ra.results ?? []), ...(rb.results ?? [])].map((r) => `${r.migrationName}:${r.status}`).sort();
@@ -102,4 +113,21 @@ describe.each<DriverKind>(['options', 'postgres'])('Migrator through the %s driv
       await Promise.all([a.destroy(), b.destroy()]);
     }
   });
+});
+
+it('keeps its tables and lock in a schema of their own (migrationTableSchema)', async () => {
+  const db = database(local, 'options');
+  try {
+    const migrator = new Migrator({ db, provider: provider('sch'), migrationTableSchema: 'migrations' });
+    const result = await migrator.migrateToLatest();
+    expect(result.error).toBeUndefined();
+    expect(result.results).toHaveLength(ALL.length);
+    const lock = await db.withSchema('migrations').selectFrom('kysely_migration_lock').select(['id', 'is_locked']).execute();
+    expect(lock).toEqual([{ id: 'migration_lock', is_locked: 0 }]);
+    const tables = await db.introspection.getTables({ withInternalKyselyTables: true });
+    expect(tables.filter((t) => t.schema === 'migrations').map((t) => t.name).sort()).toEqual(['kysely_migration', 'kysely_migration_lock']);
+    expect(await new Migrator({ db, provider: provider('sch'), migrationTableSchema: 'migrations' }).migrateToLatest()).toEqual({ results: [] });
+  } finally {
+    await db.destroy();
+  }
 });
