@@ -10,7 +10,8 @@ import { MigrationLease, type DetachedRunner, type ResolvedMigrationLockConfig }
  *   own transaction) on one connection instead of wrapping every migration in one transaction.
  * - The migration lock is not PostgreSQL's advisory lock (DSQL has none) but a lease on the
  *   Migrator's own lock row, taken with an OCC-safe conditional UPDATE, retried on conflict,
- *   renewed while migrations run, and taken over once a dead holder's lease has run out.
+ *   renewed while migrations run (through `detached`, a runner on a connection of its own; without
+ *   one the lease is not renewed), and taken over once a dead holder's lease has run out.
  *
  * @example
  * const adapter = new DsqlAdapter({ leaseSeconds: 300, acquireTimeoutMs: 900_000, pollIntervalMs: 500 });

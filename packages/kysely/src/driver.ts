@@ -38,6 +38,8 @@ export class DsqlConnection implements DatabaseConnection {
   tx: TxState = 'none';
   /** The session must be closed, not reused: a ROLLBACK failed, a COMMIT was lost, the socket died. */
   discarded = false;
+  /** The error with which the connection was lost, if it was. */
+  lostWith: unknown = undefined;
   /** Jobs started inside the open transaction: waited for after COMMIT. */
   pendingJobs: string[] = [];
 
@@ -48,11 +50,15 @@ export class DsqlConnection implements DatabaseConnection {
 
   /** Runs a statement; a lost connection marks the session for discard. */
   async run(sql: string, parameters: readonly unknown[] = []): Promise<SessionResult> {
-    if (this.discarded) throw new Error('@dsql/kysely: this connection was discarded after a connection failure; start again with a new one.');
+    if (this.lostWith !== undefined) throw this.lostWith;
+    if (this.discarded) throw new Error('@dsql/kysely: this connection was discarded (its state is unknown); use a new one.');
     try {
       return await this.session.query(sql, parameters);
     } catch (err) {
-      if (isConnectionLoss(err)) this.discarded = true;
+      if (isConnectionLoss(err)) {
+        this.discarded = true;
+        this.lostWith = err;
+      }
       throw err;
     }
   }
@@ -149,6 +155,12 @@ export class DsqlDriver implements Driver {
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
     const c = connection as DsqlConnection;
+    // Lost before COMMIT was sent (an error swallowed in the callback): nothing was committed,
+    // and the loss itself is the answer (a transient error, retried by transaction()).
+    if (c.lostWith !== undefined) {
+      c.tx = 'ended';
+      throw c.lostWith;
+    }
     let result: SessionResult;
     try {
       result = await c.run('commit');

@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { isCommitOutcomeUnknownError, isDsqlError, isOccError, transaction } from '../src/index.js';
 import { database, DRIVER_KINDS, startLocal, type DriverKind, type DsqlLocal } from './support/local.js';
 
@@ -78,6 +78,23 @@ describe.each<DriverKind>(DRIVER_KINDS)('transaction() through the %s driver', (
     );
     expect(runs).toBe(2);
     expect(await value('transient')).toBe(7);
+  });
+
+  it('a connection lost before COMMIT (error swallowed in the callback) is retried, not "outcome unknown"', async () => {
+    let runs = 0;
+    local.inject({ on: 'query', match: 'lost-before-commit', drop: true });
+    await transaction(
+      db,
+      async (trx) => {
+        runs++;
+        await trx.insertInto(table).values({ id: `before-${runs}`, n: runs }).execute();
+        await sql`select 'lost-before-commit'`.execute(trx).catch(() => undefined);
+      },
+      fast,
+    );
+    expect(runs).toBe(2);
+    expect(await value('before-1')).toBeUndefined();
+    expect(await value('before-2')).toBe(2);
   });
 
   it('retry: false makes one attempt', async () => {
