@@ -75,6 +75,10 @@ export function sessionOpener(options: SessionOpenerOptions): SessionOpener {
       try {
         const session = await connectWithRetry(() => attempt(startup, signal), {
           deadlineMs: options.deadlineMs,
+          // Bounded by time (connect_timeout), not by a count: under a connection storm a
+          // refused attempt is cheap, and a fixed count runs out for the unluckiest
+          // connections while the endpoint's rate quota is still draining the queue.
+          maxAttempts: 1000,
           signal,
           onRetry: (info) => {
             counters.retried++;
