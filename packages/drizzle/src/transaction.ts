@@ -115,11 +115,26 @@ function serverAnswered(err: unknown): boolean {
 }
 
 /** One attempt of a transaction through Drizzle's own `db.transaction`, with the DSQL guards. */
+/** Postgres.js's codes for a connection that closed under a query. */
+const POSTGRES_JS_CONNECTION_CODES = new Set(['CONNECTION_CLOSED', 'CONNECTION_DESTROYED', 'CONNECTION_ENDED']);
+
+/**
+ * Drizzle wraps a driver error in `DrizzleQueryError`. For Postgres.js, a transaction callback
+ * that fails because its connection closed must fail with Postgres.js's own error: `@dsql/postgres`
+ * recognises it and keeps Postgres.js from writing ROLLBACK to the dead socket (which throws an
+ * uncaught TypeError from a timer). Other errors pass unchanged.
+ */
+function driverConnectionError(err: unknown): unknown {
+  const cause = (err as { cause?: { code?: unknown } } | null)?.cause;
+  return typeof cause?.code === 'string' && POSTGRES_JS_CONNECTION_CODES.has(cause.code) ? cause : err;
+}
+
 async function attempt<T>(
   db: TransactionalDatabase,
   original: TransactionalDatabase['transaction'],
   fn: (tx: never) => Promise<T> | T,
   config: TransactionConfig | undefined,
+  style: TransactionConfigStyle,
 ): Promise<T> {
   let committing = false;
   let commitAnswered = false;
@@ -144,7 +159,12 @@ async function attempt<T>(
             return result;
           },
         });
-        const result = await fn(tx as never);
+        let result: T;
+        try {
+          result = await fn(tx as never);
+        } catch (err) {
+          throw style === 'set' ? driverConnectionError(err) : err;
+        }
         committing = true;
         return result;
       },
@@ -178,7 +198,7 @@ function run<T>(
   } catch (err) {
     return Promise.reject(err);
   }
-  const once = (): Promise<T> => attempt(db, state.original, fn, checked);
+  const once = (): Promise<T> => attempt(db, state.original, fn, checked, state.style);
   return retry === false ? once() : withRetry(once, retryOptions(retry));
 }
 
@@ -231,7 +251,9 @@ export function transaction<DB extends TransactionalDatabase, T>(
   fn: (tx: TransactionOf<DB>) => Promise<T> | T,
   retry?: TransactionRetry,
 ): Promise<T> {
-  const state = states.get(db) ?? { original: db.transaction, retry: false, style: 'begin' as const };
+  // A database not made by this package: a Postgres.js `sql` (a function) means Drizzle's postgres-js driver.
+  const style: TransactionConfigStyle = typeof (db as { $client?: unknown }).$client === 'function' ? 'set' : 'begin';
+  const state = states.get(db) ?? { original: db.transaction, retry: false, style };
   const policy: RetryOptions | boolean = retry ?? (state.retry === false ? true : state.retry);
   return run(db, state, fn as (tx: never) => Promise<T>, undefined, policy);
 }

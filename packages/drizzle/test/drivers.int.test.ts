@@ -219,6 +219,35 @@ describe.each(drivers)('%s', (driver, open) => {
     }
   });
 
+  it('a connection lost inside a transaction fails it (not the process), and with retry it runs again', async () => {
+    const { db, close } = open({ retry: { maxAttempts: 3, baseDelayMs: 1 } });
+    const plain = open();
+    const id = `dropped-${driver}`;
+    try {
+      await db.insert(counters).values({ id, n: 0 });
+      // The UPDATE never reaches the server: the socket closes instead.
+      local.inject({ on: 'query', match: 'update "hot_counters"', drop: true });
+      let runs = 0;
+      await db.transaction(async (tx) => {
+        runs++;
+        await tx.update(counters).set({ n: sql`${counters.n} + 1` }).where(eq(counters.id, id));
+      });
+      expect(runs).toBe(2);
+      local.inject({ on: 'query', match: 'update "hot_counters"', drop: true });
+      const lost = await plain.db
+        .transaction(async (tx) => {
+          await tx.update(counters).set({ n: sql`${counters.n} + 1` }).where(eq(counters.id, id));
+        })
+        .then(() => undefined, (e: unknown) => e);
+      expect(lost).toBeInstanceOf(Error);
+      const [row] = await db.select({ n: counters.n }).from(counters).where(eq(counters.id, id));
+      expect(row!.n).toBe(1);
+    } finally {
+      await close();
+      await plain.close();
+    }
+  });
+
   it('a COMMIT whose answer is lost is reported as CommitOutcomeUnknownError and never retried', async () => {
     const { db, close } = open({ retry: true });
     const id = `lost-${driver}`;
