@@ -13,7 +13,8 @@ import type { TokenBucket } from './limits/token-bucket.js';
 import { ProxySession } from './proxy.js';
 import type { SqlError, SqlRules } from './sql/hook.js';
 import type { DsqlLocalStats } from './stats.js';
-import { connectUpstream, UpstreamError, type UpstreamTarget } from './upstream/connect.js';
+import { connectUpstream, UpstreamError, type UpstreamSession, type UpstreamTarget } from './upstream/connect.js';
+import type { RoleLogins } from './upstream/roles.js';
 import { authCleartextPassword, authOk, errorResponse, parameterStatusName, readyForQuery } from './wire/backend.js';
 import { FrameReader } from './wire/frames.js';
 
@@ -42,6 +43,11 @@ export interface ConnectionContext {
   maxTransactionAgeMs: number;
   /** Open sessions (counted against maxConnections), closed by stop(). */
   sessions: Set<{ close(): void }>;
+  /**
+   * Logs non-admin roles in as themselves (embedded upstream); undefined: they run as the
+   * upstream superuser with `role=<user>`.
+   */
+  roleLogins: RoleLogins | undefined;
   /** ParameterStatus `server_version` sent instead of upstream's (DSQL reports its own). */
   serverVersionStatus: Buffer;
 }
@@ -241,10 +247,11 @@ async function authenticate(
   }
   stats.authenticated++;
 
-  // Upstream: the emulator's superuser for `admin`; any other role runs as itself via the `role`
-  // setting (see README: "Roles").
+  // Upstream: the emulator's superuser for `admin`; any other role logs in as itself (embedded
+  // upstream) or runs as itself via the `role` setting (see README: "Roles").
+  const asRole = user !== 'admin' && user !== ctx.upstream.user;
   const settings = { ...ctx.upstreamSettings };
-  if (user !== 'admin' && user !== ctx.upstream.user) settings.role = user;
+  if (asRole && !ctx.roleLogins) settings.role = user;
   const options = Object.entries(settings)
     .map(([k, v]) => `-c ${k}=${v.replace(/\\/g, '\\\\').replace(/ /g, '\\ ')}`)
     .join(' ');
@@ -252,12 +259,13 @@ async function authenticate(
   for (const [k, v] of Object.entries(params)) {
     if (k !== 'user' && k !== 'database' && k !== 'options' && k !== 'replication') forwarded[k] = v;
   }
-  let up;
+  let up: UpstreamSession;
   try {
-    up = await connectUpstream({ ...ctx.upstream, database: params.database || 'postgres' }, forwarded);
+    const target = { ...ctx.upstream, database: params.database || 'postgres' };
+    up = asRole && ctx.roleLogins ? await ctx.roleLogins.connect(user, target, forwarded) : await connectUpstream(target, forwarded);
   } catch (err) {
     const fields = err instanceof UpstreamError ? err.fields : undefined;
-    if (fields?.get('M')?.startsWith('invalid value for parameter "role"')) {
+    if (fields?.get('C') === '42704' || fields?.get('M')?.startsWith('invalid value for parameter "role"')) {
       return fatal(socket, { code: '28000', message: `role "${user}" does not exist` });
     }
     if (fields) return fatal(socket, { code: fields.get('C') ?? 'XX000', message: fields.get('M') ?? 'upstream error' });

@@ -15,6 +15,7 @@ import { emptyStats, type DsqlLocalStats } from './stats.js';
 import { generateTlsMaterial } from './tls/certs.js';
 import { parseUpstreamUrl, runUpstreamSql, type UpstreamTarget } from './upstream/connect.js';
 import { startEmbeddedPostgres, type EmbeddedUpstream } from './upstream/embedded.js';
+import { RoleLogins } from './upstream/roles.js';
 import { parameterStatus } from './wire/backend.js';
 
 /**
@@ -22,7 +23,7 @@ import { parameterStatus } from './wire/backend.js';
  *
  * @example
  * const pool = new DsqlPool(dsql.connectionOptions());        // admin
- * const options = dsql.connectionOptions('app_reader');      // a role that exists upstream
+ * const options = dsql.connectionOptions('app_reader');      // a role created WITH LOGIN
  */
 export interface DsqlLocalConnectionOptions {
   host: string;
@@ -130,6 +131,7 @@ export async function startDsqlLocal(options: DsqlLocalOptions = {}): Promise<Ds
       maxConnectionAgeMs: o.maxConnectionAgeSeconds * 1000,
       maxTransactionAgeMs: o.maxTransactionAgeSeconds * 1000,
       sessions,
+      roleLogins: embedded ? new RoleLogins(target) : undefined,
       serverVersionStatus: parameterStatus('server_version', rules.serverVersion ?? DSQL_SERVER_VERSION),
     };
     server.on('connection', (socket) => handleConnection(socket, ctx));

@@ -110,7 +110,7 @@ describe('authentication', () => {
     const admin = await connectPg(dsql);
     try {
       await admin.query('DROP ROLE IF EXISTS app_reader');
-      await admin.query('CREATE ROLE app_reader');
+      await admin.query('CREATE ROLE app_reader WITH LOGIN');
     } finally {
       await admin.end();
     }

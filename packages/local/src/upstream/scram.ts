@@ -53,3 +53,18 @@ export function scramFinish(state: ScramState, serverFinal: string): void {
     throw new Error('upstream SCRAM: server signature mismatch');
   }
 }
+
+/**
+ * A SCRAM-SHA-256 secret as PostgreSQL stores it (`SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>`),
+ * so `ALTER ROLE … PASSWORD '<secret>'` sets a password without the text ever reaching the server.
+ *
+ * @example
+ * scramSecret(randomBytes(18).toString('base64url')); // 'SCRAM-SHA-256$4096:…$…:…'
+ */
+export function scramSecret(password: string, iterations = 4096): string {
+  const salt = randomBytes(16);
+  const salted = pbkdf2Sync(password.normalize('NFKC'), salt, iterations, 32, 'sha256');
+  const storedKey = createHash('sha256').update(hmac(salted, 'Client Key')).digest();
+  const serverKey = hmac(salted, 'Server Key');
+  return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
+}
