@@ -1,6 +1,6 @@
 import { DsqlConfigError, DsqlUnsupportedError } from '@dsql/core';
 import { PostgresQueryCompiler } from 'kysely';
-import type { ColumnDefinitionNode, CreateIndexNode, DataTypeNode, GeneratedNode, SelectModifierNode } from 'kysely';
+import type { AddColumnNode, ColumnDefinitionNode, CreateIndexNode, DataTypeNode, GeneratedNode, SelectModifierNode } from 'kysely';
 
 /**
  * Options of {@link DsqlQueryCompiler}.
@@ -38,7 +38,8 @@ export function checkIdentityCache(value: unknown): number {
  *   synchronous form); the statement answers a `job_id`, which the driver waits for;
  * - identity columns get the explicit `CACHE` DSQL requires (`identityCache`, default 1), and an
  *   identity column that is not `bigint` fails at once;
- * - `serial` types, `forShare()` and `forNoKeyUpdate()` fail at once with a
+ * - `serial` types, `ADD COLUMN` with a default or constraint, `forShare()` and
+ *   `forNoKeyUpdate()` fail at once with a
  *   `DsqlUnsupportedError` that says what to use instead — before anything reaches the server.
  *
  * @example
@@ -100,6 +101,29 @@ export class DsqlQueryCompiler extends PostgresQueryCompiler {
       }
     }
     super.visitColumnDefinition(node);
+  }
+
+  protected override visitAddColumn(node: AddColumnNode): void {
+    const c = node.column;
+    const parts = [
+      c.defaultTo && 'a default',
+      c.notNull && 'NOT NULL',
+      c.primaryKey && 'PRIMARY KEY',
+      c.unique && 'UNIQUE',
+      c.references && 'REFERENCES',
+      c.check && 'CHECK',
+      c.generated && 'GENERATED',
+    ].filter(Boolean);
+    if (parts.length > 0) {
+      const name = c.column.column.name;
+      throw new DsqlUnsupportedError(
+        'add column constraints',
+        `ALTER TABLE … ADD COLUMN "${name}" with ${parts.join(', ')} is not supported by Aurora DSQL (a column added ` +
+          `later takes no default or constraint). Add it bare (\`addColumn('${name}', type)\`), then fill it with an ` +
+          'UPDATE in a migration of its own.',
+      );
+    }
+    super.visitAddColumn(node);
   }
 
   protected override visitGenerated(node: GeneratedNode): void {

@@ -82,6 +82,29 @@ describe('columns', () => {
     expect((err as Error).message).toContain('generatedByDefaultAsIdentity()');
   });
 
+  it('refuses ADD COLUMN with a default or constraint, and says what to do instead', () => {
+    const add = (build: (c: any) => any) => db.schema.alterTable('users').addColumn('nick', 'text', build).compile();
+    for (const [build, what] of [
+      [(c: any) => c.defaultTo('x'), 'a default'],
+      [(c: any) => c.notNull(), 'NOT NULL'],
+      [(c: any) => c.unique(), 'UNIQUE'],
+      [(c: any) => c.references('other.id'), 'REFERENCES'],
+      [(c: any) => c.notNull().defaultTo('x'), 'a default, NOT NULL'],
+    ] as const) {
+      const err = thrown(() => add(build));
+      expect(isDsqlError(err, 'unsupported-feature')).toBe(true);
+      expect((err as Error).message).toBe(
+        `ALTER TABLE … ADD COLUMN "nick" with ${what} is not supported by Aurora DSQL (a column added later takes no default or constraint). ` +
+          "Add it bare (`addColumn('nick', type)`), then fill it with an UPDATE in a migration of its own.",
+      );
+    }
+    expect(db.schema.alterTable('users').addColumn('nick', 'text').compile().sql).toBe('alter table "users" add column "nick" text');
+    // CREATE TABLE keeps its defaults and constraints.
+    expect(db.schema.createTable('t').addColumn('a', 'text', (c) => c.notNull().defaultTo('x')).compile().sql).toBe(
+      'create table "t" ("a" text default \'x\' not null)',
+    );
+  });
+
   it('refuses serial in ALTER TABLE ADD COLUMN too', () => {
     const err = thrown(() => db.schema.alterTable('t').addColumn('n', 'serial').compile());
     expect(isDsqlError(err, 'unsupported-feature')).toBe(true);
