@@ -61,3 +61,22 @@ it('scenario 2: recycling soak — zero application errors, replacements spread 
   const crowded = Math.max(...replacements.map((t) => replacements.filter((u) => u >= t && u < t + 100).length));
   expect(crowded).toBeLessThanOrEqual(4);
 }, 60_000);
+
+it('new connections get a fresh token once the cached one nears expiry', async () => {
+  const sql = dsql({ ...local.connectionOptions(), max: 1, tokenDurationSecs: 2, maxLifetimeSeconds: 1 });
+  const failuresBefore = local.stats().authFailures;
+  try {
+    const until = Date.now() + 4000;
+    while (Date.now() < until) {
+      await sql`select 1`;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const { tokens, connections } = dsqlStats(sql)!;
+    expect(connections.opened).toBeGreaterThanOrEqual(3); // one per second of lifetime
+    expect(tokens.signings).toBeGreaterThanOrEqual(2); // 2 s tokens, refreshed before expiry
+    expect(tokens.signings).toBeLessThan(connections.opened + 1);
+    expect(local.stats().authFailures).toEqual(failuresBefore); // never an expired token
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}, 30_000);
