@@ -92,10 +92,16 @@ export async function beginOnce<TT extends Record<string, unknown>, T>(
   }
 }
 
-/** A Postgres.js error saying the connection itself closed (as opposed to a server's answer). */
+/**
+ * A Postgres.js error saying the connection itself closed (as opposed to a server's answer),
+ * also when wrapped (Drizzle's `DrizzleQueryError` keeps it as `cause`).
+ */
 function isDriverConnectionError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === 'CONNECTION_CLOSED' || code === 'CONNECTION_DESTROYED' || code === 'CONNECTION_ENDED';
+  for (let e = err, depth = 0; typeof e === 'object' && e !== null && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (code === 'CONNECTION_CLOSED' || code === 'CONNECTION_DESTROYED' || code === 'CONNECTION_ENDED') return true;
+  }
+  return false;
 }
 
 /** Retry options for {@link withRetry}: transaction-safe defaults, then the caller's own. */

@@ -58,6 +58,28 @@ describe('as the client of ORMs', () => {
     }
   }, 30_000);
 
+  it('drizzle-orm/postgres-js: a connection lost inside db.transaction rejects, and the db keeps working', async () => {
+    const sql = dsql({ ...local.connectionOptions(), max: 1, onnotice: () => undefined });
+    const db = drizzle(sql);
+    try {
+      await db.execute(dsqlSql`select 1`);
+      local.inject({ on: 'query', drop: true, match: 'orm_drop_marker' });
+      const err = await db
+        .transaction(async (tx) => {
+          await tx.execute(dsqlSql`select 'orm_drop_marker'`);
+        })
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(err).toBeDefined();
+      const [row] = await db.execute(dsqlSql`select 5 as v`);
+      expect(row!.v).toBe(5);
+    } finally {
+      await sql.end({ timeout: 5 });
+    }
+  }, 30_000);
+
   it('kysely-postgres-js: queries and transactions', async () => {
     interface DB {
       pg_js_orm_notes: { id: Generated<string>; body: string; stars: number };
