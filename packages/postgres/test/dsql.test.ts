@@ -28,6 +28,23 @@ describe('dsql() options', () => {
     }
   });
 
+  it('takes a URL (with DSQL query parameters) without passing it to Postgres.js', async () => {
+    const sql = dsql('dsql://app@127.0.0.1:5433/appdb?region=eu-west-1&sslmode=disable&tokenDurationSecs=600', {
+      credentials,
+      fetch_types: false,
+    });
+    try {
+      expect(sql.options.port).toEqual([5433]);
+      expect(sql.options.user).toBe('app');
+      expect(sql.options.database).toBe('appdb');
+      // Unknown URL parameters would become startup parameters in Postgres.js; none leak.
+      expect(Object.keys(sql.options.connection).sort()).toEqual(['application_name']);
+      expect(dsqlStats(sql)!.tokens.signings).toBe(0); // nothing signed before a connection opens
+    } finally {
+      await sql.end();
+    }
+  });
+
   it('draws each connection lifetime from the maxLifetimeSeconds window', async () => {
     const sql = dsql({ ...base, maxLifetimeSeconds: [100, 200] });
     try {
