@@ -148,6 +148,8 @@ export class ProxySession {
   private rollbackAtSync = false;
   /** Syncs sent so far. */
   private batchNo = 0;
+  /** Syncs answered (their ReadyForQuery relayed) so far. */
+  private syncsAnswered = 0;
   private closeWhenIdle = false;
   private closed = false;
   private readonly statements = new Map<string, StatementInfo>();
@@ -441,6 +443,12 @@ export class ProxySession {
     if (portal.started) return undefined;
     portal.started = true;
     if (!this.executeChecked || !info.forwarded) return undefined;
+    // Pipelined behind unanswered batches while idle (Postgres.js with every connection busy):
+    // each of those batches is a transaction of its own, but the rules learn that only from
+    // their ReadyForQuery, still to come, and would count their statements into this one. A
+    // batch of one Execute (what drivers send) cannot break a per-transaction rule by itself:
+    // leave it unchecked rather than refuse it wrongly.
+    if (this.txStatus === 'I' && this.syncsAnswered < this.batchNo) return undefined;
     return this.rules.onExecute!(info.sql, this.context('extended'));
   }
 
@@ -662,6 +670,7 @@ export class ProxySession {
   private onReady(frame: Buffer): void {
     let p: Pending | undefined;
     while ((p = this.shift())) if (p.k === K.Simple || p.k === K.Sync || p.k === K.Func) break;
+    if (p?.k === K.Sync) this.syncsAnswered++;
     this.skipUntilSync = false;
     const status = String.fromCharCode(frame[5]!) as TxStatus;
     const batchWrapped = this.batchWrapped && (p?.k === K.Sync || p === undefined);

@@ -84,6 +84,18 @@ describe('Postgres.js named prepared statements', () => {
     }
     expect(await exists('prep_js_c')).toBe(true);
   });
+
+  it('counts pipelined autocommit statements each in its own transaction', async () => {
+    await sql`INSERT INTO prep_items (id) VALUES (${1})`;
+    // One connection: the three are written together, before any of them is answered.
+    const settled = await Promise.allSettled([
+      sql`CREATE TABLE prep_js_d (id int)`,
+      sql`INSERT INTO prep_items (id) VALUES (${2})`,
+      sql`CREATE TABLE prep_js_e (id int)`,
+    ]);
+    expect(settled.map((r) => (r.status === 'rejected' ? (r.reason as Error).message : 'ok'))).toEqual(['ok', 'ok', 'ok']);
+    expect(await ids()).toEqual([1, 2]);
+  });
 });
 
 describe('node-postgres queries with a name', () => {
