@@ -71,9 +71,12 @@ export interface SqlSession {
    */
   onCommandComplete?(tag: string, ctx: SqlContext): SqlError | undefined;
   /**
-   * Called before each Execute in the extended protocol with the executed statement's text (as
-   * its Parse gave it); an error returned here is answered instead of executing, and aborts the
-   * transaction like a refusal. Only used when the proxy sets `executeChecked` in every context.
+   * Called before each execution in the extended protocol (the first Execute of a bound portal)
+   * with the executed statement's text (as its Parse gave it); an error returned here is
+   * answered instead of executing, and aborts the transaction like a refusal. When a session
+   * has it, the proxy sets `executeChecked` in every context. The proxy leaves out executions
+   * PostgreSQL will skip (after a refusal in the same batch) and those pipelined outside a
+   * transaction block behind unanswered batches (see README, "Known limits").
    */
   onExecute?(sql: string, ctx: SqlContext): SqlError | undefined;
   /** Called with every ReadyForQuery status, so per-transaction state can be reset. */
