@@ -6,7 +6,7 @@ import {
   isConnectionLoss,
 } from '@dsql/core';
 import type { CompiledQuery, DatabaseConnection, Driver, QueryResult, TransactionSettings } from 'kysely';
-import { jobIdOf, waitForJobSql } from './index-jobs.js';
+import { DsqlJobError, jobIdOf, waitForJobSql } from './index-jobs.js';
 import type { DsqlSession, SessionResult, SessionSource } from './session.js';
 
 /** What the driver needs besides a session source. */
@@ -86,9 +86,13 @@ export class DsqlConnection implements DatabaseConnection {
     }
   }
 
-  /** `CALL sys.wait_for_job(id)`: returns when the job is done, throws when it failed. */
+  /** `CALL sys.wait_for_job(id)`: returns when the job is done, throws a `DsqlJobError` when it failed. */
   async waitForJob(jobId: string): Promise<void> {
-    await this.run(waitForJobSql(jobId));
+    try {
+      await this.run(waitForJobSql(jobId));
+    } catch (err) {
+      throw new DsqlJobError(jobId, err);
+    }
   }
 }
 

@@ -1,4 +1,28 @@
+import { redact } from '@dsql/core';
 import type { SessionResult } from './session.js';
+
+/**
+ * Waiting for an asynchronous DSQL job (`CREATE INDEX ASYNC`, …) failed: the job itself failed
+ * (e.g. duplicates under a unique index), or the connection was lost while waiting. The
+ * statement that started the job — and the transaction around it — **had already committed**,
+ * so `transaction()` never retries this error. `cause` holds the server or connection error.
+ *
+ * @example
+ * catch (err) { if (err instanceof DsqlJobError) console.error(`job ${err.jobId} failed`, err.cause); }
+ */
+export class DsqlJobError extends Error {
+  override name = 'DsqlJobError';
+  /** The DSQL job id (`sys.jobs.job_id`). */
+  readonly jobId: string;
+  /** Always true: the statement that started the job was committed before the wait. */
+  readonly committed = true;
+
+  constructor(jobId: string, cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(redact(`DSQL job ${jobId} did not complete: ${reason}. The statement that started it was committed; check sys.jobs.`), { cause });
+    this.jobId = jobId;
+  }
+}
 
 /**
  * DSQL job ids (`CREATE INDEX ASYNC`, `ALTER TABLE ASYNC … VALIDATE CONSTRAINT`): 26 characters

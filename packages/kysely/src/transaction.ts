@@ -1,6 +1,7 @@
 import { DsqlUnsupportedError, isRetryableTransactionError, withRetry, type RetryOptions } from '@dsql/core';
 import type { Kysely, Transaction } from 'kysely';
 import { DsqlAdapter } from './adapter.js';
+import { DsqlJobError } from './index-jobs.js';
 
 /**
  * Runs `fn` in a Kysely transaction (`db.transaction().execute(fn)`) and retries the whole
@@ -14,7 +15,8 @@ import { DsqlAdapter } from './adapter.js';
  *   counters), or they must be idempotent. `attempt` (1 first) tells which run this is.
  * - A COMMIT whose answer was lost (the connection died with COMMIT in flight) is **never**
  *   retried: it rejects with `CommitOutcomeUnknownError` — the changes may be committed.
- * - Any other error rolls back and is thrown as it is (with a non-enumerable `attempts`).
+ * - Any other error rolls back and is thrown as it is (with a non-enumerable `attempts`). A
+ *   `DsqlJobError` (an index job started in `fn` failed, waited for after COMMIT) is not retried.
  * - Savepoints (`trx.savepoint()`) and isolation levels other than repeatable read fail at once
  *   (`DsqlUnsupportedError`); called with a transaction as `db`, it fails at once too (DSQL has
  *   no nested transactions).
@@ -46,5 +48,7 @@ export function transaction<DB, T>(
   const policy = retry ?? (adapter instanceof DsqlAdapter ? adapter.retry : true);
   const once = (attempt: number): Promise<T> => db.transaction().execute((trx) => fn(trx, attempt));
   if (policy === false) return once(1);
-  return withRetry(once, { retryOn: isRetryableTransactionError, ...(policy === true ? {} : policy) });
+  // A failed wait for an index job comes after COMMIT: the transaction must not run again.
+  const retryOn = (err: unknown): boolean => !(err instanceof DsqlJobError) && isRetryableTransactionError(err);
+  return withRetry(once, { retryOn, ...(policy === true ? {} : policy) });
 }

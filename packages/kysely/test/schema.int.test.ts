@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
 import { PostgresIntrospector, sql, type Kysely } from 'kysely';
-import { transaction } from '../src/index.js';
+import { DsqlJobError, transaction } from '../src/index.js';
 import { database, startLocal, type DriverKind, type DsqlLocal } from './support/local.js';
 
 jest.setTimeout(60_000);
@@ -63,8 +63,24 @@ describe.each<DriverKind>(['options', 'postgres'])('schema through the %s driver
   it('a failed index build rejects instead of passing silently', async () => {
     // Two rows share sku 'a': the unique index build fails (DSQL accepts the statement; the job fails).
     const err = await db.schema.createIndex(t('unique_sku')).unique().on(t('items')).column('sku').execute().catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(Error);
-    expect((err as Error).message).toMatch(/failed/);
+    expect(err).toBeInstanceOf(DsqlJobError);
+    expect((err as DsqlJobError).jobId).toMatch(/^[a-z2-7]{26}$/);
+    expect((err as Error).message).toMatch(/^DSQL job [a-z2-7]{26} did not complete: .*failed.*The statement that started it was committed; check sys\.jobs\.$/);
+    expect(await jobStatus(db, t('unique_sku'))).toEqual([]); // no index object: the build failed
+  });
+
+  it('a connection lost while waiting for the job after COMMIT is a DsqlJobError, never retried', async () => {
+    let runs = 0;
+    local.inject({ on: 'query', match: 'sys.wait_for_job', drop: true });
+    const err = await transaction(db, async (trx) => {
+      runs++;
+      await trx.schema.createIndex(t('by_note_sku')).on(t('items')).columns(['note', 'sku']).execute();
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DsqlJobError);
+    expect(runs).toBe(1);
+    // The index was committed (its job ran on): retrying would have failed with "already exists".
+    const indexes = await sql<{ indexname: string }>`select indexname from pg_indexes where indexname = ${t('by_note_sku')}`.execute(db);
+    expect(indexes.rows).toHaveLength(1);
   });
 
   it('db.introspection lists the application tables and views, not DSQL\'s sys schema', async () => {
