@@ -133,5 +133,14 @@ describe.each<DriverKind>(DRIVER_KINDS)('through the %s driver', (kind) => {
     expect(isDsqlError(serializable, 'unsupported-feature')).toBe(true);
     expect((serializable as Error).message).toMatch(/REPEATABLE READ/);
     expect(await db.transaction().setIsolationLevel('repeatable read').execute(async () => 'ok')).toBe('ok');
+
+    // The access mode rides on the BEGIN (DSQL refuses SET TRANSACTION).
+    const readOnly = await db
+      .transaction()
+      .setAccessMode('read only')
+      .execute((trx) => trx.insertInto(counters).values({ id: 'ro', n: 1 }).execute())
+      .catch((e: unknown) => e);
+    expect((readOnly as { code?: string }).code).toBe('25006');
+    expect(await db.transaction().setAccessMode('read only').execute((trx) => trx.selectFrom(counters).select('id').where('id', '=', 'ro').execute())).toEqual([]);
   });
 });
