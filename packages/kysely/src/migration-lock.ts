@@ -62,13 +62,17 @@ export type DetachedRunner = (
   acquireTimeoutMs: number,
 ) => Promise<Record<string, unknown>[] | undefined>;
 
-/** The server's clock in whole epoch seconds: every migrator compares against the same clock. */
-const NOW = sql`floor(extract(epoch from now()))::integer`;
+/**
+ * The server's clock in whole seconds since 2023-11-14 (Unix time 1,700,000,000): every migrator
+ * compares against the same clock, and the value fits Kysely's `integer` lock column until 2091
+ * (plain Unix seconds would overflow it in 2038).
+ */
+const NOW = sql`(floor(extract(epoch from now())) - 1700000000)::integer`;
 
 /**
  * One held migration lock: Kysely's lock row (`kysely_migration_lock`, id `migration_lock`)
- * whose integer `is_locked` is 0 when free, else the epoch second at which the holder's lease
- * runs out. That value doubles as the holder's proof of ownership.
+ * whose integer `is_locked` is 0 when free, else the second (server clock, see `NOW`) at which
+ * the holder's lease runs out. That value doubles as the holder's proof of ownership.
  *
  * Every step is one autocommit statement, safe under DSQL's optimistic concurrency: taking the
  * lock is a conditional UPDATE (`… WHERE is_locked = 0 OR is_locked < now`); when two migrators
@@ -131,7 +135,7 @@ export class MigrationLease {
     this.#expiresAt = 0;
     if (this.#lost || result.numAffectedRows === 0n) {
       throw new Error(
-        `@dsql/kysely: the migration lock's lease (until epoch ${ours}) ran out and was taken by another migrator while ` +
+        `@dsql/kysely: the migration lock's lease (until ${new Date((ours + 1_700_000_000) * 1000).toISOString()}) ran out and was taken by another migrator while ` +
           'this one was still running, so migrations may have run concurrently. Check the migration table, and raise ' +
           'migrationLock.leaseSeconds if renewals could not reach the server in time.',
       );
