@@ -1,4 +1,8 @@
+import { fileURLToPath } from 'node:url';
+import { drizzle as plainDrizzle } from 'drizzle-orm/node-postgres';
+import { migrate as plainMigrate } from 'drizzle-orm/node-postgres/migrator';
 import { startDsqlLocal, type DsqlLocal } from '@dsql/local';
+import { DsqlPool } from '@dsql/pg';
 import { drizzle } from '@dsql/drizzle';
 import { inArray, sql } from 'drizzle-orm';
 import { accounts } from '../src/schema.js';
@@ -46,4 +50,17 @@ it('migrates, moves money concurrently, retries OCC conflicts and keeps the book
   const again: string[] = [];
   await main({ connection: local.connectionOptions(), workers: 2, transfersPerWorker: 1, log: (l) => again.push(l) });
   expect(again[0]).toBe('migrate(): schema already up to date');
+});
+
+it("needs @dsql/drizzle's migrate(): Drizzle's own migrator is refused by DSQL", async () => {
+  const pool = new DsqlPool(local.connectionOptions());
+  try {
+    const migrationsFolder = fileURLToPath(new URL('../drizzle', import.meta.url));
+    // Its tracking table has a SERIAL key, which DSQL does not have.
+    await expect(
+      plainMigrate(plainDrizzle({ client: pool }), { migrationsFolder, migrationsTable: 'plain_drizzle_migrations' }),
+    ).rejects.toMatchObject({ cause: expect.objectContaining({ code: '42704', message: 'type "serial" does not exist' }) });
+  } finally {
+    await pool.end();
+  }
 });
