@@ -21,6 +21,46 @@ const examples = [
   { dir: 'drizzle', title: 'Drizzle — @dsql/drizzle (drizzle-kit migrations)' },
 ];
 
+/** Faults injected into @dsql/local, and what @dsql/pg makes of them (one line each). */
+async function whenThingsGoWrong(local) {
+  const { DsqlPool, isCommitOutcomeUnknownError, isDsqlError } = await built('packages/pg/dist/index.js');
+  console.log('When things go wrong  (@dsql/pg, faults injected into @dsql/local)');
+  const say = (line) => console.log(`  ${line}`);
+  const first = (text) => String(text).split('. ')[0];
+
+  const pool = new DsqlPool({ ...local.connectionOptions(), max: 1 });
+  try {
+    local.inject({ on: 'connect', error: { code: '08006', message: 'unable to accept connection, waking up cluster, please retry later' } });
+    await pool.query('SELECT 1');
+    say('connection refused with "waking up cluster, please retry later" → retried; the query succeeded');
+
+    local.inject({ on: 'commit', drop: true });
+    const lost = await pool.transaction((tx) => tx.query('SELECT 1')).then(() => undefined, (err) => err);
+    if (!isCommitOutcomeUnknownError(lost)) throw new Error(`expected CommitOutcomeUnknownError, got ${lost}`);
+    say('connection lost with COMMIT in flight → CommitOutcomeUnknownError, never retried (it may have committed)');
+  } finally {
+    await pool.end();
+  }
+
+  const stranger = new DsqlPool({
+    ...local.connectionOptions(),
+    credentials: { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' },
+  });
+  const denied = await stranger.query('SELECT 1').then(() => undefined, (err) => err);
+  await stranger.end();
+  if (denied?.code !== '08006') throw new Error(`expected access denied, got ${denied}`);
+  say(`credentials the cluster does not know → 08006 access denied, with the next step: ${String(denied.dsql?.hint).split(' Server hint:')[0]}`);
+
+  try {
+    new DsqlPool({ ...local.connectionOptions(), region: 'eu-west-1' });
+    throw new Error('expected a configuration error');
+  } catch (err) {
+    if (!isDsqlError(err, 'invalid-config')) throw err;
+    say(`a region contradicting the endpoint → refused before connecting: ${first(err.message)}`);
+  }
+  console.log('');
+}
+
 const seconds = (since) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
 const started = performance.now();
 const { startDsqlLocal } = await built('packages/local/dist/index.js');
@@ -42,6 +82,12 @@ try {
       failed = true;
       console.log(`  FAILED: ${err instanceof Error ? err.stack : String(err)}\n`);
     }
+  }
+  try {
+    await whenThingsGoWrong(local);
+  } catch (err) {
+    failed = true;
+    console.log(`  FAILED: ${err instanceof Error ? err.stack : String(err)}\n`);
   }
   const s = local.stats();
   console.log(
