@@ -35,6 +35,14 @@ export interface BankReport {
   balances: number[];
 }
 
+/**
+ * Runs the bank once — schema, accounts, concurrent transfers, reconciliation — and reports what
+ * happened. Throws if the books do not balance.
+ *
+ * @example
+ * const report = await main({ connection: { host: 'abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws' }, log: console.log });
+ * console.log(report.retries, 'OCC conflicts retried');
+ */
 export async function main(options: BankOptions): Promise<BankReport> {
   const { accounts = 10, workers = 4, transfersPerWorker = 20, initialBalance = 1000, log = () => {} } = options;
   const db = new Kysely<Database>({ dialect: new DsqlDialect({ ...options.connection, max: workers }) });
