@@ -95,11 +95,16 @@ interface StatementInfo {
   sql: string;
   /** The batch (Sync count) it was parsed in: a later Execute re-runs a prepared statement. */
   batch: number;
-  /** Its Parse was forwarded as the client's text (not refused, not a rewritten COMMIT). */
+  /** Its Parse was forwarded as the client's text (not refused). */
   forwarded: boolean;
+  /**
+   * A COMMIT / END: its Parse is always forwarded as it is, and whether it fails (a fault, the
+   * age limit, a doomed transaction) is decided at each Execute. The statement may be named and
+   * cached by the driver (Postgres.js), so it must stay a real COMMIT upstream.
+   */
+  commit: boolean;
   tag?: string;
   writesRows?: boolean;
-  commitError?: SqlError;
   drop?: boolean;
 }
 
@@ -315,16 +320,16 @@ export class ProxySession {
         const info: StatementInfo = {
           sql,
           batch: this.batchNo,
-          forwarded: !d.refusal && !d.commitError,
+          forwarded: !d.refusal,
+          commit: COMMIT_RE.test(sql),
           tag: d.tag,
-          commitError: d.commitError,
           drop: d.drop,
-          writesRows: !d.refusal && !d.commitError && (d.writesRows ?? WRITE_RE.test(d.sql ?? sql)),
+          writesRows: !d.refusal && (d.writesRows ?? WRITE_RE.test(d.sql ?? sql)),
         };
         this.statements.set(name, info);
         if (d.refusal) this.batchRefused = true;
         this.push({ k: K.Parse, refusal: d.refusal });
-        const text = d.refusal ? FAILING_SQL : d.commitError ? 'ROLLBACK' : d.sql;
+        const text = d.refusal ? FAILING_SQL : d.sql;
         this.toUpstream.push(text === undefined ? frame : message('P', cstring(name), cstring(text), frame.subarray(afterSql)));
         return;
       }
@@ -341,15 +346,16 @@ export class ProxySession {
         let info = bound?.statement;
         // After a failure the proxy made in this batch PostgreSQL runs nothing up to Sync.
         if (info && !this.batchRefused) {
-          // A prepared statement run again: faults, the transaction age limit and a doomed
-          // COMMIT apply to every execution, not only to the Parse (which applied them).
-          const again = info.batch !== this.batchNo ? this.decideExecution(info) : NOTHING_MORE;
+          // A prepared statement run again: faults and the transaction age limit apply to every
+          // execution, not only to the Parse (which applied them). A COMMIT is decided here only.
+          const again = info.commit || info.batch !== this.batchNo ? this.failureOf(info.sql) : NOTHING_MORE;
           if (again === undefined) return;
           const refusal = again.refusal ?? again.commitError ?? this.checkExecution(info, bound!);
           if (refusal) {
             // Fail it in place, as a refused Parse is failed: a Parse that cannot succeed, then
             // PostgreSQL skips to Sync (and a transaction block is aborted: 25P02 follows). A
-            // failed COMMIT also ends the transaction: rolled back once the batch is answered.
+            // failed COMMIT also ends the transaction, as on DSQL: rolled back once the batch is
+            // answered, whose ReadyForQuery then says 'I'.
             if (again.commitError) {
               this.rollbackAtSync = true;
               if (again.commitError.code === '40001') this.ctx.stats.occConflicts++;
@@ -365,7 +371,7 @@ export class ProxySession {
           this.wrapBatch();
         }
         this.batchExecuted = true;
-        this.push({ k: K.Execute, sql: info?.sql, tag: info?.tag, commitError: info?.commitError, drop: info?.drop });
+        this.push({ k: K.Execute, sql: info?.sql, tag: info?.tag, drop: info?.drop });
         break;
       }
       case 0x44 /* D */:
@@ -400,30 +406,18 @@ export class ProxySession {
 
   /**
    * Applies faults, the transaction age limit, a pending OCC failure and the SQL rules to one SQL
-   * text. Returns undefined when the session was dropped.
+   * text. Returns undefined when the session was dropped. An extended-protocol COMMIT gets only
+   * the rules here: what happens to it is decided at each of its Executes (`failureOf`).
    */
   private decide(
     protocol: 'simple' | 'extended',
     sql: string,
   ): Decided | undefined {
-    const { ctx } = this;
-    ctx.stats.queries++;
-    const isCommit = COMMIT_RE.test(sql);
-    if (!ctx.faults.empty) {
-      const f = ctx.faults.take(isCommit ? 'commit' : 'query', sql);
-      if (f?.kind === 'drop' && !isCommit) {
-        this.close();
-        return undefined;
-      }
-      if (f?.kind === 'drop') return { drop: true };
-      if (f?.kind === 'error') {
-        const err: SqlError = { code: f.error.code, message: f.error.message };
-        return isCommit ? { commitError: err } : { refusal: err };
-      }
+    this.ctx.stats.queries++;
+    if (protocol === 'simple' || !COMMIT_RE.test(sql)) {
+      const failed = this.failureOf(sql);
+      if (failed !== NOTHING_MORE) return failed;
     }
-    const aged = this.ageError();
-    if (aged) return isCommit ? { commitError: aged } : { refusal: aged };
-    if (isCommit && this.doomed) return { commitError: this.doomedError };
     const decision = this.rules.onSql(sql, this.context(protocol));
     if (decision.kind === 'refuse') return { refusal: decision.error };
     return { sql: decision.sql, tag: decision.commandTag, tags: decision.commandTags, writesRows: decision.writesRows };
@@ -452,23 +446,31 @@ export class ProxySession {
     return this.rules.onExecute!(info.sql, this.context('extended'));
   }
 
-  /** `decide` for a re-executed prepared statement: everything but the SQL rules. */
-  private decideExecution(info: StatementInfo): Decided | undefined {
+  /**
+   * Faults, the transaction age limit and a doomed COMMIT for one SQL text (everything `decide`
+   * does but the SQL rules; also run for each Execute of a prepared COMMIT and each re-execution
+   * of a prepared statement). NOTHING_MORE when none applies; undefined when the session was
+   * dropped.
+   */
+  private failureOf(sql: string): Decided | undefined {
     const { ctx } = this;
-    const isCommit = COMMIT_RE.test(info.sql);
+    const isCommit = COMMIT_RE.test(sql);
     if (!ctx.faults.empty) {
-      const f = ctx.faults.take(isCommit ? 'commit' : 'query', info.sql);
+      const f = ctx.faults.take(isCommit ? 'commit' : 'query', sql);
       if (f?.kind === 'drop' && !isCommit) {
         this.close();
         return undefined;
       }
       if (f?.kind === 'drop') return { drop: true };
-      if (f?.kind === 'error') return isCommit ? { commitError: { ...f.error } } : { refusal: { ...f.error } };
+      if (f?.kind === 'error') {
+        const err: SqlError = { code: f.error.code, message: f.error.message };
+        return isCommit ? { commitError: err } : { refusal: err };
+      }
     }
     const aged = this.ageError();
     if (aged) return isCommit ? { commitError: aged } : { refusal: aged };
     if (isCommit && this.doomed) return { commitError: this.doomedError };
-    return {};
+    return NOTHING_MORE;
   }
 
   /** The 54000 error when the open transaction is older than the limit. */
