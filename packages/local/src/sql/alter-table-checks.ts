@@ -24,7 +24,7 @@ interface AlterTableNode {
  * @example
  * alterTableCheckSql({ relation: { relname: 't' }, cmds: [{ AlterTableCmd: { subtype: 'AT_DropColumn', name: 'id' } }] },
  *   'ALTER TABLE t DROP COLUMN id');
- * // → "DO $dsql0$BEGIN PERFORM dsql_local.assert_droppable_columns('\"t\"', ARRAY['id']::text[]); …"
+ * // → "DO $dsql0$BEGIN PERFORM sys.dsql_local_assert_droppable_columns('\"t\"', ARRAY['id']::text[]); …"
  */
 export function alterTableCheckSql(stmt: AlterTableNode, statement: string): string | undefined {
   if (!stmt.relation?.relname) return undefined;
@@ -35,14 +35,14 @@ export function alterTableCheckSql(stmt: AlterTableNode, statement: string): str
 
   const dropped = cmds.filter((c) => c.subtype === 'AT_DropColumn' && c.name).map((c) => quoteLiteral(String(c.name)));
   if (dropped.length) {
-    checks.push(`PERFORM dsql_local.assert_droppable_columns(${quoteLiteral(relation)}, ARRAY[${dropped.join(', ')}]::text[]);`);
+    checks.push(`PERFORM sys.dsql_local_assert_droppable_columns(${quoteLiteral(relation)}, ARRAY[${dropped.join(', ')}]::text[]);`);
   }
   for (const c of cmds) {
     const index = c.subtype === 'AT_AddConstraint' ? c.def?.Constraint?.indexname : undefined;
     if (!index) continue;
     // The index lives in the table's schema.
     const name = [schema, index].filter((p): p is string => !!p).map(quoteIdent).join('.');
-    checks.push(`PERFORM dsql_local.assert_index_built(${quoteLiteral(name)});`);
+    checks.push(`PERFORM sys.dsql_local_assert_index_built(${quoteLiteral(name)});`);
   }
   if (checks.length === 0) return undefined;
   return `DO ${dollarQuote(`BEGIN ${checks.join(' ')} EXECUTE ${dollarQuote(statement)}; END`)}`;
@@ -50,8 +50,8 @@ export function alterTableCheckSql(stmt: AlterTableNode, statement: string): str
 
 /** The upstream helpers the checks call (run once by the rules' bootstrap; jobs.ts has the other). */
 export const alterTableChecksBootstrapSql: readonly string[] = [
-  `CREATE SCHEMA IF NOT EXISTS dsql_local`,
-  `CREATE OR REPLACE FUNCTION dsql_local.assert_droppable_columns(relation text, columns text[]) RETURNS void
+  `CREATE SCHEMA IF NOT EXISTS sys`,
+  `CREATE OR REPLACE FUNCTION sys.dsql_local_assert_droppable_columns(relation text, columns text[]) RETURNS void
     LANGUAGE plpgsql STABLE AS $fn$
 DECLARE
   key_column name;
@@ -65,5 +65,5 @@ BEGIN
     RAISE EXCEPTION 'cannot drop primary key column %', key_column USING ERRCODE = '0A000';
   END IF;
 END $fn$`,
-  `GRANT USAGE ON SCHEMA dsql_local TO PUBLIC`,
+  `GRANT USAGE ON SCHEMA sys TO PUBLIC`,
 ];

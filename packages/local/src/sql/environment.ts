@@ -29,18 +29,17 @@ export function environmentBootstrapSql(serverVersion: string): string[] {
   EXECUTE format('ALTER DATABASE %I SET default_transaction_isolation = %L', current_database(), 'repeatable read');
 END $do$`,
     `DO $do$ BEGIN
-  CREATE SCHEMA IF NOT EXISTS dsql_local;
-  CREATE OR REPLACE FUNCTION dsql_local.show_setting(text) RETURNS text
+  CREATE OR REPLACE FUNCTION pg_catalog.dsql_local_show_setting(text) RETURNS text
     LANGUAGE internal STABLE STRICT PARALLEL SAFE AS 'show_config_by_name';
-  CREATE OR REPLACE FUNCTION dsql_local.show_setting(text, boolean) RETURNS text
+  CREATE OR REPLACE FUNCTION pg_catalog.dsql_local_show_setting(text, boolean) RETURNS text
     LANGUAGE internal STABLE STRICT PARALLEL SAFE AS 'show_config_by_name_missing_ok';
   -- Not STRICT, a single expression: PostgreSQL inlines these, so the replacement is what runs.
   CREATE OR REPLACE FUNCTION pg_catalog.version() RETURNS text
     LANGUAGE sql STABLE PARALLEL SAFE AS $fn$ SELECT '${versionText}'::text $fn$;
   CREATE OR REPLACE FUNCTION pg_catalog.current_setting(text) RETURNS text
-    LANGUAGE sql STABLE PARALLEL SAFE AS $fn$ SELECT ${overrides('dsql_local.show_setting($1)')} $fn$;
+    LANGUAGE sql STABLE PARALLEL SAFE AS $fn$ SELECT ${overrides('pg_catalog.dsql_local_show_setting($1)')} $fn$;
   CREATE OR REPLACE FUNCTION pg_catalog.current_setting(text, boolean) RETURNS text
-    LANGUAGE sql STABLE PARALLEL SAFE AS $fn$ SELECT ${overrides('dsql_local.show_setting($1, $2)')} $fn$;
+    LANGUAGE sql STABLE PARALLEL SAFE AS $fn$ SELECT ${overrides('pg_catalog.dsql_local_show_setting($1, $2)')} $fn$;
 EXCEPTION WHEN insufficient_privilege THEN
   RAISE NOTICE 'dsql-local: not a superuser, version() and current_setting(''server_version'') report PostgreSQL''s own';
 END $do$`,

@@ -34,7 +34,7 @@ describe('analyzer', () => {
   it('rewrites CREATE INDEX ASYNC into a job that answers a job_id row tagged CREATE INDEX', () => {
     const a = analyze('CREATE INDEX ASYNC i ON t (v)');
     expect(a.refusal).toBeUndefined();
-    expect(a.upstreamSql).toBe("SELECT dsql_local.run_job('INDEX_BUILD', $dsql$CREATE INDEX i ON t (v)$dsql$) AS job_id");
+    expect(a.upstreamSql).toBe("SELECT sys.dsql_local_run_job('INDEX_BUILD', $dsql$CREATE INDEX i ON t (v)$dsql$) AS job_id");
     expect(a.commandTags).toEqual(['CREATE INDEX']);
     expect(a.statements).toEqual([{ node: 'IndexStmt', kind: 'ddl', async: true }]);
   });
@@ -47,14 +47,14 @@ describe('analyzer', () => {
   it('gives one tag override per statement of a multi-statement text', () => {
     const a = analyze('BEGIN; CREATE INDEX ASYNC i ON t (a); COMMIT');
     expect(a.commandTags).toEqual([undefined, 'CREATE INDEX', undefined]);
-    expect(a.upstreamSql).toBe("BEGIN;SELECT dsql_local.run_job('INDEX_BUILD', $dsql$CREATE INDEX i ON t (a)$dsql$) AS job_id; COMMIT");
+    expect(a.upstreamSql).toBe("BEGIN;SELECT sys.dsql_local_run_job('INDEX_BUILD', $dsql$CREATE INDEX i ON t (a)$dsql$) AS job_id; COMMIT");
   });
 
   it('keeps statement boundaries right in text with multi-byte characters', () => {
     const a = analyze("SELECT 'ünï'; CREATE INDEX ASYNC ï ON t (v); SELECT 'ü'");
     expect(a.statements.map((st) => st.async)).toEqual([false, true, false]);
     expect(a.upstreamSql).toBe(
-      "SELECT 'ünï';SELECT dsql_local.run_job('INDEX_BUILD', $dsql$CREATE INDEX ï ON t (v)$dsql$) AS job_id; SELECT 'ü'",
+      "SELECT 'ünï';SELECT sys.dsql_local_run_job('INDEX_BUILD', $dsql$CREATE INDEX ï ON t (v)$dsql$) AS job_id; SELECT 'ü'",
     );
   });
 
@@ -70,14 +70,14 @@ describe('analyzer', () => {
 
   it('checks DROP COLUMN against the primary key upstream', () => {
     const a = analyze('ALTER TABLE "My Table" DROP COLUMN id, DROP COLUMN "it\'s"');
-    expect(a.upstreamSql).toContain(`dsql_local.assert_droppable_columns('"My Table"', ARRAY['id', 'it''s']::text[])`);
+    expect(a.upstreamSql).toContain(`sys.dsql_local_assert_droppable_columns('"My Table"', ARRAY['id', 'it''s']::text[])`);
     expect(a.commandTags).toEqual(['ALTER TABLE']);
   });
 
   it('checks that an index adopted as a constraint is built, upstream', () => {
     const a = analyze('ALTER TABLE s.t ADD CONSTRAINT u UNIQUE USING INDEX i');
     expect(a.upstreamSql).toBe(
-      `DO $dsql0$BEGIN PERFORM dsql_local.assert_index_built('"s"."i"'); EXECUTE $dsql$ALTER TABLE s.t ADD CONSTRAINT u UNIQUE USING INDEX i$dsql$; END$dsql0$`,
+      `DO $dsql0$BEGIN PERFORM sys.dsql_local_assert_index_built('"s"."i"'); EXECUTE $dsql$ALTER TABLE s.t ADD CONSTRAINT u UNIQUE USING INDEX i$dsql$; END$dsql0$`,
     );
     expect(analyze('ALTER TABLE t ADD COLUMN c text').upstreamSql).toBeUndefined();
   });
