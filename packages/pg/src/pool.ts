@@ -1,13 +1,12 @@
 import pg from 'pg';
 import { isOccError, runTransaction, withRetry, type RetryOptions, type TransactionDriver } from '@dsql/core';
+import { guardCheckout } from './checkout-guard.js';
 import { classifyInPlace } from './classify.js';
 import { DsqlClient, transactionSteps, type DsqlPoolClient, type TransactionRetry } from './client.js';
 import { prepareConfig, type DsqlPoolConfig, type PreparedDsql } from './config.js';
 import { connectRetrying } from './connect-retry.js';
 import { describeConnectFailure } from './describe.js';
 import { jitterMaxLifetime } from './lifetime.js';
-
-const ignoreError = (): void => {};
 
 type ConnectCallback = (err: Error | undefined, client: DsqlPoolClient | undefined, done: (release?: unknown) => void) => void;
 
@@ -47,6 +46,12 @@ export class DsqlPool extends pg.Pool {
    * Checks a client out. A new connection that is refused for a transient reason is retried
    * (a fresh client each time) with backoff within `connectionTimeoutMillis`; a reused idle
    * connection costs nothing extra.
+   *
+   * A connection that dies while the client is checked out never ends the process: the
+   * pending query (if any) rejects, the error is emitted on the pool (`pool.on('error', (err,
+   * client) => …)`, as pg-pool does for idle clients) when the pool has an `error` listener and
+   * the holder has none on the client, and `release()` closes the broken client instead of
+   * returning it to the pool.
    */
   override connect(): Promise<DsqlPoolClient>;
   override connect(callback: ConnectCallback): void;
@@ -59,7 +64,7 @@ export class DsqlPool extends pg.Pool {
     connectRetrying<DsqlPoolClient>(
       (cb) => super.connect(cb as Parameters<pg.Pool['connect']>[0]),
       { deadlineMs: this.#dsql.connectDeadlineMs, describe: (err) => describeConnectFailure(err, this.#dsql.errorContext) },
-      callback,
+      (err, client, done) => (client ? callback(undefined, client, guardCheckout(this, client)) : callback(err, client, done)),
     );
   }
 
@@ -87,17 +92,12 @@ export class DsqlPool extends pg.Pool {
   async transaction<T>(fn: (client: DsqlPoolClient) => Promise<T> | T, retry?: TransactionRetry): Promise<T> {
     const options = retry ?? this.#dsql.retry;
     const driver: TransactionDriver<DsqlPoolClient> = {
-      connect: async () => {
-        const client = await this.connect();
-        // While checked out, pg-pool leaves a client's 'error' events to its holder; a connection
-        // lost mid-transaction already fails the pending query, so the event itself is dropped.
-        client.on('error', ignoreError);
-        return client;
-      },
+      // A connection lost mid-transaction fails the pending query; connect()'s checkout guard
+      // keeps the client's 'error' event from ending the process and reports it on the pool.
+      connect: () => this.connect(),
       ...transactionSteps,
       // A connection whose ROLLBACK failed, or whose COMMIT answer was lost, is closed, not reused.
       release: (client, destroy) => {
-        client.removeListener('error', ignoreError);
         client.release(destroy ? new Error('connection discarded after a failed transaction end') : undefined);
       },
     };
