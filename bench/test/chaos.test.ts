@@ -1,0 +1,274 @@
+/**
+ * Chaos: money transfers run through every adapter (pg, Drizzle on node-postgres, Postgres.js,
+ * Kysely on Postgres.js) against one local DSQL endpoint while faults are injected at random:
+ * dropped connections (mid-transaction and with COMMIT in flight), injected 40001 / XX000 /
+ * 53400 / access-denied refusals, endpoint restarts, credential provider outages, and tokens and
+ * credentials that expire every few seconds. Afterwards, read straight from PostgreSQL:
+ * - the total balance is exactly the starting total, and every account's balance equals its
+ *   start plus the transfers recorded for it (no half-applied transfer);
+ * - every transfer the application was told committed is in `transfers`, every one told failed
+ *   is not, none is there that the application never heard of; outcomes reported unknown
+ *   (CommitOutcomeUnknownError) are looked up and reported;
+ * - no error message, stack, util.inspect output or console line holds a token, a signature,
+ *   the secret key or anything token-shaped (core's redact patterns);
+ * - no connection ever presented an expired token (the endpoint counts them).
+ *
+ * Two phases share the endpoint: the node-postgres adapters with every fault, then the
+ * Postgres.js ones with the faults at connect time (refusals, credential outages, expiring
+ * tokens and credentials). With the others — an error answer to COMMIT, XX000, dropped
+ * connections, restarts, the age limit — some transfers through @dsql/postgres and
+ * @dsql/kysely never settle, and restarts make Postgres.js throw an uncaught TypeError
+ * (bench/README.md, "Known issues"); CHAOS_PGJS_ALL=1 runs them anyway. A transfer that does not settle within 20 s counts as hung
+ * and fails the run (instead of the test timing out).
+ *
+ * Deterministic seed, printed; replay with CHAOS_SEED=<n> (the fault schedule and every choice
+ * replay; timing on a shared machine does not). CHAOS_SECONDS sets each phase's length (default
+ * 8; `pnpm chaos` runs 60), CHAOS_DEBUG=1 prints progress.
+ */
+import { isCommitOutcomeUnknownError } from '@dsql/core';
+import pg from 'pg';
+import { createAdapter, type Adapter, type AdapterName, type Transfer } from '../chaos/adapters.js';
+import { startRestartableEndpoint, type RestartableEndpoint } from '../chaos/endpoint.js';
+import { seeded, type Random } from '../chaos/random.js';
+import { watchSecrets } from '../chaos/secrets.js';
+
+const SEED = Number(process.env.CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31));
+const SECONDS = Number(process.env.CHAOS_SECONDS ?? 8);
+const DEBUG = process.env.CHAOS_DEBUG === '1';
+const START_BALANCE = 1_000;
+const WORKERS = 3; // per adapter
+/**
+ * Accounts each worker moves money between. Workers own disjoint accounts by default, so OCC
+ * conflicts come from the injected 40001s rather than from the emulator's lock-based OCC
+ * emulation: @dsql/local forwards a COMMIT hit by a `drop` fault even when the transaction is
+ * doomed by an emulated conflict, committing the statements after the conflict (bench/README.md,
+ * "Known issues"). CHAOS_SHARED=1 lets every worker of a phase use every account of the phase.
+ */
+const ACCOUNTS_PER_WORKER = 3;
+const SHARED = process.env.CHAOS_SHARED === '1';
+const ADAPTER_ORDER: AdapterName[] = ['pg', 'drizzle', 'postgres', 'kysely'];
+const ACCOUNTS = ADAPTER_ORDER.length * WORKERS * ACCOUNTS_PER_WORKER;
+
+const FAULT_KINDS = ['drop-mid-transaction', 'drop-commit', 'occ-at-commit', 'server-unavailable', 'rate-exceeded', 'access-denied', 'restart', 'credentials-outage'] as const;
+type FaultKind = (typeof FAULT_KINDS)[number];
+/**
+ * What the Postgres.js phase gets by default: faults at connect time only. With the others
+ * (CHAOS_PGJS_ALL=1), transfers through @dsql/postgres / @dsql/kysely stop settling (see the
+ * header).
+ */
+const PGJS_DEFAULT: readonly FaultKind[] = ['rate-exceeded', 'access-denied', 'credentials-outage'];
+
+type Outcome = { transfer: Transfer; adapter: AdapterName; result: 'committed' | 'failed' | 'unknown' | 'hung'; error?: string };
+
+/** CHAOS_PGJS_ALL=1: the Postgres.js phase gets every fault (today it hangs or crashes, see above). */
+const PGJS_ALL = process.env.CHAOS_PGJS_ALL === '1';
+/** A transfer that has not settled by then is reported as hung (and fails the run). */
+const HUNG_MS = 20_000;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe(`chaos (seed ${SEED}; replay with CHAOS_SEED=${SEED})`, () => {
+  let endpoint: RestartableEndpoint;
+  let direct: pg.Client;
+  const open: Adapter[] = [];
+
+  beforeAll(async () => {
+    process.stderr.write(`chaos: seed ${SEED} (replay with CHAOS_SEED=${SEED}), ${SECONDS} s per phase\n`);
+    endpoint = await startRestartableEndpoint({ maxConnectionAgeSeconds: 5, connectRate: { perSecond: 200, burst: 100 } });
+    direct = new pg.Client({ connectionString: endpoint.upstreamUrl });
+    await direct.connect();
+    await direct.query('CREATE TABLE accounts (id int PRIMARY KEY, balance bigint NOT NULL)');
+    await direct.query('CREATE TABLE transfers (id text PRIMARY KEY, from_id int NOT NULL, to_id int NOT NULL, amount bigint NOT NULL)');
+    await direct.query(`INSERT INTO accounts SELECT g, ${START_BALANCE} FROM generate_series(1, ${ACCOUNTS}) g`);
+  });
+
+  afterAll(async () => {
+    await Promise.all(open.map((a) => a.end().catch(() => undefined)));
+    await direct?.end().catch(() => undefined);
+    await endpoint?.stop();
+  });
+
+  /** Injects one fault of `kind` (restarts and outages take a moment; the others are armed). */
+  async function fault(kind: FaultKind, random: Random, credentials: { down: boolean }): Promise<void> {
+    switch (kind) {
+      case 'drop-mid-transaction':
+        return endpoint.inject({ on: 'query', match: random() < 0.5 ? 'UPDATE accounts' : 'INSERT INTO transfers', drop: true, times: random.int(1, 3) });
+      case 'drop-commit':
+        return endpoint.inject({ on: 'commit', drop: true, times: random.int(1, 2) });
+      case 'occ-at-commit':
+        return endpoint.inject({ on: 'commit', error: { code: '40001', message: 'change conflicts with another transaction (OC000)' }, times: random.int(1, 4) });
+      case 'server-unavailable':
+        return endpoint.inject({ on: 'query', match: 'UPDATE accounts', error: { code: 'XX000', message: 'server unavailable' }, times: random.int(1, 3) });
+      case 'rate-exceeded':
+        return endpoint.inject({ on: 'connect', error: { code: '53400', message: 'Unable to accept connection, rate exceeded.' }, times: random.int(1, 5) });
+      case 'access-denied':
+        // What DSQL answers a token it holds expired or invalid.
+        return endpoint.inject({ on: 'connect', error: { code: '08006', message: 'unable to accept connection, access denied' } });
+      case 'restart':
+        return endpoint.restart(random.int(50, 300));
+      case 'credentials-outage':
+        credentials.down = true;
+        await sleep(random.int(200, 1_200));
+        credentials.down = false;
+    }
+  }
+
+  async function phase(adapterNames: AdapterName[], allowed: readonly FaultKind[], phaseSeed: number): Promise<void> {
+    // CHAOS_FAULTS=kind,kind narrows the schedule (to chase a failure).
+    const kinds = allowed.filter((k) => !process.env.CHAOS_FAULTS || process.env.CHAOS_FAULTS.split(',').includes(k));
+    const random = seeded(phaseSeed);
+    const scan = watchSecrets();
+    const credentials = { down: false, calls: 0 };
+    const adapters: Adapter[] = [];
+    const outcomes: Outcome[] = [];
+    const faults = new Map<FaultKind, number>();
+    const before = endpoint.stats();
+    const restartsBefore = endpoint.restarts();
+    try {
+      const options = {
+        host: endpoint.host,
+        hostaddr: endpoint.hostaddr,
+        port: endpoint.port,
+        region: endpoint.region,
+        user: 'admin',
+        database: 'postgres',
+        ssl: { ca: endpoint.ca },
+        tokenDurationSecs: 6, // refreshed 1.5 s before expiry: many tokens expire during a run
+        maxLifetimeSeconds: [3, 4], // connections retire before the endpoint's 5 s age limit
+        // Temporary credentials that expire every 4 s, from a provider that can be down.
+        credentials: async () => {
+          credentials.calls++;
+          if (credentials.down) throw new Error('connect ECONNREFUSED 169.254.170.2:80 (container credentials endpoint down)');
+          return { ...endpoint.credentials, expiration: new Date(Date.now() + 4_000) };
+        },
+      };
+      const retry = { maxAttempts: 6, baseDelayMs: 5, maxDelayMs: 200, maxElapsedMs: 5_000 };
+      for (const name of adapterNames) {
+        const adapter = createAdapter(name, options, retry, (err) => scan.addError(`${name} background`, err));
+        adapters.push(adapter);
+        open.push(adapter);
+      }
+      const deadline = Date.now() + SECONDS * 1000;
+
+      // The fault schedule: every kind once per round, in a seeded order, at seeded intervals.
+      const chaos = (async () => {
+        while (Date.now() < deadline) {
+          for (const kind of [...kinds].sort(() => random() - 0.5)) {
+            await sleep(random.int(100, 400));
+            if (Date.now() >= deadline) break;
+            faults.set(kind, (faults.get(kind) ?? 0) + 1);
+            if (DEBUG) process.stderr.write(`chaos: ${kind}\n`);
+            await fault(kind, random, credentials);
+          }
+        }
+      })();
+
+      const inflight = new Map<string, string>();
+      const workloads = adapters.flatMap((adapter) =>
+        Array.from({ length: WORKERS }, async (_, w) => {
+          const name = adapter.name as AdapterName;
+          const choose = seeded(phaseSeed + 1 + ADAPTER_ORDER.indexOf(name) * 100 + w);
+          const slot = ADAPTER_ORDER.indexOf(name) * WORKERS + w;
+          const [first, count] = SHARED ? [1 + ADAPTER_ORDER.indexOf(adapterNames[0]!) * WORKERS * ACCOUNTS_PER_WORKER, adapterNames.length * WORKERS * ACCOUNTS_PER_WORKER] : [1 + slot * ACCOUNTS_PER_WORKER, ACCOUNTS_PER_WORKER];
+          for (let n = 0; Date.now() < deadline; n++) {
+            const from = first + choose.int(0, count - 1);
+            const to = first + ((from - first + choose.int(1, count - 1)) % count);
+            const transfer = { id: `${name}-${w}-${n}`, from, to, amount: choose.int(1, 50) };
+            inflight.set(`${name}-${w}`, transfer.id);
+            let timer: NodeJS.Timeout | undefined;
+            try {
+              const settled = await Promise.race([
+                adapter.transfer(transfer).then(() => true),
+                new Promise<false>((r) => (timer = setTimeout(() => r(false), HUNG_MS))),
+              ]);
+              outcomes.push({ transfer, adapter: name, result: settled ? 'committed' : 'hung' });
+              if (!settled) return; // this worker is stuck; the others go on
+            } catch (err) {
+              scan.addError(`${name} ${transfer.id}`, err);
+              const code = (err as { code?: unknown } | undefined)?.code;
+              outcomes.push({ transfer, adapter: name, result: isCommitOutcomeUnknownError(err) ? 'unknown' : 'failed', error: String(code ?? (err as Error)?.name) });
+            } finally {
+              clearTimeout(timer);
+            }
+          }
+        }),
+      );
+      const progress = DEBUG ? setInterval(() => process.stderr.write(`chaos: ${outcomes.length} outcomes; in flight ${[...inflight.values()].join(' ')}\n`), 2_000) : undefined;
+      await Promise.all([chaos, ...workloads]);
+      clearInterval(progress);
+      credentials.down = false;
+    } finally {
+      scan.restore();
+    }
+    const after = endpoint.stats();
+
+    // --- After the fact, straight from PostgreSQL ---
+    const recorded = new Map<string, { from_id: number; to_id: number; amount: string }>();
+    for (const row of (await direct.query('SELECT id, from_id, to_id, amount FROM transfers')).rows) recorded.set(row.id, row);
+    const balances = new Map<number, bigint>();
+    for (const row of (await direct.query('SELECT id, balance FROM accounts')).rows) balances.set(row.id, BigInt(row.balance));
+    const total = [...balances.values()].reduce((a, b) => a + b, 0n);
+    const expected = new Map<number, bigint>(Array.from({ length: ACCOUNTS }, (_, i) => [i + 1, BigInt(START_BALANCE)]));
+    for (const t of recorded.values()) {
+      expected.set(t.from_id, expected.get(t.from_id)! - BigInt(t.amount));
+      expected.set(t.to_id, expected.get(t.to_id)! + BigInt(t.amount));
+    }
+    const mismatched = [...balances].filter(([id, b]) => expected.get(id) !== b).map(([id, b]) => `account ${id}: ${b}, transfers say ${expected.get(id)}`);
+    const committedMissing = outcomes.filter((o) => o.result === 'committed' && !recorded.has(o.transfer.id)).map((o) => o.transfer.id);
+    const failedPresent = outcomes.filter((o) => o.result === 'failed' && recorded.has(o.transfer.id)).map((o) => `${o.transfer.id} (${o.error})`);
+    const unknown = outcomes.filter((o) => o.result === 'unknown');
+    const unknownCommitted = unknown.filter((o) => recorded.has(o.transfer.id)).length;
+    const told = new Set(outcomes.map((o) => o.transfer.id));
+    const mine = (id: string) => adapterNames.some((a) => id.startsWith(`${a}-`));
+    const recordedButNeverTold = [...recorded.keys()].filter((id) => mine(id) && !told.has(id));
+    const hung = outcomes.filter((o) => o.result === 'hung').map((o) => o.transfer.id);
+    const count = (a: AdapterName, r: Outcome['result']) => outcomes.filter((o) => o.adapter === a && o.result === r).length;
+    const failureKinds = new Map<string, number>();
+    for (const o of outcomes) if (o.result === 'failed') failureKinds.set(`${o.adapter}:${o.error}`, (failureKinds.get(`${o.adapter}:${o.error}`) ?? 0) + 1);
+    const leaks = scan.leaks([endpoint.credentials.secretAccessKey]);
+    const expired = (after.authFailures.expired ?? 0) - (before.authFailures.expired ?? 0);
+    const injected = after.injectedFaults - before.injectedFaults;
+    const restarts = endpoint.restarts() - restartsBefore;
+    console.log(
+      [
+        `chaos seed ${SEED}, phase ${adapterNames.join(' + ')}: ${SECONDS} s, ${outcomes.length} transfers, total balance ${total} (start ${ACCOUNTS * START_BALANCE})`,
+        ...adapterNames.map((a) => `  ${a.padEnd(8)} committed ${count(a, 'committed')}, told failed ${count(a, 'failed')}, unknown ${count(a, 'unknown')}`),
+        `  hung (no answer after ${HUNG_MS / 1000} s): ${hung.length ? hung.join(', ') : 'none'}`,
+        `  unknown outcomes: ${unknown.length} (looked up: ${unknownCommitted} had committed, ${unknown.length - unknownCommitted} had not)`,
+        `  failures reaching the app (adapter:code): ${[...failureKinds].map(([k, v]) => `${k} ×${v}`).join(', ') || 'none'}`,
+        `  faults: ${[...faults].map(([k, v]) => `${k} ×${v}`).join(', ')}; injected faults hit ${injected}; restarts ${restarts}`,
+        `  endpoint: ${after.authenticated - before.authenticated} sessions authenticated, expired tokens presented ${expired}, closed for age ${after.closedForAge - before.closedForAge}`,
+        `  secrets: ${scan.tokens.length} tokens issued, ${credentials.calls} credential calls, ${scan.texts.length} texts scanned, ${leaks.length} leaks`,
+      ].join('\n'),
+    );
+
+    const context = { seed: SEED, phase: adapterNames.join('+') };
+    expect({ ...context, hung }).toEqual({ ...context, hung: [] });
+    expect({ ...context, total }).toEqual({ ...context, total: BigInt(ACCOUNTS * START_BALANCE) });
+    expect({ ...context, mismatched }).toEqual({ ...context, mismatched: [] });
+    expect({ ...context, committedMissing }).toEqual({ ...context, committedMissing: [] });
+    expect({ ...context, failedPresent }).toEqual({ ...context, failedPresent: [] });
+    expect({ ...context, recordedButNeverTold }).toEqual({ ...context, recordedButNeverTold: [] });
+    expect({ ...context, leaks }).toEqual({ ...context, leaks: [] });
+    expect({ ...context, expired }).toEqual({ ...context, expired: 0 });
+    // The run did what it claims: every adapter committed work, faults hit, the endpoint
+    // restarted when asked to, and tokens were issued (so the scan had something to look for).
+    for (const a of adapterNames) expect({ ...context, adapter: a, committed: count(a, 'committed') > 0 }).toEqual({ ...context, adapter: a, committed: true });
+    if (kinds.some((k) => k !== 'restart' && k !== 'credentials-outage')) expect(injected).toBeGreaterThan(0);
+    if (kinds.includes('restart')) expect(restarts).toBeGreaterThan(0);
+    expect(scan.tokens.length).toBeGreaterThan(0);
+    expect(scan.texts.length).toBeGreaterThan(0);
+  }
+
+  it('node-postgres adapters (@dsql/pg, @dsql/drizzle): every fault, endpoint restarts included', async () => {
+    await phase(['pg', 'drizzle'], FAULT_KINDS, SEED);
+  });
+
+  it(`Postgres.js adapters (@dsql/postgres, @dsql/kysely): every fault${PGJS_ALL ? '' : ' at connect time: refusals, credential outages, expiring tokens'}`, async () => {
+    const kinds = PGJS_ALL ? FAULT_KINDS : PGJS_DEFAULT;
+    // The endpoint's age limit closes busy connections too: a lost connection, which the
+    // Postgres.js path does not survive yet. Without CHAOS_PGJS_ALL, this phase runs without it.
+    if (!PGJS_ALL) await endpoint.restart(0, { maxConnectionAgeSeconds: 3_600 });
+    await phase(['postgres', 'kysely'], kinds, SEED + 7_919);
+  });
+});
