@@ -39,12 +39,19 @@ export class DsqlSocket extends Duplex {
   #starting: Promise<void> | undefined;
   readonly #abort = new AbortController();
   readonly #opener: SessionOpener;
+  readonly #live: Set<string> | undefined;
+  #backendKey: string | undefined;
 
-  constructor(opener: SessionOpener, where: { host: string; port: number }) {
+  /**
+   * @param live the backend keys (`"<pid>:<secret>"`) of the sessions that are open right now:
+   *   this socket adds its session's key once authenticated and removes it when it closes.
+   */
+  constructor(opener: SessionOpener, where: { host: string; port: number }, live?: Set<string>) {
     super({ allowHalfOpen: false });
     this.#opener = opener;
     this.host = where.host;
     this.port = where.port;
+    this.#live = live;
   }
 
   /** Mirrors `net.Socket#readyState` closely enough for Postgres.js (`'open'` / `'closed'`). */
@@ -82,6 +89,10 @@ export class DsqlSocket extends Duplex {
       const length = first.readInt32BE(0);
       const { socket, greeting } = await this.#opener.session(first.subarray(0, length), signal);
       this.#attach(socket);
+      if (greeting.backendKey !== undefined && this.#live && !this.destroyed) {
+        this.#backendKey = greeting.backendKey;
+        this.#live.add(greeting.backendKey);
+      }
       this.emit('data', greeting.replay);
       const rest = first.subarray(length);
       if (rest.length > 0) socket.write(rest);
@@ -130,6 +141,8 @@ export class DsqlSocket extends Duplex {
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    // Synchronously, before Postgres.js hears of the close: see reserve-guard.ts.
+    if (this.#backendKey !== undefined) this.#live?.delete(this.#backendKey);
     this.#abort.abort(error ?? new Error('socket destroyed'));
     this.#inner?.destroy();
     callback(error);

@@ -17,6 +17,7 @@ import {
   type TokenProviderStats,
 } from '@dsql/core';
 import { DsqlSocket } from './dsql-socket.js';
+import { guardReserved } from './reserve-guard.js';
 import { sessionOpener, type ConnectCounters, type ConnectStats } from './session-opener.js';
 import { dialTls } from './tls-dial.js';
 import { beginOnce, rememberSql, transactionRetryOptions } from './transaction.js';
@@ -144,6 +145,10 @@ function startupParameters(config: DsqlConfig, connection: unknown): Record<stri
  * - `sql.savepoint` inside a transaction rejects with `DsqlUnsupportedError`, and so does an
  *   isolation level other than repeatable read in `sql.begin(options, …)`.
  *
+ * A connection lost inside `sql.begin` or under a reserved connection (`sql.reserve()`, which
+ * `kysely-postgres-js` uses) fails the transaction or the reserved connection's statements
+ * instead of crashing the process (Postgres.js 3.4 would write to the dropped socket).
+ *
  * `sql.begin` retries OCC conflicts only when the `retry` option is given (opt-in: a retried
  * callback runs more than once); `transaction(sql, fn)` always does. Query errors are
  * Postgres.js's own `PostgresError`s: classify them with core's `classifyError`.
@@ -173,6 +178,8 @@ export function dsql<T extends Record<string, postgres.PostgresType> = {}>(
   const tls = tlsOptions(config);
   const password = (): Promise<string> => tokens.getToken();
   const counters: ConnectCounters = { opened: 0, attempts: 0, retried: 0, failed: 0 };
+  /** Backend keys of this sql's open sessions (kept by the sockets; read by the reserve guard). */
+  const live = new Set<string>();
 
   const socket = (parsed: { connect_timeout?: number | null; keep_alive?: number | null }): DsqlSocket => {
     const connectTimeoutMs = (parsed.connect_timeout ?? 30) * 1000;
@@ -186,7 +193,7 @@ export function dsql<T extends Record<string, postgres.PostgresType> = {}>(
       describe: (err) => describeConnectError(err, config),
       counters,
     });
-    return new DsqlSocket(opener, { host: config.host, port: config.port });
+    return new DsqlSocket(opener, { host: config.host, port: config.port }, live);
   };
 
   const sql = postgres({
@@ -217,6 +224,17 @@ export function dsql<T extends Record<string, postgres.PostgresType> = {}>(
       const [beginOptions, fn] = typeof optionsOrFn === 'function' ? ['', optionsOrFn] : [String(optionsOrFn ?? ''), maybeFn];
       const once = (): Promise<unknown> => beginOnce(rawBegin, beginOptions, fn as never);
       return beginRetry === undefined ? once() : withRetry(once, beginRetry);
+    },
+  });
+  // A reserved connection whose connection was lost must not reach Postgres.js again (it would
+  // write to a dropped socket and crash the process): see reserve-guard.ts.
+  const rawReserve = sql.reserve;
+  Object.defineProperty(sql, 'reserve', {
+    configurable: true,
+    writable: true,
+    enumerable: true,
+    value: async function reserve() {
+      return guardReserved(await rawReserve(), { host: config.host, port: config.port, live });
     },
   });
   statsOf.set(sql, () => ({

@@ -16,6 +16,11 @@ export interface Greeting {
    * driver finishes the exchange itself.
    */
   handedOver: boolean;
+  /**
+   * The session's BackendKeyData as `"<pid>:<secret>"` (read as Postgres.js reads it), when the
+   * server sent one: it names the session a Postgres.js connection is on.
+   */
+  backendKey?: string | undefined;
 }
 
 /**
@@ -40,6 +45,7 @@ export function startupHandshake(
   return new Promise((resolve, reject) => {
     const reader = new FrameReader();
     const replay: Buffer[] = [];
+    let backendKey: string | undefined;
     let settled = false;
     const finish = (err: unknown, greeting?: Greeting): void => {
       if (settled) return;
@@ -72,12 +78,16 @@ export function startupHandshake(
           case 'authenticationMD5Password':
           case 'authenticationSASL':
             replay.push(raw, reader.rest());
-            finish(undefined, { replay: Buffer.concat(replay), handedOver: true });
+            finish(undefined, { replay: Buffer.concat(replay), handedOver: true, backendKey });
             return;
           case 'readyForQuery':
             replay.push(raw, reader.rest());
-            finish(undefined, { replay: Buffer.concat(replay), handedOver: false });
+            finish(undefined, { replay: Buffer.concat(replay), handedOver: false, backendKey });
             return;
+          case 'backendKeyData':
+            backendKey = `${raw.readUInt32BE(5)}:${raw.readUInt32BE(9)}`;
+            replay.push(raw);
+            break;
           default:
             replay.push(raw);
         }

@@ -66,14 +66,16 @@ export async function beginOnce<TT extends Record<string, unknown>, T>(
       committing = true;
       return result as T;
     } catch (err) {
-      if (isDriverConnectionError(err)) {
+      if (isConnectionLoss(err)) {
         // Postgres.js 3.4 answers a failed callback with ROLLBACK on the same connection, and
         // when that connection has just died it writes to a null socket: an uncaught TypeError
         // from a timer, and a pool slot left stuck. When the connection really died,
         // Postgres.js has already rejected the transaction (its close handler ends `begin`),
         // so this callback's answer no longer matters: leave it pending (it holds no timer or
         // socket and is collected) and let that rejection through. Anything else, including a
-        // connection error from some other client, is rethrown as usual.
+        // connection error from some other client, is rethrown as usual. The error is recognised
+        // through `cause` chains and AggregateErrors (core's isConnectionLoss), since ORMs
+        // (Drizzle's DrizzleQueryError) and applications wrap driver errors.
         await new Promise((resolve) => setImmediate(resolve));
         if (settled) return new Promise<never>(() => undefined);
       }
@@ -90,18 +92,6 @@ export async function beginOnce<TT extends Record<string, unknown>, T>(
     if (committing && isConnectionLoss(err)) throw new CommitOutcomeUnknownError({ cause: err });
     throw err;
   }
-}
-
-/**
- * A Postgres.js error saying the connection itself closed (as opposed to a server's answer),
- * also when wrapped (Drizzle's `DrizzleQueryError` keeps it as `cause`).
- */
-function isDriverConnectionError(err: unknown): boolean {
-  for (let e = err, depth = 0; typeof e === 'object' && e !== null && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (code === 'CONNECTION_CLOSED' || code === 'CONNECTION_DESTROYED' || code === 'CONNECTION_ENDED') return true;
-  }
-  return false;
 }
 
 /** Retry options for {@link withRetry}: transaction-safe defaults, then the caller's own. */

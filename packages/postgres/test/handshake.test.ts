@@ -48,6 +48,7 @@ describe('startupHandshake', () => {
       expect(greeting.handedOver).toBe(false);
       // The password request is not replayed: the driver must not answer it a second time.
       expect(greeting.replay.equals(greetingAfterAuth)).toBe(true);
+      expect(greeting.backendKey).toBe('7:9'); // names the session for the reserve guard
       expect(socket.listenerCount('data')).toBe(0);
     } finally {
       socket.destroy();
