@@ -17,7 +17,7 @@ const NAIVE = 'pg.Pool, no lifetime';
 export async function run({ quick, log }) {
   const serverAge = 3; // seconds (DSQL: 3,600)
   const lifetime = [2.25, 2.75]; // the connectors' default window scaled: 45–55 min of 60
-  const seconds = quick ? 4 : 7;
+  const seconds = quick ? 4 : 5;
   const rounds = quick ? 1 : 2;
   const callers = 16;
   const names = [...CANDIDATES, NAIVE];

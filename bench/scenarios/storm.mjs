@@ -75,7 +75,7 @@ export async function run({ quick, log }) {
       };
     });
     for (const r of rows) {
-      log(`  ${r.name.padEnd(15)} connected ${r.connected}/${n}  app errors ${r.appErrors}/round${r.errorKinds ? ` (${r.errorKinds})` : ''}  all connected in ${Number.isFinite(r.seconds) ? `${r.seconds.toFixed(2)} s (${(r.seconds / minimum).toFixed(2)}× minimum)` : '–'}  refused by server ${r.refusedByServer}/round`);
+      log(`  ${r.name.padEnd(15)} connected ${r.connected}/${n}  app errors ${int(r.appErrors)}/round${r.errorKinds ? ` (${r.errorKinds})` : ''}  all connected in ${Number.isFinite(r.seconds) ? `${r.seconds.toFixed(2)} s (${(r.seconds / minimum).toFixed(2)}× minimum)` : '–'}  refused by server ${int(r.refusedByServer)}/round`);
     }
     return {
       setup: `${n} simultaneous connections (pool max ${n}), emulator bucket ${rate.perSecond}/s with burst ${rate.burst} → theoretical minimum ${minimum.toFixed(2)} s; ${rounds} round(s), bucket refilled between candidates`,
