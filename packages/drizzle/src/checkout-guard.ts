@@ -4,7 +4,8 @@
  * longer, so a connection lost during the transaction (DSQL closes connections at 60 minutes,
  * a network blip, a failover) would emit an unhandled `error` and end the process — although
  * the pending query already rejects with that error. This guard gives every checked-out client
- * a listener until it is released (as `DsqlPool.transaction()` does for its own checkouts).
+ * a listener until it is released. `DsqlPool` does this itself for every checkout, so the guard
+ * is applied only to other pools (a plain `pg.Pool` passed as `client`).
  */
 type ReleasableClient = {
   on(event: 'error', listener: (err: Error) => void): unknown;

@@ -74,7 +74,9 @@ export function drizzle(...params: unknown[]): DsqlNodePgDatabase<Record<string,
   const args = parseDrizzleArguments(params);
   const client = (args.client ??
     (typeof args.connection === 'string' ? new DsqlPool(args.connection) : new DsqlPool(args.connection as DsqlPoolConfig))) as NodePgClient;
-  guardCheckouts(client);
+  // A DsqlPool guards its own checkouts (and reports losses on `pool.on('error')`); a plain
+  // pg.Pool brought by the user does not, so Drizzle's transactions need the guard there.
+  if (!(client instanceof DsqlPool)) guardCheckouts(client);
   const db = drizzleNodePg(client, args.config as DrizzleConfig<Record<string, unknown>>);
   return installDsqlTransactions(db, args.retry, 'begin') as DsqlNodePgDatabase<Record<string, unknown>, NodePgClient>;
 }

@@ -4,7 +4,7 @@ import {
   resolveConfig,
   resolveRetryOptions,
   sharedConnectRateLimiter,
-  TokenProvider,
+  tokenProviderFor,
   tlsOptions,
   type ConnectErrorContext,
   type DsqlConnectionOptions,
@@ -102,15 +102,7 @@ export function prepareConfig(urlOrConfig: string | DsqlPoolConfig | undefined, 
     // pg treats `null` as "never close idle connections", like 0.
     idleTimeoutMillis: explicit.idleTimeoutMillis === null ? 0 : explicit.idleTimeoutMillis,
   });
-  const tokens = TokenProvider.shared({
-    host: config.tokenHost,
-    region: config.region,
-    user: config.user,
-    admin: config.admin,
-    credentials: config.credentials,
-    profile: config.profile,
-    tokenDurationSecs: config.tokenDurationSecs,
-  });
+  const tokens = tokenProviderFor(config);
   const dsql: PreparedDsql = {
     limiter: config.connectRateLimit === false ? undefined : sharedConnectRateLimiter(`${config.host}:${config.port}`, config.connectRateLimit),
     retry: config.retry,
