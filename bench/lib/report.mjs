@@ -48,7 +48,7 @@ export function barChart({ title, unit, bars }) {
     parts.push(
       `<text x="${left - 8}" y="${y + barH / 2 + 4}" text-anchor="end">${esc(b.label)}</text>`,
       `<rect x="${left}" y="${y}" width="${w.toFixed(1)}" height="${barH}" fill="${colours[b.family] ?? '#888'}"/>`,
-      `<text x="${left + w + 6}" y="${y + barH / 2 + 4}">${esc(`${Math.round(b.value).toLocaleString('en-US')} ${unit}${b.note ? ` · ${b.note}` : ''}`)}</text>`,
+      `<text x="${(left + w + 6).toFixed(1)}" y="${y + barH / 2 + 4}">${esc(`${Math.round(b.value).toLocaleString('en-US')} ${unit}${b.note ? ` · ${b.note}` : ''}`)}</text>`,
     );
   });
   parts.push(`<text x="${left}" y="${height - 8}" fill="#555" font-size="11">${esc('median of rounds; ratio = median of per-round ratios against the plain driver')}</text>`, '</svg>');

@@ -83,7 +83,7 @@ describe('connection string fuzzing', () => {
     const unknownKey = fc.string({ minLength: 1, maxLength: 10 }).filter((k) => !(KNOWN as readonly string[]).includes(k) && k !== 'password');
     fc.assert(
       fc.property(unknownKey, fc.array(fc.tuple(fc.constantFrom(...KNOWN.filter((k) => k !== 'port' && k !== 'tokenDurationSecs')), text), { maxLength: 4 }), fc.nat(4), (key, known, at) => {
-        const pairs = [...known];
+        const pairs: [string, string][] = [...known];
         pairs.splice(Math.min(at, pairs.length), 0, [key, `password=${SECRET}`]);
         const url = `postgres://h.example.com/db?${new URLSearchParams(pairs).toString()}`;
         expectConfigError(() => parseConnectionString(url), /^connectionString parameter ".*"$/s);
