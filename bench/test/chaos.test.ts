@@ -67,6 +67,21 @@ const HUNG_MS = 20_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Ends an adapter, giving up after `ms`: a pool whose connection is stuck in a transaction that
+ * never answered would otherwise keep `end()` (and the test run) waiting forever.
+ */
+async function endWithin(adapter: Adapter, ms: number): Promise<'ended' | 'gave up'> {
+  let timer: NodeJS.Timeout | undefined;
+  const result = await Promise.race([
+    adapter.end().then(() => 'ended' as const, () => 'ended' as const),
+    new Promise<'gave up'>((r) => (timer = setTimeout(() => r('gave up'), ms))),
+  ]);
+  clearTimeout(timer);
+  if (result === 'gave up') process.stderr.write(`chaos: ${adapter.name}.end() did not finish within ${ms / 1000} s\n`);
+  return result;
+}
+
 describe(`chaos (seed ${SEED}; replay with CHAOS_SEED=${SEED})`, () => {
   let endpoint: RestartableEndpoint;
   let direct: pg.Client;
@@ -83,7 +98,7 @@ describe(`chaos (seed ${SEED}; replay with CHAOS_SEED=${SEED})`, () => {
   });
 
   afterAll(async () => {
-    await Promise.all(open.map((a) => a.end().catch(() => undefined)));
+    await Promise.all(open.map((a) => endWithin(a, 10_000)));
     await direct?.end().catch(() => undefined);
     await endpoint?.stop();
   });
@@ -200,6 +215,7 @@ describe(`chaos (seed ${SEED}; replay with CHAOS_SEED=${SEED})`, () => {
     } finally {
       scan.restore();
     }
+    const ended = await Promise.all(adapters.map((a) => endWithin(a, 10_000)));
     const after = endpoint.stats();
 
     // --- After the fact, straight from PostgreSQL ---
@@ -238,6 +254,7 @@ describe(`chaos (seed ${SEED}; replay with CHAOS_SEED=${SEED})`, () => {
         `  failures reaching the app (adapter:code): ${[...failureKinds].map(([k, v]) => `${k} ×${v}`).join(', ') || 'none'}`,
         `  faults: ${[...faults].map(([k, v]) => `${k} ×${v}`).join(', ')}; injected faults hit ${injected}; restarts ${restarts}`,
         `  endpoint: ${after.authenticated - before.authenticated} sessions authenticated, expired tokens presented ${expired}, closed for age ${after.closedForAge - before.closedForAge}`,
+        `  end(): ${adapterNames.map((a, i) => `${a} ${ended[i]}`).join(', ')}`,
         `  secrets: ${scan.tokens.length} tokens issued, ${credentials.calls} credential calls, ${scan.texts.length} texts scanned, ${leaks.length} leaks`,
       ].join('\n'),
     );
