@@ -61,6 +61,15 @@ async function whenThingsGoWrong(local) {
   console.log('');
 }
 
+/** Rejects if `promise` has not settled after `ms`, so a stuck example fails the demo instead of hanging it. */
+function withDeadline(promise, ms) {
+  let timer;
+  const deadline = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer after ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
 const seconds = (since) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
 const started = performance.now();
 const { startDsqlLocal } = await built('packages/local/dist/index.js');
@@ -76,7 +85,7 @@ try {
     console.log(`${title}  (examples/${dir})`);
     try {
       const { main } = await built(`examples/${dir}/dist/main.js`);
-      await main({ connection: local.connectionOptions(), log: (line) => console.log(`  ${line}`) });
+      await withDeadline(main({ connection: local.connectionOptions(), log: (line) => console.log(`  ${line}`) }), 60_000);
       console.log(`  done in ${seconds(t)}\n`);
     } catch (err) {
       failed = true;
@@ -84,7 +93,7 @@ try {
     }
   }
   try {
-    await whenThingsGoWrong(local);
+    await withDeadline(whenThingsGoWrong(local), 60_000);
   } catch (err) {
     failed = true;
     console.log(`  FAILED: ${err instanceof Error ? err.stack : String(err)}\n`);
@@ -95,7 +104,8 @@ try {
       `${s.occConflicts} OCC conflicts (40001) — all retried by the adapters.`,
   );
 } finally {
-  await local.stop();
+  // A stuck example's sessions must not keep the demo alive: stop() ends them all.
+  await withDeadline(local.stop(), 30_000).catch((err) => console.log(`stopping @dsql/local: ${err.message}`));
 }
 console.log(`${failed ? 'Demo FAILED' : 'Demo finished'} in ${seconds(started)}; local endpoint and PostgreSQL stopped.`);
 console.log('Next: `pnpm test` runs every test; `DSQL_ENDPOINT=<your cluster endpoint> pnpm --filter example-pg start` runs one example on a real cluster.');
