@@ -68,8 +68,12 @@ interface Pending {
   occ?: boolean;
   /** The rules' onCommandComplete refused the result. */
   ccFailed?: boolean;
-  /** The proxy opened a transaction around this autocommit statement. */
+  /** The proxy opened a transaction around this autocommit statement (on a Sync: its batch). */
   wrapped?: boolean;
+  /** A Sync whose batch failed a re-executed COMMIT in place: roll back when it is answered. */
+  rollbackAtSync?: boolean;
+  /** The statement writes rows (as the rules said when it was sent). */
+  writesRows?: boolean;
   /** Hidden request: its answers are consumed here. */
   onDone?: (status: TxStatus, error: Map<string, string> | undefined) => void;
   error?: Map<string, string>;
@@ -85,6 +89,7 @@ interface Decided {
   tag?: string;
   tags?: readonly (string | undefined)[];
   writesRows?: boolean;
+  transaction?: 'opens' | 'closes';
   refusal?: SqlError;
   commitError?: SqlError;
   drop?: boolean;
@@ -105,6 +110,8 @@ interface StatementInfo {
   commit: boolean;
   tag?: string;
   writesRows?: boolean;
+  /** How each execution leaves the transaction (the rules' `transaction`). */
+  transaction?: 'opens' | 'closes';
   drop?: boolean;
 }
 
@@ -134,7 +141,21 @@ export class ProxySession {
   private head = 0;
   private toUpstream: Buffer[] = [];
   private toClient: Buffer[] = [];
+  /** Status from the last ReadyForQuery relayed to the client. */
   private txStatus: TxStatus = 'I';
+  /**
+   * The status once everything sent upstream so far has run, as far as can be told when sending
+   * (clients pipeline): what the rules are told a statement runs in (see `SqlContext.txStatus`).
+   */
+  private sendStatus: TxStatus = 'I';
+  /**
+   * Client frames held back until the request before them is fully answered: set after a
+   * request the proxy must finish upstream itself before anything else runs there (COMMIT or
+   * ROLLBACK of a transaction it opened around an autocommit write; ROLLBACK after a COMMIT
+   * failed in place).
+   */
+  private held: Buffer[] | undefined;
+  private holdNext = false;
   private txStart = 0;
   private requestStart = 0;
   private doomed = false;
@@ -153,8 +174,6 @@ export class ProxySession {
   private rollbackAtSync = false;
   /** Syncs sent so far. */
   private batchNo = 0;
-  /** Syncs answered (their ReadyForQuery relayed) so far. */
-  private syncsAnswered = 0;
   private closeWhenIdle = false;
   private closed = false;
   private readonly statements = new Map<string, StatementInfo>();
@@ -286,6 +305,22 @@ export class ProxySession {
 
   private onClientFrame(type: number, frame: Buffer): void {
     if (this.closed) return;
+    // CopyData / CopyDone / CopyFail belong to the COPY already running upstream: never held.
+    if (type === 0x64 || type === 0x63 || type === 0x66) {
+      this.toUpstream.push(frame);
+      return;
+    }
+    if (this.held) {
+      this.held.push(Buffer.from(frame));
+      return;
+    }
+    if (this.holdNext) {
+      // The request before this frame must be finished first (see `held`).
+      this.holdNext = false;
+      this.held = [Buffer.from(frame)];
+      this.client.pause();
+      return;
+    }
     switch (type) {
       case 0x51 /* Q */: {
         const sql = frame.toString('utf8', 5, frame.length - 1);
@@ -295,21 +330,27 @@ export class ProxySession {
         if (d.refusal) {
           this.push(p);
           this.toUpstream.push(serialize.query(FAILING_SQL));
+          this.afterRefusal();
           return;
         }
         if (d.commitError) {
           this.push(p);
           this.toUpstream.push(serialize.query('ROLLBACK'));
+          this.sendStatus = 'I';
           return;
         }
-        if (this.rules.onCommandComplete && this.isIdle() && (d.writesRows ?? WRITE_RE.test(d.sql ?? sql))) {
-          // Row caps must be able to undo an autocommit statement: run it in a transaction we open.
+        p.writesRows = d.writesRows ?? WRITE_RE.test(d.sql ?? sql);
+        if (this.rules.onCommandComplete && this.sendStatus === 'I' && !d.transaction && p.writesRows) {
+          // Row caps must be able to undo an autocommit statement: run it in a transaction we
+          // open, and close once its answer is in, before anything pipelined behind it runs.
           p.wrapped = true;
+          this.holdNext = true;
           this.push({ k: K.Internal, onDone: () => {} });
           this.toUpstream.push(serialize.query('BEGIN ISOLATION LEVEL REPEATABLE READ'));
         }
         this.push(p);
         this.toUpstream.push(d.sql !== undefined ? serialize.query(d.sql) : frame);
+        this.follow(d.transaction);
         return;
       }
       case 0x50 /* P */: {
@@ -325,9 +366,13 @@ export class ProxySession {
           tag: d.tag,
           drop: d.drop,
           writesRows: !d.refusal && (d.writesRows ?? WRITE_RE.test(d.sql ?? sql)),
+          transaction: d.transaction,
         };
         this.statements.set(name, info);
-        if (d.refusal) this.batchRefused = true;
+        if (d.refusal) {
+          this.batchRefused = true;
+          this.afterRefusal();
+        }
         this.push({ k: K.Parse, refusal: d.refusal });
         const text = d.refusal ? FAILING_SQL : d.sql;
         this.toUpstream.push(text === undefined ? frame : message('P', cstring(name), cstring(text), frame.subarray(afterSql)));
@@ -358,8 +403,9 @@ export class ProxySession {
             // answered, whose ReadyForQuery then says 'I'.
             if (again.commitError) {
               this.rollbackAtSync = true;
+              this.sendStatus = 'I';
               if (again.commitError.code === '40001') this.ctx.stats.occConflicts++;
-            }
+            } else this.afterRefusal();
             this.batchRefused = true;
             this.push({ k: K.Parse, refusal });
             this.toUpstream.push(serialize.parse({ name: 'dsql_local_refused', text: FAILING_SQL }));
@@ -367,11 +413,13 @@ export class ProxySession {
           }
           if (again.drop) info = { ...info, drop: true };
         }
-        if (info?.writesRows && this.rules.onCommandComplete && !this.batchExecuted && this.isIdleBeforeBatch()) {
+        const runs = !this.batchRefused;
+        if (runs && info?.writesRows && !info.transaction && this.rules.onCommandComplete && !this.batchExecuted && this.sendStatus === 'I') {
           this.wrapBatch();
         }
         this.batchExecuted = true;
-        this.push({ k: K.Execute, sql: info?.sql, tag: info?.tag, drop: info?.drop });
+        this.push({ k: K.Execute, sql: info?.sql, tag: info?.tag, drop: info?.drop, writesRows: info?.writesRows });
+        if (runs) this.follow(info?.transaction);
         break;
       }
       case 0x44 /* D */:
@@ -384,12 +432,20 @@ export class ProxySession {
         this.push({ k: K.Close });
         break;
       }
-      case 0x53 /* S */:
-        this.push({ k: K.Sync });
+      case 0x53 /* S */: {
+        const sync: Pending = { k: K.Sync };
+        if (this.batchWrapped) sync.wrapped = true;
+        if (this.rollbackAtSync) sync.rollbackAtSync = true;
+        // The proxy finishes these batches upstream when they are answered (see `held`).
+        this.holdNext = this.batchWrapped || this.rollbackAtSync;
+        this.batchWrapped = false;
+        this.rollbackAtSync = false;
+        this.push(sync);
         this.batchExecuted = false;
         this.batchRefused = false;
         this.batchNo++;
         break;
+      }
       case 0x46 /* F */:
         this.push({ k: K.Func });
         break;
@@ -399,7 +455,7 @@ export class ProxySession {
         this.close();
         return;
       default:
-      // Flush, CopyData, CopyDone, CopyFail: forwarded as they are.
+      // Flush: forwarded as it is.
     }
     this.toUpstream.push(frame);
   }
@@ -420,12 +476,24 @@ export class ProxySession {
     }
     const decision = this.rules.onSql(sql, this.context(protocol));
     if (decision.kind === 'refuse') return { refusal: decision.error };
-    return { sql: decision.sql, tag: decision.commandTag, tags: decision.commandTags, writesRows: decision.writesRows };
+    return { sql: decision.sql, tag: decision.commandTag, tags: decision.commandTags, writesRows: decision.writesRows, transaction: decision.transaction };
   }
 
   /** What the rules are told about the statement at hand. */
   private context(protocol: SqlContext['protocol']): SqlContext {
-    return { protocol, txStatus: this.txStatus, executeChecked: this.executeChecked };
+    return { protocol, txStatus: this.sendStatus, executeChecked: this.executeChecked };
+  }
+
+  /** Advances `sendStatus` past a statement sent upstream, by its BEGIN / COMMIT / ROLLBACK. */
+  private follow(transaction: 'opens' | 'closes' | undefined): void {
+    if (transaction === 'closes') this.sendStatus = 'I';
+    // BEGIN in a failed block fails too (25P02); in an open one it only warns.
+    else if (transaction === 'opens' && this.sendStatus === 'I') this.sendStatus = 'T';
+  }
+
+  /** A statement the proxy fails aborts a block, as PostgreSQL's own errors do. */
+  private afterRefusal(): void {
+    if (this.sendStatus === 'T') this.sendStatus = 'E';
   }
 
   /**
@@ -437,13 +505,9 @@ export class ProxySession {
     if (portal.started) return undefined;
     portal.started = true;
     if (!this.executeChecked || !info.forwarded) return undefined;
-    // Pipelined behind unanswered batches while idle (Postgres.js with every connection busy):
-    // each of those batches is a transaction of its own, but the rules learn that only from
-    // their ReadyForQuery, still to come, and would count their statements into this one. A
-    // batch of one Execute (what drivers send) cannot break a per-transaction rule by itself:
-    // leave it unchecked rather than refuse it wrongly.
-    if (this.txStatus === 'I' && this.syncsAnswered < this.batchNo) return undefined;
-    return this.rules.onExecute!(info.sql, this.context('extended'));
+    // Outside a block each batch is a transaction of its own, pipelined or not: its first
+    // Execute tells the rules to start counting afresh.
+    return this.rules.onExecute!(info.sql, { ...this.context('extended'), batchStart: !this.batchExecuted });
   }
 
   /**
@@ -484,16 +548,6 @@ export class ProxySession {
       message: `transaction age limit of ${limit}s exceeded`,
       detail: `Current transaction age ${Math.floor((Date.now() - this.txStart) / 1000)}s exceeds ${limit}s`,
     };
-  }
-
-  /** Idle, and nothing but the current (unsynced) extended batch pending. */
-  private isIdleBeforeBatch(): boolean {
-    if (this.txStatus !== 'I') return false;
-    for (let i = this.head; i < this.queue.length; i++) {
-      const k = this.queue[i]!.k;
-      if (k === K.Sync || k === K.Simple || k === K.Func || k === K.Internal) return false;
-    }
-    return true;
   }
 
   /**
@@ -609,7 +663,9 @@ export class ProxySession {
     const tag = override ?? commandTagOf(frame);
     const check = this.rules.onCommandComplete;
     if (check && h) {
-      const err = check.call(this.rules, tag, this.context(h.k === K.Simple ? 'simple' : 'extended'));
+      const ctx: SqlContext = { protocol: h.k === K.Simple ? 'simple' : 'extended', txStatus: this.txStatus, executeChecked: this.executeChecked };
+      if (h.writesRows !== undefined) ctx.writesRows = h.writesRows;
+      const err = check.call(this.rules, tag, ctx);
       if (err) {
         this.emit(errorResponse(err));
         if (h.k === K.Simple) h.ccFailed = true;
@@ -672,14 +728,10 @@ export class ProxySession {
   private onReady(frame: Buffer): void {
     let p: Pending | undefined;
     while ((p = this.shift())) if (p.k === K.Simple || p.k === K.Sync || p.k === K.Func) break;
-    if (p?.k === K.Sync) this.syncsAnswered++;
     this.skipUntilSync = false;
     const status = String.fromCharCode(frame[5]!) as TxStatus;
-    const batchWrapped = this.batchWrapped && (p?.k === K.Sync || p === undefined);
-    if (batchWrapped) this.batchWrapped = false;
 
-    if (this.rollbackAtSync && p?.k === K.Sync) {
-      this.rollbackAtSync = false;
+    if (p?.rollbackAtSync) {
       this.internal('ROLLBACK', () => this.ready('I', readyForQuery('I')));
       return;
     }
@@ -701,7 +753,7 @@ export class ProxySession {
     }
     if (this.ccFailedBatch || p?.ccFailed) {
       this.ccFailedBatch = false;
-      if (p?.wrapped || batchWrapped) {
+      if (p?.wrapped) {
         this.internal('ROLLBACK', () => this.ready('I', readyForQuery('I')));
         return;
       }
@@ -710,7 +762,7 @@ export class ProxySession {
         return;
       }
     }
-    if (p?.wrapped || batchWrapped) {
+    if (p?.wrapped) {
       this.internal(status === 'E' ? 'ROLLBACK' : 'COMMIT', (_s, err) => {
         if (err) this.emit(errorFromFields(translateConflict(err, this.ctx.stats)));
         this.ready('I', readyForQuery('I'));
@@ -728,12 +780,33 @@ export class ProxySession {
       this.doomedError = OC000;
     }
     this.txStatus = status;
-    this.rules.onReadyForQuery?.(status);
+    // With nothing sent after it, this answer is the state the next statement runs in.
+    const pipelined = this.head < this.queue.length;
+    if (!pipelined) {
+      this.sendStatus = status;
+      // Upstream is idle: whatever the proxy had to finish first is done.
+      this.holdNext = false;
+    }
+    this.rules.onReadyForQuery?.(status, pipelined);
     this.emit(frame);
+    if (this.held && !pipelined) this.release();
     if (this.closeWhenIdle && this.isIdle()) {
       this.flushClient();
       this.closeForAge();
     }
+  }
+
+  /** Handles the client frames held back (see `held`), now that upstream is idle. */
+  private release(): void {
+    const frames = this.held!;
+    this.held = undefined;
+    this.requestStart = Date.now();
+    for (const f of frames) {
+      if (this.closed) return;
+      this.onClientFrame(f[0]!, f);
+    }
+    this.flushUpstream();
+    if (!this.held) this.client.resume();
   }
 }
 

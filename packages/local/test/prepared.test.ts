@@ -199,7 +199,7 @@ describe('the proxy side of onExecute', () => {
     await sql.begin(async (tx) => {
       await tx`SELECT ${9}::int AS x`;
     });
-    expect(runs('SELECT $1::int AS x').at(-1)?.ctx).toEqual({ protocol: 'extended', txStatus: 'T', executeChecked: true });
+    expect(runs('SELECT $1::int AS x').at(-1)?.ctx).toEqual({ protocol: 'extended', txStatus: 'T', executeChecked: true, batchStart: true });
   });
 
   it('counts a portal fetched in pieces (a cursor) as one execution', async () => {

@@ -20,13 +20,24 @@ export interface SqlError {
   hint?: string;
 }
 
-/** Transaction status as the last ReadyForQuery reported it. */
+/**
+ * Transaction status as ReadyForQuery reports it: idle, in a block, in a failed block.
+ *
+ * @example
+ * const status: TxStatus = 'T';
+ */
 export type TxStatus = 'I' | 'T' | 'E';
 
 /** What the proxy tells the rules about the statement it is about to forward. */
 export interface SqlContext {
   protocol: 'simple' | 'extended';
-  /** Status from the last ReadyForQuery sent to this client. */
+  /**
+   * The status the statement will run in. Clients may pipeline (Postgres.js writes every query
+   * at once), so this is the last ReadyForQuery's status advanced by the requests sent since
+   * and not yet answered: their BEGIN / COMMIT / ROLLBACK (`SqlDecision.transaction`), and
+   * refusals inside a block ('E'). An error PostgreSQL itself raises in a pipelined block is
+   * learnt only from its answer.
+   */
   txStatus: TxStatus;
   /**
    * Set by a proxy that calls `onExecute` for every Execute: `onSql` for a Parse then checks only
@@ -34,6 +45,16 @@ export interface SqlContext {
    * statement runs many times but is parsed once).
    */
   executeChecked?: boolean;
+  /**
+   * `onExecute`: the first Execute since the last Sync. Outside a block it starts an implicit
+   * transaction of its own (one per Sync), whatever else is still unanswered.
+   */
+  batchStart?: boolean;
+  /**
+   * `onCommandComplete`: whether the statement answered writes rows, as `onSql` said when it
+   * was sent (so a `COPY … TO` is not counted as modified rows, whatever was sent after it).
+   */
+  writesRows?: boolean;
 }
 
 /** The rules' answer for one SQL text. */
@@ -57,6 +78,12 @@ export type SqlDecision =
        * autocommit too) runs it inside a transaction it opens and closes itself upstream.
        */
       writesRows?: boolean;
+      /**
+       * How the text leaves the transaction once it ran: `opens` a block (a BEGIN not closed
+       * later in the text), `closes` it (COMMIT / ROLLBACK last), or leaves it as it was
+       * (undefined). The proxy follows it to tell the rules the status of pipelined statements.
+       */
+      transaction?: 'opens' | 'closes';
     }
   | { kind: 'refuse'; error: SqlError };
 
@@ -75,12 +102,15 @@ export interface SqlSession {
    * with the executed statement's text (as its Parse gave it); an error returned here is
    * answered instead of executing, and aborts the transaction like a refusal. When a session
    * has it, the proxy sets `executeChecked` in every context. The proxy leaves out executions
-   * PostgreSQL will skip (after a refusal in the same batch) and those pipelined outside a
-   * transaction block behind unanswered batches (see README, "Known limits").
+   * PostgreSQL will skip (after a refusal in the same batch).
    */
   onExecute?(sql: string, ctx: SqlContext): SqlError | undefined;
-  /** Called with every ReadyForQuery status, so per-transaction state can be reset. */
-  onReadyForQuery?(status: TxStatus): void;
+  /**
+   * Called with every ReadyForQuery status, so per-transaction state can be reset; `pipelined`:
+   * the client has sent more requests, still unanswered (their statements were already given to
+   * `onSql` / `onExecute`, so state they built must survive this ReadyForQuery).
+   */
+  onReadyForQuery?(status: TxStatus, pipelined?: boolean): void;
 }
 
 /** DSQL's SQL rules as the proxy consumes them. */

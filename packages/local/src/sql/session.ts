@@ -19,12 +19,17 @@ const FORWARD: SqlDecision = { kind: 'forward' };
 // The parser's answer on writing rows, so the proxy needs no guess of its own.
 const FORWARD_READS: SqlDecision = { kind: 'forward', writesRows: false };
 const FORWARD_WRITES: SqlDecision = { kind: 'forward', writesRows: true };
+const FORWARD_CLOSES: SqlDecision = { kind: 'forward', writesRows: false, transaction: 'closes' };
 
 /** Tags whose count is a number of modified rows (COPY only after a COPY FROM). */
 const ROW_COUNT_TAG = /^(?:INSERT \d+|UPDATE|DELETE|MERGE|COPY) (\d+)$/;
 
 /**
  * Tracks one connection's transaction and applies DSQL's rules to each SQL text.
+ *
+ * Statements are counted when they are sent (the proxy tells the status they will run in, also
+ * when pipelined), modified rows when their CommandComplete comes back: the statement counts
+ * restart at the start of each transaction as sent, the row count at each idle ReadyForQuery.
  *
  * @example
  * const session = new DsqlSqlSession(createAnalyzer());
@@ -46,49 +51,70 @@ export class DsqlSqlSession implements SqlSession {
   onSql(sql: string, ctx: SqlContext): SqlDecision {
     // In a failed transaction PostgreSQL answers 25P02 to everything but ROLLBACK / COMMIT,
     // and DSQL does the same, even for statements it would refuse.
-    if (ctx.txStatus === 'E') return FORWARD;
-    if (ctx.protocol === 'simple' && ctx.txStatus === 'I') this.reset();
+    if (ctx.txStatus === 'E') return this.inFailedBlock(sql, !(ctx.protocol === 'extended' && ctx.executeChecked));
+    // Each simple Query outside a block is a transaction of its own.
+    if (ctx.protocol === 'simple' && ctx.txStatus === 'I') this.resetStatements();
     const analysis = this.analyze(sql);
     if (analysis.refusal) return { kind: 'refuse', error: analysis.refusal };
+    const transaction = transactionEffect(analysis);
     // With executeChecked, the transaction rules wait for each Execute (see onExecute).
     if (!(ctx.protocol === 'extended' && ctx.executeChecked)) {
       const error = this.track(analysis, ctx.txStatus);
       if (error) return { kind: 'refuse', error };
       this.lastWroteRows = analysis.writesRows;
     }
-    if (!analysis.upstreamSql && !analysis.commandTags) return analysis.writesRows ? FORWARD_WRITES : FORWARD_READS;
+    if (!analysis.upstreamSql && !analysis.commandTags && !transaction) return analysis.writesRows ? FORWARD_WRITES : FORWARD_READS;
     const tags = analysis.commandTags;
     return {
       kind: 'forward',
       ...(analysis.upstreamSql ? { sql: analysis.upstreamSql } : {}),
       ...(tags && tags.length === 1 ? { commandTag: tags[0] } : tags ? { commandTags: tags } : {}),
       writesRows: analysis.writesRows,
+      ...(transaction ? { transaction } : {}),
     };
   }
 
   onExecute(sql: string, ctx: SqlContext): SqlError | undefined {
-    if (ctx.txStatus === 'E' || !ctx.executeChecked) return undefined;
+    if (!ctx.executeChecked) return undefined;
+    if (ctx.txStatus === 'E') {
+      this.inFailedBlock(sql, true);
+      return undefined;
+    }
+    // Outside a block, each Sync ends an implicit transaction: a batch's first Execute starts one.
+    if (ctx.txStatus === 'I' && ctx.batchStart) this.resetStatements();
     const analysis = this.analyze(sql);
     const error = analysis.refusal ?? this.track(analysis, ctx.txStatus);
     if (!error) this.lastWroteRows = analysis.writesRows;
     return error;
   }
 
-  onCommandComplete(tag: string): SqlError | undefined {
+  onCommandComplete(tag: string, ctx?: SqlContext): SqlError | undefined {
     const match = ROW_COUNT_TAG.exec(tag);
-    if (!match || (tag.startsWith('COPY') && !this.lastWroteRows)) return undefined;
+    if (!match || (tag.startsWith('COPY') && !(ctx?.writesRows ?? this.lastWroteRows))) return undefined;
     this.rows += Number(match[1]);
     return this.rows > this.rowLimit ? dsqlErrors.rowLimit() : undefined;
   }
 
-  onReadyForQuery(status: TxStatus): void {
-    if (status === 'I') this.reset();
+  onReadyForQuery(status: TxStatus, pipelined = false): void {
+    if (status !== 'I') return;
+    this.rows = 0;
+    // Statements sent after this one were counted into their own transaction already.
+    if (!pipelined) this.resetStatements();
   }
 
-  private reset(): void {
+  /**
+   * A failed block forwards everything (25P02 follows); its ROLLBACK / COMMIT ends it (`runs`:
+   * the statement runs now, not only parsed for a later Execute).
+   */
+  private inFailedBlock(sql: string, runs: boolean): SqlDecision {
+    if (transactionEffect(this.analyze(sql)) !== 'closes') return FORWARD;
+    if (runs) this.resetStatements();
+    return FORWARD_CLOSES;
+  }
+
+  private resetStatements(): void {
     this.ddl = 0;
     this.dml = 0;
-    this.rows = 0;
   }
 
   /** Walks the statements through the transaction they run in; the first rule broken, if any. */
@@ -126,4 +152,14 @@ export class DsqlSqlSession implements SqlSession {
     this.dml = dml;
     return undefined;
   }
+}
+
+/** How a text leaves the transaction: its last BEGIN / COMMIT / ROLLBACK decides. */
+function transactionEffect(analysis: SqlAnalysis): 'opens' | 'closes' | undefined {
+  for (let i = analysis.statements.length - 1; i >= 0; i--) {
+    const kind = analysis.statements[i]!.kind;
+    if (kind === 'begin') return 'opens';
+    if (kind === 'commit' || kind === 'rollback') return 'closes';
+  }
+  return undefined;
 }

@@ -85,6 +85,39 @@ describe('per-execution checks (named prepared statements)', () => {
   });
 });
 
+describe('pipelining', () => {
+  const checked = (txStatus: SqlContext['txStatus']): SqlContext => ({ protocol: 'extended', txStatus, executeChecked: true });
+  it('says how each text leaves the transaction', () => {
+    const session = rules.newSession();
+    expect(session.onSql('BEGIN', simpleIdle)).toMatchObject({ kind: 'forward', transaction: 'opens' });
+    expect(session.onSql('COMMIT', { protocol: 'simple', txStatus: 'T' })).toMatchObject({ transaction: 'closes' });
+    expect(session.onSql('BEGIN; SELECT 1; COMMIT', simpleIdle)).toMatchObject({ transaction: 'closes' });
+    expect(session.onSql('ROLLBACK', extended('E'))).toMatchObject({ kind: 'forward', transaction: 'closes' });
+    expect(session.onSql('SELECT 1', extended('E'))).toEqual({ kind: 'forward' });
+    expect(session.onSql('SELECT 1', simpleIdle)).not.toHaveProperty('transaction');
+  });
+
+  it('keeps the counts of statements sent after a ReadyForQuery that ends an earlier transaction', () => {
+    const session = rules.newSession();
+    session.onSql('INSERT INTO a VALUES (1)', simpleIdle);
+    session.onSql('BEGIN', simpleIdle);
+    session.onSql('CREATE TABLE b (id int)', { protocol: 'simple', txStatus: 'T' });
+    // The autocommit INSERT's answer arrives now, with the block's statements already sent.
+    session.onReadyForQuery?.('I', true);
+    expect(session.onSql('INSERT INTO b VALUES (1)', { protocol: 'simple', txStatus: 'T' })).toMatchObject({
+      error: { message: 'ddl and dml are not supported in the same transaction' },
+    });
+  });
+
+  it('starts a new implicit transaction at the first Execute of each batch outside a block', () => {
+    const session = rules.newSession();
+    const run = (sql: string, batchStart: boolean) => session.onExecute?.(sql, { ...checked('I'), batchStart });
+    expect(run('CREATE TABLE a (id int)', true)).toBeUndefined();
+    expect(run('INSERT INTO a VALUES (1)', true)).toBeUndefined();
+    expect(run('CREATE TABLE b (id int)', false)?.message).toBe('ddl and dml are not supported in the same transaction');
+  });
+});
+
 describe('row cap', () => {
   it('allows 3,000 modified rows per transaction and fails the statement that crosses it', () => {
     const session = rules.newSession();
@@ -109,6 +142,16 @@ describe('row cap', () => {
     session.onReadyForQuery?.('I');
     session.onSql('INSERT INTO t SELECT 1', simpleIdle);
     expect(session.onCommandComplete?.('INSERT 0 3000', extended('I'))).toBeUndefined();
+  });
+
+  it('judges a COPY tag by the statement answered (ctx.writesRows), not by the last one sent', () => {
+    const session = rules.newSession();
+    session.onSql('COPY t TO STDOUT', simpleIdle);
+    // Pipelined: a COPY FROM is sent before the COPY TO is answered.
+    session.onSql('COPY t FROM STDIN', simpleIdle);
+    expect(session.onCommandComplete?.('COPY 5000', { ...extended('I'), writesRows: false })).toBeUndefined();
+    session.onReadyForQuery?.('I', true);
+    expect(session.onCommandComplete?.('COPY 3001', { ...extended('I'), writesRows: true })?.code).toBe('54000');
   });
 
   it('honours a configured limit', () => {
