@@ -102,7 +102,8 @@ export function parseConnectionString(text: string): ConnectionStringOptions {
   }
 
   for (const [key, value] of url.searchParams) {
-    const name = PARAMS[key];
+    // Own keys only: `valueOf`, `constructor` and friends are not parameters (found by fuzzing).
+    const name = Object.hasOwn(PARAMS, key) ? PARAMS[key] : undefined;
     if (name === undefined) {
       throw new DsqlConfigError(`connectionString parameter "${key}"`, describeValue(value), `one of ${Object.keys(PARAMS).join(', ')}`);
     }
