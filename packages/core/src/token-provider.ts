@@ -178,7 +178,10 @@ export class TokenProvider {
     }
     this.#signings++;
     const credentialsExpireAt = credentials.expiration?.getTime() ?? Number.POSITIVE_INFINITY;
-    const expiresAt = Math.min(signedAt + this.tokenDurationSecs * 1000, credentialsExpireAt);
+    // X-Amz-Date has whole seconds: the token's validity starts at the second the signing began,
+    // up to 999 ms before `signedAt`. Counting from the exact millisecond would let a short-lived
+    // token be handed out after it expired.
+    const expiresAt = Math.min(Math.floor(signedAt / 1000) * 1000 + this.tokenDurationSecs * 1000, credentialsExpireAt);
     this.#token = token;
     this.#refreshAt = expiresAt - refreshMarginMs(this.tokenDurationSecs);
     return token;

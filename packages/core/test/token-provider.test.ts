@@ -23,6 +23,9 @@ async function withEnv(vars: Record<string, string | undefined>, fn: () => Promi
   }
 }
 
+/** A clock reading on a whole second, so tests can reason about X-Amz-Date's granularity. */
+const WHOLE_SECOND = Math.floor(Date.now() / 1000) * 1000;
+
 describe('TokenProvider', () => {
   it('signs a DbConnectAdmin token for admin that verifies for the right host, region and action', async () => {
     const tp = new TokenProvider({ host: HOST, region: 'us-east-1', user: 'admin', credentials: CREDS, now: Date.now });
@@ -68,7 +71,7 @@ describe('TokenProvider', () => {
   });
 
   it('refreshes a token close to expiry (injected clock)', async () => {
-    const clock = manualClock();
+    const clock = manualClock(WHOLE_SECOND);
     const tp = new TokenProvider({ host: HOST, region: 'us-east-1', credentials: CREDS, tokenDurationSecs: 900, now: clock.now });
     await tp.getToken();
     clock.advance(900_000 - 60_000 - 1); // just before the 60 s refresh margin
@@ -81,13 +84,25 @@ describe('TokenProvider', () => {
   });
 
   it('uses a quarter of the lifetime as margin for short tokens', async () => {
-    const clock = manualClock();
+    const clock = manualClock(WHOLE_SECOND);
     const tp = new TokenProvider({ host: HOST, region: 'us-east-1', credentials: CREDS, tokenDurationSecs: 8, now: clock.now });
     await tp.getToken();
     clock.advance(5_999);
     await tp.getToken();
     expect(tp.stats().signings).toBe(1);
     clock.advance(1);
+    await tp.getToken();
+    expect(tp.stats().signings).toBe(2);
+  });
+
+  it('counts validity from the whole second in X-Amz-Date, not from the millisecond of signing', async () => {
+    const clock = manualClock(WHOLE_SECOND + 900); // the token's X-Amz-Date is WHOLE_SECOND
+    const tp = new TokenProvider({ host: HOST, region: 'us-east-1', credentials: CREDS, tokenDurationSecs: 8, now: clock.now });
+    await tp.getToken();
+    clock.advance(5_099); // WHOLE_SECOND + 5.999 s: before expiry (8 s) minus margin (2 s)
+    await tp.getToken();
+    expect(tp.stats().signings).toBe(1);
+    clock.advance(1); // WHOLE_SECOND + 6 s: inside the margin of the real expiry
     await tp.getToken();
     expect(tp.stats().signings).toBe(2);
   });
