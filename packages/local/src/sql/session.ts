@@ -19,6 +19,7 @@ const FORWARD: SqlDecision = { kind: 'forward' };
 // The parser's answer on writing rows, so the proxy needs no guess of its own.
 const FORWARD_READS: SqlDecision = { kind: 'forward', writesRows: false };
 const FORWARD_WRITES: SqlDecision = { kind: 'forward', writesRows: true };
+const FORWARD_OPENS: SqlDecision = { kind: 'forward', writesRows: false, transaction: 'opens' };
 const FORWARD_CLOSES: SqlDecision = { kind: 'forward', writesRows: false, transaction: 'closes' };
 
 /** Tags whose count is a number of modified rows (COPY only after a COPY FROM). */
@@ -107,7 +108,10 @@ export class DsqlSqlSession implements SqlSession {
    * the statement runs now, not only parsed for a later Execute).
    */
   private inFailedBlock(sql: string, runs: boolean): SqlDecision {
-    if (transactionEffect(this.analyze(sql)) !== 'closes') return FORWARD;
+    const transaction = transactionEffect(this.analyze(sql));
+    // A prepared BEGIN parsed here may run later, outside the block: say what it does.
+    if (transaction === 'opens') return FORWARD_OPENS;
+    if (transaction !== 'closes') return FORWARD;
     if (runs) this.resetStatements();
     return FORWARD_CLOSES;
   }

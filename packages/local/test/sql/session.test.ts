@@ -94,6 +94,7 @@ describe('pipelining', () => {
     expect(session.onSql('BEGIN; SELECT 1; COMMIT', simpleIdle)).toMatchObject({ transaction: 'closes' });
     expect(session.onSql('ROLLBACK', extended('E'))).toMatchObject({ kind: 'forward', transaction: 'closes' });
     expect(session.onSql('SELECT 1', extended('E'))).toEqual({ kind: 'forward' });
+    expect(session.onSql('BEGIN', extended('E'))).toMatchObject({ kind: 'forward', transaction: 'opens' });
     expect(session.onSql('SELECT 1', simpleIdle)).not.toHaveProperty('transaction');
   });
 
