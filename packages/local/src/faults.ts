@@ -26,6 +26,8 @@ export interface Fault {
   /**
    * Close the client socket instead. On `query` the SQL is not forwarded; on `commit` the COMMIT
    * is forwarded and the socket closes before its answer (the outcome is unknown to the client).
+   * A COMMIT that would fail (a transaction doomed by an OCC conflict, or past the age limit) is
+   * not forwarded: the transaction is rolled back upstream before the socket closes.
    */
   drop?: true;
   /** How many matching events to hit (default 1). */

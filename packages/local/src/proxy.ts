@@ -176,6 +176,8 @@ export class ProxySession {
   private batchNo = 0;
   private closeWhenIdle = false;
   private closed = false;
+  /** Upstream is rolling back and closing for a dropped COMMIT: nothing more is relayed. */
+  private dropping = false;
   private readonly statements = new Map<string, StatementInfo>();
   private readonly portals = new Map<string, PortalInfo>();
   private ageTimer: NodeJS.Timeout | undefined;
@@ -220,7 +222,7 @@ export class ProxySession {
     this.closed = true;
     clearTimeout(this.ageTimer);
     this.client.destroy();
-    if (!this.upstream.destroyed) {
+    if (!this.upstream.destroyed && !this.upstream.writableEnded) {
       this.upstream.end(serialize.end());
       this.upstream.destroySoon();
     }
@@ -297,14 +299,14 @@ export class ProxySession {
 
   private flushUpstream(): void {
     const out = this.toUpstream;
-    if (out.length === 0 || this.closed) return;
+    if (out.length === 0 || this.closed || this.dropping) return;
     this.toUpstream = [];
     const ok = this.upstream.write(joined(out));
     if (!ok) this.client.pause();
   }
 
   private onClientFrame(type: number, frame: Buffer): void {
-    if (this.closed) return;
+    if (this.closed || this.dropping) return;
     // CopyData / CopyDone / CopyFail belong to the COPY already running upstream: never held.
     if (type === 0x64 || type === 0x63 || type === 0x66) {
       this.toUpstream.push(frame);
@@ -525,7 +527,15 @@ export class ProxySession {
         this.close();
         return undefined;
       }
-      if (f?.kind === 'drop') return { drop: true };
+      if (f?.kind === 'drop') {
+        // A COMMIT the proxy would refuse must not commit when dropped either: DSQL's outcome
+        // would be "not committed" (the client only cannot tell).
+        if (this.doomed || this.ageError()) {
+          this.dropRolledBack();
+          return undefined;
+        }
+        return { drop: true };
+      }
       if (f?.kind === 'error') {
         const err: SqlError = { code: f.error.code, message: f.error.message };
         return isCommit ? { commitError: err } : { refusal: err };
@@ -535,6 +545,22 @@ export class ProxySession {
     if (aged) return isCommit ? { commitError: aged } : { refusal: aged };
     if (isCommit && this.doomed) return { commitError: this.doomedError };
     return NOTHING_MORE;
+  }
+
+  /**
+   * Drops a session whose COMMIT must not commit: the COMMIT is not sent; upstream gets a Sync
+   * (ends any batch in progress), ROLLBACK and Terminate, and the client socket closes only once
+   * upstream has closed, so the transaction is rolled back before the client sees the drop.
+   */
+  private dropRolledBack(): void {
+    this.dropping = true;
+    this.toUpstream = [];
+    this.client.pause();
+    const { upstream } = this;
+    if (upstream.destroyed) return this.close();
+    upstream.end(Buffer.concat([serialize.sync(), serialize.query('ROLLBACK'), serialize.end()]));
+    // upstream's 'close' calls close(); PostgreSQL closes right after Terminate, but do not wait forever.
+    setTimeout(() => this.close(), 5000).unref();
   }
 
   /** The 54000 error when the open transaction is older than the limit. */
@@ -593,7 +619,7 @@ export class ProxySession {
   }
 
   private onUpstreamFrame(type: number, frame: Buffer): void {
-    if (this.closed) return;
+    if (this.closed || this.dropping) return;
     const h = this.peek();
     if (h?.onDone) {
       if (type === 0x45) h.error ??= errorFields(frame);
