@@ -1,5 +1,5 @@
 import { DsqlConfigError } from './errors.js';
-import { describeValue } from './redact.js';
+import { describeValue, redact } from './redact.js';
 
 /**
  * Options a connection string can carry, still unvalidated (config validates them).
@@ -105,7 +105,8 @@ export function parseConnectionString(text: string): ConnectionStringOptions {
     // Own keys only: `valueOf`, `constructor` and friends are not parameters (found by fuzzing).
     const name = Object.hasOwn(PARAMS, key) ? PARAMS[key] : undefined;
     if (name === undefined) {
-      throw new DsqlConfigError(`connectionString parameter "${key}"`, describeValue(value), `one of ${Object.keys(PARAMS).join(', ')}`);
+      // The value is not shown: an unknown parameter may be a misspelt `password`.
+      throw new DsqlConfigError(`connectionString parameter "${redact(key)}"`, `a value of ${value.length} characters (not shown)`, `one of ${Object.keys(PARAMS).join(', ')}`);
     }
     const field = `connectionString ${key}`;
     if (name === 'port' || name === 'tokenDurationSecs') out[name] = toInt(value, field);
