@@ -20,7 +20,9 @@ class JestTotalsReporter {
       suitesFailedToRun: results.numRuntimeErrorTestSuites,
       success: results.success,
     };
-    fs.writeFileSync(path.join(dir, `${this.name}.json`), JSON.stringify(totals, null, 2));
+    // One file per jest process: a package may run jest more than once (e.g. against two
+    // versions of a peer), and every run counts.
+    fs.writeFileSync(path.join(dir, `${this.name}.${process.pid}.json`), JSON.stringify(totals, null, 2));
   }
 }
 
