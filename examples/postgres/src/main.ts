@@ -6,6 +6,7 @@
 import { dsql, type DsqlPostgresOptions } from '@dsql/postgres';
 import { createSchema } from './schema.js';
 import { InsufficientFundsError, openAccounts, reconcile, transfer } from './bank.js';
+import { assertBooksBalance, describeTransfers, runTransfers } from 'example-bank-workload';
 
 export interface BankOptions {
   /** Shared DSQL options: a cluster (`{ host }`) or `startDsqlLocal().connectionOptions()`. */
@@ -52,45 +53,18 @@ export async function main(options: BankOptions): Promise<BankReport> {
     const ids = await openAccounts(sql, accounts, initialBalance);
     log(`opened ${accounts} accounts with ${initialBalance} each`);
 
-    let transfers = 0;
-    let declined = 0;
-    let retries = 0;
-    let retriedTransfers = 0;
-    let mostAttempts = 0;
-    const worker = async (): Promise<void> => {
-      for (let i = 0; i < transfersPerWorker; i++) {
-        const from = ids[Math.floor(Math.random() * ids.length)]!;
-        const others = ids.filter((id) => id !== from);
-        const to = others[Math.floor(Math.random() * others.length)]!;
-        let attempts = 1;
-        try {
-          await transfer(sql, from, to, 1 + Math.floor(Math.random() * 250), () => {
-            retries++;
-            attempts++;
-          });
-          transfers++;
-        } catch (err) {
-          if (!(err instanceof InsufficientFundsError)) throw err;
-          declined++;
-        }
-        if (attempts > 1) retriedTransfers++;
-        mostAttempts = Math.max(mostAttempts, attempts);
-      }
-    };
-    await Promise.all(Array.from({ length: workers }, worker));
-    log(
-      `${workers} workers, ${workers * transfersPerWorker} transfers: ${transfers} committed, ${declined} declined ` +
-        `(insufficient funds); ${retries} OCC conflicts retried in ${retriedTransfers} transfers (at most ${mostAttempts} attempts)`,
-    );
+    const stats = await runTransfers({
+      accountIds: ids,
+      workers,
+      transfersPerWorker,
+      transfer: (from, to, amount, onRetry) => transfer(sql, from, to, amount, onRetry),
+      isDeclined: (err) => err instanceof InsufficientFundsError,
+    });
+    log(describeTransfers(workers, transfersPerWorker, stats));
 
     const check = await reconcile(sql, ids, initialBalance);
-    const total = check.balances.reduce((a, b) => a + b, 0);
-    const ok = check.transfers === transfers && check.balances.every((b, i) => b === check.expected[i] && b >= 0);
-    if (!ok || total !== accounts * initialBalance) {
-      throw new Error(`books do not balance: ${JSON.stringify({ total, ...check })}`);
-    }
-    log(`reconciled: balances [${check.balances.join(', ')}], total ${total}, ledger explains every balance`);
-    return { accountIds: ids, initialBalance, transfers, declined, retries, retriedTransfers, mostAttempts, balances: check.balances };
+    log(assertBooksBalance(check, { accounts, initialBalance, transfers: stats.transfers }));
+    return { accountIds: ids, initialBalance, ...stats, balances: check.balances };
   } finally {
     await sql.end({ timeout: 5 });
   }
