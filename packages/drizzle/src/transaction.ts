@@ -13,6 +13,7 @@ import {
   withRetry,
   type RetryOptions,
 } from '@dsql/core';
+import { bindSession, nodePgPoolSession } from './pool-session.js';
 import { sqlstateOf } from './sqlstate.js';
 
 /**
@@ -114,7 +115,6 @@ function serverAnswered(err: unknown): boolean {
   return sqlstateOf(err) !== undefined && !isConnectionLoss(err);
 }
 
-/** One attempt of a transaction through Drizzle's own `db.transaction`, with the DSQL guards. */
 /** Postgres.js's codes for a connection that closed under a query. */
 const POSTGRES_JS_CONNECTION_CODES = new Set(['CONNECTION_CLOSED', 'CONNECTION_DESTROYED', 'CONNECTION_ENDED']);
 
@@ -129,6 +129,21 @@ function driverConnectionError(err: unknown): unknown {
   return typeof cause?.code === 'string' && POSTGRES_JS_CONNECTION_CODES.has(cause.code) ? cause : err;
 }
 
+const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
+
+/**
+ * Where an attempt is. Drizzle sends BEGIN before the callback and, with node-postgres, COMMIT
+ * through `tx.execute` after it, then ROLLBACK through `tx.execute` if the callback or COMMIT
+ * failed: `commit` and `rollback` name the statement the next `tx.execute` call sends.
+ */
+type Step = 'begin' | 'callback' | 'commit' | 'rollback' | 'done';
+
+/**
+ * One attempt of a transaction through Drizzle's own transaction, with the DSQL guards. On a
+ * node-postgres pool the client is checked out and released here (see `pool-session.ts`):
+ * exactly once, and closed instead of returned when its transaction's state is unknown (BEGIN
+ * or COMMIT without an answer, a failed ROLLBACK).
+ */
 async function attempt<T>(
   db: TransactionalDatabase,
   original: TransactionalDatabase['transaction'],
@@ -136,43 +151,78 @@ async function attempt<T>(
   config: TransactionConfig | undefined,
   style: TransactionConfigStyle,
 ): Promise<T> {
+  let step: Step = 'begin';
   let committing = false;
-  let commitAnswered = false;
-  try {
-    return await original.call(
-      db,
-      async (tx: { transaction: unknown; execute: (query: unknown) => Promise<unknown> }) => {
-        // Drizzle nests with savepoints; refuse before anything reaches the server.
-        Object.defineProperty(tx, 'transaction', { value: nestedTransactionRefused, configurable: true, writable: true });
-        // Drizzle (node-postgres) sends COMMIT through tx.execute and ignores its answer: a COMMIT
-        // answered ROLLBACK (a statement failed and its error was caught) would pass for success.
-        const execute = tx.execute;
-        Object.defineProperty(tx, 'execute', {
-          configurable: true,
-          writable: true,
-          value: async function executeChecked(query: unknown) {
-            // Only the first statement after the callback is COMMIT (then, if it failed, ROLLBACK).
-            const isCommit = committing && !commitAnswered;
-            if (isCommit) commitAnswered = true;
-            const result = await execute.call(tx, query);
-            if (isCommit && (result as { command?: unknown } | undefined)?.command === 'ROLLBACK') throw new DsqlTransactionRolledBackError();
-            return result;
-          },
-        });
-        let result: T;
-        try {
-          result = await fn(tx as never);
-        } catch (err) {
-          throw style === 'set' ? driverConnectionError(err) : err;
+  /** Set when the connection must not be reused. */
+  let discard: Error | undefined;
+  const callback = async (tx: { transaction: unknown; execute: (query: unknown) => Promise<unknown> }): Promise<T> => {
+    step = 'callback';
+    // Drizzle nests with savepoints; refuse before anything reaches the server.
+    Object.defineProperty(tx, 'transaction', { value: nestedTransactionRefused, configurable: true, writable: true });
+    // Drizzle (node-postgres) sends COMMIT through tx.execute and ignores its answer: a COMMIT
+    // answered ROLLBACK (a statement failed and its error was caught) would pass for success.
+    const execute = tx.execute;
+    Object.defineProperty(tx, 'execute', {
+      configurable: true,
+      writable: true,
+      value: async function executeChecked(query: unknown) {
+        if (step === 'commit') {
+          let result: unknown;
+          try {
+            result = await execute.call(tx, query);
+          } catch (err) {
+            step = 'rollback'; // Drizzle rolls back next
+            if (!serverAnswered(err)) discard ??= asError(err); // COMMIT's outcome is unknown
+            throw err;
+          }
+          step = 'done';
+          if ((result as { command?: unknown } | undefined)?.command === 'ROLLBACK') {
+            step = 'rollback';
+            throw new DsqlTransactionRolledBackError();
+          }
+          return result;
         }
-        committing = true;
-        return result;
+        if (step === 'rollback') {
+          step = 'done';
+          try {
+            return await execute.call(tx, query);
+          } catch (err) {
+            // The connection is in an unknown state: close it. Drizzle would throw this error
+            // instead of the transaction's own (which says what went wrong, and whether to retry).
+            discard ??= asError(err);
+            return undefined;
+          }
+        }
+        return execute.call(tx, query);
       },
-      config,
-    );
+    });
+    let result: T;
+    try {
+      result = await fn(tx as never);
+    } catch (err) {
+      step = 'rollback';
+      throw style === 'set' ? driverConnectionError(err) : err;
+    }
+    step = 'commit';
+    committing = true;
+    return result;
+  };
+  const pooled = style === 'begin' ? nodePgPoolSession(db) : undefined;
+  try {
+    if (!pooled) return (await original.call(db, callback, config)) as T;
+    const client = await pooled.client.connect();
+    try {
+      return (await bindSession(pooled, client).transaction(callback as (tx: never) => Promise<T>, config)) as T;
+    } catch (err) {
+      // BEGIN failed: without an answer, whether a transaction is open is unknown.
+      if (step === 'begin' && !serverAnswered(err)) discard ??= asError(err);
+      throw err;
+    } finally {
+      client.release(discard);
+    }
   } catch (err) {
-    // After the callback resolved, the only failures left are COMMIT's (and the ROLLBACK Drizzle
-    // sends after a failed COMMIT). Without a server answer, the outcome of COMMIT is unknown.
+    // After the callback resolved, the only failures left are COMMIT's. Without a server
+    // answer, the outcome of COMMIT is unknown.
     if (committing && !isDsqlError(err) && !serverAnswered(err)) {
       throw new CommitOutcomeUnknownError({ cause: err });
     }
