@@ -18,6 +18,7 @@ import {
 } from '@dsql/core';
 import { DsqlSocket } from './dsql-socket.js';
 import { guardReserved } from './reserve-guard.js';
+import { reserveWaiters } from './reserve-waiters.js';
 import { sessionOpener, type ConnectCounters, type ConnectStats } from './session-opener.js';
 import { dialTls } from './tls-dial.js';
 import { beginOnce, rememberSql, transactionRetryOptions } from './transaction.js';
@@ -209,6 +210,10 @@ export function dsql<T extends Record<string, postgres.PostgresType> = {}>(
     max_lifetime: (() => lifecycle.drawLifetimeMillis() / 1000) as unknown as number,
     connection: startupParameters(config, driver.connection),
     socket,
+    onclose: (id: number) => {
+      waiters.connectionClosed();
+      (driver.onclose as ((id: number) => void) | undefined)?.(id);
+    },
   } as postgres.Options<T>) as unknown as DsqlSql<T>;
 
   const rawBegin = sql.begin;
@@ -226,15 +231,17 @@ export function dsql<T extends Record<string, postgres.PostgresType> = {}>(
       return beginRetry === undefined ? once() : withRetry(once, beginRetry);
     },
   });
-  // A reserved connection whose connection was lost must not reach Postgres.js again (it would
-  // write to a dropped socket and crash the process): see reserve-guard.ts.
+  // A reservation waiting while a connection closes must not wait forever (reserve-waiters.ts),
+  // and a reserved connection whose connection was lost must not reach Postgres.js again (it
+  // would write to a dropped socket and crash the process): see reserve-guard.ts.
   const rawReserve = sql.reserve;
+  const waiters = reserveWaiters(() => rawReserve());
   Object.defineProperty(sql, 'reserve', {
     configurable: true,
     writable: true,
     enumerable: true,
     value: async function reserve() {
-      return guardReserved(await rawReserve(), { host: config.host, port: config.port, live });
+      return guardReserved(await waiters.reserve(), { host: config.host, port: config.port, live });
     },
   });
   statsOf.set(sql, () => ({
