@@ -1,6 +1,6 @@
 // `pnpm bench`: runs the scenarios one after another, prints as it goes, and writes
-// results.md, results.svg and results.json (with --quick: into .tmp/, so a smoke run never
-// replaces the committed numbers).
+// results.md, results.svg and results.json — a full run here, a smoke run (--quick) or a chosen
+// subset of scenarios into .tmp/, so neither ever replaces the committed numbers.
 //
 //   node run.mjs [--quick] [scenario …]      scenarios: proxy-overhead steady signing cold-start recycling storm occ
 //   EMULATOR=inprocess node run.mjs steady   the emulator in this process instead of a child
@@ -21,7 +21,7 @@ for (const name of chosen) {
   }
 }
 const selected = chosen.length ? SCENARIOS.filter((s) => chosen.includes(s)) : SCENARIOS;
-const outDir = new URL(quick ? './.tmp/' : './', import.meta.url);
+const outDir = new URL(quick || chosen.length ? './.tmp/' : './', import.meta.url);
 mkdirSync(outDir, { recursive: true });
 
 const started = new Date();

@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline';
  * 'passthrough'` for pass-through SQL rules).
  *
  * @returns {Promise<{ host: string, hostaddr: string, port: number, region: string, ca: string,
- *   credentials: object, upstreamUrl: string, connectionOptions(): object, stats(): Promise<object>,
+ *   credentials: object, upstreamUrl: string, pid: number, connectionOptions(): object, stats(): Promise<object>,
  *   inject(fault: object): Promise<void>, stop(): Promise<void> }>}
  */
 export async function startEmulator(options = {}) {
@@ -25,6 +25,7 @@ export async function startEmulator(options = {}) {
       ca: dsql.ca,
       credentials: dsql.credentials,
       upstreamUrl: dsql.upstreamUrl,
+      pid: process.pid,
       connectionOptions: () => dsql.connectionOptions(),
       stats: async () => dsql.stats(),
       inject: async (fault) => dsql.inject(fault),
@@ -52,6 +53,7 @@ export async function startEmulator(options = {}) {
     });
   return {
     ...info,
+    pid: child.pid,
     connectionOptions: () => ({
       host: info.host,
       hostaddr: info.hostaddr,

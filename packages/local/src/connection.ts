@@ -13,7 +13,7 @@ import type { TokenBucket } from './limits/token-bucket.js';
 import { ProxySession } from './proxy.js';
 import type { SqlError, SqlRules } from './sql/hook.js';
 import type { DsqlLocalStats } from './stats.js';
-import { connectUpstream, UpstreamError, type UpstreamSession, type UpstreamTarget } from './upstream/connect.js';
+import { connectTo, connectUpstream, UpstreamError, type UpstreamSession, type UpstreamTarget } from './upstream/connect.js';
 import type { RoleLogins } from './upstream/roles.js';
 import { authCleartextPassword, authOk, errorResponse, parameterStatusName, readyForQuery } from './wire/backend.js';
 import { FrameReader } from './wire/frames.js';
@@ -116,7 +116,7 @@ export function handleConnection(raw: net.Socket, ctx: ConnectionContext): void 
 /** The key data a client holds is upstream's own (relayed in BackendKeyData): pass the request on. */
 function relayCancel(packet: Buffer, ctx: ConnectionContext): void {
   const copy = Buffer.from(packet);
-  const up = net.connect({ host: ctx.upstream.host, port: ctx.upstream.port }, () => up.end(copy));
+  const up = connectTo(ctx.upstream, () => up.end(copy));
   up.on('error', () => up.destroy());
 }
 

@@ -17,7 +17,12 @@ export interface DsqlLocalOptions {
   region?: string;
   /** 26-character cluster id (default: generated). */
   clusterId?: string;
-  /** `'embedded'` (default): a private PostgreSQL 16; or a `postgres://` URL of a server you run (a superuser). */
+  /**
+   * `'embedded'` (default): a private PostgreSQL 16, reached over its Unix socket; or a
+   * `postgres://` URL of a server you run (a superuser) — over TCP, or over a Unix socket named
+   * libpq's way (`postgres://postgres@/postgres?host=/var/run/postgresql&port=5432`), which
+   * costs the proxy less per query.
+   */
   upstream?: 'embedded' | string;
   /** The identities whose tokens are accepted (default: one generated access key / secret pair). */
   credentials?: DsqlLocalCredentials | readonly DsqlLocalCredentials[];

@@ -41,6 +41,17 @@ describe('lifecycle', () => {
       client = await connectPg(dsql);
       dataDir = (await client.query('SHOW data_directory')).rows[0].data_directory as string;
       expect(existsSync(dataDir)).toBe(true);
+      // The proxy reaches the embedded server over its Unix socket, kept in the data directory
+      // (no client address); the upstream URL is TCP.
+      expect((await client.query('SELECT inet_client_addr() AS addr')).rows[0].addr).toBeNull();
+      expect(existsSync(`${dataDir}/.s.PGSQL.${upstream.port}`)).toBe(true);
+      const direct = new pg.Client({ connectionString: dsql.upstreamUrl });
+      await direct.connect();
+      try {
+        expect((await direct.query('SELECT inet_client_addr() AS addr')).rows[0].addr).toBe('127.0.0.1');
+      } finally {
+        await direct.end();
+      }
       const closed = new Promise<void>((r) => client!.once('end', () => r()));
       expect(dsql.stats().openConnections).toBe(1);
       await Promise.all([dsql.stop(), dsql.stop()]);
@@ -59,16 +70,22 @@ describe('lifecycle', () => {
     await expect(fresh.connect()).rejects.toThrow(/ECONNREFUSED/);
   });
 
-  it('works with certificates supplied by the caller', async () => {
+  it('works with certificates supplied by the caller, and an upstream URL naming a Unix socket', async () => {
     const first = await startDsqlLocal();
     try {
       const { generateTlsMaterial } = await import('../src/tls/certs.js');
       const material = await generateTlsMaterial([first.host.replace(/^[a-z0-9]+/, 'zzzzzzzzzzzzzzzzzzzzzzzzzz'), 'localhost', '127.0.0.1']);
-      const second = await startDsqlLocal({ upstream: first.upstreamUrl, clusterId: 'zzzzzzzzzzzzzzzzzzzzzzzzzz', tls: material });
+      const viaFirst = await connectPg(first);
+      const dataDir = (await viaFirst.query('SHOW data_directory')).rows[0].data_directory as string;
+      await viaFirst.end();
+      // libpq's form: the socket directory as `host`, the TCP host part left empty.
+      const url = new URL(first.upstreamUrl);
+      const socketUrl = `postgres://${url.username}:${url.password}@/postgres?host=${encodeURIComponent(dataDir)}&port=${url.port}`;
+      const second = await startDsqlLocal({ upstream: socketUrl, clusterId: 'zzzzzzzzzzzzzzzzzzzzzzzzzz', tls: material });
       try {
         expect(second.ca).toBe(material.ca);
         const c = await connectPg(second);
-        expect((await c.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+        expect((await c.query('SELECT 1 AS one, inet_client_addr() AS addr')).rows).toEqual([{ one: 1, addr: null }]);
         await c.end();
       } finally {
         await second.stop();

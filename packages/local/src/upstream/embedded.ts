@@ -48,6 +48,8 @@ export async function startEmbeddedPostgres(): Promise<EmbeddedUpstream> {
   process.once('exit', removeDir);
   const password = randomBytes(12).toString('hex');
   const port = await freePort();
+  // Unix socket paths are limited to ~104 bytes (macOS) / 108 (Linux); a long TMPDIR gets TCP only.
+  const socketPath = process.platform !== 'win32' && join(dir, `.s.PGSQL.${port}`).length < 100 ? join(dir, `.s.PGSQL.${port}`) : undefined;
   const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   const pg = new EmbeddedPostgres({
     databaseDir,
@@ -58,7 +60,7 @@ export async function startEmbeddedPostgres(): Promise<EmbeddedUpstream> {
     authMethod: 'scram-sha-256',
     createPostgresUser: asRoot,
     // A scratch server: durability off makes tests fast. Enough backends for the limit tests.
-    postgresFlags: ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=300', '-c', 'listen_addresses=127.0.0.1'],
+    postgresFlags: ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=300', '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${socketPath ? dir : ''}`],
     onLog: () => {},
     onError: () => {},
   });
@@ -73,7 +75,9 @@ export async function startEmbeddedPostgres(): Promise<EmbeddedUpstream> {
     process.removeListener('exit', removeDir);
     throw err;
   }
-  const target: UpstreamTarget = { host: '127.0.0.1', port, user: 'admin', password, database: 'postgres' };
+  // The proxy talks to it over its Unix socket (see `UpstreamTarget.socketPath`), clients of
+  // `upstreamUrl` over TCP. The socket lives in the data directory (not /tmp), so it goes with it.
+  const target: UpstreamTarget = { host: '127.0.0.1', port, socketPath, user: 'admin', password, database: 'postgres' };
   let stopped: Promise<void> | undefined;
   return {
     target,
