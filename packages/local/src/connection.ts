@@ -3,7 +3,7 @@
  * PostgreSQL 17 direct TLS), SNI, startup, DSQL's connection limits, IAM token authentication,
  * then an upstream session.
  */
-import net from 'node:net';
+import type net from 'node:net';
 import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { DsqlLocalCredentials } from './auth/token.js';
