@@ -81,6 +81,18 @@ interface Pending {
   described?: boolean;
   /** Do not relay this request's RowDescription (a replay after one was relayed). */
   skipDescription?: boolean;
+  /** An Execute of a locking read: how to read its rows again, without the lock, after a conflict. */
+  replay?: LockingReadReplay;
+}
+
+/** What re-running an extended-protocol `SELECT … FOR UPDATE` without its lock clause takes. */
+interface LockingReadReplay {
+  /** The statement's text without the lock clause. */
+  sql: string;
+  /** Parse's parameter type section (int16 count, then OIDs), as the client sent it. */
+  paramTypes: Buffer;
+  /** Bind's sections after its portal and statement names: formats, values, result formats. */
+  bindTail: Buffer;
 }
 
 /** What `decide` made of one SQL text. */
@@ -113,6 +125,8 @@ interface StatementInfo {
   /** How each execution leaves the transaction (the rules' `transaction`). */
   transaction?: 'opens' | 'closes';
   drop?: boolean;
+  /** A `SELECT … FOR UPDATE/SHARE`: its text without the lock clause and its parameter types. */
+  lockingRead?: { sql: string; paramTypes: Buffer };
 }
 
 /** A bound portal: its statement, and whether an Execute already started it. */
@@ -120,6 +134,8 @@ interface PortalInfo {
   statement: StatementInfo | undefined;
   /** A later Execute of the same portal fetches more rows of the same run (not a new execution). */
   started: boolean;
+  /** For a locking read only: Bind's sections after the names (see `LockingReadReplay`). */
+  bindTail?: Buffer;
 }
 
 const NOTHING_MORE: Decided = {};
@@ -161,6 +177,8 @@ export class ProxySession {
   private doomed = false;
   private doomedError: SqlError = OC000;
   private occBatch = false;
+  /** The conflicting Execute of `occBatch` is a locking read: read its rows again, unlocked. */
+  private occReplay: LockingReadReplay | undefined;
   private ccFailedBatch = false;
   private skipUntilSync = false;
   /** The proxy opened a transaction around the current extended-protocol batch. */
@@ -370,6 +388,10 @@ export class ProxySession {
           writesRows: !d.refusal && (d.writesRows ?? WRITE_RE.test(d.sql ?? sql)),
           transaction: d.transaction,
         };
+        const sent = d.sql ?? sql;
+        if (!d.refusal && READ_RE.test(sent) && FOR_LOCK_RE.test(sent)) {
+          info.lockingRead = { sql: sent.replace(FOR_LOCK_RE, ''), paramTypes: Buffer.from(frame.subarray(afterSql)) };
+        }
         this.statements.set(name, info);
         if (d.refusal) {
           this.batchRefused = true;
@@ -382,13 +404,16 @@ export class ProxySession {
       }
       case 0x42 /* B */: {
         const [portal, afterPortal] = readCString(frame, 5);
-        const [stmt] = readCString(frame, afterPortal);
-        this.portals.set(portal, { statement: this.statements.get(stmt), started: false });
+        const [stmt, afterStmt] = readCString(frame, afterPortal);
+        const statement = this.statements.get(stmt);
+        // Copied for locking reads only: the common Bind costs no allocation here.
+        const bindTail = statement?.lockingRead ? Buffer.from(frame.subarray(afterStmt)) : undefined;
+        this.portals.set(portal, { statement, started: false, bindTail });
         this.push({ k: K.Bind });
         break;
       }
       case 0x45 /* E */: {
-        const [portal] = readCString(frame, 5);
+        const [portal, afterPortal] = readCString(frame, 5);
         const bound = this.portals.get(portal);
         let info = bound?.statement;
         // After a failure the proxy made in this batch PostgreSQL runs nothing up to Sync.
@@ -420,7 +445,12 @@ export class ProxySession {
           this.wrapBatch();
         }
         this.batchExecuted = true;
-        this.push({ k: K.Execute, sql: info?.sql, tag: info?.tag, drop: info?.drop, writesRows: info?.writesRows });
+        const execute: Pending = { k: K.Execute, sql: info?.sql, tag: info?.tag, drop: info?.drop, writesRows: info?.writesRows };
+        // A replay returns every row: only for an Execute that asked for all of them (max rows 0).
+        if (info?.lockingRead && bound?.bindTail && frame.readInt32BE(afterPortal) === 0) {
+          execute.replay = { ...info.lockingRead, bindTail: bound.bindTail };
+        }
+        this.push(execute);
         if (runs) this.follow(info?.transaction);
         break;
       }
@@ -630,7 +660,7 @@ export class ProxySession {
       return;
     }
     if (h?.hidden) {
-      if (type === 0x31 || type === 0x32 || type === 0x43 || type === 0x45) this.shift();
+      if (type === 0x31 || type === 0x32 || type === 0x33 || type === 0x43 || type === 0x45) this.shift();
       if (type === 0x45) {
         if (h.k === K.Parse) this.beginPrepared = false;
         this.dropUntilSync();
@@ -739,7 +769,10 @@ export class ProxySession {
       if (h.k === K.Simple) h.occ = true;
       else {
         this.occBatch = true;
-        this.emit(commandComplete(plausibleTag(h.sql ?? '')));
+        // A locking read is read again once the transaction is reset (its rows are the answer);
+        // anything else gets its plausible tag now.
+        if (h.replay) this.occReplay = h.replay;
+        else this.emit(commandComplete(plausibleTag(h.sql ?? '')));
       }
       return;
     }
@@ -764,8 +797,14 @@ export class ProxySession {
     if (p?.occ || this.occBatch) {
       const replay = p?.occ ? p.sql : undefined;
       const described = p?.described === true;
+      const replayExtended = this.occReplay;
       this.occBatch = false;
+      this.occReplay = undefined;
       this.internal('ROLLBACK; BEGIN ISOLATION LEVEL REPEATABLE READ', () => {
+        if (replayExtended) {
+          this.replayLockingRead(replayExtended);
+          return;
+        }
         if (replay !== undefined && FOR_LOCK_RE.test(replay) && /^\s*select\b/i.test(replay)) {
           // Re-read without the lock clause: rows as the snapshot sees them, no wait.
           this.push({ k: K.Simple, skipDescription: described });
@@ -796,6 +835,31 @@ export class ProxySession {
       return;
     }
     this.ready(status, frame);
+  }
+
+  /**
+   * Reads the rows of an extended-protocol locking read that lost a conflict again, without the
+   * lock clause, in the fresh upstream transaction: a statement and portal of the proxy's own
+   * (the client's are untouched), the client's parameters and result formats, no Describe (its
+   * RowDescription was relayed already if it asked). Its rows, CommandComplete and the batch's
+   * ReadyForQuery reach the client as the answer to the original Execute.
+   */
+  private replayLockingRead(r: LockingReadReplay): void {
+    const name = 'dsql_local_replay';
+    this.push({ k: K.Parse, hidden: true });
+    this.push({ k: K.Bind, hidden: true });
+    this.push({ k: K.Execute });
+    this.push({ k: K.Close, hidden: true });
+    this.push({ k: K.Sync });
+    this.upstream.write(
+      Buffer.concat([
+        message('P', cstring(name), cstring(r.sql), r.paramTypes),
+        message('B', cstring(name), cstring(name), r.bindTail),
+        serialize.execute({ portal: name }),
+        serialize.close({ type: 'S', name }),
+        serialize.sync(),
+      ]),
+    );
   }
 
   private ready(status: TxStatus, frame: Buffer): void {

@@ -89,6 +89,46 @@ describe('optimistic concurrency', () => {
     expect(await failure(() => b.query('COMMIT'))).toEqual(OCC);
   });
 
+  it('an extended-protocol SELECT … FOR UPDATE conflicting with a write returns its rows (parameters, result formats), then fails at COMMIT', async () => {
+    await a.query('BEGIN');
+    await a.query('UPDATE accounts SET balance = 3 WHERE id = 1');
+    await b.query('BEGIN');
+    // pg: parameters → Parse/Bind/Describe/Execute/Sync on the unnamed statement and portal.
+    const r = await b.query('SELECT id, balance, $2::text AS tag FROM accounts WHERE id = $1 FOR UPDATE', [1, 'x']);
+    expect(r.rows).toEqual([{ id: 1, balance: 100, tag: 'x' }]);
+    expect(r.rowCount).toBe(1);
+    expect(r.fields.map((f) => f.name)).toEqual(['id', 'balance', 'tag']);
+    // Later statements work; the transaction still fails at COMMIT and writes nothing.
+    expect((await b.query('UPDATE accounts SET balance = balance + 1 WHERE id = $1', [2])).rowCount).toBe(1);
+    await a.query('COMMIT');
+    expect(await failure(() => b.query('COMMIT'))).toEqual(OCC);
+    expect(await balance(1)).toBe(3);
+    expect(await balance(2)).toBe(200);
+  });
+
+  it('Postgres.js (named prepared statements): a conflicting SELECT … FOR UPDATE returns its rows and the transaction fails at COMMIT', async () => {
+    const sql = await connectPostgresJs(dsql);
+    try {
+      // Prepare the statement once outside the conflict, so the conflicting run re-executes it.
+      await sql.begin(async (tx) => tx`SELECT id, balance FROM accounts WHERE id = ${2} FOR UPDATE`);
+      await a.query('BEGIN');
+      await a.query('UPDATE accounts SET balance = 4 WHERE id = 1');
+      let seen: unknown;
+      const attempt = sql.begin(async (tx) => {
+        seen = [...(await tx`SELECT id, balance FROM accounts WHERE id = ${1} FOR UPDATE`)];
+        await a.query('COMMIT');
+      });
+      expect(await failure(() => attempt)).toEqual(OCC);
+      expect(seen).toEqual([{ id: 1, balance: 100 }]);
+      expect(await balance(1)).toBe(4);
+      // The session is fine afterwards, and the proxy's replay statement is gone.
+      expect([...(await sql`SELECT id FROM accounts WHERE id = ${1} FOR UPDATE`)]).toEqual([{ id: 1 }]);
+      expect([...(await sql`SELECT count(*)::int AS n FROM pg_prepared_statements WHERE name = 'dsql_local_replay'`)]).toEqual([{ n: 0 }]);
+    } finally {
+      await sql.end({ timeout: 5 });
+    }
+  });
+
   it('an autocommit write that conflicts fails at once with 40001 OC000', async () => {
     await a.query('BEGIN');
     await a.query('UPDATE accounts SET balance = 9 WHERE id = 1');
