@@ -7,11 +7,15 @@
  * behind drizzle() could not end — a BEGIN that failed left its client checked out.)
  */
 import { jest } from '@jest/globals';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { getTokenProvider } from '@dsql/core';
 import { DsqlPool } from '@dsql/pg';
 import { drizzle, transaction } from '@dsql/drizzle';
+import { migrate } from '@dsql/drizzle/migrator';
 import { adminQuery, startDsqlLocal, type DsqlLocal } from './support/local.js';
 
 jest.setTimeout(30_000);
@@ -162,5 +166,74 @@ describe.each(pools)('drizzle() over %s', (_poolName, makePool) => {
       return db.execute(sql`SELECT n FROM release_t WHERE id = 1`).then(() => 'resolved', describe_);
     });
     expect(state).toEqual({ outcome, hit: 1, checkedOut: 0, waiting: 0, closed, healthy: true, ended: true });
+  });
+});
+
+describe('migrate(): the migration lock', () => {
+  let folder: string;
+  const schema = 'release_migrations';
+
+  beforeAll(() => {
+    folder = mkdtempSync(join(tmpdir(), 'dsql-drizzle-release-'));
+    mkdirSync(join(folder, 'meta'));
+    writeFileSync(join(folder, '0000_release.sql'), 'CREATE TABLE release_m (id integer PRIMARY KEY);\n');
+    writeFileSync(join(folder, 'meta', '_journal.json'), JSON.stringify({ version: '7', dialect: 'postgresql', entries: [{ idx: 0, version: '7', when: 1_700_000_000_000, tag: '0000_release', breakpoints: true }] }));
+  });
+
+  afterAll(() => rmSync(folder, { recursive: true, force: true }));
+
+  beforeEach(() => adminQuery(local, `DROP TABLE IF EXISTS release_m; DROP SCHEMA IF EXISTS ${schema} CASCADE`));
+
+  /**
+   * Arms `fault` on @dsql/local just before the COMMIT of the transaction that wrote the lock row
+   * is sent (`times` such COMMITs): the wrapper only decides when, the fault happens on the wire.
+   */
+  function faultOnLockCommit(pool: pg.Pool, fault: Fault, times: number): { hits: () => number } {
+    let armed = 0;
+    pool.on('acquire', (client: pg.PoolClient & { lockWritten?: boolean; wrapped?: boolean }) => {
+      if (client.wrapped) return;
+      client.wrapped = true;
+      const query = client.query as (...args: unknown[]) => unknown;
+      client.query = function (this: typeof client, ...args: unknown[]) {
+        const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string } | undefined)?.text ?? '';
+        if (/^(insert into|update) .*_lock"/i.test(text)) client.lockWritten = true;
+        else if (/^commit/i.test(text) && client.lockWritten && armed < times) {
+          armed++;
+          local.inject({ ...fault, times: 1 });
+        } else if (/^begin/i.test(text)) client.lockWritten = false;
+        return query.apply(this, args);
+      } as typeof client.query;
+    });
+    return { hits: () => armed };
+  }
+
+  const COMMIT_LOST = 'rejected: CommitOutcomeUnknownError';
+  it.each([
+    // Taking the lock is idempotent, so it is retried, also after an unknown COMMIT outcome.
+    ['dropped (the lock row committed, its answer lost)', { on: 'commit', drop: true } as Fault, 1, 'applied 0000_release'],
+    ['answered XX000', { on: 'commit', error: XX000 } as Fault, 1, 'applied 0000_release'],
+    // Lost every time: the run fails, and the lock row it wrote is still given back.
+    ['dropped three times in a row', { on: 'commit', drop: true } as Fault, 3, COMMIT_LOST],
+  ])('the COMMIT that takes the lock %s: the lock is not left behind, the pool ends', async (_name, fault, times, first) => {
+    const pool = new DsqlPool({ ...local.connectionOptions(), max: 2, connectionTimeoutMillis: 5_000 });
+    pool.on('error', () => undefined);
+    const db = drizzle(pool);
+    const injected = faultOnLockCommit(pool, fault, times);
+    let state: Record<string, unknown> = {};
+    try {
+      const outcome = await migrate(db, { migrationsFolder: folder, migrationsSchema: schema }).then((r) => `applied ${r.applied.join(',')}`, describe_);
+      const [lock] = await adminQuery(local, `SELECT count(*)::int AS held FROM ${schema}.__drizzle_migrations_lock`);
+      const events: string[] = [];
+      // Another run (a redeploy) gets the lock at once rather than waiting out a lease.
+      const second = await migrate(db, { migrationsFolder: folder, migrationsSchema: schema, lockTimeoutSeconds: 1, onEvent: (e) => events.push(e.type) }).then(
+        (r) => `applied ${r.applied.join(',')}`,
+        describe_,
+      );
+      state = { hits: injected.hits(), first: outcome, held: lock?.held, second, waited: events.includes('lock-wait'), checkedOut: checkedOut(pool) };
+    } finally {
+      state.ended = await settlesWithin(pool.end(), 3_000);
+    }
+    const second = first === COMMIT_LOST ? 'applied 0000_release' : 'applied ';
+    expect(state).toEqual({ hits: times, first, held: 0, second, waited: false, checkedOut: 0, ended: true });
   });
 });

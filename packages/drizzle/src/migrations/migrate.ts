@@ -266,8 +266,10 @@ export async function migrate(db: MigratableDatabase, config: MigrationConfig): 
   if (pending.length === 0) return result;
 
   await ensureTrackingTables(exec, names);
-  await acquireLock(run, lockTimeoutMs);
   try {
+    // Inside the try: a lock row whose COMMIT answer was lost may be ours, and must not be
+    // left to expire (the next run would wait out its lease). Releasing deletes our row only.
+    await acquireLock(run, lockTimeoutMs);
     const tracked = await readTracking(exec.query, names);
     for (const { file, steps } of plan.migrations) {
       if (tracked.get(file.when)?.finished) continue;

@@ -16,7 +16,7 @@
  * jobs), checking that it still holds it, so a process that lost its lease stops before
  * recording anything. A killed holder's lease expires and the next `migrate()` takes over.
  */
-import { DsqlError } from '@dsql/core';
+import { DsqlError, isCommitOutcomeUnknownError, isRetryableTransactionError } from '@dsql/core';
 import { sqlstateOf } from '../sqlstate.js';
 import { sql, type SQL } from 'drizzle-orm';
 import type { Executor, Query } from './executor.js';
@@ -119,9 +119,30 @@ const leaseEnd = (leaseMs: number): SQL => sql`now() + ${leaseMs}::integer * int
 /** Outcome of one attempt to take the lock. */
 export type LockAttempt = { acquired: true; tookOverFrom?: string } | { acquired: false; holder: string; expiresAt: string };
 
-/** Takes the lock if it is free, expired or already ours (one short transaction). */
+/**
+ * Taking and giving back the lock are idempotent (the holder is unique to the run), so they are
+ * retried after a lost connection too, and run again after a COMMIT whose answer was lost (it
+ * may have taken or freed the lock already; core's retry never repeats such a COMMIT, since it
+ * cannot know the work is idempotent), up to `UNKNOWN_OUTCOME_RUNS` times in all.
+ */
+const UNKNOWN_OUTCOME_RUNS = 3;
+
+async function idempotentLockTransaction<T>(exec: Executor, fn: (q: Query) => Promise<T>, retryOn: (err: unknown) => boolean): Promise<T> {
+  for (let run = 1; ; run++) {
+    try {
+      return await exec.transaction(fn, (err) => retryOn(err) || isRetryableTransactionError(err));
+    } catch (err) {
+      if (!isCommitOutcomeUnknownError(err) || run >= UNKNOWN_OUTCOME_RUNS) throw err;
+    }
+  }
+}
+
+/**
+ * Takes the lock if it is free, expired or already ours (one short transaction; retried on
+ * OCC conflicts, creation races, lost connections and unknown COMMIT outcomes).
+ */
 export async function tryLock(exec: Executor, names: TrackingNames, holder: string, leaseMs: number): Promise<LockAttempt> {
-  return exec.transaction(async (q) => {
+  return idempotentLockTransaction(exec, async (q) => {
     const [row] = await q(
       sql`SELECT holder, expires_at::text AS expires_at, expires_at > now() AS live FROM ${lockTable(names)} WHERE id = 1 FOR UPDATE`,
     );
@@ -149,9 +170,9 @@ export async function renewLock(q: Query, names: TrackingNames, holder: string, 
   }
 }
 
-/** Gives the lock back (best effort: an expired lease frees it anyway). */
+/** Gives the lock back (retried like taking it; an expired lease frees it anyway). */
 export async function releaseLock(exec: Executor, names: TrackingNames, holder: string): Promise<void> {
-  await exec.transaction((q) => q(sql`DELETE FROM ${lockTable(names)} WHERE id = 1 AND holder = ${holder}`));
+  await idempotentLockTransaction(exec, (q) => q(sql`DELETE FROM ${lockTable(names)} WHERE id = 1 AND holder = ${holder}`), () => false);
 }
 
 /** Records a migration about to start (its row, if new), under the lock. */
