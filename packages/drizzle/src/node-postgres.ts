@@ -50,7 +50,9 @@ export type DsqlNodePgDatabase<
  * `DsqlUnsupportedError` before anything is sent. A retried callback may run more than once: it
  * must not have side effects outside the database. A pool's checked-out clients get an `error`
  * listener while Drizzle holds them, so a connection lost mid-transaction fails the transaction
- * instead of the process.
+ * instead of the process. A transaction's client goes back to the pool exactly once, also when
+ * BEGIN fails (which Drizzle's own session does not handle), and is closed instead of reused when
+ * BEGIN or COMMIT went unanswered or ROLLBACK failed.
  *
  * @example
  * import { drizzle } from '@dsql/drizzle';

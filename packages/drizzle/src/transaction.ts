@@ -286,6 +286,8 @@ export function installDsqlTransactions<DB extends TransactionalDatabase>(db: DB
  *   with `DsqlTransactionRolledBackError`, not retried.
  * - `tx.transaction()` (a savepoint) rejects at once with `DsqlUnsupportedError`.
  * - An isolation level other than repeatable read rejects with `DsqlUnsupportedError`.
+ * - On a node-postgres pool, each attempt's client is released exactly once (also when BEGIN
+ *   fails), and closed instead of reused when its transaction's state is unknown.
  *
  * @example
  * import { drizzle, transaction } from '@dsql/drizzle';
