@@ -113,6 +113,22 @@ describe('async jobs through sys only', () => {
     }
   });
 
+  it("refuses a client's own call of the emulator's helpers (DSQL has none), so no job can be faked", async () => {
+    const before = (await admin.query('SELECT count(*)::int AS n FROM sys.jobs')).rows[0].n;
+    for (const sql of [
+      "SELECT sys.dsql_local_record_job('INDEX_BUILD', 'completed', NULL, NULL, NULL, 'fake')",
+      "SELECT * FROM (SELECT sys.dsql_local_run_job('INDEX_BUILD', 'CREATE INDEX fake ON app_things (code)')) AS j",
+    ]) {
+      expect(await failure(() => app.query(sql))).toEqual(expect.objectContaining({ code: '42883', message: expect.stringMatching(/^function sys\.dsql_local_\w+ does not exist$/) }));
+      expect(await failure(() => admin.query(sql, []))).toEqual(expect.objectContaining({ code: '42883' }));
+    }
+    expect((await admin.query('SELECT count(*)::int AS n FROM sys.jobs')).rows[0].n).toBe(before);
+    // The proxy's own use of them is unaffected.
+    const { rows } = await app.query('CREATE INDEX ASYNC app_things_code_id ON app_things (code, id)');
+    await app.query('CALL sys.wait_for_job($1)', [rows[0].job_id]);
+    expect((await admin.query('SELECT count(*)::int AS n FROM sys.jobs')).rows[0].n).toBe(before + 1);
+  });
+
   it('version() and current_setting() still answer as DSQL for a non-admin role', async () => {
     expect((await app.query("SELECT version() AS v, current_setting('server_version') AS s, current_setting('no.such', true) AS m")).rows).toEqual([
       { v: expect.stringMatching(/^PostgreSQL 16\.15 /), s: '16.15', m: null },

@@ -178,11 +178,19 @@ const ALLOWED_LOCKS = new Set(['LCS_FORUPDATE', 'LCS_FORKEYSHARE']);
 /** PostgreSQL's advisory lock functions, which DSQL does not have. */
 const ADVISORY_LOCK = /^pg_(try_)?advisory_(xact_)?(lock|unlock)(_shared)?(_all)?$/;
 
+/**
+ * The emulator's own helpers in `sys` (see jobs.ts): the proxy calls them in the statements it
+ * rewrites, after these checks; DSQL has no such functions, so a client's own call is refused.
+ */
+const EMULATOR_FUNCTION = /^dsql_local_/;
+
 interface QueryScan {
   badLock: boolean;
   writes: boolean;
   /** The first advisory lock function called, if any. */
   advisory?: string;
+  /** The first emulator helper called, if any (qualified as written). */
+  internal?: string;
 }
 
 /** Walks a query tree for locking clauses, data-modifying CTEs and advisory lock calls. */
@@ -198,6 +206,7 @@ function scanQuery(node: Node, found: QueryScan): void {
       const names: Node[] = (value as Node).funcname ?? [];
       const name = String(names[names.length - 1]?.String?.sval ?? '');
       if (ADVISORY_LOCK.test(name)) found.advisory = name;
+      if (EMULATOR_FUNCTION.test(name) && !found.internal) found.internal = names.map((n) => String(n?.String?.sval ?? '')).join('.');
     }
     if (key === 'InsertStmt' || key === 'UpdateStmt' || key === 'DeleteStmt' || key === 'MergeStmt') {
       found.writes = true;
@@ -213,6 +222,7 @@ function queryClass(node: string, stmt: Node, baseKind: 'read' | 'dml'): Stateme
   const found: QueryScan = { badLock: false, writes: false };
   scanQuery(stmt, found);
   const kind = found.writes ? 'dml' : baseKind;
+  if (found.internal) return { kind, refusal: dsqlErrors.undefinedFunction(found.internal) };
   if (found.advisory) return { kind, refusal: dsqlErrors.unsupportedFunction(found.advisory) };
   return found.badLock ? { kind, refusal: dsqlErrors.lockingClause() } : { kind };
 }

@@ -49,6 +49,11 @@ export const dsqlErrors = {
   vacuum: () => refusal('unsupported VACUUM statement'),
   functionLanguage: (kind: 'FUNCTION' | 'PROCEDURE', language: string) =>
     refusal(`CREATE ${kind} with language ${language} not supported`),
+  /**
+   * PostgreSQL's own 42883 for a function that does not exist (the emulator's helpers, which DSQL
+   * has not); PostgreSQL would also list the argument types, unknown before they are resolved.
+   */
+  undefinedFunction: (name: string) => refusal(`function ${name} does not exist`, '42883'),
   /** As reported by golang-migrate users for `pg_advisory_lock` (no recording yet). */
   unsupportedFunction: (name: string) => refusal(`function ${name} not supported`),
   lockingClause: () =>
