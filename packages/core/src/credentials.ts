@@ -2,6 +2,7 @@ import { inspect } from 'node:util';
 import type { AwsCredentials, AwsCredentialsProvider, CredentialsInput } from './credentials-types.js';
 import { DsqlCredentialsError } from './errors.js';
 import { redact } from './redact.js';
+import { processWide, SharedRegistry, type SharedRegistryStats } from './shared-registry.js';
 
 /**
  * Where credentials come from, as {@link CredentialCache} needs to know.
@@ -19,27 +20,34 @@ export interface CredentialSource {
 /** Temporary credentials are re-resolved this long before they expire (the AWS SDK's margin). */
 const EXPIRY_MARGIN_MS = 5 * 60_000;
 
-const STATE_KEY = Symbol.for('@dsql/core/credential-caches');
-interface SharedState {
-  ids: WeakMap<object, number>;
-  nextId: number;
-  caches: Map<string, CredentialCache>;
-}
-/** Process-wide (through `globalThis`, so duplicate installs of this package agree). */
-function state(): SharedState {
-  const g = globalThis as { [STATE_KEY]?: SharedState };
-  return (g[STATE_KEY] ??= { ids: new WeakMap(), nextId: 1, caches: new Map() });
+/**
+ * How long the process-wide cache of a profile or of the default chain is held after its last
+ * lookup when no token provider holds it any more (token providers hold their cache themselves).
+ */
+const SHARED_CACHE_HOLD_MS = 15 * 60_000;
+
+interface SharedCaches {
+  /**
+   * Caches of explicit credential objects and provider functions, keyed by the object itself.
+   * A `WeakMap` entry whose value refers to its key (the cache holds the credentials) is freed
+   * once the key is unreachable elsewhere, so credentials created per request, per tenant or per
+   * pool leave nothing behind.
+   */
+  byObject: WeakMap<object, CredentialCache>;
+  /** Caches of the default chain and of profiles, keyed `default|<region>` / `profile:<name>|<region>`. */
+  readonly byName: SharedRegistry<CredentialCache>;
 }
 
-/** A stable key for a credential source (object identity for explicit credentials). @internal */
-export function credentialSourceKey(source: CredentialSource): string {
-  const c = source.credentials;
-  if (c !== undefined) {
-    const st = state();
-    let id = st.ids.get(c);
-    if (id === undefined) st.ids.set(c, (id = st.nextId++));
-    return `explicit#${id}`;
-  }
+/** Process-wide (through `globalThis`, so duplicate installs of this package agree). */
+function sharedCaches(): SharedCaches {
+  return processWide('@dsql/core/credential-caches/v2', () => ({
+    byObject: new WeakMap<object, CredentialCache>(),
+    byName: new SharedRegistry<CredentialCache>({ holdMs: () => SHARED_CACHE_HOLD_MS }),
+  }));
+}
+
+/** The key of a named credential source (profile or default chain), for sources without explicit credentials. @internal */
+export function namedCredentialSourceKey(source: CredentialSource): string {
   if (source.profile !== undefined) return `profile:${source.profile}|${source.region ?? ''}`;
   return `default|${source.region ?? ''}`;
 }
@@ -169,21 +177,35 @@ export class CredentialCache {
 }
 
 /**
- * The process-wide {@link CredentialCache} for a source: one default chain, one per profile
- * and Region, one per explicit credentials object or provider function.
+ * The process-wide {@link CredentialCache} for a source: one per explicit credentials object or
+ * provider function (by identity), one per profile and Region, one for the default chain.
+ * Bounded: the cache of an explicit object lives exactly as long as that object is reachable
+ * elsewhere (create credentials per request and nothing accumulates); the cache of a profile or
+ * of the default chain is kept while a token provider uses it and for 15 minutes after its last
+ * lookup, then left to the garbage collector.
  *
  * @example
  * const cache = sharedCredentialCache({ profile: 'dev' });
  */
 export function sharedCredentialCache(source: CredentialSource): CredentialCache {
-  const caches = state().caches;
-  const key = credentialSourceKey(source);
-  let cache = caches.get(key);
-  if (cache === undefined) caches.set(key, (cache = new CredentialCache(source)));
-  return cache;
+  const caches = sharedCaches();
+  const c = source.credentials;
+  if (c !== undefined) {
+    let cache = caches.byObject.get(c);
+    if (cache === undefined) caches.byObject.set(c, (cache = new CredentialCache(source)));
+    return cache;
+  }
+  return caches.byName.get(namedCredentialSourceKey(source), () => new CredentialCache(source));
 }
 
 /** Test hook: forget shared caches. @internal */
 export function resetSharedCredentialCaches(): void {
-  state().caches.clear();
+  const caches = sharedCaches();
+  caches.byObject = new WeakMap();
+  caches.byName.clear();
+}
+
+/** Test hook: counts of the name-keyed shared caches. @internal */
+export function sharedCredentialCacheStats(): SharedRegistryStats {
+  return sharedCaches().byName.stats();
 }

@@ -1,6 +1,15 @@
 import { DsqlAbortError, DsqlConfigError, DsqlTimeoutError } from './errors.js';
-import { describeValue } from './redact.js';
+import { describeValue, redact } from './redact.js';
+import { processWide, SharedRegistry, sharedRegistryNow } from './shared-registry.js';
 import { sleep as realSleep, type Sleep } from './timers.js';
+
+/**
+ * Cross-copy protocol between the shared registry and its limiters: the registry lives on
+ * `globalThis`, so it may hold a limiter built by another copy of this package (its ESM and CJS
+ * builds side by side), whose `#private` fields this copy cannot read. Symbol-keyed methods can.
+ */
+const TIGHTEN = Symbol.for('@dsql/core/connect-rate-limiter/tighten');
+const BUCKET_FULL = Symbol.for('@dsql/core/connect-rate-limiter/bucket-full');
 
 /**
  * Options of {@link ConnectRateLimiter}.
@@ -90,8 +99,8 @@ export function resolveConnectRateLimit(value: unknown, field = 'connectRateLimi
  * await limiter.acquire({ timeoutMs: 5000 }); // then open the connection
  */
 export class ConnectRateLimiter {
-  readonly perSecond: number;
-  readonly burst: number;
+  #perSecond: number;
+  #burst: number;
   readonly #now: () => number;
   readonly #sleep: Sleep;
   /** Tokens in the bucket; negative while waiters hold reservations. */
@@ -106,19 +115,52 @@ export class ConnectRateLimiter {
       perSecond: number;
       burst: number;
     };
-    this.perSecond = perSecond;
-    this.burst = burst;
+    this.#perSecond = perSecond;
+    this.#burst = burst;
     this.#now = options.now ?? Date.now;
     this.#sleep = options.sleep ?? realSleep;
     this.#tokens = burst;
     this.#updatedAt = this.#now();
   }
 
+  /** Tokens added per second. A shared limiter may be lowered by a later pool ({@link sharedConnectRateLimiter}). */
+  get perSecond(): number {
+    return this.#perSecond;
+  }
+
+  /** Bucket size. A shared limiter may be lowered by a later pool ({@link sharedConnectRateLimiter}). */
+  get burst(): number {
+    return this.#burst;
+  }
+
   #refill(): void {
     const now = this.#now();
     const elapsed = Math.max(0, now - this.#updatedAt);
     this.#updatedAt = now;
-    this.#tokens = Math.min(this.burst, this.#tokens + (elapsed * this.perSecond) / 1000);
+    this.#tokens = Math.min(this.#burst, this.#tokens + (elapsed * this.#perSecond) / 1000);
+  }
+
+  /**
+   * Lowers the limits to `perSecond` / `burst` where they are lower (never raises them); waiters
+   * keep the slots they were promised. Used by {@link sharedConnectRateLimiter}.
+   *
+   * @internal
+   */
+  [TIGHTEN](perSecond: number, burst: number): void {
+    this.#refill();
+    this.#perSecond = Math.min(this.#perSecond, perSecond);
+    this.#burst = Math.min(this.#burst, burst);
+    this.#tokens = Math.min(this.#tokens, this.#burst);
+  }
+
+  /**
+   * True when the bucket is full: the limiter is then indistinguishable from a new one.
+   *
+   * @internal
+   */
+  [BUCKET_FULL](): boolean {
+    this.#refill();
+    return this.#tokens >= this.#burst;
   }
 
   /**
@@ -140,7 +182,7 @@ export class ConnectRateLimiter {
       this.#immediate++;
       return;
     }
-    const waitMs = Math.ceil((-this.#tokens * 1000) / this.perSecond);
+    const waitMs = Math.ceil((-this.#tokens * 1000) / this.#perSecond);
     if (options.timeoutMs !== undefined && waitMs > options.timeoutMs) {
       this.#tokens += 1;
       this.#refused++;
@@ -170,30 +212,73 @@ export class ConnectRateLimiter {
   }
 }
 
-const REGISTRY_KEY = Symbol.for('@dsql/core/connect-rate-limiters');
-type Registry = Map<string, ConnectRateLimiter>;
-
-function registry(): Registry {
-  const g = globalThis as { [REGISTRY_KEY]?: Registry };
-  return (g[REGISTRY_KEY] ??= new Map());
+interface SharedLimiters {
+  readonly limiters: SharedRegistry<ConnectRateLimiter>;
+  /** Settings already warned about, per limiter (so a pool created per request warns once). */
+  readonly warned: WeakMap<ConnectRateLimiter, Set<string>>;
 }
 
 /**
- * The process-wide limiter for an endpoint (key: usually the cluster hostname). The first call
- * for a key creates it with `options`; later calls return the same instance whatever their
- * options, because the quota belongs to the cluster, not to a pool. Shared through
- * `globalThis`, so duplicate installs of this package share it too.
+ * A limiter is held after its last lookup for as long as a drained bucket takes to refill, and
+ * while its bucket is not full; afterwards it stays shared for as long as anyone (a pool) still
+ * holds it. One that nobody holds and whose bucket is full is equivalent to a fresh one.
+ */
+function sharedLimiters(): SharedLimiters {
+  return processWide('@dsql/core/connect-rate-limiters/v2', () => ({
+    limiters: new SharedRegistry<ConnectRateLimiter>({
+      holdMs: (limiter) => Math.ceil((limiter.burst * 1000) / limiter.perSecond),
+      busy: (limiter) => !limiter[BUCKET_FULL](),
+    }),
+    warned: new WeakMap<ConnectRateLimiter, Set<string>>(),
+  }));
+}
+
+function describeRate(limits: { perSecond: number; burst: number }): string {
+  return `${limits.perSecond}/s, burst ${limits.burst}`;
+}
+
+/**
+ * The process-wide limiter for an endpoint (key: usually the cluster hostname, compared case-
+ * insensitively), because the quota belongs to the cluster, not to a pool. Shared through
+ * `globalThis`, so duplicate installs of this package share it too. The registry stays bounded:
+ * a limiter nobody holds any more is dropped once its bucket has refilled (it is then the same
+ * as a fresh one).
+ *
+ * Options contract: the first call creates the limiter with `options` (defaults: DSQL's quota).
+ * A later call without options joins it as it is. A later call whose options differ lowers the
+ * shared limiter to the stricter of the two, field by field (`perSecond` and `burst` each take
+ * the lower value), so no pool of the process can exceed what any pool asked for, and emits a
+ * one-time `process.emitWarning` (code `DSQL_CONNECT_RATE_LIMIT_MISMATCH`) naming the endpoint,
+ * the limits in force and the limits asked for. Limits are never raised while the limiter lives:
+ * to raise them, give every pool of the endpoint the new value.
  *
  * @example
  * const limiter = sharedConnectRateLimiter(config.host, config.connectRateLimit || undefined);
  */
 export function sharedConnectRateLimiter(endpoint: string, options?: Omit<ConnectRateLimitOptions, 'now' | 'sleep'>): ConnectRateLimiter {
   const key = endpoint.toLowerCase();
-  const reg = registry();
-  let limiter = reg.get(key);
-  if (limiter === undefined) {
-    limiter = new ConnectRateLimiter(options);
-    reg.set(key, limiter);
+  const shared = sharedLimiters();
+  const limiter = shared.limiters.get(key, () => new ConnectRateLimiter({ perSecond: options?.perSecond, burst: options?.burst, now: sharedRegistryNow }));
+  if (options === undefined) return limiter;
+  const asked = resolveConnectRateLimit({ perSecond: options.perSecond, burst: options.burst }) as { perSecond: number; burst: number };
+  if (asked.perSecond === limiter.perSecond && asked.burst === limiter.burst) return limiter;
+  const before = { perSecond: limiter.perSecond, burst: limiter.burst };
+  limiter[TIGHTEN](asked.perSecond, asked.burst);
+  const setting = describeRate(asked);
+  let warned = shared.warned.get(limiter);
+  if (warned === undefined) shared.warned.set(limiter, (warned = new Set()));
+  if (!warned.has(setting)) {
+    warned.add(setting);
+    process.emitWarning(
+      `Connection rate limit for ${redact(endpoint)}: a pool asked for ${setting}, but this process already shares ${describeRate(before)} for that endpoint; ` +
+        `every pool of it now uses the stricter ${describeRate(limiter)}. Give all pools of one endpoint the same connectRateLimit.`,
+      { type: 'DsqlWarning', code: 'DSQL_CONNECT_RATE_LIMIT_MISMATCH' },
+    );
   }
   return limiter;
+}
+
+/** Test hook: counts of the shared limiters. @internal */
+export function sharedConnectRateLimiterStats(): { entries: number; held: number } {
+  return sharedLimiters().limiters.stats();
 }

@@ -2,11 +2,12 @@ import { inspect } from 'node:util';
 import { DsqlSigner } from '@aws-sdk/dsql-signer';
 import { checkTokenDuration, checkCredentials, DEFAULT_TOKEN_DURATION_SECS } from './config.js';
 import type { CredentialsInput } from './credentials-types.js';
-import { CredentialCache, credentialSourceKey, sharedCredentialCache } from './credentials.js';
+import { CredentialCache, namedCredentialSourceKey, sharedCredentialCache } from './credentials.js';
 import { normalizeHost } from './endpoint.js';
 import { DsqlConfigError, DsqlCredentialsError, DsqlTokenError, isDsqlError } from './errors.js';
 import { describeValue, redact } from './redact.js';
 import { checkRegion } from './region.js';
+import { processWide, SharedRegistry, type SharedRegistryStats } from './shared-registry.js';
 
 /**
  * The IAM action a token authorises.
@@ -118,18 +119,15 @@ export class TokenProvider {
    */
   static shared(options: TokenProviderOptions): TokenProvider {
     const probe = new TokenProvider({ ...options, now: undefined });
-    const key = [
-      probe.host,
-      probe.region,
-      probe.user,
-      probe.action,
-      probe.tokenDurationSecs,
-      credentialSourceKey({ credentials: options.credentials, profile: options.profile, region: probe.region }),
-    ].join('|');
-    const reg = providers();
-    let provider = reg.get(key);
-    if (provider === undefined) reg.set(key, (provider = probe));
-    return provider;
+    const key = [probe.host, probe.region, probe.user, probe.action, probe.tokenDurationSecs].join('|');
+    const reg = sharedProviders();
+    const credentials = options.credentials;
+    if (credentials !== undefined) {
+      let perObject = reg.byObject.get(credentials);
+      if (perObject === undefined) reg.byObject.set(credentials, (perObject = newProviderRegistry()));
+      return perObject.get(key, () => probe);
+    }
+    return reg.byName.get(`${key}|${namedCredentialSourceKey({ profile: options.profile, region: probe.region })}`, () => probe);
   }
 
   /**
@@ -213,10 +211,42 @@ export class TokenProvider {
   }
 }
 
-const REGISTRY_KEY = Symbol.for('@dsql/core/token-providers');
-function providers(): Map<string, TokenProvider> {
-  const g = globalThis as { [REGISTRY_KEY]?: Map<string, TokenProvider> };
-  return (g[REGISTRY_KEY] ??= new Map());
+interface SharedProviders {
+  /**
+   * Providers of explicit credential objects and provider functions, keyed by the object itself
+   * (then by endpoint, role, action and lifetime). A `WeakMap` entry whose value refers to its key
+   * (a provider holds its credentials) is freed once the key is unreachable elsewhere, so
+   * credentials created per request, per tenant or per pool leave nothing behind.
+   */
+  byObject: WeakMap<object, SharedRegistry<TokenProvider>>;
+  /** Providers of profiles and of the default chain. */
+  readonly byName: SharedRegistry<TokenProvider>;
+}
+
+/**
+ * A provider is held for its token lifetime after its last lookup: by then its token has expired
+ * and it holds nothing a fresh provider would not have. Afterwards it stays shared for as long as
+ * anyone (a pool) still holds it.
+ */
+function newProviderRegistry(): SharedRegistry<TokenProvider> {
+  return new SharedRegistry<TokenProvider>({ holdMs: (provider) => provider.tokenDurationSecs * 1000 });
+}
+
+/** Process-wide (through `globalThis`, so duplicate installs of this package agree). */
+function sharedProviders(): SharedProviders {
+  return processWide('@dsql/core/token-providers/v2', () => ({ byObject: new WeakMap(), byName: newProviderRegistry() }));
+}
+
+/** Test hook: counts of the providers shared for profiles and the default chain. @internal */
+export function sharedTokenProviderStats(): SharedRegistryStats {
+  return sharedProviders().byName.stats();
+}
+
+/** Test hook: forget every shared provider. @internal */
+export function resetSharedTokenProviders(): void {
+  const reg = sharedProviders();
+  reg.byObject = new WeakMap();
+  reg.byName.clear();
 }
 
 /**
