@@ -68,7 +68,8 @@ function refreshMarginMs(durationSecs: number): number {
  * The token is cached and reused for every connection until a refresh margin before it expires
  * (or before the credentials that signed it expire); concurrent `getToken()` calls share one
  * signing; credentials are resolved once and re-resolved only when they near expiry. Use
- * {@link TokenProvider.shared} so all pools of a process share one provider per endpoint.
+ * {@link TokenProvider.shared} so all pools of a process share one provider per endpoint
+ * (and keep the returned provider for as long as you use it, as pools do).
  * Neither the token nor the credentials appear in `util.inspect` or errors.
  *
  * @example
@@ -112,7 +113,17 @@ export class TokenProvider {
   /**
    * The process-wide provider for (host, Region, user, action, token lifetime, credential
    * source). Pools and clients of one process should use this so they sign once per token
-   * lifetime, not once per connection.
+   * lifetime, not once per connection: concurrent users of one endpoint, role and credential
+   * source get the same provider, hence one credential resolution and one signing.
+   *
+   * The credential source is the explicit `credentials` object or provider function by identity
+   * (pass the same object to share; a copy is another source), else the profile, else the
+   * default chain. The registry is bounded: a provider for explicit credentials lives exactly as
+   * long as those credentials are reachable elsewhere (credentials created per request or per
+   * pool leave nothing behind); a provider for a profile or the default chain is kept for its
+   * token lifetime after its last lookup, and after that for as long as anyone (a pool) still
+   * holds it — it is then garbage-collected and a later call creates a fresh one. Shared through
+   * `globalThis`, so duplicate installs of this package agree.
    *
    * @example
    * const a = TokenProvider.shared(opts), b = TokenProvider.shared(opts); // a === b
