@@ -1,7 +1,8 @@
 /**
  * What every example bank does the same way, whatever the adapter: concurrent workers moving
  * random amounts between random accounts, and the final check that the ledger explains every
- * balance. Each example keeps its adapter-specific parts (schema, `transfer`, `reconcile`) in its
+ * balance ({@link runBank}), and the tables of the examples that create them by hand. Each example
+ * keeps its adapter-specific parts (schema, `transfer`, `reconcile`) in its
  * own `bank.ts`, which is the part worth reading.
  */
 
@@ -97,4 +98,86 @@ export function assertBooksBalance(check: Reconciliation, opened: { accounts: nu
     throw new Error(`books do not balance: ${JSON.stringify({ total, ...check })}`);
   }
   return `reconciled: balances [${check.balances.join(', ')}], total ${total}, ledger explains every balance`;
+}
+
+/** Run settings every example's `main()` takes besides its connection. */
+export interface BankRunOptions {
+  accounts?: number;
+  workers?: number;
+  transfersPerWorker?: number;
+  initialBalance?: number;
+  /** Where progress lines go (default: nowhere). */
+  log?: (line: string) => void;
+}
+
+/** Defaults of {@link BankRunOptions} (an example sizes its pool with `workers`). */
+export const BANK_DEFAULTS = { accounts: 10, workers: 4, transfersPerWorker: 20, initialBalance: 1000 } as const;
+
+/** What one bank run did. */
+export interface BankReport extends TransferStats {
+  accountIds: string[];
+  initialBalance: number;
+  balances: number[];
+}
+
+/** The adapter-specific steps of a bank run: each example implements them in its `bank.ts`. */
+export interface Bank {
+  /** Brings the schema up to date; returns a line saying what it did. */
+  setUp(): Promise<string>;
+  openAccounts(count: number, initialBalance: number): Promise<string[]>;
+  transfer: TransferWorkload['transfer'];
+  isDeclined: TransferWorkload['isDeclined'];
+  reconcile(accountIds: string[], initialBalance: number): Promise<Reconciliation>;
+}
+
+/**
+ * Runs a bank once — schema, accounts, concurrent transfers, reconciliation — and reports what
+ * happened. Throws if the books do not balance.
+ *
+ * @example
+ * const report = await runBank({ setUp, openAccounts, transfer, isDeclined, reconcile }, { log: console.log });
+ */
+export async function runBank(bank: Bank, options: BankRunOptions = {}): Promise<BankReport> {
+  const { accounts, workers, transfersPerWorker, initialBalance } = { ...BANK_DEFAULTS, ...definedOnly(options) };
+  const log = options.log ?? (() => {});
+  log(await bank.setUp());
+  const ids = await bank.openAccounts(accounts, initialBalance);
+  log(`opened ${accounts} accounts with ${initialBalance} each`);
+  const stats = await runTransfers({ accountIds: ids, workers, transfersPerWorker, transfer: bank.transfer, isDeclined: bank.isDeclined });
+  log(describeTransfers(workers, transfersPerWorker, stats));
+  const check = await bank.reconcile(ids, initialBalance);
+  log(assertBooksBalance(check, { accounts, initialBalance, transfers: stats.transfers }));
+  return { accountIds: ids, initialBalance, ...stats, balances: check.balances };
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/**
+ * The bank's tables in `schema`, one statement per transaction: Aurora DSQL runs at most one DDL
+ * statement in a transaction, and never DDL together with DML. Every statement is idempotent, so
+ * the set-up can run on every start. DSQL builds indexes in the background: `CREATE INDEX ASYNC`
+ * answers a job id to wait for (`CALL sys.wait_for_job(id)`).
+ *
+ * @example
+ * for (const sql of bankSchemaStatements('bank_pg')) await run(sql);
+ */
+export function bankSchemaStatements(schema: string): string[] {
+  return [
+    `CREATE SCHEMA IF NOT EXISTS ${schema}`,
+    `CREATE TABLE IF NOT EXISTS ${schema}.accounts (
+     id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+     owner text NOT NULL,
+     balance bigint NOT NULL
+   )`,
+    `CREATE TABLE IF NOT EXISTS ${schema}.transfers (
+     id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+     from_account uuid NOT NULL,
+     to_account uuid NOT NULL,
+     amount bigint NOT NULL,
+     created_at timestamptz NOT NULL DEFAULT now()
+   )`,
+    `CREATE INDEX ASYNC IF NOT EXISTS transfers_from_account ON ${schema}.transfers (from_account)`,
+  ];
 }

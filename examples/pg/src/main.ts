@@ -1,38 +1,19 @@
 /**
  * A small bank on Aurora DSQL with node-postgres (`@dsql/pg`): set up the schema, open a few
  * accounts, let concurrent workers move money between them (OCC conflicts are retried by
- * `pool.transaction()`), then check that the ledger explains every balance.
+ * `pool.transaction()`), then check that the ledger explains every balance. The steps are in
+ * `bank.ts`; the run itself (workers, the books check) is shared by every example.
  */
 import { DsqlPool, type DsqlPoolConfig } from '@dsql/pg';
+import { BANK_DEFAULTS, runBank, type BankReport, type BankRunOptions } from 'example-bank-workload';
 import { createSchema } from './schema.js';
 import { InsufficientFundsError, openAccounts, reconcile, transfer } from './bank.js';
-import { assertBooksBalance, describeTransfers, runTransfers } from 'example-bank-workload';
 
-export interface BankOptions {
+export type { BankReport } from 'example-bank-workload';
+
+export interface BankOptions extends BankRunOptions {
   /** Shared DSQL options: a cluster (`{ host }`) or `startDsqlLocal().connectionOptions()`. */
   connection: DsqlPoolConfig;
-  accounts?: number;
-  workers?: number;
-  transfersPerWorker?: number;
-  initialBalance?: number;
-  /** Where progress lines go (default: nowhere). */
-  log?: (line: string) => void;
-}
-
-export interface BankReport {
-  accountIds: string[];
-  initialBalance: number;
-  /** Transfers committed. */
-  transfers: number;
-  /** Transfers declined for insufficient funds (rolled back, not retried). */
-  declined: number;
-  /** OCC conflicts retried (calls of `onRetry`). */
-  retries: number;
-  /** Transfers that needed at least one retry. */
-  retriedTransfers: number;
-  /** Most attempts one transfer took. */
-  mostAttempts: number;
-  balances: number[];
 }
 
 /**
@@ -44,27 +25,18 @@ export interface BankReport {
  * console.log(report.retries, 'OCC conflicts retried');
  */
 export async function main(options: BankOptions): Promise<BankReport> {
-  const { accounts = 10, workers = 4, transfersPerWorker = 20, initialBalance = 1000, log = () => {} } = options;
-  const pool = new DsqlPool({ ...options.connection, max: workers });
+  const pool = new DsqlPool({ ...options.connection, max: options.workers ?? BANK_DEFAULTS.workers });
   try {
-    const statements = await createSchema(pool);
-    log(`schema ready: ${statements} statements, one per transaction (index via CREATE INDEX ASYNC)`);
-
-    const ids = await openAccounts(pool, accounts, initialBalance);
-    log(`opened ${accounts} accounts with ${initialBalance} each`);
-
-    const stats = await runTransfers({
-      accountIds: ids,
-      workers,
-      transfersPerWorker,
-      transfer: (from, to, amount, onRetry) => transfer(pool, from, to, amount, onRetry),
-      isDeclined: (err) => err instanceof InsufficientFundsError,
-    });
-    log(describeTransfers(workers, transfersPerWorker, stats));
-
-    const check = await reconcile(pool, ids, initialBalance);
-    log(assertBooksBalance(check, { accounts, initialBalance, transfers: stats.transfers }));
-    return { accountIds: ids, initialBalance, ...stats, balances: check.balances };
+    return await runBank(
+      {
+        setUp: async () => `schema ready: ${await createSchema(pool)} statements, one per transaction (index via CREATE INDEX ASYNC)`,
+        openAccounts: (count, initialBalance) => openAccounts(pool, count, initialBalance),
+        transfer: (from, to, amount, onRetry) => transfer(pool, from, to, amount, onRetry),
+        isDeclined: (err) => err instanceof InsufficientFundsError,
+        reconcile: (ids, initialBalance) => reconcile(pool, ids, initialBalance),
+      },
+      options,
+    );
   } finally {
     await pool.end();
   }

@@ -1,38 +1,19 @@
 /**
  * A small bank on Aurora DSQL with Postgres.js (`@dsql/postgres`): set up the schema, open a few
  * accounts, let concurrent workers move money between them (OCC conflicts are retried by
- * `transaction()`), then check that the ledger explains every balance.
+ * `transaction()`), then check that the ledger explains every balance. The steps are in
+ * `bank.ts`; the run itself (workers, the books check) is shared by every example.
  */
 import { dsql, type DsqlPostgresOptions } from '@dsql/postgres';
+import { BANK_DEFAULTS, runBank, type BankReport, type BankRunOptions } from 'example-bank-workload';
 import { createSchema } from './schema.js';
 import { InsufficientFundsError, openAccounts, reconcile, transfer } from './bank.js';
-import { assertBooksBalance, describeTransfers, runTransfers } from 'example-bank-workload';
 
-export interface BankOptions {
+export type { BankReport } from 'example-bank-workload';
+
+export interface BankOptions extends BankRunOptions {
   /** Shared DSQL options: a cluster (`{ host }`) or `startDsqlLocal().connectionOptions()`. */
   connection: DsqlPostgresOptions;
-  accounts?: number;
-  workers?: number;
-  transfersPerWorker?: number;
-  initialBalance?: number;
-  /** Where progress lines go (default: nowhere). */
-  log?: (line: string) => void;
-}
-
-export interface BankReport {
-  accountIds: string[];
-  initialBalance: number;
-  /** Transfers committed. */
-  transfers: number;
-  /** Transfers declined for insufficient funds (rolled back, not retried). */
-  declined: number;
-  /** OCC conflicts retried (calls of `onRetry`). */
-  retries: number;
-  /** Transfers that needed at least one retry. */
-  retriedTransfers: number;
-  /** Most attempts one transfer took. */
-  mostAttempts: number;
-  balances: number[];
 }
 
 /**
@@ -44,27 +25,18 @@ export interface BankReport {
  * console.log(report.retries, 'OCC conflicts retried');
  */
 export async function main(options: BankOptions): Promise<BankReport> {
-  const { accounts = 10, workers = 4, transfersPerWorker = 20, initialBalance = 1000, log = () => {} } = options;
-  const sql = dsql({ ...options.connection, max: workers, onnotice: () => {} });
+  const sql = dsql({ ...options.connection, max: options.workers ?? BANK_DEFAULTS.workers, onnotice: () => {} });
   try {
-    const statements = await createSchema(sql);
-    log(`schema ready: ${statements} statements, one per transaction (index via CREATE INDEX ASYNC)`);
-
-    const ids = await openAccounts(sql, accounts, initialBalance);
-    log(`opened ${accounts} accounts with ${initialBalance} each`);
-
-    const stats = await runTransfers({
-      accountIds: ids,
-      workers,
-      transfersPerWorker,
-      transfer: (from, to, amount, onRetry) => transfer(sql, from, to, amount, onRetry),
-      isDeclined: (err) => err instanceof InsufficientFundsError,
-    });
-    log(describeTransfers(workers, transfersPerWorker, stats));
-
-    const check = await reconcile(sql, ids, initialBalance);
-    log(assertBooksBalance(check, { accounts, initialBalance, transfers: stats.transfers }));
-    return { accountIds: ids, initialBalance, ...stats, balances: check.balances };
+    return await runBank(
+      {
+        setUp: async () => `schema ready: ${await createSchema(sql)} statements, one per transaction (index via CREATE INDEX ASYNC)`,
+        openAccounts: (count, initialBalance) => openAccounts(sql, count, initialBalance),
+        transfer: (from, to, amount, onRetry) => transfer(sql, from, to, amount, onRetry),
+        isDeclined: (err) => err instanceof InsufficientFundsError,
+        reconcile: (ids, initialBalance) => reconcile(sql, ids, initialBalance),
+      },
+      options,
+    );
   } finally {
     await sql.end({ timeout: 5 });
   }
