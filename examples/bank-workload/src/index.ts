@@ -181,3 +181,29 @@ export function bankSchemaStatements(schema: string): string[] {
     `CREATE INDEX ASYNC IF NOT EXISTS transfers_from_account ON ${schema}.transfers (from_account)`,
   ];
 }
+
+/**
+ * The books as read back: each account's balance against its opening balance plus the ledger's
+ * transfers in and out. Amounts may come as strings (`bigint` columns through node-postgres).
+ *
+ * @example
+ * return reconciliation(ids, 1000, accountRows, ledgerRows.map((t) => ({ from: t.from_account, to: t.to_account, amount: t.amount })));
+ */
+export function reconciliation(
+  accountIds: readonly string[],
+  initialBalance: number,
+  accounts: readonly { id: string; balance: number | string | bigint }[],
+  ledger: readonly { from: string; to: string; amount: number | string | bigint }[],
+): Reconciliation {
+  const expected = new Map(accountIds.map((id) => [id, initialBalance]));
+  for (const t of ledger) {
+    expected.set(t.from, expected.get(t.from)! - Number(t.amount));
+    expected.set(t.to, expected.get(t.to)! + Number(t.amount));
+  }
+  const balance = new Map(accounts.map((a) => [a.id, Number(a.balance)]));
+  return {
+    balances: accountIds.map((id) => balance.get(id) ?? Number.NaN),
+    expected: accountIds.map((id) => expected.get(id)!),
+    transfers: ledger.length,
+  };
+}

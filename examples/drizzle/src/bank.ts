@@ -3,6 +3,7 @@ import { and, count, eq, gte, inArray, sql } from 'drizzle-orm';
 import { transaction, type DsqlNodePgDatabase } from '@dsql/drizzle';
 import { migrate } from '@dsql/drizzle/migrator';
 import { accounts, transfers } from './schema.js';
+import { reconciliation, type Reconciliation } from 'example-bank-workload';
 
 type Db = DsqlNodePgDatabase;
 
@@ -80,20 +81,10 @@ export async function reconcile(
   db: Db,
   ids: string[],
   initialBalance: number,
-): Promise<{ balances: number[]; expected: number[]; transfers: number }> {
+): Promise<Reconciliation> {
   const rows = await db.select({ id: accounts.id, balance: accounts.balance }).from(accounts).where(inArray(accounts.id, ids));
   const ledger = await db.select().from(transfers).where(inArray(transfers.fromAccount, ids));
-  const expected = new Map(ids.map((id) => [id, initialBalance]));
-  for (const t of ledger) {
-    expected.set(t.fromAccount, expected.get(t.fromAccount)! - t.amount);
-    expected.set(t.toAccount, expected.get(t.toAccount)! + t.amount);
-  }
-  const balance = new Map(rows.map((a) => [a.id, a.balance]));
-  return {
-    balances: ids.map((id) => balance.get(id) ?? Number.NaN),
-    expected: ids.map((id) => expected.get(id)!),
-    transfers: ledger.length,
-  };
+  return reconciliation(ids, initialBalance, rows, ledger.map((t) => ({ from: t.fromAccount, to: t.toAccount, amount: t.amount })));
 }
 
 /** Committed transfers out of the given accounts (for tests and reports). */

@@ -2,6 +2,7 @@ import { Migrator, type Kysely, type MigrationResultSet } from 'kysely';
 import { transaction } from '@dsql/kysely';
 import type { Database } from './database.js';
 import { migrations } from './migrations/index.js';
+import { reconciliation, type Reconciliation } from 'example-bank-workload';
 
 /** A transfer the bank declined: the source account lacks the funds. Not retried. */
 export class InsufficientFundsError extends Error {
@@ -88,22 +89,12 @@ export async function reconcile(
   db: Kysely<Database>,
   ids: string[],
   initialBalance: number,
-): Promise<{ balances: number[]; expected: number[]; transfers: number }> {
+): Promise<Reconciliation> {
   const accounts = await db.selectFrom('bank_kysely.accounts').select(['id', 'balance']).where('id', 'in', ids).execute();
   const ledger = await db
     .selectFrom('bank_kysely.transfers')
     .select(['from_account', 'to_account', 'amount'])
     .where('from_account', 'in', ids)
     .execute();
-  const expected = new Map(ids.map((id) => [id, initialBalance]));
-  for (const t of ledger) {
-    expected.set(t.from_account, expected.get(t.from_account)! - Number(t.amount));
-    expected.set(t.to_account, expected.get(t.to_account)! + Number(t.amount));
-  }
-  const balance = new Map(accounts.map((a) => [a.id, Number(a.balance)]));
-  return {
-    balances: ids.map((id) => balance.get(id) ?? Number.NaN),
-    expected: ids.map((id) => expected.get(id)!),
-    transfers: ledger.length,
-  };
+  return reconciliation(ids, initialBalance, accounts, ledger.map((t) => ({ from: t.from_account, to: t.to_account, amount: t.amount })));
 }

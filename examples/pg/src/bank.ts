@@ -1,4 +1,5 @@
 import type { DsqlPool } from '@dsql/pg';
+import { reconciliation, type Reconciliation } from 'example-bank-workload';
 
 /** A transfer the bank declined: the source account lacks the funds. Not retried. */
 export class InsufficientFundsError extends Error {
@@ -73,7 +74,7 @@ export async function reconcile(
   pool: DsqlPool,
   ids: string[],
   initialBalance: number,
-): Promise<{ balances: number[]; expected: number[]; transfers: number }> {
+): Promise<Reconciliation> {
   const { rows: accounts } = await pool.query<{ id: string; balance: string }>(
     'SELECT id, balance FROM bank_pg.accounts WHERE id = ANY($1::uuid[])',
     [ids],
@@ -82,15 +83,5 @@ export async function reconcile(
     'SELECT from_account, to_account, amount FROM bank_pg.transfers WHERE from_account = ANY($1::uuid[])',
     [ids],
   );
-  const expected = new Map(ids.map((id) => [id, initialBalance]));
-  for (const t of ledger) {
-    expected.set(t.from_account, expected.get(t.from_account)! - Number(t.amount));
-    expected.set(t.to_account, expected.get(t.to_account)! + Number(t.amount));
-  }
-  const balance = new Map(accounts.map((a) => [a.id, Number(a.balance)]));
-  return {
-    balances: ids.map((id) => balance.get(id) ?? Number.NaN),
-    expected: ids.map((id) => expected.get(id)!),
-    transfers: ledger.length,
-  };
+  return reconciliation(ids, initialBalance, accounts, ledger.map((t) => ({ from: t.from_account, to: t.to_account, amount: t.amount })));
 }

@@ -1,5 +1,6 @@
 import type { Sql } from 'postgres';
 import { transaction } from '@dsql/postgres';
+import { reconciliation, type Reconciliation } from 'example-bank-workload';
 
 /** A transfer the bank declined: the source account lacks the funds. Not retried. */
 export class InsufficientFundsError extends Error {
@@ -57,22 +58,12 @@ export async function reconcile(
   sql: Sql,
   ids: string[],
   initialBalance: number,
-): Promise<{ balances: number[]; expected: number[]; transfers: number }> {
+): Promise<Reconciliation> {
   const accounts = await sql<{ id: string; balance: string }[]>`
     SELECT id, balance FROM bank_postgresjs.accounts WHERE id IN ${sql(ids)}
   `;
   const ledger = await sql<{ from_account: string; to_account: string; amount: string }[]>`
     SELECT from_account, to_account, amount FROM bank_postgresjs.transfers WHERE from_account IN ${sql(ids)}
   `;
-  const expected = new Map(ids.map((id) => [id, initialBalance]));
-  for (const t of ledger) {
-    expected.set(t.from_account, expected.get(t.from_account)! - Number(t.amount));
-    expected.set(t.to_account, expected.get(t.to_account)! + Number(t.amount));
-  }
-  const balance = new Map(accounts.map((a) => [a.id, Number(a.balance)]));
-  return {
-    balances: ids.map((id) => balance.get(id) ?? Number.NaN),
-    expected: ids.map((id) => expected.get(id)!),
-    transfers: ledger.length,
-  };
+  return reconciliation(ids, initialBalance, accounts, ledger.map((t) => ({ from: t.from_account, to: t.to_account, amount: t.amount })));
 }
