@@ -5,6 +5,7 @@ import { describeConnectFailure } from './describe.js';
 import { prepareConfig, PREPARED, type DsqlClientConfig, type PreparedDsql } from './config.js';
 import { connectRetrying } from './connect-retry.js';
 import { resetConnection } from './reconnect.js';
+import { assertNotInsideTransaction, runInsideTransaction } from './nested-transaction-guard.js';
 import { assertNoSavepoint } from './savepoint-guard.js';
 
 /**
@@ -146,7 +147,9 @@ export class DsqlClient extends pg.Client {
    * once: it must not have side effects outside the database.** Any other error rolls back and
    * is thrown. If COMMIT was sent and its answer lost, `CommitOutcomeUnknownError` is thrown and
    * never retried (the changes may be committed). If ROLLBACK fails, the connection is closed.
-   * Savepoints and nested `transaction()` calls fail fast with `DsqlUnsupportedError`.
+   * Savepoints and nested `transaction()` calls fail fast with `DsqlUnsupportedError`, and so
+   * does this method when called from inside a running `transaction()` callback of the pool this
+   * client came from (another client's, or `pool.transaction()`'s): use the callback's `tx`.
    *
    * @example
    * const id = await client.transaction(async (tx) => {
@@ -156,6 +159,7 @@ export class DsqlClient extends pg.Client {
    */
   async transaction<T>(fn: (client: this) => Promise<T> | T, retry?: TransactionRetry): Promise<T> {
     if (this.#inTransaction) throw nestedTransactionError('client.transaction()');
+    assertNotInsideTransaction(this.#dsql, 'client.transaction()');
     const options = retry ?? this.#dsql.retry;
     const ignoreError = (): void => {};
     const driver: TransactionDriver<this> = {
@@ -178,14 +182,15 @@ export class DsqlClient extends pg.Client {
   }
 
   /**
-   * Runs a transaction callback with the savepoint / nesting guard on.
+   * Runs a transaction callback with the savepoint / nesting guards on.
    * @internal
    */
   async _dsqlInTransaction<T>(client: this, fn: (client: this) => Promise<T> | T): Promise<T> {
     if (this.#inTransaction) throw nestedTransactionError('transaction()');
     this.#inTransaction = true;
     try {
-      return await fn(client);
+      // A pool and its clients share `#dsql`: it names the pool for the nested-transaction guard.
+      return await runInsideTransaction(this.#dsql, () => fn(client));
     } finally {
       this.#inTransaction = false;
     }

@@ -7,6 +7,7 @@ import { prepareConfig, type DsqlPoolConfig, type PreparedDsql } from './config.
 import { connectRetrying } from './connect-retry.js';
 import { describeConnectFailure } from './describe.js';
 import { jitterMaxLifetime } from './lifetime.js';
+import { assertNotInsideTransaction } from './nested-transaction-guard.js';
 
 type ConnectCallback = (err: Error | undefined, client: DsqlPoolClient | undefined, done: (release?: unknown) => void) => void;
 
@@ -79,9 +80,15 @@ export class DsqlPool extends pg.Pool {
    * is thrown. A COMMIT whose answer was lost throws `CommitOutcomeUnknownError` and is never
    * retried. A connection whose ROLLBACK (or COMMIT) failed is destroyed, not returned to the
    * pool. Savepoints and `transaction()` on the callback's client fail fast with
-   * `DsqlUnsupportedError`. (`pool.transaction()` inside the callback is not detected — that
-   * would need AsyncLocalStorage, whose async hooks slow every promise of the process on
-   * Node 20/22 — and runs as an independent transaction on another connection.)
+   * `DsqlUnsupportedError`.
+   *
+   * Nesting contract: called from inside a running `transaction()` callback of this pool (its own
+   * or a checked-out client's), `pool.transaction()` rejects at once with `DsqlUnsupportedError`,
+   * before a connection is checked out — it would not be part of the open transaction (DSQL has
+   * no savepoints) but a separate one on another connection. Use the callback's `tx` instead.
+   * A timer or handler scheduled inside a callback that runs after the callback finished is not
+   * inside it; neither is a transaction of another pool. `pool.query()` and `pool.connect()` are
+   * not checked (a deliberate read outside the transaction is legitimate).
    *
    * @example
    * await pool.transaction(async (tx) => {
@@ -90,6 +97,7 @@ export class DsqlPool extends pg.Pool {
    * });
    */
   async transaction<T>(fn: (client: DsqlPoolClient) => Promise<T> | T, retry?: TransactionRetry): Promise<T> {
+    assertNotInsideTransaction(this.#dsql, 'pool.transaction()');
     const options = retry ?? this.#dsql.retry;
     const driver: TransactionDriver<DsqlPoolClient> = {
       // A connection lost mid-transaction fails the pending query; connect()'s checkout guard
