@@ -220,14 +220,15 @@ export function dsql<T extends Record<string, postgres.PostgresType> = {}>(
   const userRetry = (typeof urlOrOptions === 'object' ? urlOrOptions.retry : undefined) ?? options?.retry;
   const beginRetry: RetryOptions | undefined =
     userRetry === undefined || userRetry === false || config.retry === false ? undefined : transactionRetryOptions(config.retry);
-  rememberSql(sql, { begin: rawBegin as postgres.Sql['begin'], retry: config.retry === false ? false : config.retry });
+  const connection = { host: config.host, port: config.port, live };
+  rememberSql(sql, { begin: rawBegin as postgres.Sql['begin'], retry: config.retry === false ? false : config.retry, connection });
   Object.defineProperty(sql, 'begin', {
     configurable: true,
     writable: true,
     enumerable: true,
     value: function begin(optionsOrFn: unknown, maybeFn?: unknown) {
       const [beginOptions, fn] = typeof optionsOrFn === 'function' ? ['', optionsOrFn] : [String(optionsOrFn ?? ''), maybeFn];
-      const once = (): Promise<unknown> => beginOnce(rawBegin, beginOptions, fn as never);
+      const once = (): Promise<unknown> => beginOnce(rawBegin, beginOptions, fn as never, connection);
       return beginRetry === undefined ? once() : withRetry(once, beginRetry);
     },
   });
@@ -241,7 +242,7 @@ export function dsql<T extends Record<string, postgres.PostgresType> = {}>(
     writable: true,
     enumerable: true,
     value: async function reserve() {
-      return guardReserved(await waiters.reserve(), { host: config.host, port: config.port, live });
+      return guardReserved(await waiters.reserve(), connection);
     },
   });
   statsOf.set(sql, () => ({

@@ -8,6 +8,7 @@ import {
   withRetry,
   type RetryOptions,
 } from '@dsql/core';
+import { ConnectionGuard, type GuardedConnectionInfo } from './connection-guard.js';
 import { assertBeginOptions, guardTransaction } from './transaction-guard.js';
 
 /** What `dsql()` remembers about an `sql` it created. */
@@ -16,6 +17,8 @@ export interface SqlState {
   readonly begin: postgres.Sql['begin'];
   /** Transaction retry options from the `retry` option (`false`: no retry). */
   readonly retry: RetryOptions | false;
+  /** The endpoint and the open sessions of the `sql` (for the transaction's connection guard). */
+  readonly connection: Omit<GuardedConnectionInfo, 'closed'>;
 }
 
 const states = new WeakMap<object, SqlState>();
@@ -50,35 +53,47 @@ type TxCallback<TT extends Record<string, unknown>, T> = (tx: postgres.Transacti
  * connection loss reported after the callback resolved means COMMIT was, or was about to be,
  * sent: its outcome is unknown. (If the connection died just before COMMIT left, reporting
  * "unknown" is the safe side of the same uncertainty.)
+ *
+ * Once the transaction's connection closed, nothing more may reach it: Postgres.js 3.4 would
+ * write the next statement, the COMMIT or the ROLLBACK to the socket it has dropped (an uncaught
+ * `TypeError` from a timer, which ends the process) or into the session it reconnected for
+ * another query (which then gets the wrong answer). So the transaction's statements are guarded
+ * ({@link ConnectionGuard}: they reject with `CONNECTION_CLOSED`), and when the callback
+ * finishes — either way — after the connection closed, its answer is withheld from Postgres.js:
+ * `begin` has already been rejected with the connection error by Postgres.js's close handler,
+ * and that rejection is what the caller gets (COMMIT was never sent: a connection failure that
+ * `transaction()` retries).
+ *
+ * `where` (from `dsql()`) names the endpoint and the open sessions; without it (a plain
+ * `postgres()` sql) the connection counts as closed once `begin` was rejected.
  */
 export async function beginOnce<TT extends Record<string, unknown>, T>(
   begin: postgres.Sql<TT>['begin'],
   options: string,
   fn: TxCallback<TT, T>,
+  where?: Omit<GuardedConnectionInfo, 'closed'>,
 ): Promise<TransactionResult<T>> {
   assertBeginOptions(options);
   let committing = false;
   let settled = false;
+  /** Postgres.js's pending answer to a callback whose connection closed: never settles. */
+  const withheld = (): Promise<never> => new Promise<never>(() => undefined);
   const outcome = begin(options, async (tx) => {
+    // While the callback runs, `begin` settles only when the connection closed.
+    const guard = new ConnectionGuard({ host: where?.host ?? 'localhost', port: where?.port ?? 5432, live: where?.live, closed: () => settled });
     try {
-      const value = fn(guardTransaction(tx));
+      const value = fn(guard.wrap(guardTransaction(tx)));
       const result = await (Array.isArray(value) ? Promise.all(value) : value);
+      if (settled || guard.sessionClosed()) return withheld();
       committing = true;
       return result as T;
     } catch (err) {
-      if (isConnectionLoss(err)) {
-        // Postgres.js 3.4 answers a failed callback with ROLLBACK on the same connection, and
-        // when that connection has just died it writes to a null socket: an uncaught TypeError
-        // from a timer, and a pool slot left stuck. When the connection really died,
-        // Postgres.js has already rejected the transaction (its close handler ends `begin`),
-        // so this callback's answer no longer matters: leave it pending (it holds no timer or
-        // socket and is collected) and let that rejection through. Anything else, including a
-        // connection error from some other client, is rethrown as usual. The error is recognised
-        // through `cause` chains and AggregateErrors (core's isConnectionLoss), since ORMs
-        // (Drizzle's DrizzleQueryError) and applications wrap driver errors.
-        await new Promise((resolve) => setImmediate(resolve));
-        if (settled) return new Promise<never>(() => undefined);
-      }
+      // A connection loss is reported to the statement (by the socket's 'error') a moment
+      // before Postgres.js handles the close and rejects `begin`: give it that moment. The error
+      // is recognised through `cause` chains and AggregateErrors (core's isConnectionLoss),
+      // since ORMs (Drizzle's DrizzleQueryError) and applications wrap driver errors.
+      if (isConnectionLoss(err)) await new Promise((resolve) => setImmediate(resolve));
+      if (settled || guard.sessionClosed()) return withheld();
       throw err;
     }
   });
@@ -144,6 +159,7 @@ export function transaction<TT extends Record<string, unknown>, T>(
     );
   }
   const policy = retry ?? state?.retry ?? true;
-  if (policy === false) return beginOnce(begin, '', fn);
-  return withRetry(() => beginOnce(begin, '', fn), transactionRetryOptions(policy));
+  const where = state?.connection;
+  if (policy === false) return beginOnce(begin, '', fn, where);
+  return withRetry(() => beginOnce(begin, '', fn, where), transactionRetryOptions(policy));
 }

@@ -162,3 +162,138 @@ describe('sql.reserve(): the reserved connection is lost', () => {
     }
   }, 20_000);
 });
+
+describe('sql.begin: the connection closes while the callback waits for something else', () => {
+  /** Ends the upstream session `pid` (the server cutting it). */
+  async function cut(pid: Promise<number>): Promise<void> {
+    const upstream = postgres(local.upstreamUrl, { max: 1, onnotice: () => undefined });
+    try {
+      const [row] = await upstream`select pg_terminate_backend(${await pid}::int) as ok`;
+      expect(row!.ok).toBe(true);
+    } finally {
+      await upstream.end();
+    }
+  }
+  /** A promise of the session's pid, and the function that resolves it from inside the transaction. */
+  function pidSlot(): [Promise<number>, (tx: postgres.TransactionSql) => Promise<void>] {
+    let found!: (pid: number) => void;
+    const pid = new Promise<number>((r) => (found = r));
+    return [pid, async (tx) => found(((await tx`select pg_backend_pid() as pid`)[0]!.pid) as number)];
+  }
+
+  it('a statement after the loss rejects (CONNECTION_CLOSED) instead of crashing, and so does begin', async () => {
+    const sql = dsql({ ...local.connectionOptions(), max: 1, onnotice: () => undefined });
+    const [pid, record] = pidSlot();
+    try {
+      let statementError: unknown;
+      const outcome = rejection(
+        sql.begin(async (tx) => {
+          await record(tx);
+          await sleep(300); // the application waits on something else; the session is cut meanwhile
+          statementError = await rejection(tx`select 2`);
+          return 'done';
+        }),
+      );
+      await cut(pid);
+      expect(isConnectionLoss(await outcome)).toBe(true);
+      await sleep(400);
+      expect(statementError).toMatchObject({ code: 'CONNECTION_CLOSED' });
+      const [row] = await sql`select 3 as v`;
+      expect(row!.v).toBe(3);
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
+  }, 20_000);
+
+  it('a callback that returns after the loss sends no COMMIT (to the dropped socket): begin rejects, the pool works', async () => {
+    const sql = dsql({ ...local.connectionOptions(), max: 1, onnotice: () => undefined });
+    const [pid, record] = pidSlot();
+    try {
+      const outcome = rejection(
+        sql.begin(async (tx) => {
+          await record(tx);
+          await sleep(300);
+          return 'done';
+        }),
+      );
+      await cut(pid);
+      expect(isConnectionLoss(await outcome)).toBe(true);
+      await sleep(400); // the callback has returned; nothing else used the connection meanwhile
+      const [row] = await sql`select 4 as v`;
+      expect(row!.v).toBe(4);
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
+  }, 20_000);
+
+  it("nor into the next transaction on the reconnected connection (it would commit that transaction's work)", async () => {
+    const sql = dsql({ ...local.connectionOptions(), max: 1, onnotice: () => undefined });
+    const [pid, record] = pidSlot();
+    try {
+      await sql`create table if not exists loss_rows (id text primary key)`;
+      const first = rejection(
+        sql.begin(async (tx) => {
+          await record(tx);
+          await sleep(300);
+          return 'first';
+        }),
+      );
+      await cut(pid);
+      expect(isConnectionLoss(await first)).toBe(true);
+      // Reconnects the connection, and is still open when the first callback returns.
+      const second = rejection(
+        sql.begin(async (tx) => {
+          await tx`insert into loss_rows values ('second')`;
+          await sleep(400);
+          throw new Error('second gives up');
+        }),
+      );
+      expect(await second).toMatchObject({ message: 'second gives up' });
+      expect(await sql`select id from loss_rows where id = 'second'`).toHaveLength(0);
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
+  }, 20_000);
+
+  it('a callback that throws after the loss sends no ROLLBACK: the connection error is the answer', async () => {
+    const sql = dsql({ ...local.connectionOptions(), max: 1, onnotice: () => undefined });
+    const [pid, record] = pidSlot();
+    try {
+      const outcome = rejection(
+        sql.begin(async (tx) => {
+          await record(tx);
+          await sleep(300);
+          throw new Error('the application gave up');
+        }),
+      );
+      await cut(pid);
+      expect(isConnectionLoss(await outcome)).toBe(true);
+      await sleep(400);
+      const [row] = await sql`select 7 as v`;
+      expect(row!.v).toBe(7);
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
+  }, 20_000);
+
+  it('transaction() retries such a transaction on a new connection', async () => {
+    const sql = dsql({ ...local.connectionOptions(), max: 1, onnotice: () => undefined });
+    try {
+      const [pid, record] = pidSlot();
+      let runs = 0;
+      const value = transaction(sql, async (tx) => {
+        runs++;
+        if (runs === 1) {
+          await record(tx);
+          await sleep(300);
+        }
+        await tx`select 1`;
+        return runs;
+      });
+      await cut(pid);
+      expect(await value).toBe(2);
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
+  }, 20_000);
+});
