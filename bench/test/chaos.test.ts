@@ -13,13 +13,11 @@
  *   the secret key or anything token-shaped (core's redact patterns);
  * - no connection ever presented an expired token (the endpoint counts them).
  *
- * Three phases share the endpoint: the node-postgres adapters (@dsql/pg, @dsql/drizzle) with
- * every fault; @dsql/postgres with every fault but lost connections; @dsql/kysely (on dsql())
- * with the faults at connect time (refusals, credential outages, expiring tokens and
- * credentials). With the rest — lost connections for @dsql/postgres; also 40001 at COMMIT and
- * XX000 for @dsql/kysely — some transfers never settle, and restarts have made Postgres.js throw
- * an uncaught TypeError (bench/README.md, "Known issues"); CHAOS_PGJS_ALL=1 runs them anyway. A transfer that does not settle within 20 s counts as hung
- * and fails the run (instead of the test timing out).
+ * Three phases share the endpoint, each with every fault: the node-postgres adapters (@dsql/pg,
+ * @dsql/drizzle); @dsql/postgres; @dsql/kysely on dsql(). (CHAOS_PGJS_ALL=1, which gave the
+ * Postgres.js phases every fault while they did not survive lost connections, is accepted and
+ * changes nothing.) A transfer that does not settle within 20 s counts as hung and fails the run
+ * (instead of the test timing out); an uncaught exception fails it too.
  *
  * Deterministic seed, printed; replay with CHAOS_SEED=<n> (the fault schedule and every choice
  * replay; timing on a shared machine does not). CHAOS_SECONDS sets each phase's length (default
@@ -51,19 +49,11 @@ const ACCOUNTS = ADAPTER_ORDER.length * WORKERS * ACCOUNTS_PER_WORKER;
 
 const FAULT_KINDS = ['drop-mid-transaction', 'drop-commit', 'occ-at-commit', 'server-unavailable', 'rate-exceeded', 'access-denied', 'restart', 'credentials-outage'] as const;
 type FaultKind = (typeof FAULT_KINDS)[number];
-/** Faults that cut a connection under a transaction (the endpoint's age limit does too). */
-const CONNECTION_LOSS: readonly FaultKind[] = ['drop-mid-transaction', 'drop-commit', 'restart'];
-/** @dsql/postgres by default: every fault but lost connections (see the header). */
-const POSTGRES_DEFAULT: readonly FaultKind[] = FAULT_KINDS.filter((k) => !CONNECTION_LOSS.includes(k));
 /** Faults armed on statements or COMMIT (they always meet the workload). */
 const TRANSACTION_FAULTS: readonly FaultKind[] = ['drop-mid-transaction', 'drop-commit', 'occ-at-commit', 'server-unavailable'];
-/** @dsql/kysely by default: faults at connect time only (see the header). */
-const KYSELY_DEFAULT: readonly FaultKind[] = ['rate-exceeded', 'access-denied', 'credentials-outage'];
 
 type Outcome = { transfer: Transfer; adapter: AdapterName; result: 'committed' | 'failed' | 'unknown' | 'hung'; error?: string };
 
-/** CHAOS_PGJS_ALL=1: the Postgres.js phases get every fault (today some transfers hang, see above). */
-const PGJS_ALL = process.env.CHAOS_PGJS_ALL === '1';
 /** A transfer that has not settled by then is reported as hung (and fails the run). */
 const HUNG_MS = 20_000;
 
@@ -273,8 +263,7 @@ describe(`chaos (seed ${SEED}; replay with CHAOS_SEED=${SEED})`, () => {
     // The run did what it claims: every adapter committed work, faults hit, the endpoint
     // restarted when asked to, and tokens were issued (so the scan had something to look for).
     for (const a of adapterNames) expect({ ...context, adapter: a, committed: count(a, 'committed') > 0 }).toEqual({ ...context, adapter: a, committed: true });
-    // Faults on statements and COMMITs always meet traffic; connect faults only meet reconnects
-    // (in the Kysely phase its connections were not reopened within 8 s: no hit is possible).
+    // Faults on statements and COMMITs always meet traffic; connect faults only meet reconnects.
     if (kinds.some((k) => TRANSACTION_FAULTS.includes(k))) expect(injected).toBeGreaterThan(0);
     if (kinds.includes('restart')) expect(restarts).toBeGreaterThan(0);
     expect(scan.tokens.length).toBeGreaterThan(0);
@@ -285,15 +274,11 @@ describe(`chaos (seed ${SEED}; replay with CHAOS_SEED=${SEED})`, () => {
     await phase(['pg', 'drizzle'], FAULT_KINDS, SEED);
   });
 
-  it(`@dsql/postgres: ${PGJS_ALL ? 'every fault' : 'every fault but lost connections (40001 at COMMIT, XX000, refusals, credential outages, expiring tokens)'}`, async () => {
-    // The endpoint's age limit closes busy connections too: a lost connection, which the
-    // Postgres.js path does not survive yet. Without CHAOS_PGJS_ALL, these phases run without it.
-    if (!PGJS_ALL) await endpoint.restart(0, { maxConnectionAgeSeconds: 3_600 });
-    await phase(['postgres'], PGJS_ALL ? FAULT_KINDS : POSTGRES_DEFAULT, SEED + 7_919);
+  it('@dsql/postgres: every fault, endpoint restarts included', async () => {
+    await phase(['postgres'], FAULT_KINDS, SEED + 7_919);
   });
 
-  it(`@dsql/kysely on dsql(): ${PGJS_ALL ? 'every fault' : 'faults at connect time (refusals, credential outages, expiring tokens)'}`, async () => {
-    if (!PGJS_ALL) await endpoint.restart(0, { maxConnectionAgeSeconds: 3_600 });
-    await phase(['kysely'], PGJS_ALL ? FAULT_KINDS : KYSELY_DEFAULT, SEED + 15_838);
+  it('@dsql/kysely on dsql(): every fault, endpoint restarts included', async () => {
+    await phase(['kysely'], FAULT_KINDS, SEED + 15_838);
   });
 });

@@ -89,7 +89,9 @@ export class DsqlSocket extends Duplex {
       const length = first.readInt32BE(0);
       const { socket, greeting } = await this.#opener.session(first.subarray(0, length), signal);
       this.#attach(socket);
-      if (greeting.backendKey !== undefined && this.#live && !this.destroyed) {
+      // Closed by Postgres.js meanwhile (its connect timeout): it must not hear from this session.
+      if (this.destroyed) return;
+      if (greeting.backendKey !== undefined && this.#live) {
         this.#backendKey = greeting.backendKey;
         this.#live.add(greeting.backendKey);
       }
@@ -100,6 +102,7 @@ export class DsqlSocket extends Duplex {
     } else if (code === CANCEL_REQUEST_CODE) {
       const socket = await this.#opener.raw(signal);
       this.#attach(socket);
+      if (this.destroyed) return;
       socket.write(first);
       socket.resume();
     } else {
