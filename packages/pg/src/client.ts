@@ -159,7 +159,7 @@ export class DsqlClient extends pg.Client {
    */
   async transaction<T>(fn: (client: this) => Promise<T> | T, retry?: TransactionRetry): Promise<T> {
     if (this.#inTransaction) throw nestedTransactionError('client.transaction()');
-    assertNotInsideTransaction(this.#dsql, 'client.transaction()');
+    if (this.#dsql.detectNestedTransactions) assertNotInsideTransaction(this.#dsql, 'client.transaction()');
     const options = retry ?? this.#dsql.retry;
     const ignoreError = (): void => {};
     const driver: TransactionDriver<this> = {
@@ -190,6 +190,7 @@ export class DsqlClient extends pg.Client {
     this.#inTransaction = true;
     try {
       // A pool and its clients share `#dsql`: it names the pool for the nested-transaction guard.
+      if (!this.#dsql.detectNestedTransactions) return await fn(client);
       return await runInsideTransaction(this.#dsql, () => fn(client));
     } finally {
       this.#inTransaction = false;

@@ -1,6 +1,8 @@
 import type pg from 'pg';
 import {
+  DsqlConfigError,
   LifecyclePolicy,
+  redact,
   resolveConfig,
   resolveRetryOptions,
   sharedConnectRateLimiter,
@@ -29,6 +31,14 @@ export interface DsqlClientConfig
    * own authentication). Leave unset for DSQL: a token is signed for you.
    */
   password?: pg.ClientConfig['password'];
+  /**
+   * Refuse `pool.transaction()` / `client.transaction()` called from inside a running
+   * `transaction()` callback of the same pool (default `true`): such a call would start a
+   * separate transaction on another connection, not a nested one. The check keeps an
+   * `AsyncLocalStorage` entered while a callback runs; on Node 20/22 that adds async-hook work to
+   * every promise of the process while any callback runs (none on Node 24). `false` turns it off.
+   */
+  detectNestedTransactions?: boolean;
 }
 
 /**
@@ -63,6 +73,8 @@ export interface PreparedDsql {
   lifecycle: LifecyclePolicy;
   /** pg options that shape a connection (to rebuild one after a refused attempt). */
   seed: ConnectionSeed;
+  /** Whether `transaction()` refuses calls from inside a transaction callback of the same pool. */
+  detectNestedTransactions: boolean;
 }
 
 /** Key under which a pool's prepared options travel to the clients pg-pool creates. */
@@ -72,11 +84,19 @@ export const PREPARED: unique symbol = Symbol('@dsql/pg prepared');
 const SHARED_KEYS = [
   'host', 'region', 'port', 'user', 'database', 'hostaddr', 'credentials', 'profile', 'tokenDurationSecs',
   'ssl', 'sslmode', 'retry', 'maxLifetimeSeconds', 'connectRateLimit', 'connectionString', 'queryRetry',
-  'clusterId', 'admin', 'applicationName', 'applicationNamePrefix', 'options',
+  'clusterId', 'admin', 'applicationName', 'applicationNamePrefix', 'options', 'detectNestedTransactions',
 ] as const;
 
 /** Time allowed for connecting (retries included) when `connectionTimeoutMillis` is unset. */
 export const DEFAULT_CONNECT_DEADLINE_MS = 30_000;
+
+/** A boolean option, its default when unset; anything else is refused naming the field. */
+function booleanOption(field: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value === 'boolean') return value;
+  const given = typeof value === 'string' ? JSON.stringify(redact(value).slice(0, 80)) : value === null ? 'null' : `a ${typeof value}`;
+  throw new DsqlConfigError(field, given, 'true or false');
+}
 
 type Prepared = { pg: pg.PoolConfig & { [PREPARED]: PreparedDsql }; dsql: PreparedDsql };
 
@@ -118,6 +138,7 @@ export function prepareConfig(urlOrConfig: string | DsqlPoolConfig | undefined, 
     },
     lifecycle,
     seed: { stream: undefined, keepAlive: explicit.keepAlive, keepAliveInitialDelayMillis: explicit.keepAliveInitialDelayMillis },
+    detectNestedTransactions: booleanOption('detectNestedTransactions', explicit.detectNestedTransactions, true),
   };
 
   const pgConfig = {

@@ -97,7 +97,7 @@ export class DsqlPool extends pg.Pool {
    * });
    */
   async transaction<T>(fn: (client: DsqlPoolClient) => Promise<T> | T, retry?: TransactionRetry): Promise<T> {
-    assertNotInsideTransaction(this.#dsql, 'pool.transaction()');
+    if (this.#dsql.detectNestedTransactions) assertNotInsideTransaction(this.#dsql, 'pool.transaction()');
     const options = retry ?? this.#dsql.retry;
     const driver: TransactionDriver<DsqlPoolClient> = {
       // A connection lost mid-transaction fails the pending query; connect()'s checkout guard

@@ -35,10 +35,10 @@ describe('DsqlPool options', () => {
 
   it('passes every pg option through and keeps DSQL-only options away from pg', () => {
     const o = optionsOf(
-      pool({ host: HOST, region: 'us-east-1', credentials, max: 3, statement_timeout: 1000, idleTimeoutMillis: 5, application_name: 'app', keepAlive: true }),
+      pool({ host: HOST, region: 'us-east-1', credentials, max: 3, statement_timeout: 1000, idleTimeoutMillis: 5, application_name: 'app', keepAlive: true, detectNestedTransactions: false }),
     ) as Options & Record<string, unknown>;
     expect(o).toMatchObject({ max: 3, statement_timeout: 1000, idleTimeoutMillis: 5, application_name: 'app', keepAlive: true });
-    for (const key of ['region', 'credentials', 'connectionString', 'retry', 'connectRateLimit', 'hostaddr', 'tokenDurationSecs']) {
+    for (const key of ['region', 'credentials', 'connectionString', 'retry', 'connectRateLimit', 'hostaddr', 'tokenDurationSecs', 'detectNestedTransactions']) {
       expect(o[key]).toBeUndefined();
     }
   });
@@ -80,6 +80,11 @@ describe('DsqlPool options', () => {
     expect(isDsqlError(err, 'invalid-config')).toBe(true);
     expect((err as Error).message).toMatch(/maxLifetimeSeconds.*7200.*60 minutes/);
     expect(() => pool({ host: HOST, credentials, port: 70000 })).toThrow(/Invalid port: got 70000; expected an integer from 1 to 65535/);
+    const notBoolean = { detectNestedTransactions: 'no' } as unknown as { detectNestedTransactions: boolean };
+    expect(() => pool({ host: HOST, credentials, ...notBoolean })).toThrow(
+      'Invalid detectNestedTransactions: got "no"; expected true or false.',
+    );
+    expect(() => new DsqlClient({ host: HOST, credentials, ...notBoolean })).toThrow(/Invalid detectNestedTransactions/);
   });
 
   it('keeps credentials and passwords out of util.inspect', () => {

@@ -322,6 +322,22 @@ describe('what is not a nested transaction', () => {
     expect(await noteIds(pool)).toEqual(['standalone']);
   });
 
+  it('with detectNestedTransactions: false nothing is checked: the inner call is a separate transaction', async () => {
+    const pool = newPool({ detectNestedTransactions: false });
+    const checkouts = countCheckouts(pool);
+    const err = await pool
+      .transaction(async (tx) => {
+        await tx.query("INSERT INTO nested_notes VALUES ('outer')");
+        await pool.transaction((inner) => inner.query("INSERT INTO nested_notes VALUES ('independent')"));
+        throw new Error('outer fails');
+      })
+      .catch((e: unknown) => e);
+    expect((err as Error).message).toBe('outer fails');
+    expect(checkouts.n).toBe(2);
+    // The "inner" work committed although the outer transaction rolled back: the hazard the check prevents.
+    expect(await noteIds(pool)).toEqual(['independent']);
+  });
+
   it('pool.query() and pool.connect() inside a callback work and see the database outside the open transaction', async () => {
     const pool = newPool({ max: 3 });
     const seen = await pool.transaction(async (tx) => {
