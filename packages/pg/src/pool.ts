@@ -24,6 +24,8 @@ type ConnectCallback = (err: Error | undefined, client: DsqlPoolClient | undefin
  * - new connections pass the process-wide connection rate limiter, and a refused attempt
  *   (53400, 53300, waking up, reset) is retried with backoff within `connectionTimeoutMillis`;
  * - `transaction(fn, retry?)` with OCC retry; opt-in `queryRetry` for autocommit `pool.query()`;
+ * - `transaction()` called from inside a running transaction callback of the same pool fails
+ *   fast with `DsqlUnsupportedError` (`detectNestedTransactions: false` turns that off);
  * - server errors gain `err.dsql` (`{ kind, retryable, hint, … }`).
  *
  * @example
@@ -88,7 +90,9 @@ export class DsqlPool extends pg.Pool {
    * no savepoints) but a separate one on another connection. Use the callback's `tx` instead.
    * A timer or handler scheduled inside a callback that runs after the callback finished is not
    * inside it; neither is a transaction of another pool. `pool.query()` and `pool.connect()` are
-   * not checked (a deliberate read outside the transaction is legitimate).
+   * not checked (a deliberate read outside the transaction is legitimate). The check keeps an
+   * `AsyncLocalStorage` entered while a callback runs (on Node 20/22 every promise of the process
+   * pays async-hook work meanwhile); `detectNestedTransactions: false` turns it off.
    *
    * @example
    * await pool.transaction(async (tx) => {
