@@ -1,8 +1,10 @@
 import { inspect } from 'node:util';
 import type { AwsCredentials, AwsCredentialsProvider, CredentialsInput } from './credentials-types.js';
+import { isTransientCredentialFailure } from './credential-failure.js';
 import { DsqlCredentialsError } from './errors.js';
 import { redact } from './redact.js';
 import { processWide, SharedRegistry, type SharedRegistryStats } from './shared-registry.js';
+import { retryDelayMs, safetyMarginMs } from './static-stability.js';
 
 /**
  * Where credentials come from, as {@link CredentialCache} needs to know.
@@ -76,18 +78,48 @@ async function providerFor(source: CredentialSource): Promise<AwsCredentialsProv
  * Counters of a {@link CredentialCache}.
  *
  * @example
- * const { resolutions }: CredentialCacheStats = cache.stats();
+ * const { resolutions, staleServed }: CredentialCacheStats = cache.stats();
  */
 export interface CredentialCacheStats {
   /** Times the underlying provider was called (successfully or not). */
   readonly resolutions: number;
+  /** Provider calls that failed (including those ridden out with the credentials in hand). */
   readonly failures: number;
+  /** Lookups answered with the credentials in hand because re-resolving them failed (static stability). */
+  readonly staleServed: number;
+}
+
+/**
+ * What {@link CredentialCache.lookup} returns.
+ *
+ * @example
+ * const { credentials, stale }: CredentialLookup = await cache.lookup();
+ */
+export interface CredentialLookup {
+  readonly credentials: AwsCredentials;
+  /**
+   * True when re-resolving failed and these are the credentials already in hand: unexpired,
+   * but inside their refresh window.
+   */
+  readonly stale: boolean;
 }
 
 /**
  * Resolves credentials once and reuses them until they near expiry (5 minutes before, or
  * half their lifetime for very short-lived ones); concurrent callers share one resolution.
- * A failure surfaces as a {@link DsqlCredentialsError} naming the source, never a secret.
+ *
+ * Static stability: because credentials are re-resolved well before they expire, an outage of
+ * the credential source at that moment (IMDS or the container endpoint throttling or
+ * restarting, STS timing out) does not reach callers. When re-resolving fails and the
+ * credentials in hand are still valid for more than a safety margin (5 s, or a tenth of their
+ * lifetime if shorter), they are served instead (`stale: true` from {@link lookup}, counted in
+ * `stats().staleServed`). While they are served, the source is asked again in the background,
+ * at most once per backoff (0.5 s, doubling per failure, at most 30 s) and never by more than
+ * one call at a time; callers do not wait for it. The first attempt of an outage is awaited
+ * (its caller waits for the provider's own timeout). Only when there are no credentials, or
+ * those in hand are past the safety margin, does a failure surface: a
+ * {@link DsqlCredentialsError} naming the source, never a secret, with `transient: true` when
+ * the source was unreachable, timed out, throttled or answered 5xx.
  *
  * @example
  * const cache = new CredentialCache({ profile: 'dev', region: 'us-east-1' });
@@ -99,10 +131,17 @@ export class CredentialCache {
   readonly #now: () => number;
   #provider: Promise<AwsCredentialsProvider> | undefined;
   #current: AwsCredentials | undefined;
+  #fresh: CredentialLookup | undefined;
   #refreshAt = 0;
+  /** Until when the credentials in hand may be served when re-resolving fails. */
+  #usableUntil = 0;
+  #failuresInRow = 0;
+  /** No new attempt in the background before this, while serving the credentials in hand. */
+  #retryAt = 0;
   #pending: Promise<AwsCredentials> | undefined;
   #resolutions = 0;
   #failures = 0;
+  #staleServed = 0;
 
   constructor(source: CredentialSource, options: { now?: () => number } = {}) {
     this.#src = { ...source };
@@ -111,13 +150,55 @@ export class CredentialCache {
   }
 
   /**
-   * Current credentials, resolving them if there are none yet or they are about to expire.
+   * Current credentials, resolving them if there are none yet or they are about to expire;
+   * during an outage of the source, the unexpired credentials in hand (see the class).
    *
    * @example
    * const { accessKeyId } = await cache.get();
    */
   get(): Promise<AwsCredentials> {
     if (this.#current !== undefined && this.#now() < this.#refreshAt) return Promise.resolve(this.#current);
+    return this.#lookupSlow().then((found) => found.credentials);
+  }
+
+  /**
+   * Like {@link get}, and says whether the credentials are the ones in hand served because
+   * re-resolving them failed (`stale`). A token signer uses it to keep a still-valid token
+   * instead of signing a new one that would expire no later.
+   *
+   * @example
+   * const { credentials, stale } = await cache.lookup();
+   */
+  lookup(): Promise<CredentialLookup> {
+    if (this.#fresh !== undefined && this.#now() < this.#refreshAt) return Promise.resolve(this.#fresh);
+    return this.#lookupSlow();
+  }
+
+  #lookupSlow(): Promise<CredentialLookup> {
+    const held = this.#current;
+    const now = this.#now();
+    if (held !== undefined && this.#failuresInRow > 0 && now < this.#usableUntil) {
+      // Riding out an outage: answer at once; ask the source again in the background once the backoff allows.
+      if (this.#pending === undefined && now >= this.#retryAt) this.#refresh().catch(() => {});
+      return Promise.resolve(this.#serveStale(held));
+    }
+    return this.#refresh().then(
+      (credentials) => this.#fresh ?? { credentials, stale: false },
+      (err: unknown) => {
+        const inHand = this.#current;
+        if (inHand !== undefined && this.#now() < this.#usableUntil) return this.#serveStale(inHand);
+        throw err;
+      },
+    );
+  }
+
+  #serveStale(credentials: AwsCredentials): CredentialLookup {
+    this.#staleServed++;
+    return { credentials, stale: true };
+  }
+
+  /** One resolution at a time, shared by every caller. */
+  #refresh(): Promise<AwsCredentials> {
     return (this.#pending ??= this.#resolve().finally(() => {
       this.#pending = undefined;
     }));
@@ -125,24 +206,38 @@ export class CredentialCache {
 
   async #resolve(): Promise<AwsCredentials> {
     this.#resolutions++;
+    try {
+      const creds = await this.#call();
+      this.#failuresInRow = 0;
+      return creds;
+    } catch (err) {
+      this.#failures++;
+      this.#failuresInRow++;
+      this.#retryAt = this.#now() + retryDelayMs(this.#failuresInRow);
+      throw err;
+    }
+  }
+
+  async #call(): Promise<AwsCredentials> {
     let creds: AwsCredentials;
     try {
       this.#provider ??= providerFor(this.#src);
       creds = await (await this.#provider)();
     } catch (err) {
-      this.#failures++;
       this.#provider = undefined;
       const cause = err instanceof Error ? err : new Error(String(err));
+      const transient = isTransientCredentialFailure(cause);
       throw new DsqlCredentialsError(this.source, `Could not get AWS credentials from ${this.source}: ${redact(cause.message)}`, {
         cause,
-        hint:
-          this.#src.profile !== undefined
+        transient,
+        hint: transient
+          ? 'The source of AWS credentials did not answer (network error, timeout, throttling or a 5xx). This usually passes and connection attempts are retried within their deadline; if it persists, check the instance or task role and its credential endpoint.'
+          : this.#src.profile !== undefined
             ? `Check that profile "${this.#src.profile}" exists and is logged in (aws sso login --profile ${this.#src.profile}), or pass credentials explicitly.`
             : 'Configure credentials (environment variables, AWS_PROFILE, SSO login, an instance or task role) or pass credentials / profile explicitly.',
       });
     }
     if (typeof creds?.accessKeyId !== 'string' || typeof creds.secretAccessKey !== 'string') {
-      this.#failures++;
       throw new DsqlCredentialsError(this.source, `${this.source} returned something that is not AWS credentials.`, {
         hint: 'A provider must resolve to { accessKeyId, secretAccessKey, sessionToken?, expiration? }.',
       });
@@ -150,13 +245,18 @@ export class CredentialCache {
     const now = this.#now();
     const expiresAt = creds.expiration?.getTime();
     if (expiresAt !== undefined && expiresAt <= now) {
-      this.#failures++;
       throw new DsqlCredentialsError(this.source, `The credentials from ${this.source} expired at ${new Date(expiresAt).toISOString()}.`, {
         hint: 'Refresh them (e.g. aws sso login) or pass a provider function instead of a fixed identity.',
       });
     }
     this.#current = creds;
-    this.#refreshAt = expiresAt === undefined ? Number.POSITIVE_INFINITY : expiresAt - Math.min(EXPIRY_MARGIN_MS, (expiresAt - now) / 2);
+    this.#fresh = { credentials: creds, stale: false };
+    if (expiresAt === undefined) {
+      this.#refreshAt = this.#usableUntil = Number.POSITIVE_INFINITY;
+    } else {
+      this.#refreshAt = expiresAt - Math.min(EXPIRY_MARGIN_MS, (expiresAt - now) / 2);
+      this.#usableUntil = expiresAt - safetyMarginMs(expiresAt - now);
+    }
     return creds;
   }
 
@@ -167,7 +267,7 @@ export class CredentialCache {
    * cache.stats().resolutions // 1
    */
   stats(): CredentialCacheStats {
-    return { resolutions: this.#resolutions, failures: this.#failures };
+    return { resolutions: this.#resolutions, failures: this.#failures, staleServed: this.#staleServed };
   }
 
   /** Never shows the credentials. */

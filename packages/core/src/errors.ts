@@ -80,19 +80,41 @@ export class DsqlConfigError extends DsqlError {
 }
 
 /**
+ * Options of {@link DsqlCredentialsError}.
+ *
+ * @example
+ * new DsqlCredentialsError('profile "dev"', 'IMDS timed out', { cause: err, transient: true } satisfies DsqlCredentialsErrorOptions);
+ */
+export interface DsqlCredentialsErrorOptions extends DsqlErrorOptions {
+  /** The credential endpoint was unreachable, timed out, throttled or answered 5xx. Default false. */
+  transient?: boolean;
+}
+
+/**
  * AWS credentials could not be resolved. `source` names the provider that failed
  * (explicit credentials, profile "x", default chain…); no secret value is ever included.
  *
+ * `transient` is true when the provider's failure passes by itself (network error, timeout,
+ * throttling or a 5xx from the credential endpoint — IMDS, the container endpoint, STS):
+ * `isTransientError` accepts such an error, so `connectWithRetry` (and every adapter's
+ * connect) retries it within its deadline, while `classifyError` still reports kind
+ * `credentials` (with `retryable: true`). A missing or misconfigured source (no credentials
+ * in the chain, unknown profile, expired SSO session, access denied) has `transient: false`
+ * and fails at once.
+ *
  * @example
- * if (isDsqlError(err, 'credentials-unavailable')) console.error(err.hint);
+ * if (isDsqlError(err, 'credentials-unavailable') && !(err as DsqlCredentialsError).transient) console.error(err.hint);
  */
 export class DsqlCredentialsError extends DsqlError {
   override name = 'DsqlCredentialsError';
   readonly source: string;
+  readonly transient: boolean;
 
-  constructor(source: string, message: string, options: DsqlErrorOptions = {}) {
-    super('credentials-unavailable', message, options);
+  constructor(source: string, message: string, options: DsqlCredentialsErrorOptions = {}) {
+    const { transient, ...rest } = options;
+    super('credentials-unavailable', message, rest);
     this.source = source;
+    this.transient = transient === true;
   }
 }
 

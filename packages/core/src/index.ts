@@ -16,6 +16,7 @@ export {
   isCommitOutcomeUnknownError,
   type DsqlErrorCode,
   type DsqlErrorOptions,
+  type DsqlCredentialsErrorOptions,
 } from './errors.js';
 export {
   classifyError,
@@ -38,7 +39,7 @@ export {
   type DsqlConnectionOptions,
 } from './config.js';
 export type { AwsCredentials, AwsCredentialsProvider, CredentialsInput } from './credentials-types.js';
-export { CredentialCache, sharedCredentialCache, type CredentialSource, type CredentialCacheStats } from './credentials.js';
+export { CredentialCache, sharedCredentialCache, type CredentialSource, type CredentialCacheStats, type CredentialLookup } from './credentials.js';
 export {
   TokenProvider,
   getTokenProvider,

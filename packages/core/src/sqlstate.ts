@@ -83,6 +83,14 @@ const HINTS: Record<ErrorKind, string> = {
 
 const RETRYABLE: ReadonlySet<ErrorKind> = new Set(['occ-conflict', 'transient', 'rate-limited', 'too-many-connections']);
 
+const TRANSIENT_CREDENTIALS_HINT =
+  'The AWS credential source did not answer (network error, timeout, throttling or a 5xx from IMDS, the container endpoint or STS). This usually passes: retry (connectWithRetry and the adapters do, within their connect deadline); if it persists, check the instance/task role and the credential endpoint.';
+
+/** A credentials failure that passes by itself (`DsqlCredentialsError.transient`). */
+function isTransientCredentialsNode(f: ErrorFields): boolean {
+  return isDsqlError(f.node, 'credentials-unavailable') && (f.node as { transient?: unknown }).transient === true;
+}
+
 const OCC_CODE = /\bOC00[01]\b/;
 const ACCESS_DENIED = /access denied|wrong user to action mapping|not authorized to perform|password authentication failed|signature expired|security token included in the request is (?:invalid|expired)/i;
 const RATE_EXCEEDED = /rate exceeded/i;
@@ -173,21 +181,31 @@ function dsqlKind(f: ErrorFields): ErrorKind | undefined {
  */
 export function classifyError(err: unknown): ErrorClassification {
   const chain = errorChain(err);
+  // A credentials error decides for what it wraps: the provider's ECONNREFUSED or "not
+  // authorized to perform sts:AssumeRole" is about the credential source, not the database
+  // connection (its transient subset is `DsqlCredentialsError.transient`).
+  const wrappedByCredentials = new Set<object>();
+  for (const f of chain) {
+    if (dsqlKind(f) === 'credentials') for (const inner of errorChain((f.node as { cause?: unknown }).cause)) wrappedByCredentials.add(inner.node);
+  }
   let best: { kind: ErrorKind; node: ErrorFields } | undefined;
   for (const f of chain) {
+    if (wrappedByCredentials.has(f.node)) continue;
     const kind = dsqlKind(f) ?? kindOfNode(f);
     if (kind === undefined) continue;
     if (best === undefined || PRIORITY.indexOf(kind) < PRIORITY.indexOf(best.kind)) best = { kind, node: f };
   }
   const kind = best?.kind ?? 'other';
   const node = best?.node ?? chain[0];
-  const serverHint = node?.hint ? ` Server hint: ${redact(node.hint)}` : '';
+  const transientCredentials = kind === 'credentials' && node !== undefined && isTransientCredentialsNode(node);
+  // A DsqlError's hint is ours (already redacted); any other hint came from the server.
+  const extraHint = node?.hint ? (isDsqlError(node.node) ? ` ${node.hint}` : ` Server hint: ${redact(node.hint)}`) : '';
   return Object.freeze({
     kind,
-    retryable: RETRYABLE.has(kind),
+    retryable: RETRYABLE.has(kind) || transientCredentials,
     sqlstate: node?.sqlstate,
     message: redact(node?.message ?? String(err)),
-    hint: HINTS[kind] + serverHint,
+    hint: (transientCredentials ? TRANSIENT_CREDENTIALS_HINT : HINTS[kind]) + extraHint,
   });
 }
 
@@ -207,16 +225,18 @@ export function isOccError(err: unknown): boolean {
 /**
  * True for failures that go away by themselves: connection reset/refused/timeout, SQLSTATE
  * class 08, 57P01, `XX000 server unavailable`, 53400 rate exceeded, 53300 too many
- * connections, "waking up cluster". False for access denied, limit errors (54000) and
- * anything else that would fail the same way again — and for a lost COMMIT, whose outcome
- * is unknown.
+ * connections, "waking up cluster" — and a `DsqlCredentialsError` whose `transient` is true
+ * (the credential endpoint was unreachable, timed out, throttled or answered 5xx; its kind
+ * stays `credentials`). False for access denied, limit errors (54000), a missing or
+ * misconfigured credential source and anything else that would fail the same way again — and
+ * for a lost COMMIT, whose outcome is unknown. `connectWithRetry` retries exactly these.
  *
  * @example
  * if (isTransientError(err)) await sleep(100).then(connect);
  */
 export function isTransientError(err: unknown): boolean {
-  const { kind } = classifyError(err);
-  return kind === 'transient' || kind === 'rate-limited' || kind === 'too-many-connections';
+  const { kind, retryable } = classifyError(err);
+  return retryable && kind !== 'occ-conflict';
 }
 
 /**

@@ -1,13 +1,14 @@
 import { inspect } from 'node:util';
 import { DsqlSigner } from '@aws-sdk/dsql-signer';
 import { checkTokenDuration, checkCredentials, DEFAULT_TOKEN_DURATION_SECS } from './config.js';
-import type { CredentialsInput } from './credentials-types.js';
-import { CredentialCache, namedCredentialSourceKey, sharedCredentialCache } from './credentials.js';
+import type { AwsCredentials, CredentialsInput } from './credentials-types.js';
+import { CredentialCache, namedCredentialSourceKey, sharedCredentialCache, type CredentialLookup } from './credentials.js';
 import { normalizeHost } from './endpoint.js';
 import { DsqlConfigError, DsqlCredentialsError, DsqlTokenError, isDsqlError } from './errors.js';
 import { describeValue, redact } from './redact.js';
 import { checkRegion } from './region.js';
 import { processWide, SharedRegistry, type SharedRegistryStats } from './shared-registry.js';
+import { safetyMarginMs } from './static-stability.js';
 
 /**
  * The IAM action a token authorises.
@@ -52,7 +53,13 @@ export interface TokenProviderStats {
   readonly credentialResolutions: number;
   /** `getToken()` calls answered from the cache. */
   readonly cacheHits: number;
+  /** Failed attempts to get credentials or to sign (including those ridden out with a still-valid token). */
   readonly failures: number;
+  /**
+   * `getToken()` calls answered with the current token past its refresh point because the
+   * credential source was failing and the token was still valid (static stability).
+   */
+  readonly staleServed: number;
 }
 
 /**
@@ -64,6 +71,12 @@ function refreshMarginMs(durationSecs: number): number {
 }
 
 /**
+ * While the credential source fails and the current token is kept, it is asked again at most
+ * this often (the credential cache adds its own backoff for the provider calls themselves).
+ */
+const STALE_RECHECK_MS = 250;
+
+/**
  * Signs IAM authentication tokens for one (host, Region, role) with `@aws-sdk/dsql-signer`.
  * The token is cached and reused for every connection until a refresh margin before it expires
  * (or before the credentials that signed it expire); concurrent `getToken()` calls share one
@@ -71,6 +84,16 @@ function refreshMarginMs(durationSecs: number): number {
  * {@link TokenProvider.shared} so all pools of a process share one provider per endpoint
  * (and keep the returned provider for as long as you use it, as pools do).
  * Neither the token nor the credentials appear in `util.inspect` or errors.
+ *
+ * Static stability: tokens are refreshed before they expire, so when the credential source
+ * fails at that moment (an outage of IMDS, the container endpoint or STS) and the current
+ * token is still valid for more than a safety margin (5 s, or a tenth of its lifetime if
+ * shorter), `getToken()` keeps answering with it (counted in `stats().staleServed`) and tries
+ * again at most every 250 ms until a fresh token is signed. When the credential cache serves
+ * credentials in hand (see {@link CredentialCache}), a new token is signed with them only once
+ * the current one is past its safety margin. Only when no valid token is left does the
+ * `DsqlCredentialsError` reach the caller (retried by `connectWithRetry` when it is
+ * `transient`).
  *
  * @example
  * const tokens = TokenProvider.shared({ host: config.tokenHost, region: config.region, user: config.user });
@@ -86,10 +109,15 @@ export class TokenProvider {
   readonly #now: () => number;
   #token: string | undefined;
   #refreshAt = 0;
+  /** Until when the current token may still be handed out while the credential source fails. */
+  #usableUntil = 0;
+  /** The current token is being served past its refresh point (the source is failing). */
+  #servingStale = false;
   #pending: Promise<string> | undefined;
   #signings = 0;
   #cacheHits = 0;
   #failures = 0;
+  #staleServed = 0;
 
   constructor(options: TokenProviderOptions) {
     if (typeof options !== 'object' || options === null) {
@@ -142,37 +170,67 @@ export class TokenProvider {
   }
 
   /**
-   * A token valid for at least the refresh margin, from the cache when possible.
-   * Rejects with a `DsqlCredentialsError` or `DsqlTokenError` (never containing secrets).
+   * A token valid for at least the refresh margin, from the cache when possible — or, while
+   * the credential source is failing, the current token as long as it is valid for more than
+   * its safety margin (see the class). Rejects with a `DsqlCredentialsError` (`transient` when
+   * the source was unreachable, timed out, throttled or answered 5xx) or a `DsqlTokenError`,
+   * never containing secrets.
    *
    * @example
    * const password = await tokens.getToken();
    */
   getToken(): Promise<string> {
     if (this.#token !== undefined && this.#now() < this.#refreshAt) {
-      this.#cacheHits++;
+      if (this.#servingStale) this.#staleServed++;
+      else this.#cacheHits++;
       return Promise.resolve(this.#token);
     }
-    return (this.#pending ??= this.#sign().finally(() => {
+    return (this.#pending ??= this.#refresh().finally(() => {
       this.#pending = undefined;
     }));
   }
 
-  async #sign(): Promise<string> {
-    let credentials;
+  async #refresh(): Promise<string> {
+    let found: CredentialLookup;
     try {
-      credentials = await this.#credentials.get();
+      found = await this.#credentials.lookup();
     } catch (err) {
       this.#failures++;
       if (isDsqlError(err, 'credentials-unavailable')) {
-        throw new DsqlCredentialsError(
-          (err as DsqlCredentialsError).source,
-          `${err.message} (needed to sign a ${this.action} token for ${this.host} in ${this.region})`,
-          { cause: err.cause, hint: err.hint },
-        );
+        const kept = this.#keepCurrentToken();
+        if (kept !== undefined) return kept;
+        const e = err as DsqlCredentialsError;
+        throw new DsqlCredentialsError(e.source, `${e.message} (needed to sign a ${this.action} token for ${this.host} in ${this.region})`, {
+          cause: e.cause,
+          hint: e.hint,
+          transient: e.transient,
+        });
       }
       throw err;
     }
+    // The source is failing and these are the credentials in hand: a token signed with them would
+    // expire no later than theirs, so keep the current token while it is safely valid.
+    if (found.stale) {
+      const kept = this.#keepCurrentToken();
+      if (kept !== undefined) return kept;
+    }
+    return this.#sign(found.credentials);
+  }
+
+  /**
+   * The current token, when it is still valid for more than its safety margin; asks the
+   * credential source again after a short pause (not on every call).
+   */
+  #keepCurrentToken(): string | undefined {
+    const now = this.#now();
+    if (this.#token === undefined || now >= this.#usableUntil) return undefined;
+    this.#servingStale = true;
+    this.#staleServed++;
+    this.#refreshAt = Math.min(now + STALE_RECHECK_MS, this.#usableUntil);
+    return this.#token;
+  }
+
+  async #sign(credentials: AwsCredentials): Promise<string> {
     const signedAt = this.#now();
     let token: string;
     try {
@@ -190,9 +248,12 @@ export class TokenProvider {
     // X-Amz-Date has whole seconds: the token's validity starts at the second the signing began,
     // up to 999 ms before `signedAt`. Counting from the exact millisecond would let a short-lived
     // token be handed out after it expired.
-    const expiresAt = Math.min(Math.floor(signedAt / 1000) * 1000 + this.tokenDurationSecs * 1000, credentialsExpireAt);
+    const validFrom = Math.floor(signedAt / 1000) * 1000;
+    const expiresAt = Math.min(validFrom + this.tokenDurationSecs * 1000, credentialsExpireAt);
     this.#token = token;
+    this.#servingStale = false;
     this.#refreshAt = expiresAt - refreshMarginMs(this.tokenDurationSecs);
+    this.#usableUntil = expiresAt - safetyMarginMs(expiresAt - validFrom);
     return token;
   }
 
@@ -208,6 +269,7 @@ export class TokenProvider {
       credentialResolutions: this.#credentials.stats().resolutions,
       cacheHits: this.#cacheHits,
       failures: this.#failures,
+      staleServed: this.#staleServed,
     };
   }
 
