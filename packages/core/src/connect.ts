@@ -31,8 +31,12 @@ export interface ConnectRetryOptions {
 /**
  * Opens a connection with `connectFn(attempt)`, retrying failures that go away by themselves
  * — 53400 rate exceeded, 53300 too many connections, "waking up cluster", connection
- * reset/refused/timeouts — with capped exponential backoff and full jitter, within
- * `deadlineMs`. Access denied, bad configuration and anything else are rethrown at once.
+ * reset/refused/timeouts, and a credential source that did not answer (a `DsqlCredentialsError`
+ * with `transient: true`: IMDS or the container endpoint unreachable, timing out, throttling or
+ * answering 5xx while a token had to be signed) — with capped exponential backoff and full
+ * jitter, within `deadlineMs`; exactly what {@link isTransientError} accepts. Access denied,
+ * bad configuration, a missing or misconfigured credential source and anything else are
+ * rethrown at once.
  *
  * @example
  * const client = await connectWithRetry(async () => {
