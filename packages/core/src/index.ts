@@ -66,6 +66,7 @@ export {
   type AcquireOptions,
   type ConnectRateLimiterStats,
 } from './rate-limiter.js';
+export { connectRateLimiterFor, connectRateLimitKey, type ConnectRateLimitTarget } from './connect-rate-limiter-for.js';
 export {
   LifecyclePolicy,
   resolveMaxLifetime,
