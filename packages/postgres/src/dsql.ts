@@ -5,6 +5,7 @@ import {
   DsqlConfigError,
   LifecyclePolicy,
   describeConnectError,
+  redact,
   resolveConfig,
   sharedConnectRateLimiter,
   tlsOptions,
@@ -21,6 +22,7 @@ import { guardReserved } from './reserve-guard.js';
 import { reserveWaiters } from './reserve-waiters.js';
 import { sessionOpener, type ConnectCounters, type ConnectStats } from './session-opener.js';
 import { dialTls } from './tls-dial.js';
+import { nestedTransactionError } from './nested-transaction-guard.js';
 import { beginOnce, rememberSql, transactionRetryOptions } from './transaction.js';
 
 /** Postgres.js options that `dsql()` sets itself (or that make no sense with IAM tokens). */
@@ -50,7 +52,18 @@ type ManagedKeys =
  * const options: DsqlPostgresOptions = { host: 'abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws', profile: 'dev', max: 20 };
  */
 export type DsqlPostgresOptions<T extends Record<string, postgres.PostgresType> = {}> = Omit<postgres.Options<T>, ManagedKeys> &
-  DsqlConnectionOptions;
+  DsqlConnectionOptions & {
+    /**
+     * Refuse (`DsqlUnsupportedError`) a transaction — `sql.begin()` or `transaction(sql, …)` —
+     * started on this `sql` from inside one of its own running transaction callbacks, where the
+     * callback's `tx` was meant: it would be a separate transaction on another connection, not a
+     * nested one, and with every connection held by outer transactions it would wait forever.
+     * Default `true`. The check keeps an `AsyncLocalStorage` entered while a callback runs; on
+     * Node 20/22 that adds async-hook work to every promise of the process while any callback
+     * runs (none when no callback is open, none on Node 24). `false` turns it off.
+     */
+    detectNestedTransactions?: boolean;
+  };
 
 /**
  * The `sql` type Postgres.js returns for these custom types (same mapping as `postgres()`).
@@ -102,11 +115,14 @@ const SHARED_KEYS = [
   'options',
 ] as const;
 
+/** Options of `dsql()` itself that are neither shared DSQL options nor Postgres.js's. */
+const OWN_KEYS = ['detectNestedTransactions'] as const;
+
 const statsOf = new WeakMap<object, () => DsqlSqlStats>();
 
 function driverOptionsOf(input: object | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = { ...(input ?? {}) };
-  for (const key of SHARED_KEYS) delete out[key];
+  for (const key of [...SHARED_KEYS, ...OWN_KEYS]) delete out[key];
   for (const key of ['hostname', 'path', 'username', 'db', 'max_lifetime', 'target_session_attrs', 'socket'] as const) delete out[key];
   for (const key of ['pass', 'password'] as const) {
     if (out[key] !== undefined) {
@@ -118,6 +134,13 @@ function driverOptionsOf(input: object | undefined): Record<string, unknown> {
     }
   }
   return out;
+}
+
+function booleanOption(field: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value === 'boolean') return value;
+  const given = typeof value === 'string' ? JSON.stringify(redact(value).slice(0, 80)) : value === null ? 'null' : `a ${typeof value}`;
+  throw new DsqlConfigError(field, given, 'true or false');
 }
 
 function startupParameters(config: DsqlConfig, connection: unknown): Record<string, string> {
@@ -144,7 +167,11 @@ function startupParameters(config: DsqlConfig, connection: unknown): Record<stri
  *   before any query sees them; access denied fails at once with a `DsqlConnectError` that
  *   says what to check;
  * - `sql.savepoint` inside a transaction rejects with `DsqlUnsupportedError`, and so does an
- *   isolation level other than repeatable read in `sql.begin(options, …)`.
+ *   isolation level other than repeatable read in `sql.begin(options, …)`;
+ * - `sql.begin()` or `transaction(sql, …)` called with this `sql` from inside one of its own
+ *   running transaction callbacks (instead of the callback's `tx`) rejects at once with
+ *   `DsqlUnsupportedError`, before anything is sent: it would be a separate transaction on
+ *   another connection, not a nested one (`detectNestedTransactions: false` turns this off).
  *
  * A connection lost inside `sql.begin` or under a reserved connection (`sql.reserve()`, which
  * `kysely-postgres-js` uses) fails the transaction or the reserved connection's statements
@@ -169,6 +196,11 @@ export function dsql<T extends Record<string, postgres.PostgresType> = {}>(
   options?: DsqlPostgresOptions<T>,
 ): DsqlSql<T> {
   const config = resolveConfig(urlOrOptions as string | DsqlConnectionOptions | undefined, options);
+  const detectNestedTransactions = booleanOption(
+    'detectNestedTransactions',
+    options?.detectNestedTransactions ?? (typeof urlOrOptions === 'object' ? urlOrOptions.detectNestedTransactions : undefined),
+    true,
+  );
   const driver = {
     ...driverOptionsOf(typeof urlOrOptions === 'object' ? urlOrOptions : undefined),
     ...driverOptionsOf(options),
@@ -221,14 +253,24 @@ export function dsql<T extends Record<string, postgres.PostgresType> = {}>(
   const beginRetry: RetryOptions | undefined =
     userRetry === undefined || userRetry === false || config.retry === false ? undefined : transactionRetryOptions(config.retry);
   const connection = { host: config.host, port: config.port, live };
-  rememberSql(sql, { begin: rawBegin as postgres.Sql['begin'], retry: config.retry === false ? false : config.retry, connection });
+  rememberSql(sql, {
+    begin: rawBegin as postgres.Sql['begin'],
+    retry: config.retry === false ? false : config.retry,
+    connection,
+    detectNestedTransactions,
+  });
+  /** Names this `sql` to the nested-transaction guard (nested-transaction-guard.ts). */
+  const nestScope = detectNestedTransactions ? sql : undefined;
   Object.defineProperty(sql, 'begin', {
     configurable: true,
     writable: true,
     enumerable: true,
     value: function begin(optionsOrFn: unknown, maybeFn?: unknown) {
       const [beginOptions, fn] = typeof optionsOrFn === 'function' ? ['', optionsOrFn] : [String(optionsOrFn ?? ''), maybeFn];
-      const once = (): Promise<unknown> => beginOnce(rawBegin, beginOptions, fn as never, connection);
+      // Checked here, in the caller's async context, before anything is sent or reserved.
+      const nested = nestScope && nestedTransactionError(nestScope, 'sql.begin()');
+      if (nested) return Promise.reject(nested);
+      const once = (): Promise<unknown> => beginOnce(rawBegin, beginOptions, fn as never, connection, nestScope);
       return beginRetry === undefined ? once() : withRetry(once, beginRetry);
     },
   });

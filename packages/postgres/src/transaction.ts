@@ -9,6 +9,7 @@ import {
   type RetryOptions,
 } from '@dsql/core';
 import { ConnectionGuard, type GuardedConnectionInfo } from './connection-guard.js';
+import { nestedTransactionError, runInsideTransaction } from './nested-transaction-guard.js';
 import { assertBeginOptions, guardTransaction } from './transaction-guard.js';
 
 /** What `dsql()` remembers about an `sql` it created. */
@@ -19,6 +20,8 @@ export interface SqlState {
   readonly retry: RetryOptions | false;
   /** The endpoint and the open sessions of the `sql` (for the transaction's connection guard). */
   readonly connection: Omit<GuardedConnectionInfo, 'closed'>;
+  /** Whether a transaction started inside a transaction callback of this `sql` is refused. */
+  readonly detectNestedTransactions: boolean;
 }
 
 const states = new WeakMap<object, SqlState>();
@@ -66,12 +69,17 @@ type TxCallback<TT extends Record<string, unknown>, T> = (tx: postgres.Transacti
  *
  * `where` (from `dsql()`) names the endpoint and the open sessions; without it (a plain
  * `postgres()` sql) the connection counts as closed once `begin` was rejected.
+ *
+ * `nestScope` (the `sql` from `dsql()`, unless `detectNestedTransactions` is off) marks the
+ * callback as running for that `sql` while it runs, so that a transaction started on the same
+ * `sql` from inside it is refused (see nested-transaction-guard.ts).
  */
 export async function beginOnce<TT extends Record<string, unknown>, T>(
   begin: postgres.Sql<TT>['begin'],
   options: string,
   fn: TxCallback<TT, T>,
   where?: Omit<GuardedConnectionInfo, 'closed'>,
+  nestScope?: object,
 ): Promise<TransactionResult<T>> {
   assertBeginOptions(options);
   let committing = false;
@@ -82,8 +90,12 @@ export async function beginOnce<TT extends Record<string, unknown>, T>(
     // While the callback runs, `begin` settles only when the connection closed.
     const guard = new ConnectionGuard({ host: where?.host ?? 'localhost', port: where?.port ?? 5432, live: where?.live, closed: () => settled });
     try {
-      const value = fn(guard.wrap(guardTransaction(tx)));
-      const result = await (Array.isArray(value) ? Promise.all(value) : value);
+      const guarded = guard.wrap(guardTransaction(tx));
+      const run = (): T | Promise<T> => {
+        const value = fn(guarded);
+        return (Array.isArray(value) ? Promise.all(value) : value) as T | Promise<T>;
+      };
+      const result = await (nestScope === undefined ? run() : runInsideTransaction(nestScope, run));
       if (settled || guard.sessionClosed()) return withheld();
       committing = true;
       return result as T;
@@ -129,6 +141,11 @@ export function transactionRetryOptions(retry: RetryOptions | true): RetryOption
  * - A COMMIT whose answer was lost (the connection died with COMMIT in flight) is never
  *   retried: it rejects with `CommitOutcomeUnknownError` (`cause`: the connection error).
  * - `tx.savepoint()` rejects at once with `DsqlUnsupportedError` (DSQL has no savepoints).
+ * - Called with the top-level `sql` from inside a running transaction callback of that same
+ *   `sql` (`sql.begin()` or `transaction()`) — instead of the callback's `tx` — it rejects at once
+ *   with `DsqlUnsupportedError` before anything is sent or any connection is taken: it would be a
+ *   separate transaction on another connection, not a nested one (unless `dsql()` was given
+ *   `detectNestedTransactions: false`).
  * - Like `sql.begin`, returning an array of queries runs them and resolves to their results.
  *
  * @example
@@ -158,8 +175,11 @@ export function transaction<TT extends Record<string, unknown>, T>(
       ),
     );
   }
+  const nestScope = state?.detectNestedTransactions ? sql : undefined;
+  const nested = nestScope && nestedTransactionError(nestScope, 'transaction()');
+  if (nested) return Promise.reject(nested);
   const policy = retry ?? state?.retry ?? true;
   const where = state?.connection;
-  if (policy === false) return beginOnce(begin, '', fn, where);
-  return withRetry(() => beginOnce(begin, '', fn, where), transactionRetryOptions(policy));
+  if (policy === false) return beginOnce(begin, '', fn, where, nestScope);
+  return withRetry(() => beginOnce(begin, '', fn, where, nestScope), transactionRetryOptions(policy));
 }
