@@ -91,6 +91,34 @@ describe('CredentialCache static stability', () => {
     expect(state.calls).toBe(calls + 1);
   });
 
+  it('lets concurrent callers share one attempt during an outage', async () => {
+    const clock = manualClock(T0);
+    let calls = 0;
+    let finished = 0;
+    let down = false;
+    const provider = async (): Promise<AwsCredentials> => {
+      calls++;
+      await new Promise((resolve) => setTimeout(resolve, 20)); // a slow endpoint
+      finished++;
+      if (down) throw Object.assign(new Error('TimeoutError from instance metadata service'), { name: 'ProviderError' });
+      return { accessKeyId: 'ASIAOUTAGETEST000001', secretAccessKey: SECRET, expiration: new Date(clock.now() + 15 * MINUTE) };
+    };
+    const cache = new CredentialCache({ credentials: provider }, { now: clock.now });
+    const first = await cache.get();
+    clock.advance(11 * MINUTE);
+    down = true;
+    const answers = await Promise.all(Array.from({ length: 50 }, () => cache.lookup()));
+    expect(answers.every((a) => a.stale && a.credentials === first)).toBe(true);
+    expect(calls).toBe(2);
+    // Later callers, once the backoff allows, do not wait for the background attempt they start.
+    clock.advance(600);
+    await Promise.all(Array.from({ length: 50 }, () => cache.get()));
+    expect(calls).toBe(3);
+    expect(finished).toBe(2); // all 50 were answered while the third attempt was still under way
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(cache.stats()).toEqual({ resolutions: 3, failures: 2, staleServed: 100 });
+  });
+
   it('has nothing to serve on a cold start: the first failure surfaces', async () => {
     const clock = manualClock(T0);
     const { state, provider } = source(clock, 15 * MINUTE);
