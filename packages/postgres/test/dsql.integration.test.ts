@@ -156,6 +156,8 @@ describe('dsql() against @dsql/local', () => {
 
     it('an OCC conflict runs the callback again in a fresh transaction', async () => {
       const sql = dsql({ ...local.connectionOptions(), max: 2 });
+      // Another client: a transaction on `sql` itself from inside the callback would be refused as nested.
+      const otherClient = dsql({ ...local.connectionOptions(), max: 1 });
       try {
         await sql`create table if not exists pg_js_retry_once (id int primary key, n int not null)`;
         await sql`delete from pg_js_retry_once`;
@@ -165,14 +167,14 @@ describe('dsql() against @dsql/local', () => {
           const [row] = await tx`select n from pg_js_retry_once where id = 1`; // snapshot taken
           seen.push(row!.n);
           // The first time, another connection commits a change to the row in between.
-          if (seen.length === 1) await sql.begin((other) => other`update pg_js_retry_once set n = n + 10 where id = 1`);
+          if (seen.length === 1) await otherClient.begin((other) => other`update pg_js_retry_once set n = n + 10 where id = 1`);
           await tx`update pg_js_retry_once set n = ${row!.n + 1} where id = 1`;
         });
         expect(seen).toEqual([0, 10]); // the second run saw the other commit
         const [row] = await sql`select n from pg_js_retry_once where id = 1`;
         expect(row!.n).toBe(11);
       } finally {
-        await sql.end({ timeout: 5 });
+        await Promise.all([sql.end({ timeout: 5 }), otherClient.end({ timeout: 5 })]);
       }
     }, 20_000);
 

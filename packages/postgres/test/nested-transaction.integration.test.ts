@@ -1,12 +1,9 @@
-import { jest } from '@jest/globals';
 import { EventEmitterAsyncResource } from 'node:events';
 import { drizzle } from 'drizzle-orm/postgres-js';
 import { sql as drizzleSql } from 'drizzle-orm';
 import { startDsqlLocal, type DsqlLocal } from '@dsql/local';
 import { DsqlUnsupportedError, isDsqlError } from '@dsql/core';
 import { dsql, dsqlStats, transaction, type DsqlPostgresOptions, type DsqlSql } from '@dsql/postgres';
-
-jest.setTimeout(30_000);
 
 let local: DsqlLocal;
 const sqls: DsqlSql[] = [];
@@ -118,7 +115,7 @@ describe('a transaction started on the same sql from inside a transaction callba
     expectNestedError(outcome, name);
     expect(dsqlStats(sql)!.connections.opened).toBe(1);
     expect(await transaction(sql, (tx) => tx`select 7 as n`)).toEqual([{ n: 7 }]);
-  });
+  }, 15_000);
 
   it('is recognised in every attempt of a retried outer transaction', async () => {
     const sql = newSql();
