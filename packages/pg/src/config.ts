@@ -5,7 +5,7 @@ import {
   redact,
   resolveConfig,
   resolveRetryOptions,
-  sharedConnectRateLimiter,
+  connectRateLimiterFor,
   tokenProviderFor,
   tlsOptions,
   type ConnectErrorContext,
@@ -124,7 +124,8 @@ export function prepareConfig(urlOrConfig: string | DsqlPoolConfig | undefined, 
   });
   const tokens = tokenProviderFor(config);
   const dsql: PreparedDsql = {
-    limiter: config.connectRateLimit === false ? undefined : sharedConnectRateLimiter(`${config.host}:${config.port}`, config.connectRateLimit),
+    // One limiter per cluster in the process, whatever the driver or the host name used to reach it.
+    limiter: connectRateLimiterFor(config),
     retry: config.retry,
     queryRetry: explicit.queryRetry === undefined || explicit.queryRetry === false ? false : resolveRetryOptions(explicit.queryRetry, 'queryRetry'),
     connectDeadlineMs: explicit.connectionTimeoutMillis || DEFAULT_CONNECT_DEADLINE_MS,
