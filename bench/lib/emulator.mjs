@@ -32,7 +32,9 @@ export async function startEmulator(options = {}) {
       stop: () => dsql.stop(),
     };
   }
-  const child = spawn(process.execPath, [new URL('./emulator-child.mjs', import.meta.url).pathname, JSON.stringify(options)], {
+  // EMULATOR_NODE_ARGS: extra Node flags for the child, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the proxy.
+  const nodeArgs = process.env.EMULATOR_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, new URL('./emulator-child.mjs', import.meta.url).pathname, JSON.stringify(options)], {
     stdio: ['pipe', 'pipe', 'inherit', 'ipc'],
   });
   const exited = once(child, 'exit');
