@@ -106,3 +106,192 @@ it('synchronize creates one entity with a uuid key; save, find, update', async (
     expect(await repo.countBy({ owner: 'ada' })).toBe(1);
   });
 });
+
+it('dataSource.transaction commits, and rolls back when the callback throws', async () => {
+  const Account = accountSchema('typeorm_tx');
+  await withDataSource(options({ entities: [Account], synchronize: true }), async (ds) => {
+    const repo = ds.getRepository(Account);
+    const [a, b] = await repo.save([
+      { owner: 'a', balance: 100 },
+      { owner: 'b', balance: 0 },
+    ]);
+    await ds.transaction(async (em) => {
+      await em.decrement(Account, { id: a!.id }, 'balance', 30);
+      await em.increment(Account, { id: b!.id }, 'balance', 30);
+    });
+    const failed = await rejection(
+      ds.transaction(async (em) => {
+        await em.decrement(Account, { id: a!.id }, 'balance', 1000);
+        throw new Error('insufficient funds');
+      }),
+    );
+    expect(failed.message).toBe('insufficient funds');
+    const balances = (await repo.find({ order: { owner: 'ASC' } })).map((r) => r.balance);
+    expect(balances).toEqual([70, 30]);
+  });
+});
+
+it('an OCC conflict at COMMIT is a QueryFailedError with code 40001; withRetry runs dataSource.transaction again', async () => {
+  const Account = accountSchema('typeorm_occ');
+  await withDataSource(options({ entities: [Account], synchronize: true }), async (ds) => {
+    const repo = ds.getRepository(Account);
+    const { id } = await repo.save({ owner: 'occ', balance: 0 });
+    const other = new DsqlPool(local.connectionOptions());
+    const errors: unknown[] = [];
+    try {
+      let attempts = 0;
+      await withRetry(
+        () =>
+          ds.transaction(async (em) => {
+            attempts++;
+            const row = await em.findOneByOrFail(Account, { id });
+            // Another session changes the row this transaction read, before it commits.
+            if (attempts === 1) await other.query('UPDATE typeorm_occ SET balance = balance + 100 WHERE id = $1', [id]);
+            await em.update(Account, { id }, { balance: row.balance + 1 });
+          }),
+        { onRetry: ({ error }) => errors.push(error) },
+      );
+      expect(attempts).toBe(2);
+    } finally {
+      await other.end();
+    }
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(QueryFailedError);
+    expect(errors[0]).toMatchObject({ query: 'COMMIT', code: '40001', message: expect.stringContaining('OC000') });
+    expect((await repo.findOneByOrFail({ id })).balance).toBe(101);
+  });
+});
+
+describe('what DSQL refuses, and the settings that work', () => {
+  const uuidKey = { id: { type: 'uuid', primary: true, generated: 'uuid' } } as const;
+  const entity = (tableName: string, columns: object, more: object = {}) =>
+    new EntitySchema<Record<string, unknown>>({ name: tableName, tableName, columns: columns as never, ...more });
+
+  it('synchronize runs its whole schema change in one transaction: fine for one statement, refused for more', async () => {
+    // One CREATE TABLE (primary key and UNIQUE inline), then one ALTER TABLE: one DDL statement each time.
+    await withDataSource(options({ entities: [entity('sync_one', { ...uuidKey, code: { type: 'text', unique: true } })], synchronize: true }), async () => {});
+    const grown = entity('sync_one', { ...uuidKey, code: { type: 'text', unique: true }, note: { type: 'text', nullable: true } });
+    await withDataSource(options({ entities: [grown], synchronize: true }), async (ds) => {
+      await ds.getRepository(grown).save({ code: 'x', note: 'added by synchronize' });
+    });
+
+    const two = new DataSource(options({ entities: [entity('sync_a', uuidKey), entity('sync_b', uuidKey)], synchronize: true }));
+    expect(await rejection(two.initialize())).toMatchObject({
+      code: '0A000',
+      message: 'multiple ddl statements not supported in a transaction',
+      query: expect.stringMatching(/^CREATE TABLE "sync_b"/),
+    });
+    const indexed = entity('sync_idx', { ...uuidKey, name: { type: 'text' } }, { indices: [{ columns: ['name'] }] });
+    const withIndex = new DataSource(options({ entities: [indexed], synchronize: true }));
+    expect(await rejection(withIndex.initialize())).toMatchObject({
+      code: '0A000',
+      message: 'unsupported mode. please use CREATE INDEX ASYNC.',
+    });
+    // A refused synchronize leaves nothing half-built: the transaction rolled back.
+    const pool = new DsqlPool(local.connectionOptions());
+    try {
+      const { rows } = await pool.query("SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'sync\\_%' ORDER BY 1");
+      expect(rows).toEqual([{ table_name: 'sync_one' }]);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('generated keys: uuid works with uuidExtension pgcrypto; increment (SERIAL), identity and uuid-ossp are refused', async () => {
+    const refused = async (columns: object, extra: object = {}) =>
+      rejection(new DataSource(options({ entities: [entity('keys_refused', columns)], synchronize: true, ...extra })).initialize());
+    expect(await refused({ id: { type: 'int', primary: true, generated: 'increment' } })).toMatchObject({
+      code: '42704',
+      message: 'type "serial" does not exist',
+    });
+    expect(await refused({ id: { type: 'bigint', primary: true, generated: 'identity' } })).toMatchObject({
+      code: '0A000',
+      message: expect.stringContaining('identity column is not supported without an explicit cache size'),
+    });
+    expect(await refused(uuidKey, { uuidExtension: undefined })).toMatchObject({
+      code: '42883',
+      message: 'function uuid_generate_v4() does not exist',
+    });
+  });
+
+  it('a transaction with an isolation level, and a nested transaction (SAVEPOINT), are refused', async () => {
+    await withDataSource(options(), async (ds) => {
+      expect(await rejection(ds.transaction('REPEATABLE READ', (em) => em.query('SELECT 1')))).toMatchObject({
+        code: '0A000',
+        query: 'SET TRANSACTION ISOLATION LEVEL REPEATABLE READ',
+      });
+      expect(await rejection(ds.transaction((em) => em.transaction((inner) => inner.query('SELECT 1'))))).toMatchObject({
+        code: '0A000',
+        message: 'unsupported transaction statement: SAVEPOINT',
+      });
+      // The connection is usable afterwards: both transactions were rolled back.
+      expect(await ds.transaction((em) => em.query('SELECT 1 AS one'))).toEqual([{ one: 1 }]);
+    });
+  });
+
+  class CreateNotes1700000000001 implements MigrationInterface {
+    async up(q: QueryRunner): Promise<void> {
+      await q.query('CREATE TABLE typeorm_notes (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), body text NOT NULL)');
+    }
+    async down(q: QueryRunner): Promise<void> {
+      await q.query('DROP TABLE typeorm_notes');
+    }
+  }
+  class AddNotesIndex1700000000002 implements MigrationInterface {
+    // One DDL statement per query; with migrationsTransactionMode 'none' each one commits on its own.
+    async up(q: QueryRunner): Promise<void> {
+      await q.query('ALTER TABLE typeorm_notes ADD COLUMN author text');
+      const jobs = (await q.query('CREATE INDEX ASYNC typeorm_notes_author ON typeorm_notes (author)')) as { job_id: string }[];
+      await q.query('CALL sys.wait_for_job($1)', [jobs[0]!.job_id]);
+    }
+    async down(q: QueryRunner): Promise<void> {
+      await q.query('DROP INDEX typeorm_notes_author');
+      await q.query('ALTER TABLE typeorm_notes DROP COLUMN author');
+    }
+  }
+  const migrations = [CreateNotes1700000000001, AddNotesIndex1700000000002];
+
+  it("migrations: TypeORM's own migrations table (SERIAL) and DDL in a transaction are refused; a pre-created table and 'none' work", async () => {
+    // TypeORM creates its "migrations" table with an id SERIAL column.
+    await withDataSource(options({ migrations }), async (ds) => {
+      expect(await rejection(ds.runMigrations())).toMatchObject({ code: '42704', message: 'type "serial" does not exist' });
+    });
+
+    const pool = new DsqlPool(local.connectionOptions());
+    try {
+      // The same columns, with a key DSQL has: a bigint identity with CACHE 1.
+      await pool.query(
+        'CREATE TABLE migrations (id bigint GENERATED BY DEFAULT AS IDENTITY (CACHE 1) PRIMARY KEY, "timestamp" bigint NOT NULL, name varchar NOT NULL)',
+      );
+
+      // 'all' (the default) and 'each' insert the migrations row in the transaction of the migration's DDL.
+      for (const migrationsTransactionMode of ['all', 'each'] as const) {
+        await withDataSource(options({ migrations, migrationsTransactionMode }), async (ds) => {
+          expect(await rejection(ds.runMigrations())).toMatchObject({
+            code: '0A000',
+            message: 'ddl and dml are not supported in the same transaction',
+            query: expect.stringMatching(/^INSERT INTO "migrations"/),
+          });
+        });
+      }
+      expect((await pool.query("SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name = 'typeorm_notes'")).rows).toEqual([{ n: 0 }]);
+
+      await withDataSource(options({ migrations, migrationsTransactionMode: 'none' }), async (ds) => {
+        expect((await ds.runMigrations()).map((m) => m.name)).toEqual(['CreateNotes1700000000001', 'AddNotesIndex1700000000002']);
+        await ds.query("INSERT INTO typeorm_notes (body, author) VALUES ('hello', 'ada')");
+        expect(await ds.showMigrations()).toBe(false);
+        // undoLastMigration ignores migrationsTransactionMode and opens a transaction (here: two DDL
+        // statements of down() in it) unless given { transaction: 'none' } itself.
+        expect(await rejection(ds.undoLastMigration())).toMatchObject({
+          code: '0A000',
+          message: 'multiple ddl statements not supported in a transaction',
+        });
+        await ds.undoLastMigration({ transaction: 'none' });
+      });
+      expect((await pool.query('SELECT name FROM migrations ORDER BY id')).rows).toEqual([{ name: 'CreateNotes1700000000001' }]);
+      expect((await pool.query('SELECT * FROM typeorm_notes')).rows).toEqual([{ id: expect.any(String), body: 'hello' }]);
+    } finally {
+      await pool.end();
+    }
+  });
+});
