@@ -7,7 +7,7 @@ import {
   describeConnectError,
   redact,
   resolveConfig,
-  sharedConnectRateLimiter,
+  connectRateLimiterFor,
   tlsOptions,
   tokenProviderFor,
   withRetry,
@@ -88,7 +88,7 @@ export interface DsqlSqlStats {
   readonly connections: ConnectStats;
   /** The shared token provider of the endpoint (signings, credential resolutions, cache hits). */
   readonly tokens: TokenProviderStats;
-  /** The process-wide connection rate limiter of the endpoint, when enabled. */
+  /** The process-wide connection rate limiter of the cluster, when enabled. */
   readonly rateLimiter: ConnectRateLimiterStats | undefined;
 }
 
@@ -161,7 +161,8 @@ function startupParameters(config: DsqlConfig, connection: unknown): Record<stri
  * - TLS is verify-full against the cluster hostname with SNI, also when `hostaddr` is dialled;
  * - each connection lives for a lifetime drawn from `maxLifetimeSeconds` (default 45–55 min,
  *   inside DSQL's 60-minute limit) so a pool never reconnects all at once;
- * - new connections pass the endpoint's process-wide `ConnectRateLimiter`;
+ * - new connections pass the cluster's process-wide `ConnectRateLimiter` (core's
+ *   `connectRateLimiterFor`: shared with every `@dsql` adapter and endpoint form of the cluster);
  * - refused connection attempts that go away by themselves (rate exceeded, too many
  *   connections, cluster waking up, reset) are retried with backoff until `connect_timeout`,
  *   before any query sees them; access denied fails at once with a `DsqlConnectError` that
@@ -207,7 +208,8 @@ export function dsql<T extends Record<string, postgres.PostgresType> = {}>(
   };
   const tokens = tokenProviderFor(config);
   const lifecycle = new LifecyclePolicy({ maxLifetimeSeconds: config.maxLifetimeSeconds });
-  const limiter = config.connectRateLimit === false ? undefined : sharedConnectRateLimiter(config.host, config.connectRateLimit);
+  // One limiter per cluster in the process, whatever the driver or the host name used to reach it.
+  const limiter = connectRateLimiterFor(config);
   const tls = tlsOptions(config);
   const password = (): Promise<string> => tokens.getToken();
   const counters: ConnectCounters = { opened: 0, attempts: 0, retried: 0, failed: 0 };

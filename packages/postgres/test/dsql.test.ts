@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import { isDsqlError } from '@dsql/core';
+import { connectRateLimiterFor, isDsqlError, resolveConfig } from '@dsql/core';
 import { dsql, dsqlStats } from '@dsql/postgres';
 import { minimalPostgres, scriptedServer } from './support/scripted-server.js';
 
@@ -77,6 +77,19 @@ describe('dsql() options', () => {
 
   it('returns no stats for an sql it did not create', () => {
     expect(dsqlStats({})).toBeUndefined();
+  });
+
+  it("shares the cluster's connection rate limiter with every adapter and endpoint form (core's connectRateLimiterFor)", async () => {
+    const sql = dsql({ host: 'zyxwvutsrqponmlkjihgfedcba.dsql.us-east-1.on.aws', credentials, fetch_types: false });
+    try {
+      // What another adapter of the same cluster gets, reaching it by its bare cluster id.
+      const other = connectRateLimiterFor(resolveConfig({ host: 'zyxwvutsrqponmlkjihgfedcba', region: 'us-east-1', credentials }))!;
+      const before = dsqlStats(sql)!.rateLimiter!.immediate;
+      await other.acquire();
+      expect(dsqlStats(sql)!.rateLimiter!.immediate).toBe(before + 1);
+    } finally {
+      await sql.end();
+    }
   });
 });
 
