@@ -133,6 +133,34 @@ it('an OCC conflict at COMMIT rejects with a DriverAdapterError that isOccError 
   }
 });
 
+it('a connection lost at COMMIT rejects without a retry (the outcome is unknown), and the client goes on', async () => {
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  try {
+    const { id } = await prisma.prismaAccount.create({ data: { owner: 'lost', balance: 0 } });
+    local.inject({ on: 'commit', drop: true }); // COMMIT is forwarded; the socket closes before its answer
+    let attempts = 0;
+    const err = await rejection(
+      withRetry(
+        () =>
+          prisma.$transaction(async (tx: Client) => {
+            attempts++;
+            await tx.prismaAccount.updateMany({ where: { id }, data: { balance: 1 } });
+          }),
+        { retryOn: isPrismaWriteConflict },
+      ),
+    );
+    expect(attempts).toBe(1);
+    // pg's own error reaches the caller unwrapped; neither retryOn above nor isOccError takes it.
+    expect(err).toBeInstanceOf(Error);
+    expect(err.message).toBe('Connection terminated unexpectedly');
+    expect(isPrismaWriteConflict(err) || isOccError(err)).toBe(false);
+    // It did commit here: only reading tells.
+    expect((await prisma.prismaAccount.findUniqueOrThrow({ where: { id } })).balance).toBe(1);
+  } finally {
+    await prisma.$disconnect();
+  }
+});
+
 /** Prisma's write conflict, raw from an interactive transaction or as P2034 from a query. */
 function isPrismaWriteConflict(error: unknown): boolean {
   const e = error as { code?: string; cause?: { originalCode?: string }; meta?: { driverAdapterError?: { cause?: { originalCode?: string } } } };

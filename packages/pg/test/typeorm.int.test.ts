@@ -162,6 +162,31 @@ it('an OCC conflict at COMMIT is a QueryFailedError with code 40001; withRetry r
   });
 });
 
+it('a connection lost at COMMIT rejects without a retry (the outcome is unknown), and the DataSource goes on', async () => {
+  const Account = accountSchema('typeorm_lost');
+  await withDataSource(options({ entities: [Account], synchronize: true }), async (ds) => {
+    const repo = ds.getRepository(Account);
+    const { id } = await repo.save({ owner: 'lost', balance: 0 });
+    local.inject({ on: 'commit', drop: true }); // COMMIT is forwarded; the socket closes before its answer
+    let attempts = 0;
+    const err = await rejection(
+      withRetry(() =>
+        ds.transaction(async (em) => {
+          attempts++;
+          await em.update(Account, { id }, { balance: 1 });
+        }),
+      ),
+    );
+    expect(attempts).toBe(1);
+    expect(err).toBeInstanceOf(QueryFailedError);
+    // TypeORM sends COMMIT itself, so this is pg's connection error, not CommitOutcomeUnknownError
+    // (that one is DsqlPool.transaction()'s); isOccError is false for it, so withRetry stops.
+    expect(err).toMatchObject({ query: 'COMMIT', message: 'Connection terminated unexpectedly' });
+    // It did commit here: only reading tells.
+    expect((await repo.findOneByOrFail({ id })).balance).toBe(1);
+  });
+});
+
 describe('what DSQL refuses, and the settings that work', () => {
   const uuidKey = { id: { type: 'uuid', primary: true, generated: 'uuid' } } as const;
   const entity = (tableName: string, columns: object, more: object = {}) =>
