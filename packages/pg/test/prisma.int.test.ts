@@ -161,6 +161,28 @@ it('a connection lost at COMMIT rejects without a retry (the outcome is unknown)
   }
 });
 
+it('on @dsql/local, a conflicting update() (UPDATE … RETURNING) finds no row: P2025 before COMMIT', async () => {
+  // @dsql/local answers a statement that meets a concurrent writer without its RETURNING rows
+  // (its README, "Divergences from DSQL"); DSQL would return the row and fail the COMMIT (40001).
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  const other = new DsqlPool(local.connectionOptions());
+  try {
+    const { id } = await prisma.prismaAccount.create({ data: { owner: 'returning', balance: 0 } });
+    const err = await rejection(
+      prisma.$transaction(async (tx: Client) => {
+        await tx.prismaAccount.findUniqueOrThrow({ where: { id } });
+        await other.query('UPDATE prisma_accounts SET balance = balance + 100 WHERE id = $1', [id]);
+        await tx.prismaAccount.update({ where: { id }, data: { balance: 1 } });
+      }),
+    );
+    expect(err).toMatchObject({ name: 'PrismaClientKnownRequestError', code: 'P2025' });
+    expect((await prisma.prismaAccount.findUniqueOrThrow({ where: { id } })).balance).toBe(100);
+  } finally {
+    await other.end();
+    await prisma.$disconnect();
+  }
+});
+
 /** Prisma's write conflict, raw from an interactive transaction or as P2034 from a query. */
 function isPrismaWriteConflict(error: unknown): boolean {
   const e = error as { code?: string; cause?: { originalCode?: string }; meta?: { driverAdapterError?: { cause?: { originalCode?: string } } } };

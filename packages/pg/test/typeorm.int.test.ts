@@ -84,9 +84,12 @@ it('builds its pool from DsqlPool (IAM token, TLS) when given driver: { ...pg, P
   const credentials = countingCredentials(local);
   const before = local.stats().authenticated;
   const opts = options();
-  await withDataSource({ ...opts, extra: { ...(opts.extra as object), credentials } } as DataSourceOptions, async (ds) => {
-    const pool = (ds.driver as unknown as { master: unknown }).master;
+  const tuned = { ...opts, poolSize: 3, connectTimeoutMS: 4000, extra: { ...(opts.extra as object), credentials } };
+  await withDataSource(tuned as DataSourceOptions, async (ds) => {
+    const pool = (ds.driver as unknown as { master: DsqlPool }).master;
     expect(pool).toBeInstanceOf(DsqlPool);
+    // TypeORM's own pool options reach the DsqlPool as pg's.
+    expect(pool.options).toMatchObject({ max: 3, connectionTimeoutMillis: 4000 });
     expect(await ds.query('SELECT current_user AS who, version() AS v')).toEqual([
       { who: 'admin', v: expect.stringMatching(/^PostgreSQL 16/) },
     ]);
@@ -184,6 +187,15 @@ it('a connection lost at COMMIT rejects without a retry (the outcome is unknown)
     expect(err).toMatchObject({ query: 'COMMIT', message: 'Connection terminated unexpectedly' });
     // It did commit here: only reading tells.
     expect((await repo.findOneByOrFail({ id })).balance).toBe(1);
+  });
+});
+
+it('takes a url (connection string) with the DSQL query parameters', async () => {
+  const { host, port, region, hostaddr, ssl, credentials } = local.connectionOptions();
+  const url = `postgres://admin@${host}:${port}/postgres?region=${region}&hostaddr=${hostaddr}`;
+  const { host: _h, port: _p, username: _u, database: _d, ...rest } = options({ extra: { ssl, credentials } }) as Record<string, unknown>;
+  await withDataSource({ ...rest, url } as DataSourceOptions, async (ds) => {
+    expect(await ds.query('SELECT current_database() AS db')).toEqual([{ db: 'postgres' }]);
   });
 });
 
