@@ -193,7 +193,7 @@ it('a connection lost at COMMIT rejects without a retry (the outcome is unknown)
 it('takes a url (connection string) with the DSQL query parameters', async () => {
   const { host, port, region, hostaddr, ssl, credentials } = local.connectionOptions();
   const url = `postgres://admin@${host}:${port}/postgres?region=${region}&hostaddr=${hostaddr}`;
-  const { host: _h, port: _p, username: _u, database: _d, ...rest } = options({ extra: { ssl, credentials } }) as Record<string, unknown>;
+  const { host: _h, port: _p, username: _u, database: _d, ...rest } = options({ extra: { ssl, credentials } }) as unknown as Record<string, unknown>;
   await withDataSource({ ...rest, url } as DataSourceOptions, async (ds) => {
     expect(await ds.query('SELECT current_database() AS db')).toEqual([{ db: 'postgres' }]);
   });
