@@ -80,3 +80,10 @@ export { runTransaction, isRetryableTransactionError, type TransactionDriver } f
 export { connectWithRetry, type ConnectRetryOptions } from './connect.js';
 export { describeConnectError, type ConnectErrorContext } from './describe-connect-error.js';
 export { sleep, type Sleep } from './timers.js';
+export {
+  runInTransactionScope,
+  isInTransactionScope,
+  nestedTransactionError,
+  assertNoOpenTransaction,
+  type NestedTransactionWording,
+} from './transaction-scope.js';
