@@ -111,7 +111,15 @@ const CONNECTION_MESSAGES =
   /connection terminated|connection (?:was )?closed|connection ended|server closed the connection|socket hang up|client has encountered a connection error|timeout expired|connection timeout|read ECONNRESET|write EPIPE|unexpectedly closed/i;
 
 function isOccNode(f: ErrorFields): boolean {
-  return f.sqlstate === '40001' || f.sqlstate === 'OC000' || f.sqlstate === 'OC001' || OCC_CODE.test(f.code ?? '') || OCC_CODE.test(f.message);
+  return (
+    f.sqlstate === '40001' ||
+    f.sqlstate === 'OC000' ||
+    f.sqlstate === 'OC001' ||
+    OCC_CODE.test(f.code ?? '') ||
+    OCC_CODE.test(f.message) ||
+    // Prisma: "Transaction failed due to a write conflict or a deadlock. Please retry your transaction".
+    f.code === 'P2034'
+  );
 }
 
 /**
@@ -203,7 +211,8 @@ export function classifyError(err: unknown): ErrorClassification {
   return Object.freeze({
     kind,
     retryable: RETRYABLE.has(kind) || transientCredentials,
-    sqlstate: node?.sqlstate,
+    // An error no kind matched still says what the server answered, however deeply wrapped.
+    sqlstate: node?.sqlstate ?? (best === undefined ? chain.find((f) => f.sqlstate !== undefined)?.sqlstate : undefined),
     message: redact(node?.message ?? String(err)),
     hint: (transientCredentials ? TRANSIENT_CREDENTIALS_HINT : HINTS[kind]) + extraHint,
   });
@@ -211,7 +220,9 @@ export function classifyError(err: unknown): ErrorClassification {
 
 /**
  * True for an optimistic-concurrency conflict: SQLSTATE `40001`, or `OC000`/`OC001` as
- * the code or inside the message, anywhere in the `cause` chain or an `AggregateError`.
+ * the code or inside the message, anywhere in the `cause` chain or an `AggregateError` —
+ * also as ORMs wrap it (TypeORM's `QueryFailedError`, Drizzle's `DrizzleQueryError`, Prisma's
+ * `DriverAdapterError` with `cause.originalCode` and its `P2034` with `meta.driverAdapterError`).
  * Such a transaction can be retried as a whole.
  *
  * @example

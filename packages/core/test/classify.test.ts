@@ -10,6 +10,12 @@ describe('isOccError', () => {
     ['inside a cause chain', new Error('query failed', { cause: new Error('wrapped', { cause: pgError('40001', 'x') }) })],
     ['inside an AggregateError', new AggregateError([new Error('a'), pgError('40001', 'change conflicts (OC000)')], 'many')],
     ['sqlState field', Object.assign(new Error('x'), { sqlState: '40001' })],
+    // Prisma's driver adapters: the server's SQLSTATE in `cause.originalCode` (interactive
+    // transactions), or P2034 with the adapter error in `meta` (queries). Proven against real
+    // Prisma in @dsql/pg's prisma.int.test.ts.
+    ['Prisma DriverAdapterError', Object.assign(new Error('TransactionWriteConflict'), { name: 'DriverAdapterError', cause: { kind: 'TransactionWriteConflict', originalCode: '40001', originalMessage: 'change conflicts with another transaction (OC000)' } })],
+    ['Prisma P2034', Object.assign(new Error('Transaction failed due to a write conflict or a deadlock. Please retry your transaction'), { code: 'P2034', meta: { driverAdapterError: { cause: { originalCode: '40001' } } } })],
+    ['Prisma P2034 without meta', Object.assign(new Error('Transaction failed due to a write conflict or a deadlock.'), { code: 'P2034' })],
   ])('detects %s', (_name, err) => {
     expect(isOccError(err)).toBe(true);
     expect(classifyError(err).kind).toBe('occ-conflict');
@@ -22,8 +28,15 @@ describe('isOccError', () => {
     ['a string', 'OC000'],
     ['null', null],
     ['a lost commit wrapping an OCC error', new CommitOutcomeUnknownError({ cause: pgError('40001', 'x') })],
+    ['a Prisma unique violation', Object.assign(new Error('Unique constraint failed'), { code: 'P2002', meta: { driverAdapterError: { cause: { originalCode: '23505', originalMessage: 'duplicate key value' } } } })],
   ])('rejects %s', (_name, err) => {
     expect(isOccError(err)).toBe(false);
+  });
+
+  it("reads a Prisma error's SQLSTATE from its adapter error, never its own P-code", () => {
+    const err = Object.assign(new Error('Unique constraint failed'), { code: 'P2002', meta: { driverAdapterError: { cause: { originalCode: '23505', originalMessage: 'duplicate key value' } } } });
+    expect(classifyError(err).sqlstate).toBe('23505');
+    expect(classifyError(Object.assign(new Error('x'), { code: 'P1001' })).sqlstate).toBeUndefined();
   });
 
   it('survives cycles in cause chains', () => {

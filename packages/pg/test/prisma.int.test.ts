@@ -98,7 +98,7 @@ it('interactive and batch $transaction commit, and roll back when the callback t
   }
 });
 
-it('an OCC conflict at COMMIT rejects with a DriverAdapterError that isOccError does not recognise; withRetry with retryOn runs the transaction again', async () => {
+it('an OCC conflict at COMMIT rejects with a DriverAdapterError that isOccError recognises: withRetry runs the transaction again', async () => {
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   const other = new DsqlPool(local.connectionOptions());
   try {
@@ -115,7 +115,7 @@ it('an OCC conflict at COMMIT rejects with a DriverAdapterError that isOccError 
           // updateMany: no RETURNING (see the report on @dsql/local's answer to a conflicting UPDATE … RETURNING).
           await tx.prismaAccount.updateMany({ where: { id }, data: { balance: row.balance + 1 } });
         }),
-      { retryOn: isPrismaWriteConflict, onRetry: ({ error }) => errors.push(error) },
+      { onRetry: ({ error }) => errors.push(error) },
     );
     expect(attempts).toBe(2);
     expect(errors).toHaveLength(1);
@@ -123,9 +123,9 @@ it('an OCC conflict at COMMIT rejects with a DriverAdapterError that isOccError 
       name: 'DriverAdapterError',
       cause: { kind: 'TransactionWriteConflict', originalCode: '40001', originalMessage: expect.stringContaining('(OC000)') },
     });
-    // Prisma keeps the SQLSTATE in `cause.originalCode`, where @dsql/core does not look (yet):
-    // pass `retryOn` as above. When isOccError learns this shape, drop retryOn from the README.
-    expect(isOccError(errors[0])).toBe(false);
+    // Prisma keeps the SQLSTATE in `cause.originalCode`; @dsql/core reads it there.
+    expect(isOccError(errors[0])).toBe(true);
+    expect(isPrismaWriteConflict(errors[0])).toBe(true);
     expect((await prisma.prismaAccount.findUniqueOrThrow({ where: { id } })).balance).toBe(101);
   } finally {
     await other.end();
@@ -146,11 +146,10 @@ it('a connection lost at COMMIT rejects without a retry (the outcome is unknown)
             attempts++;
             await tx.prismaAccount.updateMany({ where: { id }, data: { balance: 1 } });
           }),
-        { retryOn: isPrismaWriteConflict },
       ),
     );
     expect(attempts).toBe(1);
-    // pg's own error reaches the caller unwrapped; neither retryOn above nor isOccError takes it.
+    // pg's own error reaches the caller unwrapped; it is no write conflict, and not retried.
     expect(err).toBeInstanceOf(Error);
     expect(err.message).toBe('Connection terminated unexpectedly');
     expect(isPrismaWriteConflict(err) || isOccError(err)).toBe(false);
