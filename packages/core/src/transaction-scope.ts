@@ -21,7 +21,7 @@ interface ScopeState {
 }
 
 // On Node 20/22 an enabled AsyncLocalStorage installs promise hooks that tax every promise of the
-// process (a promise-heavy loop ran at about a third of its speed on Node 20: bench/nested-guard.mjs),
+// process (a promise-heavy loop ran at about a third of its speed on Node 20: packages/pg/bench/nested-guard.mjs),
 // so the store is enabled only while some callback runs and disabled again when the last one
 // settles: with no transaction callback running, nothing is propagated and queries pay nothing.
 // (Node 24's AsyncContextFrame-based storage has no such cost; disabling it there is harmless.)
