@@ -16,6 +16,7 @@ import type { FaultBook } from './faults.js';
 import type { SqlContext, SqlError, SqlSession, TxStatus } from './sql/hook.js';
 import type { DsqlLocalStats } from './stats.js';
 import { commandComplete, commandTagOf, errorFields, errorFromFields, errorResponse, readyForQuery } from './wire/backend.js';
+import { returningReplaySql } from './sql/returning-replay.js';
 import { FrameReader, cstring, message, readCString } from './wire/frames.js';
 
 /** DSQL's OCC data-conflict error. */
@@ -30,6 +31,7 @@ const CONFLICT_CODES = new Set(['40001', '40P01', '55P03']);
 const COMMIT_RE = /^\s*(?:commit|end)(?:\s+(?:work|transaction))?\s*;?\s*$/i;
 const FOR_LOCK_RE = /\s+for\s+(?:update|no\s+key\s+update|share|key\s+share)(?:\s+of\s+[\w.,\s"]+?)?(?:\s+nowait|\s+skip\s+locked)?\s*;?\s*$/i;
 const WRITE_RE = /^\s*(?:insert|update|delete|with|merge)\b/i;
+const RETURNING_RE = /\breturning\b/i;
 /** A statement PostgreSQL rejects at parse time: used to put a transaction into the aborted state. */
 const FAILING_SQL = 'DSQL_LOCAL_ABORT';
 
@@ -81,18 +83,36 @@ interface Pending {
   described?: boolean;
   /** Do not relay this request's RowDescription (a replay after one was relayed). */
   skipDescription?: boolean;
-  /** An Execute of a locking read: how to read its rows again, without the lock, after a conflict. */
-  replay?: LockingReadReplay;
+  /** An Execute of a replayable statement: how to produce its rows again after a conflict. */
+  replay?: ReplayableExecution;
+  /** Report the CommandComplete of a replay (`SELECT n`) as this verb's (`UPDATE n`). */
+  tagVerb?: string;
 }
 
-/** What re-running an extended-protocol `SELECT … FOR UPDATE` without its lock clause takes. */
-interface LockingReadReplay {
-  /** The statement's text without the lock clause. */
-  sql: string;
+/**
+ * A statement whose answer has rows that a conflict must not lose: a `SELECT … FOR UPDATE`
+ * (re-read without its lock clause) or an `UPDATE` / `DELETE … RETURNING` (its rows computed by
+ * a SELECT, see `sql/returning-replay.ts`). Both take no row lock, so they cannot wait again.
+ */
+interface Replayable {
+  kind: 'locking-read' | 'returning';
+  /** The statement's text as sent upstream. */
+  sent: string;
   /** Parse's parameter type section (int16 count, then OIDs), as the client sent it. */
   paramTypes: Buffer;
+}
+
+/** A replayable statement as one Execute ran it. */
+interface ReplayableExecution extends Replayable {
   /** Bind's sections after its portal and statement names: formats, values, result formats. */
   bindTail: Buffer;
+}
+
+/** The SELECT that answers for a replayable statement, and the verb its CommandComplete must carry. */
+function replayOf(r: Pick<Replayable, 'kind' | 'sent'>): { sql: string; tagVerb?: string } | undefined {
+  if (r.kind === 'locking-read') return { sql: r.sent.replace(FOR_LOCK_RE, '') };
+  const sql = returningReplaySql(r.sent);
+  return sql === undefined ? undefined : { sql, tagVerb: /^\s*(\w+)/.exec(r.sent)![1]!.toUpperCase() };
 }
 
 /** What `decide` made of one SQL text. */
@@ -125,8 +145,8 @@ interface StatementInfo {
   /** How each execution leaves the transaction (the rules' `transaction`). */
   transaction?: 'opens' | 'closes';
   drop?: boolean;
-  /** A `SELECT … FOR UPDATE/SHARE`: its text without the lock clause and its parameter types. */
-  lockingRead?: { sql: string; paramTypes: Buffer };
+  /** A statement a conflict must not leave without its rows (see `Replayable`). */
+  replayable?: Replayable;
 }
 
 /** A bound portal: its statement, and whether an Execute already started it. */
@@ -134,7 +154,7 @@ interface PortalInfo {
   statement: StatementInfo | undefined;
   /** A later Execute of the same portal fetches more rows of the same run (not a new execution). */
   started: boolean;
-  /** For a locking read only: Bind's sections after the names (see `LockingReadReplay`). */
+  /** For a replayable statement only: Bind's sections after the names (see `ReplayableExecution`). */
   bindTail?: Buffer;
 }
 
@@ -177,8 +197,8 @@ export class ProxySession {
   private doomed = false;
   private doomedError: SqlError = OC000;
   private occBatch = false;
-  /** The conflicting Execute of `occBatch` is a locking read: read its rows again, unlocked. */
-  private occReplay: LockingReadReplay | undefined;
+  /** The conflicting Execute of `occBatch` has rows to answer with: the SELECT that gives them. */
+  private occReplay: { sql: string; tagVerb?: string; paramTypes: Buffer; bindTail: Buffer } | undefined;
   private ccFailedBatch = false;
   private skipUntilSync = false;
   /** The proxy opened a transaction around the current extended-protocol batch. */
@@ -389,8 +409,9 @@ export class ProxySession {
           transaction: d.transaction,
         };
         const sent = d.sql ?? sql;
-        if (!d.refusal && READ_RE.test(sent) && FOR_LOCK_RE.test(sent)) {
-          info.lockingRead = { sql: sent.replace(FOR_LOCK_RE, ''), paramTypes: Buffer.from(frame.subarray(afterSql)) };
+        if (!d.refusal) {
+          const kind = READ_RE.test(sent) && FOR_LOCK_RE.test(sent) ? 'locking-read' : info.writesRows && RETURNING_RE.test(sent) ? 'returning' : undefined;
+          if (kind) info.replayable = { kind, sent, paramTypes: Buffer.from(frame.subarray(afterSql)) };
         }
         this.statements.set(name, info);
         if (d.refusal) {
@@ -407,7 +428,7 @@ export class ProxySession {
         const [stmt, afterStmt] = readCString(frame, afterPortal);
         const statement = this.statements.get(stmt);
         // Copied for locking reads only: the common Bind costs no allocation here.
-        const bindTail = statement?.lockingRead ? Buffer.from(frame.subarray(afterStmt)) : undefined;
+        const bindTail = statement?.replayable ? Buffer.from(frame.subarray(afterStmt)) : undefined;
         this.portals.set(portal, { statement, started: false, bindTail });
         this.push({ k: K.Bind });
         break;
@@ -447,8 +468,8 @@ export class ProxySession {
         this.batchExecuted = true;
         const execute: Pending = { k: K.Execute, sql: info?.sql, tag: info?.tag, drop: info?.drop, writesRows: info?.writesRows };
         // A replay returns every row: only for an Execute that asked for all of them (max rows 0).
-        if (info?.lockingRead && bound?.bindTail && frame.readInt32BE(afterPortal) === 0) {
-          execute.replay = { ...info.lockingRead, bindTail: bound.bindTail };
+        if (info?.replayable && bound?.bindTail && frame.readInt32BE(afterPortal) === 0) {
+          execute.replay = { ...info.replayable, bindTail: bound.bindTail };
         }
         this.push(execute);
         if (runs) this.follow(info?.transaction);
@@ -716,6 +737,7 @@ export class ProxySession {
     }
     let override = h?.tag;
     if (h?.tags) override = h.tags[(h.completed = (h.completed ?? 0) + 1) - 1];
+    if (h?.tagVerb) override = `${h.tagVerb} ${/\d+$/.exec(commandTagOf(frame))?.[0] ?? '0'}`;
     const tag = override ?? commandTagOf(frame);
     const check = this.rules.onCommandComplete;
     if (check && h) {
@@ -769,9 +791,10 @@ export class ProxySession {
       if (h.k === K.Simple) h.occ = true;
       else {
         this.occBatch = true;
-        // A locking read is read again once the transaction is reset (its rows are the answer);
-        // anything else gets its plausible tag now.
-        if (h.replay) this.occReplay = h.replay;
+        // A statement whose rows are its answer is answered by a SELECT once the transaction is
+        // reset (see `Replayable`); anything else gets its plausible tag now.
+        const replay = h.replay && replayOf(h.replay);
+        if (replay) this.occReplay = { ...replay, paramTypes: h.replay!.paramTypes, bindTail: h.replay!.bindTail };
         else this.emit(commandComplete(plausibleTag(h.sql ?? '')));
       }
       return;
@@ -802,13 +825,16 @@ export class ProxySession {
       this.occReplay = undefined;
       this.internal('ROLLBACK; BEGIN ISOLATION LEVEL REPEATABLE READ', () => {
         if (replayExtended) {
-          this.replayLockingRead(replayExtended);
+          this.replayExtended(replayExtended);
           return;
         }
-        if (replay !== undefined && FOR_LOCK_RE.test(replay) && /^\s*select\b/i.test(replay)) {
-          // Re-read without the lock clause: rows as the snapshot sees them, no wait.
-          this.push({ k: K.Simple, skipDescription: described });
-          this.upstream.write(serialize.query(replay.replace(FOR_LOCK_RE, '')));
+        // Rows as the snapshot sees them, without waiting: a locking read without its lock
+        // clause; an UPDATE / DELETE … RETURNING as the SELECT of the rows it would return.
+        const rows =
+          replay === undefined ? undefined : READ_RE.test(replay) && FOR_LOCK_RE.test(replay) ? replayOf({ kind: 'locking-read', sent: replay }) : WRITE_RE.test(replay) ? replayOf({ kind: 'returning', sent: replay }) : undefined;
+        if (rows) {
+          this.push({ k: K.Simple, skipDescription: described, tagVerb: rows.tagVerb });
+          this.upstream.write(serialize.query(rows.sql));
           return;
         }
         if (replay !== undefined) this.emit(commandComplete(plausibleTag(replay)));
@@ -838,17 +864,17 @@ export class ProxySession {
   }
 
   /**
-   * Reads the rows of an extended-protocol locking read that lost a conflict again, without the
-   * lock clause, in the fresh upstream transaction: a statement and portal of the proxy's own
-   * (the client's are untouched), the client's parameters and result formats, no Describe (its
-   * RowDescription was relayed already if it asked). Its rows, CommandComplete and the batch's
-   * ReadyForQuery reach the client as the answer to the original Execute.
+   * Answers an extended-protocol statement that lost a conflict with its rows (see `Replayable`),
+   * in the fresh upstream transaction: a statement and portal of the proxy's own (the client's
+   * are untouched), the client's parameters and result formats, no Describe (its RowDescription
+   * was relayed already if it asked). Its rows, CommandComplete and the batch's ReadyForQuery
+   * reach the client as the answer to the original Execute.
    */
-  private replayLockingRead(r: LockingReadReplay): void {
+  private replayExtended(r: NonNullable<ProxySession['occReplay']>): void {
     const name = 'dsql_local_replay';
     this.push({ k: K.Parse, hidden: true });
     this.push({ k: K.Bind, hidden: true });
-    this.push({ k: K.Execute });
+    this.push({ k: K.Execute, tagVerb: r.tagVerb });
     this.push({ k: K.Close, hidden: true });
     this.push({ k: K.Sync });
     this.upstream.write(

@@ -129,6 +129,52 @@ describe('optimistic concurrency', () => {
     }
   });
 
+  it('an UPDATE … RETURNING conflicting with a write returns the rows it would have (simple protocol), then fails at COMMIT', async () => {
+    await a.query('BEGIN');
+    await a.query('UPDATE accounts SET balance = 3 WHERE id = 1');
+    await b.query('BEGIN');
+    const r = await b.query('UPDATE accounts SET balance = balance + 5 WHERE id = 1 RETURNING id, balance, balance * 2 AS twice');
+    expect(r.command).toBe('UPDATE');
+    expect(r.rowCount).toBe(1);
+    expect(r.rows).toEqual([{ id: 1, balance: 105, twice: 210 }]);
+    await a.query('COMMIT');
+    expect(await failure(() => b.query('COMMIT'))).toEqual(OCC);
+    expect(await balance(1)).toBe(3);
+  });
+
+  it('UPDATE / DELETE … RETURNING over the extended protocol (parameters, qualified names, *) return their rows; nothing is applied', async () => {
+    await a.query('BEGIN');
+    await a.query('UPDATE accounts SET balance = 3 WHERE id = 1');
+    await b.query('BEGIN');
+    const updated = await b.query('UPDATE public.accounts SET balance = $1 WHERE public.accounts.id = $2 RETURNING public.accounts.id, public.accounts.balance', [77, 1]);
+    expect([updated.command, updated.rowCount, updated.rows]).toEqual(['UPDATE', 1, [{ id: 1, balance: 77 }]]);
+    const all = await b.query('UPDATE accounts AS acc SET balance = acc.balance - $1 WHERE acc.id = $2 RETURNING *', [1, 1]);
+    expect(all.rows).toEqual([{ id: 1, balance: 99 }]);
+    const deleted = await b.query('DELETE FROM accounts WHERE id = $1 RETURNING id', [1]);
+    expect([deleted.command, deleted.rowCount, deleted.rows]).toEqual(['DELETE', 1, [{ id: 1 }]]);
+    await a.query('COMMIT');
+    expect(await failure(() => b.query('COMMIT'))).toEqual(OCC);
+    expect(await balance(1)).toBe(3);
+  });
+
+  it('Postgres.js: a conflicting UPDATE … RETURNING * returns the row and the transaction fails at COMMIT', async () => {
+    const sql = await connectPostgresJs(dsql);
+    try {
+      await a.query('BEGIN');
+      await a.query('UPDATE accounts SET balance = 4 WHERE id = 1');
+      let seen: unknown;
+      const attempt = sql.begin(async (tx) => {
+        seen = [...(await tx`UPDATE accounts SET balance = balance + ${10} WHERE id = ${1} RETURNING *`)];
+        await a.query('COMMIT');
+      });
+      expect(await failure(() => attempt)).toEqual(OCC);
+      expect(seen).toEqual([{ id: 1, balance: 110 }]);
+      expect(await balance(1)).toBe(4);
+    } finally {
+      await sql.end({ timeout: 5 });
+    }
+  });
+
   it('an autocommit write that conflicts fails at once with 40001 OC000', async () => {
     await a.query('BEGIN');
     await a.query('UPDATE accounts SET balance = 9 WHERE id = 1');

@@ -112,7 +112,6 @@ it('an OCC conflict at COMMIT rejects with a DriverAdapterError that isOccError 
           const row = await tx.prismaAccount.findUniqueOrThrow({ where: { id } });
           // Another session changes the row this transaction read, before it commits.
           if (attempts === 1) await other.query('UPDATE prisma_accounts SET balance = balance + 100 WHERE id = $1', [id]);
-          // updateMany: no RETURNING (see the report on @dsql/local's answer to a conflicting UPDATE … RETURNING).
           await tx.prismaAccount.updateMany({ where: { id }, data: { balance: row.balance + 1 } });
         }),
       { onRetry: ({ error }) => errors.push(error) },
@@ -160,22 +159,32 @@ it('a connection lost at COMMIT rejects without a retry (the outcome is unknown)
   }
 });
 
-it('on @dsql/local, a conflicting update() (UPDATE … RETURNING) finds no row: P2025 before COMMIT', async () => {
-  // @dsql/local answers a statement that meets a concurrent writer without its RETURNING rows
-  // (its README, "Divergences from DSQL"); DSQL would return the row and fail the COMMIT (40001).
+it('a conflicting update() (UPDATE … RETURNING) gets its row, the COMMIT fails with a write conflict, and withRetry runs it again', async () => {
+  // As on DSQL: the statement answers (here @dsql/local computes the row it would return) and
+  // the conflict surfaces at COMMIT, where isOccError recognises Prisma's error.
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   const other = new DsqlPool(local.connectionOptions());
   try {
     const { id } = await prisma.prismaAccount.create({ data: { owner: 'returning', balance: 0 } });
-    const err = await rejection(
-      prisma.$transaction(async (tx: Client) => {
-        await tx.prismaAccount.findUniqueOrThrow({ where: { id } });
-        await other.query('UPDATE prisma_accounts SET balance = balance + 100 WHERE id = $1', [id]);
-        await tx.prismaAccount.update({ where: { id }, data: { balance: 1 } });
-      }),
+    const returned: number[] = [];
+    const errors: unknown[] = [];
+    let attempts = 0;
+    await withRetry(
+      () =>
+        prisma.$transaction(async (tx: Client) => {
+          attempts++;
+          await tx.prismaAccount.findUniqueOrThrow({ where: { id } });
+          if (attempts === 1) await other.query('UPDATE prisma_accounts SET balance = balance + 100 WHERE id = $1', [id]);
+          returned.push((await tx.prismaAccount.update({ where: { id }, data: { balance: { increment: 1 } } })).balance);
+        }),
+      { onRetry: ({ error }) => errors.push(error) },
     );
-    expect(err).toMatchObject({ name: 'PrismaClientKnownRequestError', code: 'P2025' });
-    expect((await prisma.prismaAccount.findUniqueOrThrow({ where: { id } })).balance).toBe(100);
+    expect(attempts).toBe(2);
+    expect(errors).toHaveLength(1);
+    expect(isOccError(errors[0])).toBe(true);
+    // The first attempt's update() saw a row (the fresh snapshot's, plus its increment), not P2025.
+    expect(returned).toEqual([101, 101]);
+    expect((await prisma.prismaAccount.findUniqueOrThrow({ where: { id } })).balance).toBe(101);
   } finally {
     await other.end();
     await prisma.$disconnect();
