@@ -7,5 +7,5 @@ const base = require('../../jest.preset.cjs')(__dirname);
 module.exports = {
   ...base,
   moduleNameMapper: { '^kysely$': path.join(__dirname, 'test/compat/kysely-next.mjs'), ...base.moduleNameMapper },
-  testMatch: ['<rootDir>/test/{migrator,crud,schema}.int.test.ts'],
+  testMatch: ['<rootDir>/test/{migrator,crud,schema,nested-transactions}.int.test.ts'],
 };

@@ -1,5 +1,6 @@
 import { DialectAdapterBase, type Kysely, type MigrationLockOptions } from 'kysely';
 import type { RetryOptions } from '@dsql/core';
+import type { NestGuard } from './nested-transactions.js';
 import { MigrationLease, type DetachedRunner, type ResolvedMigrationLockConfig } from './migration-lock.js';
 
 /**
@@ -24,12 +25,18 @@ export class DsqlAdapter extends DialectAdapterBase {
   readonly #leases = new WeakMap<object, MigrationLease>();
   /** Default retry of `transaction()` from `@dsql/kysely` for databases using this dialect. */
   readonly retry: RetryOptions | boolean;
+  /** Nested-transaction check of `transaction()` from `@dsql/kysely` (none: not checked). */
+  readonly nest: NestGuard | undefined;
 
-  constructor(lock: ResolvedMigrationLockConfig, options: { detached?: DetachedRunner; retry?: RetryOptions | boolean } = {}) {
+  constructor(
+    lock: ResolvedMigrationLockConfig,
+    options: { detached?: DetachedRunner; retry?: RetryOptions | boolean; nest?: NestGuard } = {},
+  ) {
     super();
     this.#lock = lock;
     this.#detached = options.detached;
     this.retry = options.retry ?? true;
+    this.nest = options.nest;
   }
 
   override get supportsTransactionalDdl(): boolean {

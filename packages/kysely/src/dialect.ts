@@ -4,6 +4,7 @@ import type { DatabaseConnection, DatabaseIntrospector, Dialect, DialectAdapter,
 import { DsqlAdapter } from './adapter.js';
 import { DsqlDriver } from './driver.js';
 import { DsqlIntrospector } from './introspector.js';
+import { nestGuard, type NestGuard } from './nested-transactions.js';
 import { resolveMigrationLockConfig, type DetachedRunner, type MigrationLockConfig, type ResolvedMigrationLockConfig } from './migration-lock.js';
 import { pgSource, type PgCursorConstructor, type PgPoolLike } from './pg-source.js';
 import { postgresSource, type PostgresSqlLike } from './postgres-source.js';
@@ -39,6 +40,16 @@ export interface DsqlDialectOptions {
    * own hook (`pool.on('connect', …)` of node-postgres, `connection` options of Postgres.js).
    */
   onReserveConnection?: (connection: DatabaseConnection) => Promise<void>;
+  /**
+   * Refuse nested transactions: a transaction started on this database's pool or `sql` (with
+   * {@link transaction}, Kysely's `db.transaction()` / `db.startTransaction()`, `pool.transaction()`
+   * of @dsql/pg or `sql.begin()` of @dsql/postgres) from inside a running {@link transaction}
+   * callback of the same pool or `sql` fails at once with `DsqlUnsupportedError`, before a
+   * connection is checked out. Default `true`; `false` turns the check off (and the
+   * `AsyncLocalStorage` it keeps entered while a callback runs). The pool's or `sql`'s own
+   * `detectNestedTransactions` governs its own methods.
+   */
+  detectNestedTransactions?: boolean;
 }
 
 /**
@@ -90,7 +101,7 @@ export interface DsqlDialectConnectionConfig extends DsqlDialectOptions, DsqlPoo
 export type DsqlDialectConfig = DsqlDialectConnectionConfig | DsqlDialectPoolConfig | DsqlDialectPostgresConfig;
 
 /** Keys of the config that belong to the dialect, never handed to the pool. */
-const DIALECT_KEYS = ['waitForIndexes', 'migrationLock', 'identityCache', 'onReserveConnection', 'pool', 'postgres', 'cursor'] as const;
+const DIALECT_KEYS = ['waitForIndexes', 'migrationLock', 'identityCache', 'onReserveConnection', 'detectNestedTransactions', 'pool', 'postgres', 'cursor'] as const;
 
 function describe(value: unknown): string {
   return value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
@@ -159,6 +170,7 @@ export class DsqlDialect implements Dialect {
   readonly #lock: ResolvedMigrationLockConfig;
   readonly #retry: RetryOptions | boolean;
   readonly #onReserveConnection: DsqlDialectOptions['onReserveConnection'];
+  readonly #nest: NestGuard;
 
   constructor(config: DsqlDialectConfig) {
     if (typeof config !== 'object' || config === null) {
@@ -170,16 +182,20 @@ export class DsqlDialect implements Dialect {
     if (config.onReserveConnection !== undefined && typeof config.onReserveConnection !== 'function') {
       throw new DsqlConfigError('onReserveConnection', describe(config.onReserveConnection), 'a function');
     }
+    if (config.detectNestedTransactions !== undefined && typeof config.detectNestedTransactions !== 'boolean') {
+      throw new DsqlConfigError('detectNestedTransactions', describe(config.detectNestedTransactions), 'true or false');
+    }
     this.#waitForIndexes = config.waitForIndexes ?? true;
     this.#identityCache = checkIdentityCache(config.identityCache);
     this.#lock = resolveMigrationLockConfig(config.migrationLock);
     this.#retry = config.retry ?? true;
     this.#onReserveConnection = config.onReserveConnection;
     this.#source = sourceOf(config);
+    this.#nest = nestGuard(this.#source, config.detectNestedTransactions ?? true);
   }
 
   createDriver(): Driver {
-    return new DsqlDriver(this.#source, { waitForIndexes: this.#waitForIndexes, onReserveConnection: this.#onReserveConnection });
+    return new DsqlDriver(this.#source, { waitForIndexes: this.#waitForIndexes, onReserveConnection: this.#onReserveConnection, nest: this.#nest });
   }
 
   createQueryCompiler(): QueryCompiler {
@@ -187,7 +203,7 @@ export class DsqlDialect implements Dialect {
   }
 
   createAdapter(): DialectAdapter {
-    return new DsqlAdapter(this.#lock, { detached: this.#detached, retry: this.#retry });
+    return new DsqlAdapter(this.#lock, { detached: this.#detached, retry: this.#retry, nest: this.#nest });
   }
 
   createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {

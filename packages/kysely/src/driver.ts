@@ -4,9 +4,11 @@ import {
   DsqlUnsupportedError,
   classifyError,
   isConnectionLoss,
+  isInTransactionScope,
 } from '@dsql/core';
 import type { CompiledQuery, DatabaseConnection, Driver, QueryResult, TransactionSettings } from 'kysely';
 import { DsqlJobError, jobIdOf, waitForJobSql } from './index-jobs.js';
+import { nestedError, type NestGuard } from './nested-transactions.js';
 import type { DsqlSession, SessionResult, SessionSource } from './session.js';
 
 /** What the driver needs besides a session source. */
@@ -15,6 +17,43 @@ export interface DsqlDriverOptions {
   readonly waitForIndexes: boolean;
   /** Runs each time a session is checked out for Kysely. */
   readonly onReserveConnection?: ((connection: DatabaseConnection) => Promise<void>) | undefined;
+  /** Nested-transaction check (`detectNestedTransactions`); none: not checked. */
+  readonly nest?: NestGuard | undefined;
+}
+
+/**
+ * A session checked out on first use. Inside an open transaction scope of the owner, Kysely asks
+ * for a connection before `beginTransaction` says what it is for: a nested transaction must fail
+ * before a connection is taken (with `max: 1` the checkout would wait forever), while a plain
+ * query on the outer database stays legitimate.
+ */
+class DeferredSession implements DsqlSession {
+  readonly #acquire: () => Promise<DsqlSession>;
+  #session: Promise<DsqlSession> | undefined;
+
+  constructor(acquire: () => Promise<DsqlSession>) {
+    this.#acquire = acquire;
+  }
+
+  #get(): Promise<DsqlSession> {
+    return (this.#session ??= this.#acquire());
+  }
+
+  async query(sql: string, parameters: readonly unknown[]): Promise<SessionResult> {
+    return (await this.#get()).query(sql, parameters);
+  }
+
+  async *stream(sql: string, parameters: readonly unknown[], chunkSize: number): AsyncIterableIterator<Record<string, unknown>[]> {
+    const session = await this.#get();
+    if (!session.stream) throw new Error('@dsql/kysely: this driver cannot stream results.');
+    yield* session.stream(sql, parameters, chunkSize);
+  }
+
+  async release(destroy: boolean): Promise<void> {
+    if (this.#session === undefined) return;
+    const session = await this.#session.catch(() => undefined);
+    await session?.release(destroy);
+  }
 }
 
 /** Where a connection stands, as far as transactions go. */
@@ -127,6 +166,14 @@ export class DsqlDriver implements Driver {
   async init(): Promise<void> {}
 
   async acquireConnection(): Promise<DatabaseConnection> {
+    const owner = this.#options.nest?.owner();
+    if (owner !== undefined && isInTransactionScope(owner)) {
+      return new DsqlConnection(new DeferredSession(() => this.#checkOut().then((c) => c.session)), this.#options);
+    }
+    return this.#checkOut();
+  }
+
+  async #checkOut(): Promise<DsqlConnection> {
     const connection = new DsqlConnection(await this.#source.acquire(), this.#options);
     if (this.#options.onReserveConnection) {
       try {
@@ -141,6 +188,9 @@ export class DsqlDriver implements Driver {
 
   async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
     const c = connection as DsqlConnection;
+    // Before anything is sent, and (see DeferredSession) before a connection is checked out.
+    const nested = this.#options.nest && nestedError(this.#options.nest, 'db.transaction() / db.startTransaction()');
+    if (nested) throw nested;
     if (settings.isolationLevel !== undefined && settings.isolationLevel !== 'repeatable read') {
       throw new DsqlUnsupportedError(
         'isolation levels',

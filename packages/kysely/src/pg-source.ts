@@ -78,6 +78,13 @@ class PgSession implements DsqlSession {
     }
   }
 
+  /** A `DsqlPool` client runs the callback in its pool's scope: `pool.transaction()` inside it is refused. */
+  get inTransactionScope(): (<T>(fn: () => Promise<T>) => Promise<T>) | undefined {
+    const client = this.#client as PgPoolClientLike & { _dsqlInTransaction?: (c: unknown, fn: () => Promise<unknown>) => Promise<unknown> };
+    if (typeof client._dsqlInTransaction !== 'function') return undefined;
+    return <T>(fn: () => Promise<T>) => client._dsqlInTransaction!(client, fn) as Promise<T>;
+  }
+
   release(destroy: boolean): void {
     this.#client.removeListener?.('error', ignoreError);
     this.#client.release(destroy ? new Error('@dsql/kysely: connection discarded (its state is unknown)') : undefined);
@@ -94,8 +101,12 @@ export function pgSource(pool: PgPoolLike | (() => PgPoolLike | Promise<PgPoolLi
   // A pool given as an object is ours to end on `db.destroy()` (as with Kysely's PostgresDialect);
   // a factory runs on first use only.
   let ready: Promise<PgPoolLike> | undefined = typeof pool === 'function' ? undefined : Promise.resolve(pool);
-  const get = (): Promise<PgPoolLike> => (ready ??= Promise.resolve((pool as () => PgPoolLike | Promise<PgPoolLike>)()));
+  let created: PgPoolLike | undefined = typeof pool === 'function' ? undefined : pool;
+  const get = (): Promise<PgPoolLike> =>
+    (ready ??= Promise.resolve((pool as () => PgPoolLike | Promise<PgPoolLike>)()).then((made) => (created = made)));
   return {
+    owner: () => created,
+    ownerName: 'pool',
     acquire: async () => new PgSession(await (await get()).connect(), cursor),
     end: async () => {
       if (ready) await (await ready).end();

@@ -80,6 +80,8 @@ class PostgresSession implements DsqlSession {
  */
 export function postgresSource(sql: PostgresSqlLike): SessionSource {
   return {
+    owner: () => sql,
+    ownerName: 'sql',
     acquire: async () => new PostgresSession(await sql.reserve()),
     // Postgres.js 3.4.9's end() never resolves once a connection closed with a statement in flight
     // (its `ended` callback is only called from a socket that is already gone); the timeout lets

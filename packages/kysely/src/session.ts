@@ -23,6 +23,11 @@ export interface DsqlSession {
   stream?(sql: string, parameters: readonly unknown[], chunkSize: number): AsyncIterableIterator<Record<string, unknown>[]>;
   /** Gives the connection back; `destroy` closes it instead (its state is unknown). */
   release(destroy: boolean): void | Promise<void>;
+  /**
+   * Runs a transaction callback inside the client's own nested-transaction scope, when the client
+   * has one (a `DsqlPool` client: then `pool.transaction()` inside the callback is refused too).
+   */
+  inTransactionScope?<T>(fn: () => Promise<T>): Promise<T>;
 }
 
 /** Where sessions come from: a pool. */
@@ -30,4 +35,11 @@ export interface SessionSource {
   acquire(): Promise<DsqlSession>;
   /** Closes the pool (when the dialect owns it, or when Kysely's `destroy()` is called). */
   end(): Promise<void>;
+  /**
+   * The pool or `sql` sessions come from, once known (a pool factory runs on first use): the
+   * owner of nested-transaction scopes (@dsql/core's `runInTransactionScope`).
+   */
+  owner(): object | undefined;
+  /** How error messages name the owner: `'pool'`, `'sql'`. */
+  readonly ownerName: string;
 }

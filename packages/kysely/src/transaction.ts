@@ -1,7 +1,17 @@
 import { DsqlUnsupportedError, isRetryableTransactionError, withRetry, type RetryOptions } from '@dsql/core';
-import type { Kysely, Transaction } from 'kysely';
+import type { DatabaseConnection, Kysely, Transaction } from 'kysely';
 import { DsqlAdapter } from './adapter.js';
+import { nestedError, runInScope } from './nested-transactions.js';
 import { DsqlJobError } from './index-jobs.js';
+
+/** The connection a transaction runs on (Kysely hands it to whoever asks its executor). */
+async function connectionOf<DB>(trx: Transaction<DB>): Promise<DatabaseConnection> {
+  let connection: DatabaseConnection | undefined;
+  await trx.getExecutor().provideConnection(async (c) => {
+    connection = c;
+  });
+  return connection!;
+}
 
 /**
  * Runs `fn` in a Kysely transaction (`db.transaction().execute(fn)`) and retries the whole
@@ -17,6 +27,15 @@ import { DsqlJobError } from './index-jobs.js';
  *   retried: it rejects with `CommitOutcomeUnknownError` — the changes may be committed.
  * - Any other error rolls back and is thrown as it is (with a non-enumerable `attempts`). A
  *   `DsqlJobError` (an index job started in `fn` failed, waited for after COMMIT) is not retried.
+ * - Nesting: while `fn` runs, starting another transaction on the same pool or `sql` — this
+ *   `transaction(db, …)` again, Kysely's `db.transaction()` / `db.startTransaction()` (of this or
+ *   any Kysely database on that pool or `sql`), `pool.transaction()` of a `DsqlPool`, `sql.begin()`
+ *   of a `dsql()` `sql` — fails at once with `DsqlUnsupportedError`, before a connection is checked
+ *   out: it would be a separate transaction on another connection. Use `trx`. Not refused: work
+ *   that runs after `fn` settled, transactions on another pool, plain queries on `db` (they are
+ *   outside the transaction). A transaction started with Kysely's own `db.transaction().execute()`
+ *   opens no such scope (Kysely runs its callback itself); use this function for the check.
+ *   `detectNestedTransactions: false` on the dialect turns it off.
  * - Savepoints (`trx.savepoint()`) and isolation levels other than repeatable read fail at once
  *   (`DsqlUnsupportedError`); called with a transaction as `db`, it fails at once too (DSQL has
  *   no nested transactions).
@@ -45,8 +64,15 @@ export function transaction<DB, T>(
     );
   }
   const adapter = db.getExecutor().adapter;
+  const nest = adapter instanceof DsqlAdapter ? adapter.nest : undefined;
+  const nested = nest && nestedError(nest, 'transaction()');
+  if (nested) return Promise.reject(nested);
   const policy = retry ?? (adapter instanceof DsqlAdapter ? adapter.retry : true);
-  const once = (attempt: number): Promise<T> => db.transaction().execute((trx) => fn(trx, attempt));
+  const once = (attempt: number): Promise<T> =>
+    db.transaction().execute(async (trx) => {
+      if (nest === undefined) return fn(trx, attempt);
+      return runInScope(nest, await connectionOf(trx), () => fn(trx, attempt));
+    });
   if (policy === false) return once(1);
   // A failed wait for an index job comes after COMMIT: the transaction must not run again.
   const retryOn = (err: unknown): boolean => !(err instanceof DsqlJobError) && isRetryableTransactionError(err);
