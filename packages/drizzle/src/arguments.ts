@@ -6,8 +6,8 @@
 import { DsqlConfigError } from '@dsql/core';
 import type { TransactionRetry } from './transaction.js';
 
-/** Keys of Drizzle's own `DrizzleConfig` (and this package's `retry`). */
-const DRIZZLE_KEYS = ['schema', 'logger', 'casing', 'cache', 'retry'] as const;
+/** Keys of Drizzle's own `DrizzleConfig` (and this package's `retry`, `detectNestedTransactions`). */
+const DRIZZLE_KEYS = ['schema', 'logger', 'casing', 'cache', 'retry', 'detectNestedTransactions'] as const;
 
 /** What `drizzle()` was asked for, sorted. */
 export interface DrizzleArguments {
@@ -19,6 +19,8 @@ export interface DrizzleArguments {
   config: Record<string, unknown>;
   /** Retry of `db.transaction`, when configured. */
   retry?: TransactionRetry;
+  /** The nested-transaction check of `db.transaction` / `transaction()`, when configured. */
+  detectNestedTransactions?: boolean;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -37,9 +39,20 @@ function take(from: Record<string, unknown>): { drizzle: Record<string, unknown>
   return { drizzle, rest };
 }
 
-function withoutRetry(config: Record<string, unknown>): { config: Record<string, unknown>; retry?: TransactionRetry } {
-  const { retry, ...rest } = config;
-  return retry === undefined ? { config: rest } : { config: rest, retry: retry as TransactionRetry };
+function detectOption(value: unknown): boolean | undefined {
+  if (value !== undefined && typeof value !== 'boolean') throw new DsqlConfigError('detectNestedTransactions', typeof value, 'true or false');
+  return value;
+}
+
+/** Takes this package's own keys (`retry`, `detectNestedTransactions`) out of Drizzle's config. */
+function withoutRetry(config: Record<string, unknown>): { config: Record<string, unknown>; retry?: TransactionRetry; detectNestedTransactions?: boolean } {
+  const { retry, detectNestedTransactions, ...rest } = config;
+  const detect = detectOption(detectNestedTransactions);
+  return {
+    config: rest,
+    ...(retry === undefined ? {} : { retry: retry as TransactionRetry }),
+    ...(detect === undefined ? {} : { detectNestedTransactions: detect }),
+  };
 }
 
 /**
@@ -88,10 +101,20 @@ export function parseDrizzleArguments(params: readonly unknown[]): DrizzleArgume
     const sorted = withoutRetry(drizzle);
     // A `retry` inside the connection options configures db.transaction too.
     const retry = sorted.retry ?? (typeof options === 'object' ? (options.retry as TransactionRetry | undefined) : undefined);
-    return { connection: options, config: sorted.config, ...(retry === undefined ? {} : { retry }) };
+    // So does `detectNestedTransactions` (the pool or sql keeps it too, for its own methods).
+    const detect = sorted.detectNestedTransactions ?? (typeof options === 'object' ? detectOption(options.detectNestedTransactions) : undefined);
+    return {
+      connection: options,
+      config: sorted.config,
+      ...(retry === undefined ? {} : { retry }),
+      ...(detect === undefined ? {} : { detectNestedTransactions: detect }),
+    };
   }
   const { drizzle, rest } = take(first);
   const sorted = withoutRetry(drizzle);
-  // Shared options given directly: `retry` serves both the client and db.transaction.
-  return { connection: sorted.retry === undefined ? rest : { ...rest, retry: sorted.retry }, ...sorted };
+  // Shared options given directly: `retry` and `detectNestedTransactions` serve both the client and db.transaction.
+  const connection = { ...rest };
+  if (sorted.retry !== undefined) connection.retry = sorted.retry;
+  if (sorted.detectNestedTransactions !== undefined) connection.detectNestedTransactions = sorted.detectNestedTransactions;
+  return { connection, ...sorted };
 }

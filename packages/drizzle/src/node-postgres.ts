@@ -18,6 +18,13 @@ import { installDsqlTransactions, type TransactionRetry } from './transaction.js
  */
 export type DsqlDrizzleConfig<TSchema extends Record<string, unknown> = Record<string, never>> = DrizzleConfig<TSchema> & {
   retry?: TransactionRetry;
+  /**
+   * Refuse a transaction started on this database's pool or `sql` (`db.transaction()`,
+   * `transaction(db, …)`, `pool.transaction()`, `sql.begin()`) from inside a running transaction
+   * callback of it, with `DsqlUnsupportedError`, before a connection is checked out (default
+   * `true`). Given in the connection options, it also configures the pool's or `sql`'s own check.
+   */
+  detectNestedTransactions?: boolean;
 };
 
 /**
@@ -80,5 +87,5 @@ export function drizzle(...params: unknown[]): DsqlNodePgDatabase<Record<string,
   // pg.Pool brought by the user does not, so Drizzle's transactions need the guard there.
   if (!(client instanceof DsqlPool)) guardCheckouts(client);
   const db = drizzleNodePg(client, args.config as DrizzleConfig<Record<string, unknown>>);
-  return installDsqlTransactions(db, args.retry, 'begin') as DsqlNodePgDatabase<Record<string, unknown>, NodePgClient>;
+  return installDsqlTransactions(db, args.retry, 'begin', args.detectNestedTransactions ?? true) as DsqlNodePgDatabase<Record<string, unknown>, NodePgClient>;
 }

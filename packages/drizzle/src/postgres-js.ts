@@ -18,6 +18,13 @@ import { installDsqlTransactions, type TransactionRetry } from './transaction.js
  */
 export type DsqlDrizzleConfig<TSchema extends Record<string, unknown> = Record<string, never>> = DrizzleConfig<TSchema> & {
   retry?: TransactionRetry;
+  /**
+   * Refuse a transaction started on this database's pool or `sql` (`db.transaction()`,
+   * `transaction(db, …)`, `pool.transaction()`, `sql.begin()`) from inside a running transaction
+   * callback of it, with `DsqlUnsupportedError`, before a connection is checked out (default
+   * `true`). Given in the connection options, it also configures the pool's or `sql`'s own check.
+   */
+  detectNestedTransactions?: boolean;
 };
 
 /**
@@ -75,7 +82,7 @@ export function drizzle(...params: unknown[]): DsqlPostgresJsDatabase<Record<str
     }
   }
   const db = drizzlePostgresJs(client, args.config as DrizzleConfig<Record<string, unknown>>);
-  return installDsqlTransactions(db, args.retry, 'set') as DsqlPostgresJsDatabase<Record<string, unknown>, Sql>;
+  return installDsqlTransactions(db, args.retry, 'set', args.detectNestedTransactions ?? true) as DsqlPostgresJsDatabase<Record<string, unknown>, Sql>;
 }
 
 export { transaction, type TransactionRetry, type TransactionConfig, type TransactionOf, type TransactionalDatabase } from './transaction.js';

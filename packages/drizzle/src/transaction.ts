@@ -9,7 +9,9 @@ import {
   isConnectionLoss,
   isDsqlError,
   isRetryableTransactionError,
+  nestedTransactionError,
   resolveRetryOptions,
+  runInTransactionScope,
   withRetry,
   type RetryOptions,
 } from '@dsql/core';
@@ -71,6 +73,8 @@ interface DatabaseState {
   /** Retry of `db.transaction` (`false`: none, Drizzle's behaviour). */
   readonly retry: RetryOptions | false;
   readonly style: TransactionConfigStyle;
+  /** Whether nested transactions are refused (`detectNestedTransactions`, default true). */
+  readonly detect: boolean;
 }
 
 const states = new WeakMap<object, DatabaseState>();
@@ -84,6 +88,33 @@ function nestedTransactionRefused(): Promise<never> {
         'transaction afterwards.',
     ),
   );
+}
+
+/**
+ * The owner of this database's transaction scopes (@dsql/core's `runInTransactionScope`): the
+ * pool, `sql` or client Drizzle runs on (`db.$client`), so that a transaction started on it — by
+ * this package, Drizzle's `db.transaction()`, `pool.transaction()` of @dsql/pg or `sql.begin()`
+ * of @dsql/postgres — from inside a running transaction callback is recognised as nested.
+ */
+function scopeOwner(db: TransactionalDatabase, state: DatabaseState): { owner: object; name: string } | undefined {
+  if (!state.detect) return undefined;
+  const client = (db as { $client?: unknown }).$client;
+  if (typeof client === 'function') return { owner: client, name: 'sql' };
+  if (typeof client !== 'object' || client === null) return undefined;
+  const ctor = (Object.getPrototypeOf(client) as { constructor?: { name?: unknown } } | null)?.constructor?.name;
+  return { owner: client, name: typeof ctor === 'string' && ctor.includes('Pool') ? 'pool' : 'client' };
+}
+
+/** A pooled client of a `DsqlPool` runs a callback in its pool's own scope (so `pool.transaction()` is refused inside it). */
+type ScopedClient = { _dsqlInTransaction?: (client: unknown, fn: () => Promise<unknown>) => Promise<unknown> };
+
+/** Runs a transaction callback as an open scope of `owner` (and of the pool's own, through its client). */
+function inScope<T>(owner: object | undefined, client: unknown, fn: () => Promise<T>): Promise<T> {
+  if (owner === undefined) return fn();
+  const scoped = client as ScopedClient | undefined;
+  const inner =
+    typeof scoped?._dsqlInTransaction === 'function' ? () => scoped._dsqlInTransaction!(scoped, fn) as Promise<T> : fn;
+  return runInTransactionScope(owner, inner);
 }
 
 /** Checks Drizzle's transaction options against what DSQL accepts; returns the ones to pass on. */
@@ -150,8 +181,11 @@ async function attempt<T>(
   fn: (tx: never) => Promise<T> | T,
   config: TransactionConfig | undefined,
   style: TransactionConfigStyle,
+  owner: object | undefined,
 ): Promise<T> {
   let step: Step = 'begin';
+  /** The pooled client the transaction runs on (node-postgres pool), once checked out. */
+  let pooledClient: unknown;
   let committing = false;
   /** Set when the connection must not be reused. */
   let discard: Error | undefined;
@@ -198,7 +232,8 @@ async function attempt<T>(
     });
     let result: T;
     try {
-      result = await fn(tx as never);
+      // Another transaction on the same pool or sql started from here would not be part of this one.
+      result = await inScope(owner, pooledClient, async () => fn(tx as never));
     } catch (err) {
       step = 'rollback';
       throw style === 'set' ? driverConnectionError(err) : err;
@@ -211,6 +246,7 @@ async function attempt<T>(
   try {
     if (!pooled) return (await original.call(db, callback, config)) as T;
     const client = await pooled.client.connect();
+    pooledClient = client;
     try {
       return (await bindSession(pooled, client).transaction(callback as (tx: never) => Promise<T>, config)) as T;
     } catch (err) {
@@ -241,14 +277,20 @@ function run<T>(
   fn: (tx: never) => Promise<T> | T,
   config: TransactionConfig | undefined,
   retry: RetryOptions | boolean,
+  called: string,
 ): Promise<T> {
+  // Before anything is checked out or sent: with every connection held by outer transactions,
+  // the checkout would wait forever.
+  const scope = scopeOwner(db, state);
+  const nested = scope && nestedTransactionError(scope.owner, called, { callback: 'a transaction callback', owner: scope.name });
+  if (nested) return Promise.reject(nested);
   let checked: TransactionConfig | undefined;
   try {
     checked = checkConfig(config, state.style);
   } catch (err) {
     return Promise.reject(err);
   }
-  const once = (): Promise<T> => attempt(db, state.original, fn, checked, state.style);
+  const once = (): Promise<T> => attempt(db, state.original, fn, checked, state.style, scope?.owner);
   return retry === false ? once() : withRetry(once, retryOptions(retry));
 }
 
@@ -256,15 +298,20 @@ function run<T>(
  * Replaces `db.transaction` of a Drizzle database by the DSQL one (used by both `drizzle()`s).
  * @internal
  */
-export function installDsqlTransactions<DB extends TransactionalDatabase>(db: DB, retry: TransactionRetry | undefined, style: TransactionConfigStyle): DB {
+export function installDsqlTransactions<DB extends TransactionalDatabase>(
+  db: DB,
+  retry: TransactionRetry | undefined,
+  style: TransactionConfigStyle,
+  detectNestedTransactions = true,
+): DB {
   const resolved = retry === undefined || retry === false ? false : (resolveRetryOptions(retry, 'retry') as RetryOptions | false);
-  const state: DatabaseState = { original: db.transaction, retry: resolved, style };
+  const state: DatabaseState = { original: db.transaction, retry: resolved, style, detect: detectNestedTransactions };
   states.set(db, state);
   Object.defineProperty(db, 'transaction', {
     configurable: true,
     writable: true,
     value: function transaction<T>(fn: (tx: never) => Promise<T>, config?: TransactionConfig): Promise<T> {
-      return run(db, state, fn, config, state.retry);
+      return run(db, state, fn, config, state.retry, 'db.transaction()');
     },
   });
   return db;
@@ -285,6 +332,14 @@ export function installDsqlTransactions<DB extends TransactionalDatabase>(db: DB
  * - A COMMIT answered ROLLBACK (a statement failed and its error was caught inside `fn`) rejects
  *   with `DsqlTransactionRolledBackError`, not retried.
  * - `tx.transaction()` (a savepoint) rejects at once with `DsqlUnsupportedError`.
+ * - Nesting: while `fn` runs, starting another transaction on the same pool, `sql` or client
+ *   (`db.$client`) — `transaction(db, …)` again, `db.transaction()` of this or any database of this
+ *   package on it, `pool.transaction()` of a `DsqlPool`, `sql.begin()` of a `dsql()` `sql` —
+ *   rejects at once with `DsqlUnsupportedError`, before a connection is checked out: it would be a
+ *   separate transaction on another connection (never atomic with this one, re-run when this one is
+ *   retried, waiting forever for a connection of a full pool). Use `tx`. Not refused: work that
+ *   runs after `fn` settled, transactions on another pool or `sql`, plain queries on `db`.
+ *   `detectNestedTransactions: false` (a `drizzle()` option) turns the check off.
  * - An isolation level other than repeatable read rejects with `DsqlUnsupportedError`.
  * - On a node-postgres pool, each attempt's client is released exactly once (also when BEGIN
  *   fails), and closed instead of reused when its transaction's state is unknown.
@@ -305,7 +360,7 @@ export function transaction<DB extends TransactionalDatabase, T>(
 ): Promise<T> {
   // A database not made by this package: a Postgres.js `sql` (a function) means Drizzle's postgres-js driver.
   const style: TransactionConfigStyle = typeof (db as { $client?: unknown }).$client === 'function' ? 'set' : 'begin';
-  const state = states.get(db) ?? { original: db.transaction, retry: false, style };
+  const state = states.get(db) ?? { original: db.transaction, retry: false, style, detect: true };
   const policy: RetryOptions | boolean = retry ?? (state.retry === false ? true : state.retry);
-  return run(db, state, fn as (tx: never) => Promise<T>, undefined, policy);
+  return run(db, state, fn as (tx: never) => Promise<T>, undefined, policy, 'transaction()');
 }

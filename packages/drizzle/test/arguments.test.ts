@@ -38,6 +38,21 @@ describe("drizzle()'s call shapes", () => {
     expect(parseDrizzleArguments([])).toEqual({ connection: {}, config: {} });
   });
 
+  it('detectNestedTransactions: a Drizzle-level key, also read from (and left in) the connection options', () => {
+    expect(parseDrizzleArguments(['dsql://h', { detectNestedTransactions: false }])).toEqual({ connection: 'dsql://h', config: {}, detectNestedTransactions: false });
+    expect(parseDrizzleArguments([{ connection: { host: 'h', detectNestedTransactions: false } }])).toEqual({
+      connection: { host: 'h', detectNestedTransactions: false },
+      config: {},
+      detectNestedTransactions: false,
+    });
+    expect(parseDrizzleArguments([{ host: 'h', detectNestedTransactions: false, schema }])).toEqual({
+      connection: { host: 'h', detectNestedTransactions: false },
+      config: { schema },
+      detectNestedTransactions: false,
+    });
+    expect(() => parseDrizzleArguments([{ connection: { host: 'h' }, detectNestedTransactions: 'no' }])).toThrow(/detectNestedTransactions.*true or false/s);
+  });
+
   it('refuses what it cannot read, naming the field', () => {
     const cases: unknown[][] = [[42], [{ connection: 'x', host: 'h' }], [{ connection: 5 }], ['url', 'not a config'], [{ host: 'h' }, { schema }]];
     for (const args of cases) {
