@@ -133,3 +133,31 @@ it("a transaction() inside sql.begin() of the dsql() sql under the dialect is re
   const err = await sql.begin(async () => transaction(s.db, async () => 'ran').catch((e: unknown) => e));
   expectNested(err, 'transaction()', 'sql');
 });
+
+describe('a dialect that creates its own DsqlPool (shared options, max: 1)', () => {
+  it('refuses nested transaction() and db.transaction() once the pool exists, nothing sent', async () => {
+    const db = new Kysely<any>({ dialect: new DsqlDialect({ ...local.connectionOptions(), max: 1, connectionTimeoutMillis: 10_000 }) });
+    dbs.push(db);
+    const seen = await transaction(db, async () =>
+      traffic(async () => [
+        await transaction(db, async () => 'ran').catch((err: unknown) => err),
+        await db.transaction().execute(async () => 'ran').catch((err: unknown) => err),
+      ]),
+    );
+    expectNested(seen.value[0], 'transaction()', 'pool');
+    expectNested(seen.value[1], 'db.transaction() / db.startTransaction()', 'pool');
+    expect(seen.queries).toBe(0);
+    expect(seen.connections).toBe(0);
+  });
+});
+
+it('a plain query on the outer db inside a callback runs onReserveConnection when it checks out', async () => {
+  const reserved: string[] = [];
+  const s = setup('pool', 2, { onReserveConnection: async () => void reserved.push('reserve') });
+  const n = await transaction(s.db, async () => {
+    const before = reserved.length;
+    const row = (await s.db.selectNoFrom((eb) => eb.lit(11).as('n')).execute())[0]!.n;
+    return [row, reserved.length - before];
+  });
+  expect(n).toEqual([11, 1]);
+});
