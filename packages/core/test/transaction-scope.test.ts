@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -230,7 +231,9 @@ describe('cost when idle', () => {
 describe('duplicate copies of @dsql/core', () => {
   it('an ESM copy and a CJS copy share one store: a scope opened by one is seen by the other', () => {
     const here = dirname(fileURLToPath(import.meta.url));
-    const esbuild = join(here, '..', '..', '..', 'node_modules', '.bin', 'esbuild');
+    // esbuild's own binary, resolved from this package's dev dependency (a fresh pnpm install has no
+    // root node_modules/.bin/esbuild).
+    const esbuild = join(dirname(createRequire(import.meta.url).resolve('esbuild/package.json')), 'bin', 'esbuild');
     const dir = mkdtempSync(join(tmpdir(), 'dsql-scope-'));
     try {
       for (const format of ['esm', 'cjs']) {
