@@ -54,7 +54,9 @@ export type DsqlNodePgDatabase<
  * options), reports a lost COMMIT as `CommitOutcomeUnknownError` (never retried) and a COMMIT
  * answered ROLLBACK (an error caught inside the callback) as `DsqlTransactionRolledBackError`, and refuses
  * nested transactions (savepoints) and isolation levels other than repeatable read with
- * `DsqlUnsupportedError` before anything is sent. A retried callback may run more than once: it
+ * `DsqlUnsupportedError` — so does a second transaction on the same client (`db.transaction()`,
+ * `transaction(db, …)`, `pool.transaction()` / `sql.begin()`) started inside a running callback
+ * (`detectNestedTransactions: false` turns that off), before anything is sent. A retried callback may run more than once: it
  * must not have side effects outside the database. A pool's checked-out clients get an `error`
  * listener while Drizzle holds them, so a connection lost mid-transaction fails the transaction
  * instead of the process. A transaction's client goes back to the pool exactly once, also when

@@ -50,7 +50,9 @@ type ConnectionOptions = DsqlPostgresOptions & { url?: string };
  * `sql` created from `connection` is given no `retry` of its own), reports a lost COMMIT as
  * `CommitOutcomeUnknownError`, and refuses nested transactions (savepoints) and transaction
  * options (Drizzle sends them with `SET TRANSACTION`, which DSQL refuses) with
- * `DsqlUnsupportedError`. A retried callback may run more than once: no side effects outside the
+ * `DsqlUnsupportedError` — so does a second transaction on the same client (`db.transaction()`,
+ * `transaction(db, …)`, `pool.transaction()` / `sql.begin()`) started inside a running callback
+ * (`detectNestedTransactions: false` turns that off). A retried callback may run more than once: no side effects outside the
  * database. Bring an `sql` with its own `retry`, or set `retry` here — not both, or attempts multiply.
  *
  * @example
