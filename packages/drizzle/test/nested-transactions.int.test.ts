@@ -140,3 +140,15 @@ describe.each<Kind>(['node-postgres', 'postgres-js'])('nested transactions with 
     expect(() => make({ connection: { ...local.connectionOptions() }, detectNestedTransactions: 'no' } as never)).toThrow(/detectNestedTransactions/);
   });
 });
+
+it('a transaction(db) or db.transaction() inside pool.transaction() of the DsqlPool under the db is refused', async () => {
+  const pool = new DsqlPool({ ...local.connectionOptions(), max: 2, connectionTimeoutMillis: 10_000 });
+  closers.push(() => pool.end());
+  const db = drizzlePg({ client: pool }) as unknown as Db;
+  const errs = await pool.transaction(async () => [
+    await transaction(db as never, async (tx: Db) => tx.execute(one), false).catch((e: unknown) => e),
+    await db.transaction(async (tx) => tx.execute(one)).catch((e: unknown) => e),
+  ]);
+  expectNested(errs[0], 'transaction()', 'pool');
+  expectNested(errs[1], 'db.transaction()', 'pool');
+});

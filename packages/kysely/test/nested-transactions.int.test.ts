@@ -134,6 +134,17 @@ it("a transaction() inside sql.begin() of the dsql() sql under the dialect is re
   expectNested(err, 'transaction()', 'sql');
 });
 
+it('a transaction() or db.transaction() inside pool.transaction() of the DsqlPool under the dialect is refused', async () => {
+  const s = setup('pool', 2);
+  const pool = (s.under as { pool: DsqlPool }).pool;
+  const errs = await pool.transaction(async () => [
+    await transaction(s.db, async () => 'ran').catch((e: unknown) => e),
+    await s.db.transaction().execute(async () => 'ran').catch((e: unknown) => e),
+  ]);
+  expectNested(errs[0], 'transaction()', 'pool');
+  expectNested(errs[1], 'db.transaction() / db.startTransaction()', 'pool');
+});
+
 describe('a dialect that creates its own DsqlPool (shared options, max: 1)', () => {
   it('refuses nested transaction() and db.transaction() once the pool exists, nothing sent', async () => {
     const db = new Kysely<any>({ dialect: new DsqlDialect({ ...local.connectionOptions(), max: 1, connectionTimeoutMillis: 10_000 }) });

@@ -75,6 +75,8 @@ export class DsqlClient extends pg.Client {
     const prepared = prepareConfig(urlOrConfig, overrides);
     super(prepared.pg);
     this.#dsql = prepared.dsql;
+    // A pool's clients share the pool's scope owner (the pool); a standalone client is its own.
+    this.#dsql.scopeOwner ??= this;
     this.#pooled = pooled;
     this.connection.on('errorMessage', classifyInPlace);
   }
@@ -159,7 +161,7 @@ export class DsqlClient extends pg.Client {
    */
   async transaction<T>(fn: (client: this) => Promise<T> | T, retry?: TransactionRetry): Promise<T> {
     if (this.#inTransaction) throw nestedTransactionError('client.transaction()');
-    if (this.#dsql.detectNestedTransactions) assertNotInsideTransaction(this.#dsql, 'client.transaction()');
+    if (this.#dsql.detectNestedTransactions) assertNotInsideTransaction(this.#dsql.scopeOwner!, 'client.transaction()');
     const options = retry ?? this.#dsql.retry;
     const ignoreError = (): void => {};
     const driver: TransactionDriver<this> = {
@@ -189,9 +191,9 @@ export class DsqlClient extends pg.Client {
     if (this.#inTransaction) throw nestedTransactionError('transaction()');
     this.#inTransaction = true;
     try {
-      // A pool and its clients share `#dsql`: it names the pool for the nested-transaction guard.
+      // Scoped by the pool (or this standalone client): see `PreparedDsql.scopeOwner`.
       if (!this.#dsql.detectNestedTransactions) return await fn(client);
-      return await runInsideTransaction(this.#dsql, () => fn(client));
+      return await runInsideTransaction(this.#dsql.scopeOwner!, () => fn(client));
     } finally {
       this.#inTransaction = false;
     }

@@ -75,6 +75,13 @@ export interface PreparedDsql {
   seed: ConnectionSeed;
   /** Whether `transaction()` refuses calls from inside a transaction callback of the same pool. */
   detectNestedTransactions: boolean;
+  /**
+   * What nested-transaction scopes (@dsql/core's `runInTransactionScope`) are keyed by: the
+   * `DsqlPool` itself (its clients share this object), or a standalone `DsqlClient` — so an ORM
+   * that scopes its transactions by the pool it runs on (@dsql/kysely, @dsql/drizzle) and the
+   * pool's own `transaction()` recognise each other. Set by the constructor.
+   */
+  scopeOwner?: object;
 }
 
 /** Key under which a pool's prepared options travel to the clients pg-pool creates. */

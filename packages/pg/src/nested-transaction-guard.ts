@@ -5,11 +5,12 @@ const WORDING: NestedTransactionWording = { callback: 'a transaction() callback'
 
 /**
  * Throws `DsqlUnsupportedError` when called from inside a running `transaction()` callback of the
- * same pool (`scope`: a pool and every client it creates share one prepared-options object). The
+ * same pool (`scope`: the `DsqlPool`, shared by every client it creates — and by ORMs that scope
+ * their transactions by the pool they run on —, or a standalone `DsqlClient`). The
  * check and its contract live in @dsql/core (`assertNoOpenTransaction`); this names pg's wording.
  *
  * @example
- * assertNotInsideTransaction(this.#dsql, 'pool.transaction()');
+ * assertNotInsideTransaction(pool, 'pool.transaction()');
  */
 export function assertNotInsideTransaction(scope: object, called: string): void {
   assertNoOpenTransaction(scope, called, WORDING);
@@ -21,6 +22,6 @@ export function assertNotInsideTransaction(scope: object, called: string): void 
  * `runInTransactionScope`).
  *
  * @example
- * const value = await runInsideTransaction(this.#dsql, () => fn(client));
+ * const value = await runInsideTransaction(pool, () => fn(client));
  */
 export const runInsideTransaction: <T>(scope: object, fn: () => Promise<T> | T) => Promise<T> = runInTransactionScope;

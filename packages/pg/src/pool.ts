@@ -41,6 +41,7 @@ export class DsqlPool extends pg.Pool {
     const prepared = prepareConfig(urlOrConfig, overrides);
     super({ ...prepared.pg, Client: DsqlClient as unknown as pg.PoolConfig['Client'] });
     this.#dsql = prepared.dsql;
+    this.#dsql.scopeOwner = this;
     jitterMaxLifetime(this as unknown as { options: { maxLifetimeSeconds?: number } }, prepared.dsql.lifecycle);
     if (prepared.dsql.queryRetry) this.#enableQueryRetry(prepared.dsql.queryRetry);
   }
@@ -101,7 +102,7 @@ export class DsqlPool extends pg.Pool {
    * });
    */
   async transaction<T>(fn: (client: DsqlPoolClient) => Promise<T> | T, retry?: TransactionRetry): Promise<T> {
-    if (this.#dsql.detectNestedTransactions) assertNotInsideTransaction(this.#dsql, 'pool.transaction()');
+    if (this.#dsql.detectNestedTransactions) assertNotInsideTransaction(this, 'pool.transaction()');
     const options = retry ?? this.#dsql.retry;
     const driver: TransactionDriver<DsqlPoolClient> = {
       // A connection lost mid-transaction fails the pending query; connect()'s checkout guard
