@@ -105,16 +105,12 @@ function scopeOwner(db: TransactionalDatabase, state: DatabaseState): { owner: o
   return { owner: client, name: typeof ctor === 'string' && ctor.includes('Pool') ? 'pool' : 'client' };
 }
 
-/** A pooled client of a `DsqlPool` runs a callback in its pool's own scope (so `pool.transaction()` is refused inside it). */
-type ScopedClient = { _dsqlInTransaction?: (client: unknown, fn: () => Promise<unknown>) => Promise<unknown> };
-
-/** Runs a transaction callback as an open scope of `owner` (and of the pool's own, through its client). */
-function inScope<T>(owner: object | undefined, client: unknown, fn: () => Promise<T>): Promise<T> {
-  if (owner === undefined) return fn();
-  const scoped = client as ScopedClient | undefined;
-  const inner =
-    typeof scoped?._dsqlInTransaction === 'function' ? () => scoped._dsqlInTransaction!(scoped, fn) as Promise<T> : fn;
-  return runInTransactionScope(owner, inner);
+/**
+ * Runs a transaction callback as an open scope of `owner`. A `DsqlPool` keys its own scopes by
+ * itself, so `pool.transaction()` inside the callback is refused by the same scope.
+ */
+function inScope<T>(owner: object | undefined, fn: () => Promise<T>): Promise<T> {
+  return owner === undefined ? fn() : runInTransactionScope(owner, fn);
 }
 
 /** Checks Drizzle's transaction options against what DSQL accepts; returns the ones to pass on. */
@@ -184,8 +180,6 @@ async function attempt<T>(
   owner: object | undefined,
 ): Promise<T> {
   let step: Step = 'begin';
-  /** The pooled client the transaction runs on (node-postgres pool), once checked out. */
-  let pooledClient: unknown;
   let committing = false;
   /** Set when the connection must not be reused. */
   let discard: Error | undefined;
@@ -233,7 +227,7 @@ async function attempt<T>(
     let result: T;
     try {
       // Another transaction on the same pool or sql started from here would not be part of this one.
-      result = await inScope(owner, pooledClient, async () => fn(tx as never));
+      result = await inScope(owner, async () => fn(tx as never));
     } catch (err) {
       step = 'rollback';
       throw style === 'set' ? driverConnectionError(err) : err;
@@ -246,7 +240,6 @@ async function attempt<T>(
   try {
     if (!pooled) return (await original.call(db, callback, config)) as T;
     const client = await pooled.client.connect();
-    pooledClient = client;
     try {
       return (await bindSession(pooled, client).transaction(callback as (tx: never) => Promise<T>, config)) as T;
     } catch (err) {

@@ -7,7 +7,6 @@
  * across APIs: this package, `pool.transaction()` of @dsql/pg, `sql.begin()` of @dsql/postgres.
  */
 import { nestedTransactionError, runInTransactionScope, type DsqlUnsupportedError, type NestedTransactionWording } from '@dsql/core';
-import type { DatabaseConnection } from 'kysely';
 import type { SessionSource } from './session.js';
 
 /** Who may be nested: the source's owner when the check is on, else nothing. */
@@ -46,15 +45,13 @@ export function nestedError(guard: NestGuard, called: string): DsqlUnsupportedEr
 }
 
 /**
- * Runs a transaction callback as an open scope of the guard's owner and, when the connection's
- * client has a scope of its own (a `DsqlPool` client), of that too.
+ * Runs a transaction callback as an open scope of the guard's owner. A `DsqlPool` keys its own
+ * scopes by itself, so `pool.transaction()` inside the callback is refused by the same scope.
  *
  * @example
- * await runInScope(guard, connection, () => fn(trx));
+ * await runInScope(guard, () => fn(trx));
  */
-export function runInScope<T>(guard: NestGuard, connection: DatabaseConnection | undefined, fn: () => Promise<T>): Promise<T> {
-  const session = (connection as { session?: { inTransactionScope?: <R>(f: () => Promise<R>) => Promise<R> } } | undefined)?.session;
+export function runInScope<T>(guard: NestGuard, fn: () => Promise<T>): Promise<T> {
   const owner = guard.owner();
-  const inner = owner !== undefined && session?.inTransactionScope !== undefined ? () => session.inTransactionScope!(fn) : fn;
-  return owner === undefined ? inner() : runInTransactionScope(owner, inner);
+  return owner === undefined ? fn() : runInTransactionScope(owner, fn);
 }

@@ -78,13 +78,6 @@ class PgSession implements DsqlSession {
     }
   }
 
-  /** A `DsqlPool` client runs the callback in its pool's scope: `pool.transaction()` inside it is refused. */
-  get inTransactionScope(): (<T>(fn: () => Promise<T>) => Promise<T>) | undefined {
-    const client = this.#client as PgPoolClientLike & { _dsqlInTransaction?: (c: unknown, fn: () => Promise<unknown>) => Promise<unknown> };
-    if (typeof client._dsqlInTransaction !== 'function') return undefined;
-    return <T>(fn: () => Promise<T>) => client._dsqlInTransaction!(client, fn) as Promise<T>;
-  }
-
   release(destroy: boolean): void {
     this.#client.removeListener?.('error', ignoreError);
     this.#client.release(destroy ? new Error('@dsql/kysely: connection discarded (its state is unknown)') : undefined);

@@ -23,11 +23,6 @@ export interface DsqlSession {
   stream?(sql: string, parameters: readonly unknown[], chunkSize: number): AsyncIterableIterator<Record<string, unknown>[]>;
   /** Gives the connection back; `destroy` closes it instead (its state is unknown). */
   release(destroy: boolean): void | Promise<void>;
-  /**
-   * Runs a transaction callback inside the client's own nested-transaction scope, when the client
-   * has one (a `DsqlPool` client: then `pool.transaction()` inside the callback is refused too).
-   */
-  inTransactionScope?<T>(fn: () => Promise<T>): Promise<T>;
 }
 
 /** Where sessions come from: a pool. */

@@ -1,17 +1,8 @@
 import { DsqlUnsupportedError, isRetryableTransactionError, withRetry, type RetryOptions } from '@dsql/core';
-import type { DatabaseConnection, Kysely, Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import { DsqlAdapter } from './adapter.js';
 import { nestedError, runInScope } from './nested-transactions.js';
 import { DsqlJobError } from './index-jobs.js';
-
-/** The connection a transaction runs on (Kysely hands it to whoever asks its executor). */
-async function connectionOf<DB>(trx: Transaction<DB>): Promise<DatabaseConnection> {
-  let connection: DatabaseConnection | undefined;
-  await trx.getExecutor().provideConnection(async (c) => {
-    connection = c;
-  });
-  return connection!;
-}
 
 /**
  * Runs `fn` in a Kysely transaction (`db.transaction().execute(fn)`) and retries the whole
@@ -71,7 +62,7 @@ export function transaction<DB, T>(
   const once = (attempt: number): Promise<T> =>
     db.transaction().execute(async (trx) => {
       if (nest === undefined) return fn(trx, attempt);
-      return runInScope(nest, await connectionOf(trx), () => fn(trx, attempt));
+      return runInScope(nest, () => fn(trx, attempt));
     });
   if (policy === false) return once(1);
   // A failed wait for an index job comes after COMMIT: the transaction must not run again.
