@@ -16,7 +16,8 @@ export type DsqlErrorCode =
   | 'unsupported-feature'
   | 'connect-failed'
   | 'timeout'
-  | 'aborted';
+  | 'aborted'
+  | 'connection-lost';
 
 /** Brand shared by every copy of this package (duplicate installs agree on `Symbol.for`). */
 const DSQL_ERROR = Symbol.for('@dsql/core/DsqlError');
@@ -230,6 +231,23 @@ export class DsqlAbortError extends DsqlError {
   }
 }
 
+/**
+ * A statement was sent on a connection that is already gone: the server or the network closed
+ * it earlier (DSQL's 60-minute connection age, a failover, a dropped idle connection), and the
+ * statement never reached the server. `cause` is the error that reported the loss. Classified as
+ * `transient`: the same work on another connection can succeed. A pool replaces such a
+ * connection by itself; a standalone client cannot reconnect, so create a new one.
+ *
+ * @example
+ * catch (err) { if (isDsqlError(err, 'connection-lost')) client = await reconnect(); }
+ */
+export class DsqlConnectionLostError extends DsqlError {
+  override name = 'DsqlConnectionLostError';
+  constructor(message: string, options: DsqlErrorOptions = {}) {
+    super('connection-lost', message, options);
+  }
+}
+
 const NAMES = new Set([
   'DsqlError',
   'DsqlConfigError',
@@ -241,6 +259,7 @@ const NAMES = new Set([
   'DsqlConnectError',
   'DsqlTimeoutError',
   'DsqlAbortError',
+  'DsqlConnectionLostError',
 ]);
 
 /**

@@ -12,6 +12,7 @@ export {
   DsqlConnectError,
   DsqlTimeoutError,
   DsqlAbortError,
+  DsqlConnectionLostError,
   isDsqlError,
   isCommitOutcomeUnknownError,
   type DsqlErrorCode,

@@ -127,6 +127,7 @@ function isOccNode(f: ErrorFields): boolean {
  * @internal
  */
 export function isConnectionFailureNode(f: ErrorFields): boolean {
+  if (isDsqlError(f.node, 'connection-lost')) return true;
   if (f.sqlstate !== undefined) return f.sqlstate.startsWith('08') || f.sqlstate.startsWith('57P');
   return (f.code !== undefined && SOCKET_CODES.has(f.code)) || CONNECTION_MESSAGES.test(f.message);
 }
@@ -173,6 +174,8 @@ function dsqlKind(f: ErrorFields): ErrorKind | undefined {
       return 'credentials';
     case 'unsupported-feature':
       return 'unsupported';
+    case 'connection-lost':
+      return 'transient';
     default:
       return undefined;
   }

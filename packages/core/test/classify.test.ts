@@ -1,4 +1,4 @@
-import { classifyError, isOccError, isTransientError, isConnectionLoss, CommitOutcomeUnknownError, DsqlConfigError, DsqlCredentialsError, DsqlUnsupportedError, DsqlConnectError, SQLSTATE_MEANINGS } from '../src/index.js';
+import { classifyError, isOccError, isTransientError, isConnectionLoss, CommitOutcomeUnknownError, DsqlConfigError, DsqlCredentialsError, DsqlUnsupportedError, DsqlConnectError, DsqlConnectionLostError, isDsqlError, SQLSTATE_MEANINGS } from '../src/index.js';
 import { pgError, socketError } from './helpers.js';
 
 describe('isOccError', () => {
@@ -112,5 +112,16 @@ describe('isConnectionLoss', () => {
     expect(isConnectionLoss(pgError('57P01', 'terminating connection'))).toBe(true);
     expect(isConnectionLoss(pgError('40001', 'change conflicts with another transaction (OC000)'))).toBe(false);
     expect(isConnectionLoss(pgError('XX000', 'server unavailable'))).toBe(false);
+  });
+
+  it('recognises DsqlConnectionLostError by its code, whatever its message says', () => {
+    const lost = new DsqlConnectionLostError('gone', { cause: new Error('boom') });
+    expect(isDsqlError(lost, 'connection-lost')).toBe(true);
+    expect(isConnectionLoss(lost)).toBe(true);
+    expect(isTransientError(lost)).toBe(true);
+    expect(classifyError(lost)).toMatchObject({ kind: 'transient', retryable: true });
+    // Wrapped by an ORM, still a loss; an OCC conflict in the same chain still decides the kind.
+    expect(isConnectionLoss(new Error('query failed', { cause: lost }))).toBe(true);
+    expect(isOccError(new AggregateError([lost, pgError('40001', 'OC000')]))).toBe(true);
   });
 });
