@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
@@ -5,7 +6,14 @@ export default defineConfig({
   entry: ['src/index.ts', 'src/cli.ts'],
   format: ['esm', 'cjs'],
   dts: { entry: 'src/index.ts' },
-  sourcemap: true,
+  // No source maps: the published JavaScript is unminified and keeps its names, so stack traces
+  // already read as the code; maps would double the tarball for nothing a user runs.
+  sourcemap: false,
   clean: true,
   target: 'node20',
+  // The bin is the ESM `dist/cli.js`; tsup builds every entry in every format (the ESM build
+  // shares its chunks with the library), so the unused CommonJS copy of the command is removed.
+  onSuccess: async () => {
+    await rm('dist/cli.cjs', { force: true });
+  },
 });
