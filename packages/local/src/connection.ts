@@ -16,13 +16,20 @@ import type { DsqlLocalStats } from './stats.js';
 import { connectTo, connectUpstream, UpstreamError, type UpstreamSession, type UpstreamTarget } from './upstream/connect.js';
 import type { RoleLogins } from './upstream/roles.js';
 import { authCleartextPassword, authOk, errorResponse, parameterStatusName, readyForQuery } from './wire/backend.js';
-import { FrameReader } from './wire/frames.js';
+import { FrameLengthError, FrameReader } from './wire/frames.js';
 
 const SSL_REQUEST = 80877103;
 const GSSENC_REQUEST = 80877104;
 const CANCEL_REQUEST = 80877102;
 const PROTOCOL_3 = 196608;
-const SETUP_TIMEOUT_MS = 30_000;
+/** PostgreSQL's own limit on a startup packet (MAX_STARTUP_PACKET_LENGTH). */
+export const MAX_STARTUP_BYTES = 10_000;
+/**
+ * Largest PasswordMessage accepted (PostgreSQL's PG_MAX_AUTH_TOKEN_LENGTH). A token is far
+ * shorter (see `MAX_TOKEN_LENGTH`); the cap keeps an unauthenticated client from making the
+ * proxy buffer megabytes.
+ */
+export const MAX_PASSWORD_MESSAGE_BYTES = 65_535;
 
 /** Everything a connection needs from its server. */
 export interface ConnectionContext {
@@ -41,8 +48,23 @@ export interface ConnectionContext {
   maxConnections: number;
   maxConnectionAgeMs: number;
   maxTransactionAgeMs: number;
-  /** Open sessions (counted against maxConnections), closed by stop(). */
+  /**
+   * Authenticated connections: running sessions and the ones being connected upstream. Counted
+   * against maxConnections; closed by stop().
+   */
   sessions: Set<{ close(): void }>;
+  /**
+   * Connections that have not authenticated yet, oldest first. Not counted against
+   * maxConnections (silent sockets must not lock clients out); bounded by `maxHandshakes`
+   * instead, and each by `handshakeTimeoutMs`. Closed by stop().
+   */
+  handshakes: Set<{ close(): void }>;
+  /** At most this many unauthenticated connections; a new one evicts the oldest. */
+  maxHandshakes: number;
+  /** An unauthenticated connection is closed after this long. */
+  handshakeTimeoutMs: number;
+  /** Set by stop(): connections still arriving are closed at once. */
+  closing: boolean;
   /**
    * Logs non-admin roles in as themselves (embedded upstream); undefined: they run as the
    * upstream superuser with `role=<user>`.
@@ -53,62 +75,101 @@ export interface ConnectionContext {
 }
 
 const ACCESS_DENIED = 'unable to accept connection, access denied';
+const TOO_MANY_CONNECTIONS: SqlError = { code: '53300', message: 'Unable to accept connection, too many open connections.' };
 const AMZN_CLUSTER_ID = /(?:^|\s)(?:-c\s*)?amzn-cluster-id=(\S+)/;
 
-/** Accepts one TCP connection. */
+/** One connection before it is authenticated: what closes it, and its handshake deadline. */
+interface Handshake {
+  close(): void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * Accepts one TCP connection. Until it authenticates it is a handshake: bounded in number
+ * (the oldest is evicted), in time (`handshakeTimeoutMs`) and in the bytes it may send
+ * (`MAX_STARTUP_BYTES`, `MAX_PASSWORD_MESSAGE_BYTES`), so silent or flooding sockets cannot
+ * hold slots or memory that authenticated clients need.
+ */
 export function handleConnection(raw: net.Socket, ctx: ConnectionContext): void {
   ctx.stats.connectionsAccepted++;
-  raw.setNoDelay(true);
   raw.on('error', () => raw.destroy());
-  const timer = setTimeout(() => raw.destroy(), SETUP_TIMEOUT_MS);
+  if (ctx.closing) {
+    raw.destroy();
+    return;
+  }
+  raw.setNoDelay(true);
+  if (ctx.handshakes.size >= ctx.maxHandshakes) {
+    // Evict the oldest: a flood of silent sockets then only ever holds the newest few, each for
+    // a short while, and a client that completes its handshake promptly gets through.
+    const oldest = ctx.handshakes.values().next().value;
+    if (oldest) {
+      ctx.stats.handshakesEvicted++;
+      oldest.close();
+      ctx.handshakes.delete(oldest);
+    }
+  }
+  const timer = setTimeout(() => {
+    ctx.stats.handshakeTimeouts++;
+    raw.destroy();
+  }, ctx.handshakeTimeoutMs);
   timer.unref();
-  raw.once('close', () => clearTimeout(timer));
-  // A registration that lets stop() end connections still in setup.
-  const pending = { close: () => raw.destroy() };
-  ctx.sessions.add(pending);
-  raw.once('close', () => ctx.sessions.delete(pending));
+  const handshake: Handshake = { close: () => raw.destroy(), timer };
+  ctx.handshakes.add(handshake);
+  raw.once('close', () => {
+    clearTimeout(timer);
+    ctx.handshakes.delete(handshake);
+  });
 
   let buf: Buffer = Buffer.alloc(0);
+  let gssencAsked = false;
   const onData = (chunk: Buffer): void => {
+    // At most 16 bytes are ever kept here: every branch below decides by then.
     buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
-    if (buf[0] === 0x16) {
-      // PostgreSQL 17 direct TLS: the first byte is a TLS handshake record.
-      raw.removeListener('data', onData);
-      raw.pause();
-      startTls(prependedStream(raw, buf), ctx, raw, pending, timer);
-      return;
-    }
-    if (buf.length < 8) return;
-    const len = buf.readInt32BE(0);
-    const code = buf.readInt32BE(4);
-    if (code === SSL_REQUEST && len === 8) {
-      raw.removeListener('data', onData);
-      if (buf.length > 8) {
+    for (;;) {
+      if (buf.length === 0) return;
+      if (buf[0] === 0x16) {
+        // PostgreSQL 17 direct TLS: the first byte is a TLS handshake record.
+        raw.removeListener('data', onData);
+        raw.pause();
+        startTls(prependedStream(raw, buf), ctx, raw, handshake);
+        return;
+      }
+      if (buf.length < 8) return;
+      const len = buf.readInt32BE(0);
+      const code = buf.readInt32BE(4);
+      if (code === SSL_REQUEST && len === 8) {
+        raw.removeListener('data', onData);
+        if (buf.length > 8) {
+          // Bytes after SSLRequest before the answer: a man in the middle could have put them there.
+          raw.destroy();
+          return;
+        }
+        raw.pause();
+        raw.write('S');
+        startTls(raw, ctx, raw, handshake);
+        return;
+      }
+      if (code === GSSENC_REQUEST && len === 8 && !gssencAsked) {
+        // Once, as PostgreSQL: a client may then ask for TLS.
+        gssencAsked = true;
+        raw.write('N');
+        buf = buf.subarray(8);
+        continue;
+      }
+      if (code === CANCEL_REQUEST && len === 16) {
+        if (buf.length < 16) return;
+        raw.removeListener('data', onData);
+        relayCancel(buf.subarray(0, 16), ctx);
         raw.destroy();
         return;
       }
-      raw.pause();
-      raw.write('S');
-      startTls(raw, ctx, raw, pending, timer);
-      return;
-    }
-    if (code === GSSENC_REQUEST && len === 8) {
-      raw.write('N');
-      buf = buf.subarray(8);
-      return;
-    }
-    if (code === CANCEL_REQUEST && len === 16) {
-      if (buf.length < 16) return;
+      // Anything else is a plaintext startup: DSQL requires TLS.
       raw.removeListener('data', onData);
-      relayCancel(buf.subarray(0, 16), ctx);
-      raw.destroy();
+      ctx.stats.tlsRefused++;
+      raw.end(errorResponse({ severity: 'FATAL', code: '08006', message: 'unable to accept connection, ssl is required' }));
+      raw.destroySoon();
       return;
     }
-    // Anything else is a plaintext startup: DSQL requires TLS.
-    raw.removeListener('data', onData);
-    ctx.stats.tlsRefused++;
-    raw.end(errorResponse({ severity: 'FATAL', code: '08006', message: 'unable to accept connection, ssl is required' }));
-    raw.destroySoon();
   };
   raw.on('data', onData);
 }
@@ -147,7 +208,7 @@ function prependedStream(raw: net.Socket, head: Buffer): Duplex {
   return d;
 }
 
-function startTls(stream: Duplex, ctx: ConnectionContext, raw: net.Socket, pending: { close(): void }, timer: NodeJS.Timeout): void {
+function startTls(stream: Duplex, ctx: ConnectionContext, raw: net.Socket, handshake: Handshake): void {
   const socket = new tls.TLSSocket(stream, {
     isServer: true,
     secureContext: ctx.secureContext,
@@ -158,7 +219,7 @@ function startTls(stream: Duplex, ctx: ConnectionContext, raw: net.Socket, pendi
     socket.destroy();
     raw.destroy();
   });
-  socket.once('secure', () => readStartup(socket, ctx, raw, pending, timer));
+  socket.once('secure', () => readStartup(socket, ctx, raw, handshake));
 }
 
 function fatal(socket: tls.TLSSocket, err: SqlError): void {
@@ -166,17 +227,24 @@ function fatal(socket: tls.TLSSocket, err: SqlError): void {
   setTimeout(() => socket.destroy(), 1000).unref();
 }
 
-function readStartup(socket: tls.TLSSocket, ctx: ConnectionContext, raw: net.Socket, pending: { close(): void }, timer: NodeJS.Timeout): void {
-  let buf: Buffer = Buffer.alloc(0);
+function readStartup(socket: tls.TLSSocket, ctx: ConnectionContext, raw: net.Socket, handshake: Handshake): void {
+  const parts: Buffer[] = [];
+  let size = 0;
   const onData = (chunk: Buffer): void => {
-    buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
-    if (buf.length < 8) return;
+    parts.push(chunk);
+    size += chunk.length;
+    if (size < 8) return;
+    const buf = parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
+    parts.length = 0;
+    parts.push(buf);
     const len = buf.readInt32BE(0);
-    if (len < 8 || len > 10_000) {
-      socket.destroy();
+    if (len < 8 || len > MAX_STARTUP_BYTES) {
+      ctx.stats.protocolViolations++;
+      fatal(socket, { code: '08P01', message: 'invalid length of startup packet' });
+      socket.removeListener('data', onData);
       return;
     }
-    if (buf.length < len) return;
+    if (size < len) return;
     socket.removeListener('data', onData);
     socket.pause();
     const code = buf.readInt32BE(4);
@@ -191,9 +259,9 @@ function readStartup(socket: tls.TLSSocket, ctx: ConnectionContext, raw: net.Soc
       return;
     }
     const params: Record<string, string> = {};
-    const parts = buf.toString('utf8', 8, len).split('\0');
-    for (let i = 0; i + 1 < parts.length; i += 2) if (parts[i]) params[parts[i]!] = parts[i + 1]!;
-    void authenticate(socket, ctx, params, buf.subarray(len), raw, pending, timer);
+    const fields = buf.toString('utf8', 8, len).split('\0');
+    for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i]) params[fields[i]!] = fields[i + 1]!;
+    authenticate(socket, ctx, params, buf.subarray(len), raw, handshake).catch(() => socket.destroy());
   };
   socket.on('data', onData);
 }
@@ -204,8 +272,7 @@ async function authenticate(
   params: Record<string, string>,
   extra: Buffer,
   raw: net.Socket,
-  pending: { close(): void },
-  timer: NodeJS.Timeout,
+  handshake: Handshake,
 ): Promise<void> {
   const { stats } = ctx;
   const sni = (socket as tls.TLSSocket & { servername?: string | false }).servername || undefined;
@@ -225,17 +292,20 @@ async function authenticate(
     stats.rateLimited++;
     return fatal(socket, { code: '53400', message: 'Unable to accept connection, rate exceeded.' });
   }
-  // `pending` is this connection's own entry in ctx.sessions.
-  if (ctx.sessions.size > ctx.maxConnections) {
-    stats.tooManyConnections++;
-    return fatal(socket, { code: '53300', message: 'Unable to accept connection, too many open connections.' });
-  }
   const user = params.user ?? '';
   if (!user) return fatal(socket, { code: '28000', message: 'no PostgreSQL user name specified in startup packet' });
 
   socket.write(authCleartextPassword());
   const password = await readPassword(socket, extra);
   if (password === undefined) return void socket.destroy();
+  if (password instanceof FrameLengthError) {
+    stats.protocolViolations++;
+    return fatal(socket, {
+      code: '08P01',
+      message: 'invalid message length',
+      hint: `A password message is at most ${MAX_PASSWORD_MESSAGE_BYTES} bytes before authentication; an authentication token is far shorter.`,
+    });
+  }
   const tokenHost = namedCluster ? `${namedCluster}.dsql.${ctx.region}.on.aws` : sni!;
   const verdict = await verifyDsqlToken(password, { host: tokenHost, region: ctx.region, user, credentials: ctx.credentials });
   const endpointOk = namedCluster ? tokenHost === ctx.host : tokenHost.toLowerCase() === ctx.host || tokenHost.toLowerCase() === 'localhost';
@@ -245,7 +315,18 @@ async function authenticate(
     stats.authFailures[reason] = (stats.authFailures[reason] ?? 0) + 1;
     return fatal(socket, { code: '08006', message: ACCESS_DENIED, hint });
   }
+  if (socket.destroyed || ctx.closing) return void socket.destroy();
   stats.authenticated++;
+  // Counted from here: an authenticated connection takes one of maxConnections.
+  if (ctx.sessions.size >= ctx.maxConnections) {
+    stats.tooManyConnections++;
+    return fatal(socket, TOO_MANY_CONNECTIONS);
+  }
+  clearTimeout(handshake.timer);
+  ctx.handshakes.delete(handshake);
+  const admission = { close: () => raw.destroy() };
+  ctx.sessions.add(admission);
+  raw.once('close', () => ctx.sessions.delete(admission));
 
   // Upstream: the emulator's superuser for `admin`; any other role logs in as itself (embedded
   // upstream) or runs as itself via the `role` setting (see README: "Roles").
@@ -264,18 +345,26 @@ async function authenticate(
     const target = { ...ctx.upstream, database: params.database || 'postgres' };
     up = asRole && ctx.roleLogins ? await ctx.roleLogins.connect(user, target, forwarded) : await connectUpstream(target, forwarded);
   } catch (err) {
+    ctx.sessions.delete(admission);
     const fields = err instanceof UpstreamError ? err.fields : undefined;
     if (fields?.get('C') === '42704' || fields?.get('M')?.startsWith('invalid value for parameter "role"')) {
       return fatal(socket, { code: '28000', message: `role "${user}" does not exist` });
     }
+    if (fields?.get('C') === '53300') {
+      // PostgreSQL's "sorry, too many clients already": the upstream is full before
+      // maxConnections is reached (see README: "Connection limits"). Answered as DSQL does.
+      stats.tooManyConnections++;
+      return fatal(socket, TOO_MANY_CONNECTIONS);
+    }
     if (fields) return fatal(socket, { code: fields.get('C') ?? 'XX000', message: fields.get('M') ?? 'upstream error' });
     return fatal(socket, { code: 'XX000', message: 'server unavailable' });
   }
-  if (socket.destroyed) {
+  ctx.sessions.delete(admission);
+  if (socket.destroyed || ctx.closing) {
     up.socket.destroy();
+    socket.destroy();
     return;
   }
-  clearTimeout(timer);
   const greeting = up.greeting
     .filter((f) => f[0] === 0x53 /* S */ || f[0] === 0x4b /* K */ || f[0] === 0x4e /* N */)
     .map((f) => (f[0] === 0x53 && parameterStatusName(f) === 'server_version' ? ctx.serverVersionStatus : f));
@@ -296,19 +385,22 @@ async function authenticate(
       raw.destroy();
     },
   );
-  ctx.sessions.delete(pending);
   ctx.sessions.add(session);
   session.start();
   if (up.rest) up.socket.unshift(up.rest);
   socket.resume();
 }
 
-/** Waits for the PasswordMessage; undefined if the client went away or sent something else. */
-function readPassword(socket: tls.TLSSocket, extra: Buffer): Promise<string | undefined> {
+/**
+ * Waits for the PasswordMessage: its text; undefined if the client went away or sent something
+ * else; a FrameLengthError if it announced a message longer than MAX_PASSWORD_MESSAGE_BYTES
+ * (refused from its header, before the bytes are buffered).
+ */
+function readPassword(socket: tls.TLSSocket, extra: Buffer): Promise<string | FrameLengthError | undefined> {
   return new Promise((resolve) => {
-    const reader = new FrameReader();
+    const reader = new FrameReader(MAX_PASSWORD_MESSAGE_BYTES);
     let done = false;
-    const finish = (v: string | undefined): void => {
+    const finish = (v: string | FrameLengthError | undefined): void => {
       if (done) return;
       done = true;
       socket.removeListener('data', onData);
@@ -320,10 +412,14 @@ function readPassword(socket: tls.TLSSocket, extra: Buffer): Promise<string | un
       try {
         reader.feed(chunk, (type, frame) => {
           if (type !== 0x70 /* p */) return finish(undefined);
-          finish(frame.toString('utf8', 5, frame.indexOf(0, 5) < 0 ? frame.length : frame.indexOf(0, 5)));
+          const nul = frame.indexOf(0, 5);
+          finish(frame.toString('utf8', 5, nul < 0 ? frame.length : nul));
+          // Anything the client sent after it is its session's: handed back to the socket.
+          const rest = reader.takeRest();
+          if (rest) socket.unshift(rest);
         });
-      } catch {
-        finish(undefined);
+      } catch (err) {
+        finish(err instanceof FrameLengthError ? err : undefined);
       }
     };
     const onClose = (): void => finish(undefined);

@@ -26,8 +26,19 @@ export interface DsqlLocalOptions {
   upstream?: 'embedded' | string;
   /** The identities whose tokens are accepted (default: one generated access key / secret pair). */
   credentials?: DsqlLocalCredentials | readonly DsqlLocalCredentials[];
-  /** Maximum open connections (default 10,000); beyond it 53300. */
+  /**
+   * Maximum authenticated connections (default 10,000); beyond it 53300. The embedded
+   * PostgreSQL is sized for up to 500 of them; past what the upstream takes, clients get the
+   * same 53300.
+   */
   maxConnections?: number;
+  /**
+   * Connections that have not authenticated yet are not counted in `maxConnections`; at most
+   * this many are kept (default 1,000): a new one closes the oldest.
+   */
+  maxHandshakes?: number;
+  /** Seconds a connection has to finish TLS, startup and authentication (default 10). */
+  handshakeTimeoutSeconds?: number;
   /** New-connection token bucket (default 100/s, burst 1,000); beyond it 53400. `false` disables. */
   connectRate?: { perSecond: number; burst: number } | false;
   /** Connection age after which an idle session is closed (default 3,600 s, plus jitter). */
@@ -50,6 +61,8 @@ export interface ResolvedOptions {
   upstream: string;
   credentials: DsqlLocalCredentials[];
   maxConnections: number;
+  maxHandshakes: number;
+  handshakeTimeoutSeconds: number;
   connectRate: { perSecond: number; burst: number } | false;
   maxConnectionAgeSeconds: number;
   maxTransactionAgeSeconds: number;
@@ -114,6 +127,8 @@ export function resolveOptions(o: DsqlLocalOptions = {}): ResolvedOptions {
     upstream,
     credentials: list,
     maxConnections: o.maxConnections === undefined ? 10_000 : positive('maxConnections', o.maxConnections, { integer: true }),
+    maxHandshakes: o.maxHandshakes === undefined ? 1000 : positive('maxHandshakes', o.maxHandshakes, { integer: true }),
+    handshakeTimeoutSeconds: o.handshakeTimeoutSeconds === undefined ? 10 : positive('handshakeTimeoutSeconds', o.handshakeTimeoutSeconds),
     connectRate,
     maxConnectionAgeSeconds: o.maxConnectionAgeSeconds === undefined ? 3600 : positive('maxConnectionAgeSeconds', o.maxConnectionAgeSeconds),
     maxTransactionAgeSeconds: o.maxTransactionAgeSeconds === undefined ? 300 : positive('maxTransactionAgeSeconds', o.maxTransactionAgeSeconds),

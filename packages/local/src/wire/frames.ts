@@ -4,40 +4,113 @@
  * Hand-written on purpose: `pg-protocol` parses backend messages only and builds an object for
  * every message; the proxy's hot path only needs the type byte and the frame boundaries, so it
  * can forward the original bytes untouched.
+ *
+ * Linear in the bytes received: a message split over many chunks is collected as a list of
+ * chunks and joined once, when its last byte has arrived (joining the buffered tail with every
+ * new chunk made a 10 MB message cost seconds, for every client of the process).
  */
 
 /** Called with each complete message: its type byte and the whole frame (type + length + body). */
 export type FrameHandler = (type: number, frame: Buffer) => void;
 
-/** Splits a byte stream of typed PostgreSQL messages (`type`, int32 length, body) into frames. */
-export class FrameReader {
-  private rest: Buffer | undefined;
+/**
+ * Thrown by {@link FrameReader.feed} for a length below 4 or above the reader's limit; the
+ * connection cannot be framed any further and must be closed.
+ *
+ * @example
+ * try { reader.feed(chunk, onFrame); } catch (err) { if (err instanceof FrameLengthError) socket.destroy(); }
+ */
+export class FrameLengthError extends Error {
+  override name = 'FrameLengthError';
+  constructor(
+    /** The type byte of the offending message. */
+    readonly type: number,
+    /** The length it announced (type byte excluded, as on the wire). */
+    readonly length: number,
+    /** The largest length accepted. */
+    readonly limit: number,
+  ) {
+    super(length < 4 ? `invalid message length ${length}` : `message of ${length} bytes exceeds the limit of ${limit} bytes`);
+  }
+}
 
-  /** Feeds one chunk; calls `onFrame` for every complete message, keeps the incomplete tail. */
+/**
+ * Splits a byte stream of typed PostgreSQL messages (`type`, int32 length, body) into frames.
+ *
+ * @example
+ * const reader = new FrameReader(65_536); // refuse longer messages (before authentication)
+ * socket.on('data', (chunk) => reader.feed(chunk, (type, frame) => console.log(String.fromCharCode(type), frame.length)));
+ */
+export class FrameReader {
+  /** Bytes of an incomplete message (one or more chunks, not joined yet). */
+  private parts: Buffer[] = [];
+  private size = 0;
+  /** Total bytes the incomplete message needs (0 while its header is incomplete). */
+  private need = 0;
+  /** While `feed` runs: the buffer being framed and where the current frame ends. */
+  private current: { buf: Buffer; end: number } | undefined;
+  private stopped = false;
+
+  /** `maxLength`: the largest message length accepted (type byte excluded, as on the wire). */
+  constructor(private readonly maxLength = 0x7fffffff) {}
+
+  /**
+   * Feeds one chunk; calls `onFrame` for every complete message, keeps the incomplete tail.
+   * Throws {@link FrameLengthError} as soon as a header announces an invalid length.
+   */
   feed(chunk: Buffer, onFrame: FrameHandler): void {
     let buf = chunk;
-    if (this.rest) {
-      buf = Buffer.concat([this.rest, chunk]);
-      this.rest = undefined;
+    if (this.size > 0) {
+      this.parts.push(chunk);
+      this.size += chunk.length;
+      // Still incomplete: keep the chunk, join nothing.
+      if (this.need > 0 && this.size < this.need) return;
+      buf = Buffer.concat(this.parts, this.size);
+      this.parts = [];
+      this.size = 0;
+      this.need = 0;
     }
     let off = 0;
     const n = buf.length;
     while (n - off >= 5) {
       const len = buf.readInt32BE(off + 1);
+      if (len < 4 || len > this.maxLength) throw new FrameLengthError(buf[off]!, len, this.maxLength);
       const end = off + 1 + len;
-      if (len < 4) throw new Error(`invalid message length ${len}`);
-      if (end > n) break;
-      onFrame(buf[off]!, buf.subarray(off, end));
+      if (end > n) {
+        this.need = 1 + len;
+        break;
+      }
+      this.current = { buf, end };
+      try {
+        onFrame(buf[off]!, buf.subarray(off, end));
+      } finally {
+        this.current = undefined;
+      }
+      if (this.stopped) return;
       off = end;
     }
-    if (off < n) this.rest = Buffer.from(buf.subarray(off));
+    if (off < n) {
+      // A copy: the tail must not keep the whole chunk alive (bounded by the chunk's size).
+      this.parts = [Buffer.from(buf.subarray(off))];
+      this.size = n - off;
+    }
   }
 
-  /** Bytes received but not yet framed (used when switching protocol phases). */
+  /**
+   * Bytes received but not yet framed (used when switching protocol phases). Called from inside
+   * `onFrame`, it also stops the `feed` in progress: the bytes after the current frame are
+   * returned instead of being framed.
+   */
   takeRest(): Buffer | undefined {
-    const r = this.rest;
-    this.rest = undefined;
-    return r;
+    const pending = this.size > 0 ? Buffer.concat(this.parts, this.size) : undefined;
+    this.parts = [];
+    this.size = 0;
+    this.need = 0;
+    const cur = this.current;
+    if (!cur) return pending;
+    this.stopped = true;
+    const after = cur.buf.length > cur.end ? Buffer.from(cur.buf.subarray(cur.end)) : undefined;
+    return after && pending ? Buffer.concat([after, pending]) : (after ?? pending);
   }
 }
 
