@@ -1,7 +1,8 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  // `rules` is the `@dsql/core/rules` subpath: data and small functions, importable without the rest.
+  entry: ['src/index.ts', 'src/rules.ts'],
   format: ['esm', 'cjs'],
   dts: true,
   // No source maps: the published JavaScript is unminified and keeps its names, so stack traces
