@@ -1,5 +1,5 @@
 import { PostgresIntrospector } from 'kysely';
-import type { DatabaseIntrospector, DatabaseMetadata, DatabaseMetadataOptions, Kysely, SchemaMetadata, TableMetadata } from 'kysely';
+import type { DatabaseIntrospector, DatabaseMetadataOptions, Kysely, SchemaMetadata, TableMetadata } from 'kysely';
 
 /** Schemas of DSQL itself (`sys.jobs`, `sys.wait_for_job`, …), never the application's. */
 const SYSTEM_SCHEMAS = new Set(['sys']);
@@ -27,7 +27,12 @@ export class DsqlIntrospector implements DatabaseIntrospector {
     return (await this.#postgres.getTables(options)).filter((t) => t.schema === undefined || !SYSTEM_SCHEMAS.has(t.schema));
   }
 
-  async getMetadata(options?: DatabaseMetadataOptions): Promise<DatabaseMetadata> {
+  /**
+   * The tables, as Kysely 0.28's `getMetadata()` returns them (0.29 dropped the method and its
+   * `DatabaseMetadata` type, so the type is spelled out here: the published `.d.ts` must compile
+   * against both).
+   */
+  async getMetadata(options?: DatabaseMetadataOptions): Promise<{ tables: TableMetadata[] }> {
     return { tables: await this.getTables(options) };
   }
 }
