@@ -151,7 +151,8 @@ function sourceOf(config: DsqlDialectConfig): SessionSource {
  * Use {@link transaction} for transactions that retry OCC conflicts.
  *
  * @example
- * import { Kysely, Migrator } from 'kysely';
+ * import { Kysely } from 'kysely';
+ * import { Migrator } from 'kysely/migration'; // Kysely 0.28: from 'kysely'
  * import { DsqlDialect, transaction } from '@dsql/kysely';
  *
  * const db = new Kysely<DB>({
