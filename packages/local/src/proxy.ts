@@ -17,7 +17,7 @@ import type { SqlContext, SqlError, SqlSession, TxStatus } from './sql/hook.js';
 import type { DsqlLocalStats } from './stats.js';
 import { commandComplete, commandTagOf, errorFields, errorFromFields, errorResponse, readyForQuery } from './wire/backend.js';
 import { returningReplaySql } from './sql/returning-replay.js';
-import { FrameReader, cstring, message, readCString } from './wire/frames.js';
+import { FrameLengthError, FrameReader, cstring, message, readCString } from './wire/frames.js';
 
 /** DSQL's OCC data-conflict error. */
 export const OC000: SqlError = { code: '40001', message: 'change conflicts with another transaction (OC000)' };
@@ -171,7 +171,8 @@ export interface ProxyContext {
 
 /** Runs one session until either side closes. */
 export class ProxySession {
-  private readonly fromClient = new FrameReader();
+  /** PostgreSQL's own limit on a client message (PQ_LARGE_MESSAGE_LIMIT): nothing longer is buffered. */
+  private readonly fromClient = new FrameReader(0x3fffffff);
   private readonly fromUpstream = new FrameReader();
   private readonly queue: Pending[] = [];
   private head = 0;
@@ -328,7 +329,14 @@ export class ProxySession {
     if (this.head === this.queue.length) this.requestStart = Date.now();
     try {
       this.fromClient.feed(chunk, (type, frame) => this.onClientFrame(type, frame));
-    } catch {
+    } catch (err) {
+      // As PostgreSQL: a message whose length cannot be right ends the session.
+      if (err instanceof FrameLengthError && !this.closed) {
+        this.client.pause();
+        this.client.end(errorResponse({ severity: 'FATAL', code: '08P01', message: 'invalid message length' }), () => this.close());
+        setTimeout(() => this.close(), 1000).unref();
+        return;
+      }
       this.close();
       return;
     }
