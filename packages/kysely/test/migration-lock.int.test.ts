@@ -1,5 +1,6 @@
 import { jest } from '@jest/globals';
-import { Kysely, Migrator, sql, type Migration } from 'kysely';
+import { Kysely, sql } from 'kysely';
+import { Migrator, type Migration } from 'kysely/migration';
 import { DsqlDialect, type MigrationLockConfig } from '../src/index.js';
 import { database, startLocal, type DsqlLocal } from './support/local.js';
 

@@ -1,5 +1,6 @@
 import { jest } from '@jest/globals';
-import { Kysely, Migrator, PostgresDialect, sql, type MigrationProvider } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Migrator, type MigrationProvider } from 'kysely/migration';
 import { DsqlPool } from '@dsql/pg';
 import { appMigrations, database, startLocal, type DriverKind, type DsqlLocal } from './support/local.js';
 

@@ -1,5 +1,6 @@
 import { startDsqlLocal, type DsqlLocal } from '@dsql/local';
-import { Kysely, sql, type Migration } from 'kysely';
+import { Kysely, sql } from 'kysely';
+import type { Migration } from 'kysely/migration';
 import { DsqlPool } from '@dsql/pg';
 import { dsql } from '@dsql/postgres';
 import { DsqlDialect, type DsqlDialectOptions } from '../../src/index.js';
