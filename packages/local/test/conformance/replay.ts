@@ -6,7 +6,7 @@
 import { DsqlSigner } from '@aws-sdk/dsql-signer';
 import pg from 'pg';
 import type { DsqlLocal } from '../../src/index.js';
-import { loadFixture, loadGolden, type GoldenCase, type GoldenObservation, type GoldenResult } from './golden.js';
+import { loadFixture, loadGolden, type GoldenCase, type GoldenFile, type GoldenObservation, type GoldenResult } from './golden.js';
 import { OCC_SCENARIOS, type OccStep } from './occ-scenarios.js';
 
 /** The verdict on one recorded case. */
@@ -20,6 +20,7 @@ export interface CaseResult {
 
 /** Per-file and total tallies. */
 export interface ConformanceReport {
+  title: string;
   cases: CaseResult[];
   files: Array<{ file: string; matched: number; checked: number }>;
   matched: number;
@@ -204,30 +205,36 @@ async function replayConflict(dsql: DsqlLocal, golden: GoldenCase): Promise<stri
 }
 
 /** Drops what an earlier run left (children first), then creates the fixture, one statement at a time. */
-export async function createFixture(dsql: DsqlLocal): Promise<void> {
-  const statements = loadFixture();
+export async function createFixture(dsql: DsqlLocal, statements: readonly string[] = loadFixture()): Promise<void> {
   const tables = statements.map((s) => /^CREATE TABLE (\w+)/.exec(s)?.[1]).filter((t): t is string => !!t);
   const session = await connect(dsql);
   try {
-    for (const table of tables.reverse()) await session.client.query(`DROP TABLE IF EXISTS ${table} CASCADE`);
+    for (const table of [...tables].reverse()) await session.client.query(`DROP TABLE IF EXISTS ${table} CASCADE`);
     for (const sql of statements) await session.client.query(sql);
   } finally {
     await session.client.end().catch(() => {});
   }
 }
 
+/** A set of cases to replay: recording files (or probe files in their format) and their fixture. */
+export interface CaseSet {
+  /** The report's heading. */
+  title: string;
+  files: readonly GoldenFile[];
+  fixture: readonly string[];
+}
+
 /**
- * Creates the fixture and replays every recorded case, in recording order.
+ * Creates the set's fixture and replays every case, in file order.
  *
  * @example
- * const report = await replayGolden(await startDsqlLocal());
- * console.log(`${report.matched} / ${report.checked}`);
+ * const report = await replaySet(await startDsqlLocal(), { title: 'probes', files: PROBE_FILES, fixture: PROBE_FIXTURE });
  */
-export async function replayGolden(dsql: DsqlLocal): Promise<ConformanceReport> {
-  await createFixture(dsql);
+export async function replaySet(dsql: DsqlLocal, set: CaseSet): Promise<ConformanceReport> {
+  await createFixture(dsql, set.fixture);
   const cases: CaseResult[] = [];
   const files: ConformanceReport['files'] = [];
-  for (const { file, cases: goldens } of loadGolden()) {
+  for (const { file, cases: goldens } of set.files) {
     let matched = 0;
     for (const golden of goldens) {
       let reason: string | undefined;
@@ -242,12 +249,23 @@ export async function replayGolden(dsql: DsqlLocal): Promise<ConformanceReport> 
     files.push({ file, matched, checked: goldens.length });
   }
   const matched = cases.filter((c) => c.matched).length;
-  return { cases, files, matched, checked: cases.length };
+  return { title: set.title, cases, files, matched, checked: cases.length };
 }
 
-/** The report as the `conformance` script prints it. */
+/**
+ * Creates the fixture and replays every recorded case, in recording order.
+ *
+ * @example
+ * const report = await replayGolden(await startDsqlLocal());
+ * console.log(`${report.matched} / ${report.checked}`);
+ */
+export function replayGolden(dsql: DsqlLocal): Promise<ConformanceReport> {
+  return replaySet(dsql, { title: 'DSQL conformance (golden recordings of a real cluster)', files: loadGolden(), fixture: loadFixture() });
+}
+
+/** The report as the `conformance` script prints it: matched / checked per file, then every miss. */
 export function formatReport(report: ConformanceReport): string {
-  const lines = ['DSQL conformance (golden recordings of a real cluster)', ''];
+  const lines = [report.title, ''];
   for (const f of report.files) lines.push(`  ${f.file.padEnd(22)} ${String(f.matched).padStart(3)} / ${f.checked}`);
   const pct = ((100 * report.matched) / report.checked).toFixed(1);
   lines.push('', `  ${'total'.padEnd(22)} ${String(report.matched).padStart(3)} / ${report.checked}  (${pct} %)`);
