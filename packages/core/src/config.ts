@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { inspect } from 'node:util';
 import { applicationName as defaultApplicationName, MAX_APPLICATION_NAME_BYTES } from './application-name.js';
 import { parseConnectionString, type ConnectionStringOptions } from './connection-string.js';
@@ -204,6 +205,23 @@ function fromEnv(env: Env): Omit<ConnectionStringOptions, 'port'> & { port?: str
   return out;
 }
 
+function hostaddrField(explicit: unknown, url: unknown): string {
+  return explicit !== undefined ? 'hostaddr' : url !== undefined ? 'connectionString hostaddr' : 'PGHOSTADDR';
+}
+
+/** `hostaddr` is an address to dial, as in libpq: a numeric IPv4 or IPv6 address, never a name. */
+function checkHostaddr(value: unknown, field: string): string {
+  const h = normalizeHost(value, field);
+  if (isIP(h) === 0) {
+    throw new DsqlConfigError(
+      field,
+      describeValue(value),
+      'a numeric IPv4 or IPv6 address to dial (such as "10.0.0.7"); a host name belongs in host',
+    );
+  }
+  return h;
+}
+
 function definedOnly(input: object | undefined): DsqlConnectionOptions {
   if (input === undefined || input === null) return {};
   if (typeof input !== 'object' || Array.isArray(input)) {
@@ -225,8 +243,10 @@ const INSPECT = inspect.custom;
  * rate 100/s burst 1,000). Every option is validated; errors name the field, the redacted value
  * and what is accepted. Inputs are never mutated. Unknown keys (a driver's own options) are ignored.
  *
- * `sslmode=disable` is refused for a real DSQL endpoint (DSQL requires TLS) and allowed for a
- * custom host only when asked for. A custom host with a `clusterId` (or `-c amzn-cluster-id=…`
+ * `sslmode=disable` is refused whenever the token would be a real cluster's: for a DSQL endpoint
+ * (DSQL requires TLS) and for a custom host with a `clusterId` / `amzn-cluster-id` (the token is
+ * signed for the cluster's own hostname). It is allowed, when asked for, only for a custom host
+ * without one (a local endpoint, whose tokens no cluster accepts). A custom host with a `clusterId` (or `-c amzn-cluster-id=…`
  * in `options`) is a PrivateLink endpoint without private DNS: the token is signed for
  * `<clusterId>.dsql.<region>.on.aws` and sslmode defaults to `verify-ca`, because the endpoint's
  * certificate does not name its own hostname (AWS documents verify-full as unsupported there;
@@ -272,7 +292,7 @@ export function resolveConfig(
   }
 
   const rawHostaddr = pick<unknown>(explicit.hostaddr, url.hostaddr, envOpts.hostaddr);
-  const hostaddr = rawHostaddr === undefined ? undefined : normalizeHost(rawHostaddr, 'hostaddr');
+  const hostaddr = rawHostaddr === undefined ? undefined : checkHostaddr(rawHostaddr, hostaddrField(explicit.hostaddr, url.hostaddr));
 
   const portField = explicit.port !== undefined ? 'port' : url.port !== undefined ? 'connectionString port' : envOpts.port !== undefined ? 'PGPORT' : 'port';
   const port = checkPort(pick<unknown>(explicit.port, url.port, envOpts.port) ?? 5432, portField);
@@ -321,11 +341,22 @@ export function resolveConfig(
   const explicitMode = explicit.sslmode === undefined ? undefined : checkSslMode(explicit.sslmode, 'sslmode');
   const urlMode = url.sslmode === undefined ? undefined : checkSslMode(url.sslmode, 'connectionString sslmode');
   const sslmode: SslMode = explicitMode ?? fromSsl.mode ?? urlMode ?? (amznClusterId ? 'verify-ca' : 'verify-full');
+  // The one rule for clear text: only a token no real cluster would accept may travel without
+  // TLS. A token is signed for `tokenHost`; when that is a cluster's endpoint (a DSQL host, or a
+  // custom host naming its cluster with clusterId / amzn-cluster-id), it is that cluster's token.
   if (sslmode === 'disable' && endpoint.kind !== 'custom') {
     throw new DsqlConfigError(
       'sslmode',
       '"disable"',
       'verify-full, verify-ca or require: Aurora DSQL only accepts TLS connections, and the IAM token must not travel in clear text',
+    );
+  }
+  if (sslmode === 'disable' && amznClusterId) {
+    throw new DsqlConfigError(
+      'sslmode',
+      `"disable" with cluster id "${clusterId}"`,
+      `verify-full, verify-ca or require: with a cluster id the IAM token is signed for the real cluster (${tokenHost}) and must never travel in clear text; ` +
+        'sslmode "disable" is only for a local endpoint whose host is not a cluster\'s (no clusterId or amzn-cluster-id)',
     );
   }
 

@@ -80,7 +80,8 @@ export function parseConnectionString(text: string): ConnectionStringOptions {
     throw new DsqlConfigError(
       'connectionString',
       'a URL containing a password ([redacted])',
-      'a URL without a password: Aurora DSQL authenticates with IAM tokens generated from your AWS credentials (credentials / profile options)',
+      // No "password:" in this text: redact() (which every DsqlError message goes through) would take the next word for one.
+      'a URL without a password (Aurora DSQL authenticates with IAM tokens generated from your AWS credentials; choose them with the credentials or profile option)',
     );
   }
   if (url.hash !== '') throw new DsqlConfigError('connectionString', 'a URL with a #fragment', ACCEPTED_URL);

@@ -22,7 +22,8 @@ export interface ConnectErrorContext {
  * Turns a refused connection into an error that says what to check next. Access denied gets
  * a next step chosen from the server's HINT (expired signature → clock or token lifetime;
  * "not authorized to perform" → IAM policy; wrong user to action mapping → admin vs
- * DbConnect; invalid security token → credentials; otherwise the list of usual causes:
+ * DbConnect; invalid security token → credentials; token signed for another host name → the
+ * host to pass; otherwise the list of usual causes:
  * Region, action, credentials, host). A missing SNI gets a TLS hint. Returns a
  * `DsqlConnectError` with the original as `cause`; other errors are returned unchanged.
  * Nothing token-shaped survives (everything passes through `redact`).
@@ -54,6 +55,8 @@ export function describeConnectError(err: unknown, config: ConnectErrorContext):
     hint = `The IAM principal may not call dsql:${action} on this cluster. Attach a policy allowing dsql:${action} on the cluster ARN${config.admin ? '' : `, and map the role with AWS IAM GRANT ${config.user} TO '<principal arn>'`}.`;
   } else if (/security token included in the request is (?:invalid|expired)|invalidclienttokenid|expiredtoken/i.test(text)) {
     hint = 'The AWS credentials are invalid or expired. Refresh them (e.g. aws sso login) or check the profile in use.';
+  } else if (/different host|host name|unknown cluster/i.test(serverHint)) {
+    hint = `The token was signed for ${config.tokenHost}, which is not the host name the endpoint answers to. Pass the cluster endpoint (in lower case) as host; to dial another name or address, pass it as hostaddr.`;
   } else if (/region/i.test(serverHint)) {
     hint = `The token was signed for Region ${config.region}; check that the cluster is in that Region (each Regional endpoint of a multi-Region cluster needs its own token).`;
   } else {

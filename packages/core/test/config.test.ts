@@ -99,6 +99,16 @@ describe('resolveConfig', () => {
     const c = resolveConfig({ host: HOST, hostaddr: '10.0.0.7' }, undefined, {});
     expect([c.dialHost, c.host, c.tokenHost, c.sslmode]).toEqual(['10.0.0.7', HOST, HOST, 'verify-full']);
     expect(configError(() => resolveConfig({ host: HOST, hostaddr: '10.0.0.7:5432' }, undefined, {})).field).toBe('hostaddr');
+    expect(resolveConfig({ host: HOST, hostaddr: '[::1]' }, undefined, {}).dialHost).toBe('::1');
+  });
+
+  it('refuses a hostaddr that is not a numeric address, naming the field it came from', () => {
+    const err = configError(() => resolveConfig({ host: HOST, hostaddr: 'not-an-ip' }, undefined, {}));
+    expect(err.field).toBe('hostaddr');
+    expect(err.message).toMatch(/got "not-an-ip"; expected a numeric IPv4 or IPv6 address/);
+    expect(configError(() => resolveConfig(`postgres://admin@${HOST}/postgres?hostaddr=not-an-ip`, undefined, {})).field).toBe('connectionString hostaddr');
+    expect(configError(() => resolveConfig({ host: HOST }, undefined, { PGHOSTADDR: 'localhost' })).field).toBe('PGHOSTADDR');
+    expect(configError(() => resolveConfig({ host: HOST, hostaddr: '999.1.1.1' }, undefined, {})).field).toBe('hostaddr');
   });
 
   it('supports the PrivateLink amzn-cluster-id startup option', () => {
@@ -122,6 +132,22 @@ describe('resolveConfig', () => {
     expect(resolveConfig({ host: 'localhost', region: 'us-east-1', sslmode: 'disable' }, undefined, {}).sslmode).toBe('disable');
     expect(resolveConfig({ host: 'localhost', region: 'us-east-1', ssl: false }, undefined, {}).sslmode).toBe('disable');
     expect(resolveConfig({ host: 'localhost', region: 'us-east-1' }, undefined, {}).sslmode).toBe('verify-full');
+  });
+
+  it("refuses sslmode=disable whenever the token is a real cluster's: a custom host naming its cluster (issue 15)", () => {
+    const custom = { host: 'proxy.internal', region: 'us-east-1' };
+    for (const named of [{ clusterId: CLUSTER }, { options: `-c amzn-cluster-id=${CLUSTER}` }]) {
+      for (const tls of [{ sslmode: 'disable' as const }, { ssl: false as const }]) {
+        const err = configError(() => resolveConfig({ ...custom, ...named, ...tls }, undefined, {}));
+        expect(err.field).toBe('sslmode');
+        expect(err.message).toContain(`signed for the real cluster (${HOST}) and must never travel in clear text`);
+        expect(err.message).toMatch(/only for a local endpoint whose host is not a cluster's/);
+      }
+    }
+    const url = `postgres://admin@proxy.internal/postgres?region=us-east-1&sslmode=disable&options=-c%20amzn-cluster-id%3D${CLUSTER}`;
+    expect(configError(() => resolveConfig(url, undefined, {})).field).toBe('sslmode');
+    // Without a cluster id the token names the custom host, which no cluster accepts: allowed when asked for.
+    expect(resolveConfig({ ...custom, sslmode: 'disable' }, undefined, {}).sslmode).toBe('disable');
   });
 
   it('maps ssl values to sslmode and keeps user TLS options', () => {

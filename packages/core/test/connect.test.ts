@@ -64,6 +64,9 @@ describe('describeConnectError', () => {
     [`User: arn:aws:iam::123456789012:role/app is not authorized to perform: dsql:DbConnectAdmin on resource: arn:aws:dsql:us-east-1:123456789012:cluster/${CLUSTER}`, /dsql:DbConnectAdmin/],
     ['The security token included in the request is invalid', /credentials are invalid or expired/],
     ['Credential should be scoped to a valid region', /Region us-east-1/],
+    // @dsql/local's hints for a token signed for another host name (issue 15: not "check your secret key").
+    [`The token was signed for a host name with upper-case letters; the endpoint's host name is ${HOST}.`, /signed for .* not the host name the endpoint answers to/],
+    [`Unknown cluster other.dsql.us-east-1.on.aws; this endpoint serves ${HOST}.`, /not the host name the endpoint answers to/],
   ])('explains access denied with hint %j', (hint, pattern) => {
     const out = describeConnectError(denied(hint), admin) as Error & { hint: string; kind: string };
     expect(isDsqlError(out, 'connect-failed')).toBe(true);

@@ -41,6 +41,9 @@ describe('parseConnectionString', () => {
       expect(isDsqlError(err, 'invalid-config')).toBe(true);
       expect((err as Error).message).toMatch(/password/);
       expect((err as Error).message).not.toContain('hunter2secret');
+      // redact() (applied to every DsqlError message) leaves the explanation readable.
+      expect((err as Error).message).toContain('Aurora DSQL authenticates with IAM tokens generated from your AWS credentials');
+      expect((err as Error).message).not.toMatch(/\[redacted\] DSQL/);
     }
   });
 
