@@ -16,10 +16,10 @@ export interface CheckedOutClient extends EventEmitter {
  * The guard listens until the client is released. The first error is recorded and, unless the
  * holder listens on the client itself (pg-pool's own `pool.query()` does, and so may the
  * application), emitted on the pool as `pool.emit('error', err, client)`, the way pg-pool reports
- * idle clients — but only when the pool has an `error` listener: a lost checked-out connection
- * must never end the process. Releasing the client hands pg-pool the recorded error, so the
- * broken client is closed and removed instead of returned (pg-pool would also notice that it is
- * no longer queryable).
+ * idle clients. The pool must survive an `'error'` event nobody listens to (`DsqlPool#emit`
+ * does): a lost checked-out connection must never end the process. Releasing the client hands
+ * pg-pool the recorded error, so the broken client is closed and removed instead of returned
+ * (pg-pool would also notice that it is no longer queryable).
  *
  * Returns the guarded `release` (also installed as `client.release`).
  *
@@ -34,7 +34,7 @@ export function guardCheckout(pool: EventEmitter, client: CheckedOutClient): (er
     if (lost !== undefined) return; // a socket error is often followed by the close: report once
     lost = err;
     if (client.listenerCount('error') > 1) return; // the holder handles it
-    if (pool.listenerCount('error') > 0) pool.emit('error', err, client);
+    pool.emit('error', err, client);
   };
   client.on('error', onError);
   const release = client.release;

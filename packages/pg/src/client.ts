@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { DsqlUnsupportedError, isOccError, runTransaction, type RetryOptions, type TransactionDriver } from '@dsql/core';
+import { DsqlConnectionLostError, DsqlUnsupportedError, isOccError, runTransaction, type RetryOptions, type TransactionDriver } from '@dsql/core';
 import { classifyInPlace } from './classify.js';
 import { describeConnectFailure } from './describe.js';
 import { prepareConfig, PREPARED, type DsqlClientConfig, type PreparedDsql } from './config.js';
@@ -7,6 +7,7 @@ import { connectRetrying } from './connect-retry.js';
 import { resetConnection } from './reconnect.js';
 import { assertNotInsideTransaction, runInsideTransaction } from './nested-transaction-guard.js';
 import { assertNoSavepoint } from './savepoint-guard.js';
+import { emitErrorSafely } from './unhandled-error.js';
 
 /**
  * Retry options of `transaction()` (`maxAttempts`, `baseDelayMs`, `maxDelayMs`, `maxElapsedMs`,
@@ -38,6 +39,11 @@ export const transactionSteps: Pick<TransactionDriver<pg.ClientBase>, 'begin' | 
   rollback: async (c) => void (await c.query('ROLLBACK')),
 };
 
+/** A `Submittable` (pg-cursor, pg-query-stream, a `Query`): pg reports its errors through its own events. */
+function isSubmittable(config: unknown): boolean {
+  return typeof config === 'object' && config !== null && typeof (config as { submit?: unknown }).submit === 'function';
+}
+
 /** Reports `err` the way pg would for this call: through its callback, else as a rejected promise. */
 function failQuery(values: unknown, callback: unknown, err: Error): Promise<never> | undefined {
   const cb = typeof callback === 'function' ? callback : typeof values === 'function' ? values : undefined;
@@ -46,6 +52,19 @@ function failQuery(values: unknown, callback: unknown, err: Error): Promise<neve
     return undefined;
   }
   return Promise.reject(err);
+}
+
+/** The error of a statement sent after the connection was lost (pg's own says only "not queryable"). */
+function connectionLostError(lost: Error, pooled: boolean): DsqlConnectionLostError {
+  return new DsqlConnectionLostError(
+    `Connection lost: this client's connection was closed earlier (${lost.message}) and is not queryable; the statement was not sent.`,
+    {
+      cause: lost,
+      hint: pooled
+        ? 'Release the client (client.release()) and check out another one: the pool replaces lost connections.'
+        : 'A client cannot reconnect: create a new DsqlClient (or use a DsqlPool, which replaces lost connections).',
+    },
+  );
 }
 
 /**
@@ -58,6 +77,12 @@ function failQuery(values: unknown, callback: unknown, err: Error): Promise<neve
  *
  * Server errors keep pg's `DatabaseError` shape and gain `err.dsql = { kind, retryable, hint, … }`.
  *
+ * A connection the server closes (DSQL's 60-minute limit, `pg_terminate_backend`, a network
+ * failure), idle or mid-query, never ends the process, with or without an `'error'` listener:
+ * pending queries reject with pg's error, later ones with `DsqlConnectionLostError` (code
+ * `connection-lost`), and the event is emitted as pg does, or reported once per process as a
+ * warning when nobody listens (see {@link DsqlClient.emit}).
+ *
  * @example
  * const client = new DsqlClient({ host: 'abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws' });
  * await client.connect();
@@ -69,6 +94,8 @@ export class DsqlClient extends pg.Client {
   /** Created by a `DsqlPool`: the pool retries refused connects with a fresh client. */
   readonly #pooled: boolean;
   #inTransaction = false;
+  /** The error that reported the connection's loss (pg has then stopped taking queries). */
+  #lost: Error | undefined;
 
   constructor(urlOrConfig?: string | DsqlClientConfig, overrides?: DsqlClientConfig) {
     const pooled = typeof urlOrConfig === 'object' && urlOrConfig !== null && PREPARED in urlOrConfig;
@@ -97,10 +124,32 @@ export class DsqlClient extends pg.Client {
       {
         deadlineMs: this.#dsql.connectDeadlineMs,
         describe: (err) => describeConnectFailure(err, this.#dsql.errorContext),
-        beforeRetry: () => resetConnection(this, this.#dsql.seed, (con) => con.on('errorMessage', classifyInPlace)),
+        beforeRetry: () => {
+          this.#lost = undefined;
+          resetConnection(this, this.#dsql.seed, (con) => con.on('errorMessage', classifyInPlace));
+        },
       },
       (err) => callback(err),
     );
+  }
+
+  /**
+   * Emits like `pg.Client`, except that an `'error'` event nobody listens to does not end the process.
+   *
+   * pg emits `'error'` when the connection dies (closed by the server, idle or mid-query, or a
+   * socket failure), after rejecting the pending queries with that error. With a listener, it gets
+   * the event as from `pg.Client`. Without one, `pg.Client` would throw it out of a socket callback
+   * (an uncaught exception: the process exits); this client instead calls `events.errorMonitor`
+   * listeners and emits a one-time process warning (`DsqlWarning`, code `DSQL_CONNECTION_LOST`).
+   * Either way, later queries reject with `DsqlConnectionLostError`.
+   *
+   * @example
+   * client.on('error', (err) => logger.warn({ err: err.message }, 'DSQL connection closed'));
+   */
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    if (event !== 'error') return super.emit(event, ...args);
+    if (this.#lost === undefined && args[0] instanceof Error) this.#lost = args[0];
+    return emitErrorSafely(this, 'DsqlClient', args, (...a) => super.emit('error', ...a));
   }
 
   /** One attempt: the shared connection rate limiter, then pg's own connect. */
@@ -119,7 +168,9 @@ export class DsqlClient extends pg.Client {
   }
 
   // Savepoints fail fast while transaction() runs: DSQL would refuse them and the refusal would
-  // abort the transaction. Outside transaction() this costs one boolean test. Installed on the
+  // abort the transaction. Outside transaction() this costs one boolean test. A statement sent
+  // after the connection was lost fails with DsqlConnectionLostError (streams and cursors are
+  // left to pg, whose error reaches them through their own events). Installed on the
   // prototype from a static block (which may read `#inTransaction`) rather than declared as a
   // method, so that DsqlClient keeps pg's typed `query` overloads.
   static {
@@ -128,6 +179,7 @@ export class DsqlClient extends pg.Client {
       configurable: true,
       writable: true,
       value: function query(this: DsqlClient, config: unknown, values?: unknown, callback?: unknown): unknown {
+        if (this.#lost !== undefined && !isSubmittable(config)) return failQuery(values, callback, connectionLostError(this.#lost, this.#pooled));
         if (this.#inTransaction) {
           try {
             assertNoSavepoint(config);
@@ -163,16 +215,12 @@ export class DsqlClient extends pg.Client {
     if (this.#inTransaction) throw nestedTransactionError('client.transaction()');
     if (this.#dsql.detectNestedTransactions) assertNotInsideTransaction(this.#dsql.scopeOwner!, 'client.transaction()');
     const options = retry ?? this.#dsql.retry;
-    const ignoreError = (): void => {};
     const driver: TransactionDriver<this> = {
-      connect: async () => {
-        // A connection lost mid-transaction fails the pending query; don't let the event crash the process.
-        this.on('error', ignoreError);
-        return this;
-      },
+      // A connection lost mid-transaction fails the pending query; `emit` keeps the event from
+      // ending the process.
+      connect: async () => this,
       ...transactionSteps,
       release: async (_client, destroy) => {
-        this.removeListener('error', ignoreError);
         if (destroy) await this.end().catch(() => undefined);
       },
     };

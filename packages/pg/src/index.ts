@@ -14,6 +14,7 @@ export { dialAddress } from './address-socket.js';
 export { assertNoSavepoint } from './savepoint-guard.js';
 export {
   CommitOutcomeUnknownError,
+  DsqlConnectionLostError,
   DsqlError,
   DsqlTransactionRolledBackError,
   DsqlUnsupportedError,

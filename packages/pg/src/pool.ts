@@ -8,6 +8,7 @@ import { connectRetrying } from './connect-retry.js';
 import { describeConnectFailure } from './describe.js';
 import { jitterMaxLifetime } from './lifetime.js';
 import { assertNotInsideTransaction } from './nested-transaction-guard.js';
+import { emitErrorSafely } from './unhandled-error.js';
 
 type ConnectCallback = (err: Error | undefined, client: DsqlPoolClient | undefined, done: (release?: unknown) => void) => void;
 
@@ -26,7 +27,9 @@ type ConnectCallback = (err: Error | undefined, client: DsqlPoolClient | undefin
  * - `transaction(fn, retry?)` with OCC retry; opt-in `queryRetry` for autocommit `pool.query()`;
  * - `transaction()` called from inside a running transaction callback of the same pool fails
  *   fast with `DsqlUnsupportedError` (`detectNestedTransactions: false` turns that off);
- * - server errors gain `err.dsql` (`{ kind, retryable, hint, … }`).
+ * - server errors gain `err.dsql` (`{ kind, retryable, hint, … }`);
+ * - a connection the server closes (idle in the pool, or checked out) never ends the process, with
+ *   or without an `'error'` listener: see {@link DsqlPool.emit}.
  *
  * @example
  * const pool = new DsqlPool({ host: 'abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws', max: 8 });
@@ -47,15 +50,35 @@ export class DsqlPool extends pg.Pool {
   }
 
   /**
+   * Emits like `pg.Pool`, except that an `'error'` event nobody listens to does not end the process.
+   *
+   * pg-pool emits `'error'` (`(err, client)`) when an idle connection dies — DSQL closes
+   * connections at its 60-minute limit and when it replaces a component, and `pg_terminate_backend`
+   * or a network failure do too — and this pool emits it as well for a checked-out connection
+   * that dies (see {@link DsqlPool.connect}). pg-pool has already removed that connection, so the
+   * next query opens a new one. With an `'error'` listener, the listener gets the event exactly as
+   * with `pg.Pool`. Without one, `pg.Pool` would throw it out of a socket callback (an uncaught
+   * exception: the process exits); this pool instead calls `events.errorMonitor` listeners and
+   * emits a one-time process warning (`DsqlWarning`, code `DSQL_CONNECTION_LOST`).
+   *
+   * @example
+   * pool.on('error', (err) => logger.warn({ err: err.message }, 'DSQL connection closed; the pool replaces it'));
+   */
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    if (event !== 'error') return super.emit(event, ...args);
+    return emitErrorSafely(this, 'DsqlPool', args, (...a) => super.emit('error', ...a));
+  }
+
+  /**
    * Checks a client out. A new connection that is refused for a transient reason is retried
    * (a fresh client each time) with backoff within `connectionTimeoutMillis`; a reused idle
    * connection costs nothing extra.
    *
    * A connection that dies while the client is checked out never ends the process: the
-   * pending query (if any) rejects, the error is emitted on the pool (`pool.on('error', (err,
-   * client) => …)`, as pg-pool does for idle clients) when the pool has an `error` listener and
-   * the holder has none on the client, and `release()` closes the broken client instead of
-   * returning it to the pool.
+   * pending query (if any) rejects, later queries on the client reject with
+   * `DsqlConnectionLostError`, the error is emitted on the pool (`pool.on('error', (err,
+   * client) => …)`, as pg-pool does for idle clients) unless the holder listens on the client
+   * itself, and `release()` closes the broken client instead of returning it to the pool.
    */
   override connect(): Promise<DsqlPoolClient>;
   override connect(callback: ConnectCallback): void;

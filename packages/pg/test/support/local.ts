@@ -24,3 +24,15 @@ export async function startLocal(options: DsqlLocalOptions = {}): Promise<DsqlLo
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
+
+/** Ends a backend from outside, as an administrator would (`pg_terminate_backend` on the upstream). */
+export async function terminateBackend(local: DsqlLocal, pid: number): Promise<void> {
+  const pg = (await import('pg')).default;
+  const admin = new pg.Client({ connectionString: local.upstreamUrl });
+  await admin.connect();
+  try {
+    await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+  } finally {
+    await admin.end();
+  }
+}
