@@ -2,7 +2,11 @@ import { defineConfig } from 'tsup';
 
 export default defineConfig({
   // `rules` is the `@dsql/core/rules` subpath: data and small functions, importable without the rest.
-  entry: ['src/index.ts', 'src/rules.ts'],
+  // `migrations` is `@dsql/core/migrations`, the migration toolkit the ORM adapters stand on.
+  entry: ['src/index.ts', 'src/rules.ts', 'src/migrations.ts'],
+  // Shared modules go into chunks for CJS too (tsup splits only ESM by default): otherwise
+  // `@dsql/core/migrations` would carry its own copy of core's classes and module state.
+  splitting: true,
   format: ['esm', 'cjs'],
   dts: true,
   // No source maps: the published JavaScript is unminified and keeps its names, so stack traces
