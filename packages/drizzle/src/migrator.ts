@@ -16,5 +16,5 @@ export {
 } from './migrations/migrate.js';
 export { checkMigrations, formatProblems, MigrationCheckError, type MigrationCheckReport } from './migrations/check.js';
 export type { MigrationProblem } from './migrations/plan.js';
-export { MigrationLockError } from './migrations/tracking.js';
+export { MigrationLockError } from '@dsql/core/migrations';
 export type { MigratableDatabase } from './migrations/executor.js';

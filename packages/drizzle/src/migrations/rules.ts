@@ -1,17 +1,16 @@
 /**
  * What Aurora DSQL makes of one migration statement: the statements `migrate()` runs for it
  * (each in its own transaction), or why DSQL would refuse it and how to fix the schema.
- * Mirrors the DDL rules of a real cluster (see `@dsql/local`'s SQL rules and the golden
- * recordings); pure, reads the libpg-query tree.
+ * What DSQL refuses comes from core's rules catalogue (`@dsql/core/rules`, shared with
+ * `@dsql/local` and the Kysely compiler); what is Drizzle's here is the wording of each fix
+ * and the rewrites `migrate()` makes. Pure, reads the libpg-query tree.
  */
+import type { MigrationStep } from '@dsql/core/migrations';
+import { alterTableForm, isIdentityType, SERIAL_TYPES, sequenceCacheAllowed, typeRule, unsupportedStatement } from '@dsql/core/rules';
 import { asyncIndex, quoteIdent, relationName, type Node, type ParsedStatement } from './statements.js';
 
 /** One statement `migrate()` sends, in its own transaction. */
-export interface Step {
-  sql: string;
-  /** The statement answers a `job_id` (`CREATE INDEX ASYNC`, `ALTER TABLE ASYNC`) to wait for. */
-  job: boolean;
-}
+export type Step = MigrationStep;
 
 /** Why a statement cannot run on DSQL as written, and what to do instead. */
 export interface Refusal {
@@ -29,14 +28,11 @@ export type Verdict =
 const run = (sql: string, job = false): Step => ({ sql, job });
 const refuse = (message: string, fix: string): Verdict => ({ ok: false, message, fix });
 
-const SERIAL = new Set(['serial', 'serial2', 'serial4', 'serial8', 'smallserial', 'bigserial']);
-/** Built-in types DSQL does not store in columns. */
-const UNSUPPORTED_TYPES = new Set([
-  'money', 'xml', 'inet', 'cidr', 'macaddr', 'macaddr8', 'point', 'line', 'lseg', 'box', 'path', 'polygon',
-  'circle', 'tsvector', 'tsquery', 'jsonpath', 'pg_lsn', 'pg_snapshot', 'txid_snapshot', 'bit', 'varbit',
-  'int4range', 'int8range', 'numrange', 'tsrange', 'tstzrange', 'daterange', 'int4multirange', 'int8multirange',
-  'nummultirange', 'tsmultirange', 'tstzmultirange', 'datemultirange',
-]);
+/** A built-in type the catalogue knows and DSQL does not store in a column (runtime-only or absent). */
+const notAColumnType = (name: string): boolean => {
+  const rule = typeRule(name);
+  return rule !== undefined && rule.support !== 'column';
+};
 
 const SERIAL_FIX =
   "Use a UUID key — uuid('id').primaryKey().defaultRandom() — or an identity column DSQL accepts: " +
@@ -47,10 +43,10 @@ const ENUM_FIX =
 const TXN_FIX = 'Remove it: migrate() runs every statement in its own transaction, as DSQL requires (one DDL per transaction).';
 
 /** The type's own name, whether it is a built-in, and whether it is an array. */
-function typeOf(typeName: Node): { name: string; builtin: boolean; array: boolean } {
+function typeOf(typeName: Node): { names: string[]; name: string; builtin: boolean; array: boolean } {
   const names: string[] = (typeName?.names ?? []).map((n: Node) => String(n?.String?.sval ?? ''));
   const name = names[names.length - 1] ?? '';
-  return { name, builtin: names.length === 1 || (names.length === 2 && names[0] === 'pg_catalog'), array: (typeName?.arrayBounds ?? []).length > 0 };
+  return { names, name, builtin: names.length === 1 || (names.length === 2 && names[0] === 'pg_catalog'), array: (typeName?.arrayBounds ?? []).length > 0 };
 }
 
 function cacheOf(options: Node[] | undefined): number | undefined {
@@ -58,13 +54,12 @@ function cacheOf(options: Node[] | undefined): number | undefined {
   if (!cache) return undefined;
   return cache.arg?.Integer?.ival ?? Number(cache.arg?.Float?.fval ?? NaN);
 }
-const cacheAllowed = (cache: number | undefined): boolean => cache === 1 || (cache !== undefined && cache >= 65536);
 
 /** The refusal for a column definition, if any. */
 function columnRefusal(column: Node): Verdict | undefined {
   const name = String(column?.colname ?? '?');
   const type = typeOf(column?.typeName);
-  if (type.builtin && SERIAL.has(type.name) && !type.array) {
+  if (type.builtin && SERIAL_TYPES.has(type.name) && !type.array) {
     return refuse(`column "${name}" is ${type.name.toUpperCase()}: DSQL has no serial types (type "${type.name}" does not exist).`, SERIAL_FIX);
   }
   if (type.array) {
@@ -73,20 +68,19 @@ function columnRefusal(column: Node): Verdict | undefined {
       'Store the values in a child table (one row per element), or as text/JSON text that the application encodes.',
     );
   }
-  if (type.builtin && UNSUPPORTED_TYPES.has(type.name)) {
+  if (type.builtin && notAColumnType(type.name)) {
     return refuse(`column "${name}" has type ${type.name}, which DSQL does not store.`, 'Use a supported type (text, varchar, numeric, bigint, uuid, timestamptz, bytea, boolean, …).');
   }
   for (const c of column?.constraints ?? []) {
     const constraint = c?.Constraint;
     if (constraint?.contype !== 'CONSTR_IDENTITY') continue;
-    const bigint = type.builtin && (type.name === 'int8' || type.name === 'bigint');
-    if (!bigint) {
+    if (!isIdentityType(type)) {
       return refuse(
         `identity column "${name}" is ${type.name}: DSQL identity columns must be bigint.`,
         "Declare it as bigint('…', { mode: 'number' }).generatedAlwaysAsIdentity({ cache: 1 }), or use a UUID key.",
       );
     }
-    if (!cacheAllowed(cacheOf(constraint.options))) {
+    if (!sequenceCacheAllowed(cacheOf(constraint.options))) {
       return refuse(
         `identity column "${name}" has no explicit CACHE of 1 or ≥ 65536, which DSQL requires.`,
         'Pass the cache to Drizzle: .generatedAlwaysAsIdentity({ cache: 1 }) (or ≥ 65536 for high insert rates).',
@@ -208,8 +202,17 @@ function alterTable(s: ParsedStatement): Verdict {
           `ALTER COLUMN "${String(cmd.name ?? '?')}" SET DATA TYPE: DSQL cannot change a column's type.`,
           'Add a new column of the new type, backfill it in batches, switch the application over, then drop the old column.',
         );
-      default:
+      default: {
+        // Any other form the catalogue lists as one DSQL lacks (SET DEFAULT, SET NOT NULL, …).
+        const form = alterTableForm(String(cmd.subtype));
+        if (form && !form.supported) {
+          return refuse(
+            `ALTER TABLE … ${form.words}: DSQL does not support this form of ALTER TABLE.`,
+            'Declare it when the table is created, or create a new table with the new definition and copy the rows in batches of at most 3,000.',
+          );
+        }
         break;
+      }
     }
   }
   return { ok: true, steps: [run(s.text)] };
@@ -265,7 +268,7 @@ export function judge(s: ParsedStatement): Verdict {
     case 'TransactionStmt':
       return transactionStatement(s);
     case 'CreateSeqStmt':
-      return cacheAllowed(cacheOf(s.stmt.options))
+      return sequenceCacheAllowed(cacheOf(s.stmt.options))
         ? { ok: true, steps: [run(s.text)] }
         : refuse('CREATE SEQUENCE without CACHE 1 or CACHE ≥ 65536, which DSQL requires.', 'Add CACHE 1 (or CACHE 65536 or more) to the sequence, or use UUID keys.');
     case 'VacuumStmt':
@@ -292,7 +295,10 @@ export function judge(s: ParsedStatement): Verdict {
       return s.stmt.intoClause ? refuse(UNSUPPORTED.CreateTableAsStmt!.message, UNSUPPORTED.CreateTableAsStmt!.fix) : { ok: true, steps: [run(s.text)] };
     default: {
       const refusal = UNSUPPORTED[s.node];
-      return refusal ? { ok: false, ...refusal } : { ok: true, steps: [run(s.text)] };
+      if (refusal) return { ok: false, ...refusal };
+      // Every other statement kind the catalogue lists as refused outright (LOCK, CREATE POLICY, …).
+      const statement = unsupportedStatement(s.node);
+      return statement ? refuse(`DSQL does not support ${statement.statement}.`, 'Remove it from the migration.') : { ok: true, steps: [run(s.text)] };
     }
   }
 }
