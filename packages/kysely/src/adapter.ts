@@ -1,7 +1,8 @@
 import { DialectAdapterBase, type Kysely, type MigrationLockOptions } from 'kysely';
 import type { RetryOptions } from '@dsql/core';
 import type { NestGuard } from './nested-transactions.js';
-import { MigrationLease, type DetachedRunner, type ResolvedMigrationLockConfig } from './migration-lock.js';
+import type { DetachedQuery, RowLease } from '@dsql/core/migrations';
+import { migrationLease, runnerOf, type ResolvedMigrationLockConfig } from './migration-lock.js';
 
 /**
  * Kysely `DialectAdapter` for Aurora DSQL.
@@ -20,9 +21,9 @@ import { MigrationLease, type DetachedRunner, type ResolvedMigrationLockConfig }
  */
 export class DsqlAdapter extends DialectAdapterBase {
   readonly #lock: ResolvedMigrationLockConfig;
-  readonly #detached: DetachedRunner | undefined;
+  readonly #detached: DetachedQuery | undefined;
   /** The lease of each Migrator run, keyed by the connection-bound `db` Kysely hands to acquire and release. */
-  readonly #leases = new WeakMap<object, MigrationLease>();
+  readonly #leases = new WeakMap<object, RowLease>();
   /** Default retry of `transaction()` from `@dsql/kysely` for databases using this dialect. */
   readonly retry: RetryOptions | boolean;
   /** Nested-transaction check of `transaction()` from `@dsql/kysely` (none: not checked). */
@@ -30,7 +31,7 @@ export class DsqlAdapter extends DialectAdapterBase {
 
   constructor(
     lock: ResolvedMigrationLockConfig,
-    options: { detached?: DetachedRunner; retry?: RetryOptions | boolean; nest?: NestGuard } = {},
+    options: { detached?: DetachedQuery; retry?: RetryOptions | boolean; nest?: NestGuard } = {},
   ) {
     super();
     this.#lock = lock;
@@ -48,8 +49,8 @@ export class DsqlAdapter extends DialectAdapterBase {
   }
 
   override async acquireMigrationLock(db: Kysely<unknown>, options: MigrationLockOptions): Promise<void> {
-    const lease = new MigrationLease(options, this.#lock, this.#detached);
-    await lease.acquire(db);
+    const lease = migrationLease(options, this.#lock, this.#detached);
+    await lease.acquire(runnerOf(db));
     this.#leases.set(db, lease);
   }
 
@@ -57,6 +58,6 @@ export class DsqlAdapter extends DialectAdapterBase {
     const lease = this.#leases.get(db);
     if (!lease) return; // acquiring failed: nothing to release
     this.#leases.delete(db);
-    await lease.release(db);
+    await lease.release(runnerOf(db));
   }
 }

@@ -5,7 +5,8 @@ import { DsqlAdapter } from './adapter.js';
 import { DsqlDriver } from './driver.js';
 import { DsqlIntrospector } from './introspector.js';
 import { nestGuard, type NestGuard } from './nested-transactions.js';
-import { resolveMigrationLockConfig, type DetachedRunner, type MigrationLockConfig, type ResolvedMigrationLockConfig } from './migration-lock.js';
+import type { DetachedQuery } from '@dsql/core/migrations';
+import { resolveMigrationLockConfig, type MigrationLockConfig, type ResolvedMigrationLockConfig } from './migration-lock.js';
 import { pgSource, type PgCursorConstructor, type PgPoolLike } from './pg-source.js';
 import { postgresSource, type PostgresSqlLike } from './postgres-source.js';
 import { checkIdentityCache, DsqlQueryCompiler } from './query-compiler.js';
@@ -212,7 +213,7 @@ export class DsqlDialect implements Dialect {
   }
 
   /** Runs one statement on a connection of its own (renewing the Migrator's lease). */
-  readonly #detached: DetachedRunner = async (query, acquireTimeoutMs) => {
+  readonly #detached: DetachedQuery = async (text, params, acquireTimeoutMs) => {
     const pending = this.#source.acquire();
     let timer: NodeJS.Timeout | undefined;
     const session = await Promise.race([
@@ -226,7 +227,7 @@ export class DsqlDialect implements Dialect {
     }
     let destroy = false;
     try {
-      return (await session.query(query.sql, query.parameters)).rows;
+      return (await session.query(text, params)).rows;
     } catch (err) {
       destroy = true;
       throw err;

@@ -1,4 +1,5 @@
 import { DsqlConfigError, DsqlUnsupportedError } from '@dsql/core';
+import { IDENTITY_TYPE, LOCKING_CLAUSES, MIN_SEQUENCE_CACHE, SERIAL_TYPES, sequenceCacheAllowed, typeRule } from '@dsql/core/rules';
 import { PostgresQueryCompiler } from 'kysely';
 import type { AddColumnNode, ColumnDefinitionNode, CreateIndexNode, DataTypeNode, GeneratedNode, SelectModifierNode } from 'kysely';
 
@@ -17,8 +18,12 @@ export interface DsqlQueryCompilerOptions {
   identityCache?: number;
 }
 
-const SERIAL_TYPES = new Set(['serial', 'serial4', 'bigserial', 'serial8', 'smallserial', 'serial2']);
-const BIGINT_TYPES = new Set(['bigint', 'int8']);
+// DSQL's rules from core's catalogue: the serial pseudo-types (core's SERIAL_TYPES), the one
+// identity type under both its names, the identity CACHE rule, the locking clauses it refuses.
+const IDENTITY_TYPES = new Set([IDENTITY_TYPE, typeRule(IDENTITY_TYPE)?.display ?? IDENTITY_TYPE]);
+const REFUSED_LOCKING = new Set(LOCKING_CLAUSES.filter((c) => !c.supported).map((c) => c.words));
+/** Kysely's select modifier (`ForNoKeyUpdate`) in the catalogue's words (`FOR NO KEY UPDATE`). */
+const lockingWords = (modifier: string): string => modifier.replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase();
 
 /**
  * Validates the `identityCache` option.
@@ -28,8 +33,8 @@ const BIGINT_TYPES = new Set(['bigint', 'int8']);
  */
 export function checkIdentityCache(value: unknown): number {
   if (value === undefined) return 1;
-  if (typeof value === 'number' && Number.isSafeInteger(value) && (value === 1 || value >= 65536)) return value;
-  throw new DsqlConfigError('identityCache', String(value), '1 or an integer >= 65536 (DSQL accepts no other identity CACHE)');
+  if (typeof value === 'number' && Number.isSafeInteger(value) && sequenceCacheAllowed(value)) return value;
+  throw new DsqlConfigError('identityCache', String(value), `1 or an integer >= ${MIN_SEQUENCE_CACHE} (DSQL accepts no other identity CACHE)`);
 }
 
 /**
@@ -93,7 +98,7 @@ export class DsqlQueryCompiler extends PostgresQueryCompiler {
   protected override visitColumnDefinition(node: ColumnDefinitionNode): void {
     if (node.generated?.identity && node.dataType.kind === 'DataTypeNode') {
       const type = String((node.dataType as DataTypeNode).dataType).toLowerCase();
-      if (!BIGINT_TYPES.has(type)) {
+      if (!IDENTITY_TYPES.has(type)) {
         throw new DsqlUnsupportedError(
           'identity columns',
           `Identity column "${node.column.column.name}" is ${type}; Aurora DSQL requires identity columns to be bigint. Use 'bigint'.`,
@@ -132,8 +137,9 @@ export class DsqlQueryCompiler extends PostgresQueryCompiler {
   }
 
   protected override visitSelectModifier(node: SelectModifierNode): void {
-    if (node.modifier === 'ForShare' || node.modifier === 'ForNoKeyUpdate') {
-      const used = node.modifier === 'ForShare' ? 'forShare()' : 'forNoKeyUpdate()';
+    const modifier = node.modifier;
+    if (modifier !== undefined && REFUSED_LOCKING.has(lockingWords(modifier))) {
+      const used = `${modifier.charAt(0).toLowerCase()}${modifier.slice(1)}()`; // forShare(), forNoKeyUpdate()
       throw new DsqlUnsupportedError(
         'locking clauses',
         `${used} is not supported by Aurora DSQL (only FOR UPDATE and FOR KEY SHARE are). Use forUpdate(), which ` +
