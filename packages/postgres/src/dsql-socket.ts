@@ -144,7 +144,7 @@ export class DsqlSocket extends Duplex {
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    // Synchronously, before Postgres.js hears of the close: see reserve-guard.ts.
+    // Synchronously, before Postgres.js hears of the close: see postgres-js-3-closed-connection-patch.ts.
     if (this.#backendKey !== undefined) this.#live?.delete(this.#backendKey);
     this.#abort.abort(error ?? new Error('socket destroyed'));
     this.#inner?.destroy();

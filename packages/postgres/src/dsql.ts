@@ -18,8 +18,8 @@ import {
   type TokenProviderStats,
 } from '@dsql/core';
 import { DsqlSocket } from './dsql-socket.js';
-import { guardReserved } from './reserve-guard.js';
-import { reserveWaiters } from './reserve-waiters.js';
+import { guardReserved, isPostgresJs3 } from './postgres-js-3-closed-connection-patch.js';
+import { reserveWaiters, type ReserveWaiters } from './reserve-waiters.js';
 import { sessionOpener, type ConnectCounters, type ConnectStats } from './session-opener.js';
 import { dialTls } from './tls-dial.js';
 import { nestedTransactionError } from './nested-transaction-guard.js';
@@ -176,7 +176,9 @@ function startupParameters(config: DsqlConfig, connection: unknown): Record<stri
  *
  * A connection lost inside `sql.begin` or under a reserved connection (`sql.reserve()`, which
  * `kysely-postgres-js` uses) fails the transaction or the reserved connection's statements
- * instead of crashing the process (Postgres.js 3.4 would write to the dropped socket).
+ * instead of crashing the process, and an idle connection the server closes is replaced on the
+ * next query. Works with Postgres.js 3.4 (which would write to the dropped socket: patched, see
+ * postgres-js-3-closed-connection-patch.ts) and 4 (which needs no patch).
  *
  * `sql.begin` retries OCC conflicts only when the `retry` option is given (opt-in: a retried
  * callback runs more than once); `transaction(sql, fn)` always does. Query errors are
@@ -213,8 +215,13 @@ export function dsql<T extends Record<string, postgres.PostgresType> = {}>(
   const tls = tlsOptions(config);
   const password = (): Promise<string> => tokens.getToken();
   const counters: ConnectCounters = { opened: 0, attempts: 0, retried: 0, failed: 0 };
-  /** Backend keys of this sql's open sessions (kept by the sockets; read by the reserve guard). */
+  /**
+   * Backend keys of this sql's open sessions (kept by the sockets; read by Postgres.js 3.4's
+   * closed-connection patch to tell which session a transaction or reservation is on).
+   */
   const live = new Set<string>();
+  /** Postgres.js 3.4 only: rescues reservations waiting while a connection closes (reserve-waiters.ts). */
+  let waiters: ReserveWaiters<postgres.ReservedSql> | undefined;
 
   const socket = (parsed: { connect_timeout?: number | null; keep_alive?: number | null }): DsqlSocket => {
     const connectTimeoutMs = (parsed.connect_timeout ?? 30) * 1000;
@@ -245,11 +252,14 @@ export function dsql<T extends Record<string, postgres.PostgresType> = {}>(
     connection: startupParameters(config, driver.connection),
     socket,
     onclose: (id: number) => {
-      waiters.connectionClosed();
+      waiters?.connectionClosed();
       (driver.onclose as ((id: number) => void) | undefined)?.(id);
     },
   } as postgres.Options<T>) as unknown as DsqlSql<T>;
 
+  // Postgres.js 3.4 lets statements reach a connection after it closed (crashing the process)
+  // and strands reservations; 4 does neither. The workarounds are for 3.4 only.
+  const patch3 = isPostgresJs3(sql);
   const rawBegin = sql.begin;
   const userRetry = (typeof urlOrOptions === 'object' ? urlOrOptions.retry : undefined) ?? options?.retry;
   const beginRetry: RetryOptions | undefined =
@@ -272,23 +282,27 @@ export function dsql<T extends Record<string, postgres.PostgresType> = {}>(
       // Checked here, in the caller's async context, before anything is sent or reserved.
       const nested = nestScope && nestedTransactionError(nestScope, 'sql.begin()');
       if (nested) return Promise.reject(nested);
-      const once = (): Promise<unknown> => beginOnce(rawBegin, beginOptions, fn as never, connection, nestScope);
+      const once = (): Promise<unknown> => beginOnce(rawBegin, beginOptions, fn as never, connection, nestScope, patch3);
       return beginRetry === undefined ? once() : withRetry(once, beginRetry);
     },
   });
-  // A reservation waiting while a connection closes must not wait forever (reserve-waiters.ts),
-  // and a reserved connection whose connection was lost must not reach Postgres.js again (it
-  // would write to a dropped socket and crash the process): see reserve-guard.ts.
-  const rawReserve = sql.reserve;
-  const waiters = reserveWaiters(() => rawReserve());
-  Object.defineProperty(sql, 'reserve', {
-    configurable: true,
-    writable: true,
-    enumerable: true,
-    value: async function reserve() {
-      return guardReserved(await waiters.reserve(), connection);
-    },
-  });
+  if (patch3) {
+    // Postgres.js 3.4: a reservation waiting while a connection closes must not wait forever
+    // (reserve-waiters.ts), and a reserved connection whose connection was lost must not reach
+    // Postgres.js again (it would write to a dropped socket and crash the process): see
+    // postgres-js-3-closed-connection-patch.ts. Postgres.js 4's own reserve() does both.
+    const rawReserve = sql.reserve;
+    const rescue = reserveWaiters(() => rawReserve());
+    waiters = rescue;
+    Object.defineProperty(sql, 'reserve', {
+      configurable: true,
+      writable: true,
+      enumerable: true,
+      value: async function reserve() {
+        return guardReserved(await rescue.reserve(), connection);
+      },
+    });
+  }
   statsOf.set(sql, () => ({
     connections: { ...counters },
     tokens: tokens.stats(),

@@ -15,7 +15,9 @@ export interface ReserveWaiters<R extends Releasable> {
 }
 
 /**
- * Keeps a waiting `sql.reserve()` from waiting forever.
+ * Keeps a waiting `sql.reserve()` from waiting forever (Postgres.js 3.4 only: `dsql()` does not
+ * use it with Postgres.js 4, whose pool hands a closed connection's waiting requests on itself).
+ * Public Postgres.js API only (`reserve()`, the `onclose` option).
  *
  * When a connection closes while requests wait for one, Postgres.js 3.4 reconnects it for the
  * oldest waiting request; if that request is a reservation, the reconnected connection drops it

@@ -31,15 +31,27 @@ function refuseSavepoint(): Promise<never> {
   );
 }
 
+function refuseNestedBegin(): Promise<never> {
+  return Promise.reject(
+    new DsqlUnsupportedError(
+      'savepoints',
+      'tx.begin() inside a transaction is not supported by Aurora DSQL: Postgres.js runs it as a SAVEPOINT, and DSQL has ' +
+        'no SAVEPOINT, RELEASE or ROLLBACK TO. Run the work in the surrounding transaction, or as its own transaction().',
+    ),
+  );
+}
+
 /**
- * Replaces `tx.savepoint` of a Postgres.js transaction with one that rejects at once with a
- * `DsqlUnsupportedError`, before anything is sent: DSQL refuses SAVEPOINT, and the refusal
- * would abort the whole surrounding transaction.
+ * Replaces `tx.savepoint` of a Postgres.js transaction — and `tx.begin`, which Postgres.js 4 runs
+ * as a savepoint — with ones that reject at once with a `DsqlUnsupportedError`, before anything
+ * is sent: DSQL refuses SAVEPOINT, and the refusal would abort the whole surrounding transaction.
  *
  * @example
  * await sql.begin((tx) => { guardTransaction(tx); return fn(tx); });
  */
 export function guardTransaction<TT extends Record<string, unknown>>(tx: postgres.TransactionSql<TT>): postgres.TransactionSql<TT> {
-  (tx as { savepoint: unknown }).savepoint = refuseSavepoint;
+  const own = tx as { savepoint: unknown; begin?: unknown };
+  own.savepoint = refuseSavepoint;
+  if (typeof own.begin === 'function') own.begin = refuseNestedBegin;
   return tx;
 }

@@ -8,7 +8,7 @@ import {
   withRetry,
   type RetryOptions,
 } from '@dsql/core';
-import { ConnectionGuard, type GuardedConnectionInfo } from './connection-guard.js';
+import { ConnectionGuard, isPostgresJs3, type GuardedConnectionInfo } from './postgres-js-3-closed-connection-patch.js';
 import { nestedTransactionError, runInsideTransaction } from './nested-transaction-guard.js';
 import { assertBeginOptions, guardTransaction } from './transaction-guard.js';
 
@@ -53,22 +53,23 @@ type TxCallback<TT extends Record<string, unknown>, T> = (tx: postgres.Transacti
  *
  * Postgres.js sends COMMIT as soon as the callback's promise settles (and rolls back instead
  * when any statement of the transaction failed, even one whose error was caught), so a
- * connection loss reported after the callback resolved means COMMIT was, or was about to be,
- * sent: its outcome is unknown. (If the connection died just before COMMIT left, reporting
- * "unknown" is the safe side of the same uncertainty.)
+ * connection loss reported after the callback resolved, while `begin` was still open, means
+ * COMMIT was, or was about to be, sent: its outcome is unknown. (If the connection died just
+ * before COMMIT left, reporting "unknown" is the safe side of the same uncertainty.) A loss
+ * reported before the callback resolved means COMMIT was never sent: a connection failure that
+ * `transaction()` retries. Both Postgres.js 3.4 and 4 reject `begin` as soon as the transaction's
+ * connection closes, with the connection error.
  *
- * Once the transaction's connection closed, nothing more may reach it: Postgres.js 3.4 would
- * write the next statement, the COMMIT or the ROLLBACK to the socket it has dropped (an uncaught
- * `TypeError` from a timer, which ends the process) or into the session it reconnected for
- * another query (which then gets the wrong answer). So the transaction's statements are guarded
- * ({@link ConnectionGuard}: they reject with `CONNECTION_CLOSED`), and when the callback
+ * On Postgres.js 3.4 (`patch3`), nothing more may reach a closed connection, which 3.4 does not
+ * ensure itself (see postgres-js-3-closed-connection-patch.ts): the transaction's statements are
+ * guarded ({@link ConnectionGuard}: they reject with `CONNECTION_CLOSED`), and when the callback
  * finishes — either way — after the connection closed, its answer is withheld from Postgres.js:
- * `begin` has already been rejected with the connection error by Postgres.js's close handler,
- * and that rejection is what the caller gets (COMMIT was never sent: a connection failure that
- * `transaction()` retries).
+ * `begin` has already been rejected with the connection error, and that rejection is what the
+ * caller gets. Postgres.js 4 does all of that itself (a statement on the closed connection
+ * rejects, no COMMIT or ROLLBACK is written to it).
  *
- * `where` (from `dsql()`) names the endpoint and the open sessions; without it (a plain
- * `postgres()` sql) the connection counts as closed once `begin` was rejected.
+ * `where` (from `dsql()`) names the endpoint and the open sessions (for the 3.4 guard); without
+ * it (a plain `postgres()` sql) the connection counts as closed once `begin` was rejected.
  *
  * `nestScope` (the `sql` from `dsql()`, unless `detectNestedTransactions` is off) marks the
  * callback as running for that `sql` while it runs, so that a transaction started on the same
@@ -78,25 +79,30 @@ export async function beginOnce<TT extends Record<string, unknown>, T>(
   begin: postgres.Sql<TT>['begin'],
   options: string,
   fn: TxCallback<TT, T>,
-  where?: Omit<GuardedConnectionInfo, 'closed'>,
-  nestScope?: object,
+  where: Omit<GuardedConnectionInfo, 'closed'> | undefined,
+  nestScope: object | undefined,
+  patch3: boolean,
 ): Promise<TransactionResult<T>> {
   assertBeginOptions(options);
   let committing = false;
   let settled = false;
-  /** Postgres.js's pending answer to a callback whose connection closed: never settles. */
+  /** Postgres.js 3.4's pending answer to a callback whose connection closed: never settles. */
   const withheld = (): Promise<never> => new Promise<never>(() => undefined);
   const outcome = begin(options, async (tx) => {
     // While the callback runs, `begin` settles only when the connection closed.
-    const guard = new ConnectionGuard({ host: where?.host ?? 'localhost', port: where?.port ?? 5432, live: where?.live, closed: () => settled });
+    const guard = patch3
+      ? new ConnectionGuard({ host: where?.host ?? 'localhost', port: where?.port ?? 5432, live: where?.live, closed: () => settled })
+      : undefined;
+    const closed = (): boolean => settled || (guard?.sessionClosed() ?? false);
     try {
-      const guarded = guard.wrap(guardTransaction(tx));
+      const guarded = guardTransaction(tx);
+      const inner = guard ? guard.wrap(guarded) : guarded;
       const run = (): T | Promise<T> => {
-        const value = fn(guarded);
+        const value = fn(inner);
         return (Array.isArray(value) ? Promise.all(value) : value) as T | Promise<T>;
       };
       const result = await (nestScope === undefined ? run() : runInsideTransaction(nestScope, run));
-      if (settled || guard.sessionClosed()) return withheld();
+      if (closed()) return guard ? withheld() : (result as T);
       committing = true;
       return result as T;
     } catch (err) {
@@ -104,8 +110,8 @@ export async function beginOnce<TT extends Record<string, unknown>, T>(
       // before Postgres.js handles the close and rejects `begin`: give it that moment. The error
       // is recognised through `cause` chains and AggregateErrors (core's isConnectionLoss),
       // since ORMs (Drizzle's DrizzleQueryError) and applications wrap driver errors.
-      if (isConnectionLoss(err)) await new Promise((resolve) => setImmediate(resolve));
-      if (settled || guard.sessionClosed()) return withheld();
+      if (guard && isConnectionLoss(err)) await new Promise((resolve) => setImmediate(resolve));
+      if (guard && closed()) return withheld();
       throw err;
     }
   });
@@ -180,6 +186,7 @@ export function transaction<TT extends Record<string, unknown>, T>(
   if (nested) return Promise.reject(nested);
   const policy = retry ?? state?.retry ?? true;
   const where = state?.connection;
-  if (policy === false) return beginOnce(begin, '', fn, where, nestScope);
-  return withRetry(() => beginOnce(begin, '', fn, where, nestScope), transactionRetryOptions(policy));
+  const patch3 = isPostgresJs3(sql);
+  if (policy === false) return beginOnce(begin, '', fn, where, nestScope, patch3);
+  return withRetry(() => beginOnce(begin, '', fn, where, nestScope, patch3), transactionRetryOptions(policy));
 }
