@@ -49,6 +49,12 @@ class DeferredSession implements DsqlSession {
     yield* session.stream(sql, parameters, chunkSize);
   }
 
+  async cancel(): Promise<void> {
+    // Nothing was checked out, so nothing runs; once checked out, the session decides.
+    if (this.#session === undefined) return;
+    await (await this.#session).cancel?.();
+  }
+
   async release(destroy: boolean): Promise<void> {
     if (this.#session === undefined) return;
     const session = await this.#session.catch(() => undefined);
@@ -123,6 +129,20 @@ export class DsqlConnection implements DatabaseConnection {
     for await (const rows of this.session.stream(compiledQuery.sql, compiledQuery.parameters, chunkSize)) {
       yield { rows: rows as R[] };
     }
+  }
+
+  /**
+   * Kysely 0.29's `inflightQueryAbortStrategy: 'cancel query'`: when the query's `signal` aborts,
+   * the statement running on this connection is cancelled on the server with PostgreSQL's
+   * CancelRequest (a second TLS connection to the same endpoint carrying this connection's cancel
+   * key; no pooled connection is taken, so it works with `max: 1`). The statement fails with
+   * 57014 and Kysely releases the connection once it has. Inside a transaction the transaction
+   * is then aborted, as any failed statement aborts it. Kysely's `controlConnectionProvider` is
+   * not used. Rejects (Kysely logs it; the statement runs on) when the request could not be sent.
+   */
+  async cancelQuery(): Promise<void> {
+    if (!this.session.cancel) throw new Error('@dsql/kysely: this driver cannot cancel a running statement.');
+    await this.session.cancel();
   }
 
   /** `CALL sys.wait_for_job(id)`: returns when the job is done, throws a `DsqlJobError` when it failed. */

@@ -1,3 +1,4 @@
+import { sendCancelRequest, type PgCancelKey, type PgClientFactory } from './pg-cancel.js';
 import type { DsqlSession, SessionResult, SessionSource } from './session.js';
 
 /**
@@ -7,7 +8,7 @@ import type { DsqlSession, SessionResult, SessionSource } from './session.js';
  * @example
  * const client: PgPoolClientLike = await new DsqlPool(options).connect();
  */
-export interface PgPoolClientLike {
+export interface PgPoolClientLike extends PgCancelKey {
   query(text: string, values?: unknown[]): Promise<{ rows: unknown[]; command: string; rowCount: number | null }>;
   query<C>(cursor: C): C;
   release(err?: Error | boolean): void;
@@ -22,7 +23,7 @@ export interface PgPoolClientLike {
  * @example
  * const pool: PgPoolLike = new DsqlPool({ host: 'abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws' });
  */
-export interface PgPoolLike {
+export interface PgPoolLike extends PgClientFactory {
   connect(): Promise<PgPoolClientLike>;
   end(): Promise<void>;
 }
@@ -45,21 +46,46 @@ const ignoreError = (): void => {};
 
 class PgSession implements DsqlSession {
   readonly #client: PgPoolClientLike;
+  readonly #pool: PgPoolLike;
   readonly #cursor: PgCursorConstructor | undefined;
+  /**
+   * Statements (and cursors) sent and not yet answered, oldest first. pg queues a statement
+   * issued while another runs (Kysely's ROLLBACK after an aborted statement), so the one the
+   * server is running is the oldest: what `cancel()` interrupts.
+   */
+  readonly #inFlight: object[] = [];
 
-  constructor(client: PgPoolClientLike, cursor: PgCursorConstructor | undefined) {
+  constructor(client: PgPoolClientLike, pool: PgPoolLike, cursor: PgCursorConstructor | undefined) {
     this.#client = client;
+    this.#pool = pool;
     this.#cursor = cursor;
     client.on?.('error', ignoreError);
   }
 
   async query(sql: string, parameters: readonly unknown[]): Promise<SessionResult> {
-    const result = await this.#client.query(sql, [...parameters]);
-    return {
-      rows: (result.rows ?? []) as Record<string, unknown>[],
-      command: result.command,
-      rowCount: result.rowCount ?? undefined,
-    };
+    const statement = {};
+    this.#inFlight.push(statement);
+    try {
+      const result = await this.#client.query(sql, [...parameters]);
+      return {
+        rows: (result.rows ?? []) as Record<string, unknown>[],
+        command: result.command,
+        rowCount: result.rowCount ?? undefined,
+      };
+    } finally {
+      this.#settled(statement);
+    }
+  }
+
+  #settled(statement: object): void {
+    const at = this.#inFlight.indexOf(statement);
+    if (at >= 0) this.#inFlight.splice(at, 1);
+  }
+
+  async cancel(): Promise<void> {
+    const statement = this.#inFlight[0];
+    if (statement === undefined) return;
+    await sendCancelRequest(this.#pool, this.#client, () => this.#inFlight[0] === statement);
   }
 
   async *stream(sql: string, parameters: readonly unknown[], chunkSize: number): AsyncIterableIterator<Record<string, unknown>[]> {
@@ -67,6 +93,7 @@ class PgSession implements DsqlSession {
       throw new Error("Streaming with the node-postgres driver needs the 'cursor' option of DsqlDialect (import Cursor from 'pg-cursor').");
     }
     const cursor = this.#client.query(new this.#cursor(sql, [...parameters]));
+    this.#inFlight.push(cursor);
     try {
       for (;;) {
         const rows = await cursor.read(chunkSize);
@@ -74,6 +101,7 @@ class PgSession implements DsqlSession {
         yield rows;
       }
     } finally {
+      this.#settled(cursor);
       await cursor.close();
     }
   }
@@ -100,7 +128,10 @@ export function pgSource(pool: PgPoolLike | (() => PgPoolLike | Promise<PgPoolLi
   return {
     owner: () => created,
     ownerName: 'pool',
-    acquire: async () => new PgSession(await (await get()).connect(), cursor),
+    acquire: async () => {
+      const source = await get();
+      return new PgSession(await source.connect(), source, cursor);
+    },
     end: async () => {
       if (ready) await (await ready).end();
     },

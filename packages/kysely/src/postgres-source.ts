@@ -10,6 +10,10 @@ import type { DsqlSession, SessionResult, SessionSource } from './session.js';
  */
 export interface PostgresPendingLike extends PromiseLike<Record<string, unknown>[] & { command?: string; count?: number | null }> {
   cursor(rows: number): AsyncIterable<Record<string, unknown>[]>;
+  /** Postgres.js's query cancellation (a CancelRequest on a new connection with the `sql`'s options). */
+  cancel?(): unknown;
+  /** Postgres.js 4's `query.signal(abortSignal)`; its presence tells version 4 (whose `cancel()` returns a promise). */
+  signal?(signal: AbortSignal): unknown;
 }
 
 /**
@@ -42,19 +46,37 @@ class PostgresSession implements DsqlSession {
   readonly #reserved: PostgresReservedLike;
   /** The socket closed under this reservation. */
   #lost = false;
+  /** The statement running now, if any: what `cancel()` interrupts. */
+  #running: PostgresPendingLike | undefined;
 
   constructor(reserved: PostgresReservedLike) {
     this.#reserved = reserved;
   }
 
   async query(sql: string, parameters: readonly unknown[]): Promise<SessionResult> {
+    const pending = this.#reserved.unsafe(sql, [...parameters]);
+    this.#running = pending;
     try {
-      const result = await this.#reserved.unsafe(sql, [...parameters]);
+      const result = await pending;
       return { rows: [...result], command: result.command, rowCount: result.count ?? undefined };
     } catch (err) {
       if (isConnectionLoss(err)) this.#lost = true;
       throw err;
+    } finally {
+      if (this.#running === pending) this.#running = undefined;
     }
+  }
+
+  async cancel(): Promise<void> {
+    const pending = this.#running;
+    if (pending === undefined) return;
+    // Postgres.js sends the CancelRequest itself, with the sql's options (TLS, host). Version 4
+    // returns the request's promise. 3.4's cancel() drops it, so a request that fails (endpoint
+    // unreachable) would be an unhandled rejection, which ends the process: not used there.
+    if (typeof pending.cancel !== 'function' || typeof pending.signal !== 'function') {
+      throw new Error("@dsql/kysely: cancelling a statement needs Postgres.js 4 (3.4's query.cancel() can end the process when the request fails); the statement runs on.");
+    }
+    await pending.cancel();
   }
 
   async *stream(sql: string, parameters: readonly unknown[], chunkSize: number): AsyncIterableIterator<Record<string, unknown>[]> {

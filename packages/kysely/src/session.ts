@@ -21,6 +21,12 @@ export interface DsqlSession {
   query(sql: string, parameters: readonly unknown[]): Promise<SessionResult>;
   /** Streams rows in chunks (optional: not every client can). */
   stream?(sql: string, parameters: readonly unknown[], chunkSize: number): AsyncIterableIterator<Record<string, unknown>[]>;
+  /**
+   * Asks the server to cancel the statement running on this connection, if one is (Kysely 0.29's
+   * `inflightQueryAbortStrategy: 'cancel query'`). The statement then fails with 57014; resolves
+   * once the request was delivered, rejects when it could not be (optional: not every client can).
+   */
+  cancel?(): Promise<void>;
   /** Gives the connection back; `destroy` closes it instead (its state is unknown). */
   release(destroy: boolean): void | Promise<void>;
 }
