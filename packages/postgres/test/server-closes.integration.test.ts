@@ -1,0 +1,114 @@
+import { randomBytes } from 'node:crypto';
+import postgres from 'postgres';
+import { startDsqlLocal, type DsqlLocal, type DsqlLocalOptions } from '@dsql/local';
+import { generateTlsMaterial } from '@dsql/local/tls/certs';
+import { bundleChildApp, startChildApp, type ChildApp, type ChildAppBundle } from './support/child-app.js';
+
+// The server closes a connection the application is not using: at its connection-age limit
+// (DSQL's 60 minutes come with jitter, so not always after the client's own lifetime), because an
+// operator or a component replacement ended the session, or because the endpoint went away. An
+// application that attached no listener at all must live on (an uncaught exception would end it:
+// what plain pg.Pool does) and its next query must work. Each case runs the application in a child
+// process, with nothing but dsql() and queries, and asserts how that process ends.
+
+const credentials = { accessKeyId: 'AKIDCHILDAPPTEST0001', secretAccessKey: randomBytes(20).toString('hex') };
+let upstream: DsqlLocal;
+let bundle: ChildAppBundle;
+const children: ChildApp[] = [];
+const locals: DsqlLocal[] = [];
+
+beforeAll(async () => {
+  bundle = bundleChildApp();
+  upstream = await startDsqlLocal({ credentials });
+}, 60_000);
+
+afterAll(async () => {
+  for (const child of children) child.kill();
+  for (const local of locals) await local.stop();
+  await upstream?.stop();
+  bundle?.dispose();
+});
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Another endpoint on the same PostgreSQL (stopping it leaves the database running). */
+async function endpoint(options: DsqlLocalOptions = {}): Promise<DsqlLocal> {
+  const local = await startDsqlLocal({ upstream: upstream.upstreamUrl, credentials, ...options });
+  locals.push(local);
+  return local;
+}
+
+/** The application's dsql() options: the server decides when connections close, not the client. */
+function appOptions(local: DsqlLocal, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { ...local.connectionOptions(), credentials, maxLifetimeSeconds: 3600, idle_timeout: 0, max: 2, ...extra };
+}
+
+function app(options: Record<string, unknown>): ChildApp {
+  const child = startChildApp(bundle, options);
+  children.push(child);
+  return child;
+}
+
+async function pidOf(child: ChildApp): Promise<number> {
+  const answer = await child.query();
+  if (!answer.ok) throw new Error(`query failed in the child: ${answer.code} ${answer.message}`);
+  return answer.pid;
+}
+
+/** The child ends its sql and exits by itself, with code 0 and nothing on stderr. */
+async function expectCleanExit(child: ChildApp): Promise<void> {
+  const { code, signal, stderr } = await child.end();
+  expect({ code, signal, stderr }).toEqual({ code: 0, signal: null, stderr: '' });
+}
+
+describe('an idle connection closed by the server, with no listener attached', () => {
+  it("at the server's connection age (2 s; the client's lifetime is 3600 s): no crash, the next query runs on a new session", async () => {
+    const aged = await endpoint({ maxConnectionAgeSeconds: 2 });
+    const child = app(appOptions(aged));
+    const first = await pidOf(child);
+    await sleep(3500); // the server closes the idle session after 2 s (+ at most 1 % jitter)
+    expect(child.alive()).toBe(true);
+    const second = await pidOf(child);
+    expect(second).not.toBe(first);
+    await expectCleanExit(child);
+  }, 30_000);
+
+  it('ended by pg_terminate_backend: no crash, the next query runs on a new session', async () => {
+    const child = app(appOptions(upstream));
+    const first = await pidOf(child);
+    const admin = postgres(upstream.upstreamUrl, { max: 1, onnotice: () => undefined });
+    try {
+      const [row] = await admin`select pg_terminate_backend(${first}::int) as ok`;
+      expect(row!.ok).toBe(true);
+    } finally {
+      await admin.end();
+    }
+    await sleep(300);
+    expect(child.alive()).toBe(true);
+    const second = await pidOf(child);
+    expect(second).not.toBe(first);
+    await expectCleanExit(child);
+  }, 30_000);
+
+  it('the endpoint stops: no crash, a query while it is down fails with a clear error, the next one after it is back works', async () => {
+    const clusterId = randomBytes(13).toString('hex').replace(/[^a-z0-9]/g, 'a').slice(0, 26);
+    const host = `${clusterId}.dsql.us-east-1.on.aws`;
+    const tls = await generateTlsMaterial([host, 'localhost', '127.0.0.1']);
+    const first = await endpoint({ clusterId, tls });
+    // connect_timeout 3: a connection to the stopped endpoint is retried for about 2.5 s, then fails.
+    const child = app(appOptions(first, { connect_timeout: 3 }));
+    const before = await pidOf(child);
+    await first.stop(); // closes every session, then stops listening
+    await sleep(300);
+    expect(child.alive()).toBe(true);
+    const down = await child.query();
+    expect(down).toMatchObject({ ok: false, code: 'ECONNREFUSED' });
+    expect(down.ok === false && down.message).toMatch(/ECONNREFUSED 127\.0\.0\.1:\d+/);
+    expect(child.alive()).toBe(true);
+    // The same endpoint again: same port, certificate, cluster and credentials.
+    await endpoint({ clusterId, tls, port: first.port });
+    const after = await pidOf(child);
+    expect(after).not.toBe(before);
+    await expectCleanExit(child);
+  }, 40_000);
+});
