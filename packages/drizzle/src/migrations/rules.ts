@@ -149,21 +149,26 @@ function uniqueByIndex(s: ParsedStatement, constraint: Node): Verdict {
   };
 }
 
+/** ADD COLUMN: DSQL adds a column only bare (no constraint, no default), of a type it stores. */
+function addColumnRefusal(column: Node): Verdict | undefined {
+  if (!column) return undefined;
+  if (column.constraints?.length) {
+    return refuse(
+      `ADD COLUMN "${column.colname}" with a constraint or default (NOT NULL, DEFAULT, UNIQUE, REFERENCES…): DSQL adds columns only bare.`,
+      'Add the column without .notNull()/.default()/.unique()/.references() (nullable, no default), backfill it in batches of at most 3,000 rows, ' +
+        'and enforce the rest in the application (or with CHECK … NOT VALID constraints).',
+    );
+  }
+  return columnRefusal(column);
+}
+
 function alterTable(s: ParsedStatement): Verdict {
   if (s.stmt.objtype !== 'OBJECT_TABLE') return { ok: true, steps: [run(s.text)] };
   const cmds: Node[] = (s.stmt.cmds ?? []).map((c: Node) => c?.AlterTableCmd).filter(Boolean);
   for (const cmd of cmds) {
     switch (cmd.subtype) {
       case 'AT_AddColumn': {
-        const column = cmd.def?.ColumnDef;
-        if (column?.constraints?.length) {
-          return refuse(
-            `ADD COLUMN "${column.colname}" with a constraint or default (NOT NULL, DEFAULT, UNIQUE, REFERENCES…): DSQL adds columns only bare.`,
-            'Add the column without .notNull()/.default()/.unique()/.references() (nullable, no default), backfill it in batches of at most 3,000 rows, ' +
-              'and enforce the rest in the application (or with CHECK … NOT VALID constraints).',
-          );
-        }
-        const refusal = column ? columnRefusal(column) : undefined;
+        const refusal = addColumnRefusal(cmd.def?.ColumnDef);
         if (refusal) return refusal;
         break;
       }
