@@ -4,6 +4,8 @@ import { startDsqlLocal, type DsqlLocal } from '@dsql/local';
 import { isCommitOutcomeUnknownError, isDsqlError, isOccError, type AwsCredentials } from '@dsql/core';
 import { dsql, dsqlStats, transaction } from '@dsql/postgres';
 
+declare const POSTGRES_JS_VERSION: string;
+
 let local: DsqlLocal;
 
 beforeAll(async () => {
@@ -303,6 +305,34 @@ describe('dsql() against @dsql/local', () => {
       expect((caught as Error).message).toMatch(/savepoint/i);
       expect(sent.filter((q) => /savepoint/i.test(q))).toEqual([]);
       expect(sent.map((q) => q.trim().split(/\s+/)[0]!.toLowerCase()).slice(-3)).toEqual(['begin', 'select', 'commit']);
+    } finally {
+      await sql.end();
+    }
+  }, 20_000);
+
+  it('tx.begin inside a transaction (Postgres.js 4 runs it as a savepoint) fails fast with a DSQL error; 3.4 has no tx.begin', async () => {
+    const sent: string[] = [];
+    const sql = dsql({ ...local.connectionOptions(), max: 1, debug: (_conn, query) => sent.push(query) });
+    try {
+      let caught: unknown = 'not called';
+      const [row] = await sql.begin(async (tx) => {
+        const nested = (tx as unknown as { begin?: (fn: (inner: unknown) => unknown) => Promise<unknown> }).begin;
+        if (typeof nested === 'function') {
+          caught = await nested(async () => 'inner').then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+        }
+        return tx`select 3 as v`;
+      });
+      expect(row!.v).toBe(3);
+      if (POSTGRES_JS_VERSION.startsWith('3.')) {
+        expect(caught).toBe('not called');
+      } else {
+        expect(isDsqlError(caught, 'unsupported-feature')).toBe(true);
+        expect((caught as Error).message).toMatch(/tx\.begin\(\).*SAVEPOINT/);
+      }
+      expect(sent.filter((q) => /savepoint/i.test(q))).toEqual([]);
     } finally {
       await sql.end();
     }
