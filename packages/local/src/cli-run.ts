@@ -24,6 +24,8 @@ Options:
   --connect-rate <perSec,burst>  default 100,1000; 'off' disables
   --max-connection-age <s>       default 3600
   --max-transaction-age <s>      default 300
+  --max-handshakes <n>           unauthenticated connections kept (default 1000)
+  --handshake-timeout <s>        time to authenticate (default 10)
   --ca-file <path>               where to write the CA certificate (default: a temp file)
   -h, --help                     show this help
 `;
@@ -64,6 +66,8 @@ export async function runCli(args: readonly string[], print: (text: string) => v
       'connect-rate': { type: 'string' },
       'max-connection-age': { type: 'string' },
       'max-transaction-age': { type: 'string' },
+      'max-handshakes': { type: 'string' },
+      'handshake-timeout': { type: 'string' },
       'ca-file': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -91,6 +95,8 @@ export async function runCli(args: readonly string[], print: (text: string) => v
     connectRate,
     maxConnectionAgeSeconds: num('max-connection-age', values['max-connection-age']),
     maxTransactionAgeSeconds: num('max-transaction-age', values['max-transaction-age']),
+    maxHandshakes: num('max-handshakes', values['max-handshakes']),
+    handshakeTimeoutSeconds: num('handshake-timeout', values['handshake-timeout']),
   });
   let caDir: string | undefined;
   let caFile = values['ca-file'];

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import pg from 'pg';
 import { runCli } from '../src/cli-run.js';
@@ -23,7 +24,10 @@ describe('dsql-local command', () => {
 
   it('starts an endpoint, writes the CA file, prints what a client needs, and cleans up', async () => {
     let out = '';
-    const run = await runCli(['--region', 'eu-central-1', '--connect-rate', '50,100', '--max-connections', '3'], (t) => (out += t));
+    const run = await runCli(
+      ['--region', 'eu-central-1', '--connect-rate', '50,100', '--max-connections', '3', '--max-handshakes', '50', '--handshake-timeout', '0.5'],
+      (t) => (out += t),
+    );
     try {
       expect(run).toBeDefined();
       const { dsql, caFile } = run!;
@@ -46,6 +50,14 @@ describe('dsql-local command', () => {
       await client.connect();
       expect((await client.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
       await client.end();
+
+      // --handshake-timeout took effect: a socket that never speaks is closed after 0.5 s.
+      const silent = net.connect(port, '127.0.0.1');
+      silent.on('error', () => {});
+      const opened = performance.now();
+      await new Promise((resolve) => silent.once('close', resolve));
+      expect(performance.now() - opened).toBeLessThan(3000);
+      expect(dsql.stats().handshakeTimeouts).toBe(1);
     } finally {
       await run?.stop();
     }
