@@ -14,7 +14,7 @@
  * const run = resolveMigrationRun({}, { caller: 'deploy', migrationsSchema: 'ops', migrationsTable: 'schema_history' });
  * await applyMigrations(session, [{ createdAt: 1, tag: '0001_init', hash: 'h1', steps: [{ sql: 'CREATE TABLE t (id uuid PRIMARY KEY)', job: false }] }], run);
  */
-export { quoteIdent, type MigrationRow, type MigrationSql, type MigrationSession } from './migrations/session.js';
+export { quoteIdent, type MigrationRow, type MigrationSql, type MigrationSession, type StatementResult } from './migrations/session.js';
 export {
   DsqlJobError,
   MigrationJobError,

@@ -6,7 +6,7 @@
 import { DsqlError } from '../errors.js';
 import { redact } from '../redact.js';
 import { sleep } from '../timers.js';
-import type { MigrationRow, MigrationSql } from './session.js';
+import type { MigrationSql, StatementResult } from './session.js';
 
 /**
  * Waiting for an asynchronous DSQL job (`CREATE INDEX ASYNC`, …) failed: the job itself failed
@@ -62,7 +62,7 @@ const JOB_ID = /^[a-z2-7]{26}$/;
  * @example
  * jobIdOf({ command: 'CREATE', rows: [{ job_id: 'qfzv5uemkrg2lbczil2fim3o2q' }] }) // 'qfzv5uemkrg2lbczil2fim3o2q'
  */
-export function jobIdOf(result: { readonly command?: string | undefined; readonly rows: readonly MigrationRow[] }): string | undefined {
+export function jobIdOf(result: StatementResult): string | undefined {
   const verb = result.command?.split(' ')[0]?.toUpperCase();
   if (verb !== 'CREATE' && verb !== 'ALTER') return undefined;
   if (result.rows.length !== 1) return undefined;

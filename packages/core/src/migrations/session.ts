@@ -19,6 +19,21 @@ export interface MigrationSql {
 }
 
 /**
+ * What a driver answers for one statement, as far as the toolkit reads it (Kysely's
+ * `QueryResult`-like shapes and node-postgres's `QueryResult` both fit).
+ *
+ * @example
+ * const result: StatementResult = { command: 'CREATE', rows: [{ job_id: 'qfzv5uemkrg2lbczil2fim3o2q' }], rowCount: 1 };
+ */
+export interface StatementResult {
+  /** Command tag verb (`CREATE`, `SELECT`, …), when the driver reports it. */
+  readonly command?: string | undefined;
+  readonly rows: readonly MigrationRow[];
+  /** Rows affected, when the driver reports it (not read). */
+  readonly rowCount?: number | null | undefined;
+}
+
+/**
  * {@link MigrationSql} plus a transaction, retried as a whole on OCC conflicts by the adapter's
  * transaction runner (`retryOn` names further errors worth another attempt).
  *
