@@ -19,6 +19,8 @@ class JestTotalsReporter {
       // A suite that failed to run (syntax error, failed hook) counts as one failure.
       suitesFailedToRun: results.numRuntimeErrorTestSuites,
       success: results.success,
+      // The Node.js that ran the suite: scripts/matrix.mjs runs the suites again on other lines.
+      node: process.versions.node,
     };
     // One file per jest process: a package may run jest more than once (e.g. against two
     // versions of a peer), and every run counts.
