@@ -288,10 +288,6 @@ async function authenticate(
     if (f?.kind === 'drop') return void socket.destroy();
     if (f?.kind === 'error') return fatal(socket, f.error);
   }
-  if (ctx.bucket && !ctx.bucket.tryTake()) {
-    stats.rateLimited++;
-    return fatal(socket, { code: '53400', message: 'Unable to accept connection, rate exceeded.' });
-  }
   const user = params.user ?? '';
   if (!user) return fatal(socket, { code: '28000', message: 'no PostgreSQL user name specified in startup packet' });
 
@@ -317,7 +313,12 @@ async function authenticate(
   }
   if (socket.destroyed || ctx.closing) return void socket.destroy();
   stats.authenticated++;
-  // Counted from here: an authenticated connection takes one of maxConnections.
+  // Counted from here, against the connection rate and maxConnections: connections that never
+  // authenticate must not use up what clients with a token need.
+  if (ctx.bucket && !ctx.bucket.tryTake()) {
+    stats.rateLimited++;
+    return fatal(socket, { code: '53400', message: 'Unable to accept connection, rate exceeded.' });
+  }
   if (ctx.sessions.size >= ctx.maxConnections) {
     stats.tooManyConnections++;
     return fatal(socket, TOO_MANY_CONNECTIONS);

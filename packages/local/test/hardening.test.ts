@@ -9,6 +9,7 @@ import type net from 'node:net';
 import { readFile } from 'node:fs/promises';
 import pg from 'pg';
 import { DsqlSigner } from '@aws-sdk/dsql-signer';
+import { serialize } from 'pg-protocol';
 import { startDsqlLocal, type DsqlLocal } from '../src/index.js';
 import { connectPg, failure, pgConfig, token } from './helpers.js';
 import { authenticated, awaitingPassword, probe, tcp, tlsClient, worstLoopLag } from './raw-client.js';
@@ -220,6 +221,25 @@ describe('4. connections that never authenticate', () => {
       for (const s of sockets) s.destroy();
     }
   }, 60_000);
+
+  it('do not use up the connection rate: startups and bad passwords leave the bucket to clients with a token', async () => {
+    // One token in the bucket, refilled once per 100 s.
+    const d = await proxy({ connectRate: { perSecond: 0.01, burst: 1 } });
+    const silent = await Promise.all(Array.from({ length: 20 }, () => awaitingPassword(d)));
+    for (let i = 0; i < 10; i++) {
+      const c = await awaitingPassword(d);
+      await c.write(serialize.password('not-a-token'));
+      expect(await c.error()).toEqual(expect.objectContaining({ C: '08006' }));
+      c.close();
+    }
+    try {
+      expect(await probe(d)).toBeLessThan(2000);
+      expect(await failure(() => probe(d))).toEqual(expect.objectContaining({ code: '53400' }));
+      expect(d.stats()).toEqual(expect.objectContaining({ rateLimited: 1, authenticated: 2 }));
+    } finally {
+      for (const c of silent) c.close();
+    }
+  });
 
   it('get a short handshake deadline', async () => {
     const d = await proxy({ handshakeTimeoutSeconds: 0.5 });
