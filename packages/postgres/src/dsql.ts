@@ -24,6 +24,7 @@ import { sessionOpener, type ConnectCounters, type ConnectStats } from './sessio
 import { dialTls } from './tls-dial.js';
 import { nestedTransactionError } from './nested-transaction-guard.js';
 import { beginOnce, rememberSql, transactionRetryOptions } from './transaction.js';
+import { LeasedAttempts } from './leasing.js';
 
 /** Postgres.js options that `dsql()` sets itself (or that make no sense with IAM tokens). */
 type ManagedKeys =
@@ -281,9 +282,13 @@ export function dsql<T extends Record<string, postgres.PostgresType> = {}>(
       const [beginOptions, fn] = typeof optionsOrFn === 'function' ? ['', optionsOrFn] : [String(optionsOrFn ?? ''), maybeFn];
       // Checked here, in the caller's async context, before anything is sent or reserved.
       const nested = nestScope && nestedTransactionError(nestScope, 'sql.begin()');
-      if (nested) return Promise.reject(nested);
-      const once = (): Promise<unknown> => beginOnce(rawBegin, beginOptions, fn as never, connection, nestScope, patch3);
-      return beginRetry === undefined ? once() : withRetry(once, beginRetry);
+      // Postgres.js 4's begin returns a Leasing (cancel(), signal()): so does this one, over its attempts.
+      const attempts = new LeasedAttempts();
+      if (nested) return patch3 ? Promise.reject(nested) : attempts.leasing(Promise.reject(nested));
+      const once = (): Promise<unknown> =>
+        beginOnce(rawBegin, beginOptions, fn as never, connection, nestScope, patch3, (raw) => attempts.started(raw));
+      const result = beginRetry === undefined ? once() : withRetry(once, beginRetry);
+      return patch3 ? result : attempts.leasing(result);
     },
   });
   if (patch3) {

@@ -74,6 +74,9 @@ type TxCallback<TT extends Record<string, unknown>, T> = (tx: postgres.Transacti
  * `nestScope` (the `sql` from `dsql()`, unless `detectNestedTransactions` is off) marks the
  * callback as running for that `sql` while it runs, so that a transaction started on the same
  * `sql` from inside it is refused (see nested-transaction-guard.ts).
+ *
+ * `started` receives what Postgres.js's `begin` returned (on Postgres.js 4 a withdrawable
+ * `Leasing`: see leasing.ts).
  */
 export async function beginOnce<TT extends Record<string, unknown>, T>(
   begin: postgres.Sql<TT>['begin'],
@@ -82,6 +85,7 @@ export async function beginOnce<TT extends Record<string, unknown>, T>(
   where: Omit<GuardedConnectionInfo, 'closed'> | undefined,
   nestScope: object | undefined,
   patch3: boolean,
+  started?: (raw: { cancel?: () => Promise<void> }) => void,
 ): Promise<TransactionResult<T>> {
   assertBeginOptions(options);
   let committing = false;
@@ -115,6 +119,7 @@ export async function beginOnce<TT extends Record<string, unknown>, T>(
       throw err;
     }
   });
+  started?.(outcome as { cancel?: () => Promise<void> });
   outcome.then(
     () => (settled = true),
     () => (settled = true),

@@ -338,6 +338,42 @@ describe('dsql() against @dsql/local', () => {
     }
   }, 20_000);
 
+  it("sql.begin() keeps Postgres.js 4's Leasing: signal() and cancel() withdraw a transaction still waiting for a connection", async () => {
+    const sql = dsql({ ...local.connectionOptions(), max: 1, retry: true });
+    try {
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      let entered!: () => void;
+      const inside = new Promise<void>((r) => (entered = r));
+      const holder = sql.begin(async (tx) => {
+        entered();
+        await held;
+        return tx`select 1 as v`;
+      });
+      await inside; // the only connection is taken
+      const waiting = sql.begin((tx) => tx`select 2 as v`) as Promise<unknown> & { cancel?: () => Promise<void>; signal?: (s: AbortSignal) => unknown };
+      const cancelled = sql.begin((tx) => tx`select 3 as v`) as typeof waiting;
+      if (POSTGRES_JS_VERSION.startsWith('3.')) {
+        expect(waiting.signal).toBeUndefined(); // 3.4's begin returns a plain promise
+        release();
+        await Promise.all([holder, waiting, cancelled]);
+        return;
+      }
+      const abort = new AbortController();
+      expect(waiting.signal!(abort.signal)).toBe(waiting);
+      abort.abort();
+      await cancelled.cancel!();
+      await expect(waiting).rejects.toMatchObject({ code: '57014' });
+      await expect(cancelled).rejects.toMatchObject({ code: '57014' });
+      release();
+      expect((await holder)[0]).toEqual({ v: 1 });
+      const [row] = await sql.begin((tx) => tx`select 4 as v`);
+      expect(row).toEqual({ v: 4 });
+    } finally {
+      await sql.end();
+    }
+  }, 20_000);
+
   it('query.cancel() reaches the server through a fresh TLS connection', async () => {
     const sql = dsql({ ...local.connectionOptions(), max: 1 });
     try {
