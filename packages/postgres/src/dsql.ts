@@ -26,6 +26,15 @@ import { nestedTransactionError } from './nested-transaction-guard.js';
 import { beginOnce, rememberSql, transactionRetryOptions } from './transaction.js';
 import { LeasedAttempts } from './leasing.js';
 
+/**
+ * Postgres.js's `postgres()` function. Postgres.js 4 is an ES module only: this package's CommonJS
+ * build gets it through Node's `require(esm)`, which returns the module namespace (the function is
+ * its `default`), and the bundler's interop does not unwrap that (3.4 ships CommonJS, where the
+ * default import is the function itself).
+ */
+const createSql: typeof postgres =
+  typeof postgres === 'function' ? postgres : (postgres as unknown as { default: typeof postgres }).default;
+
 /** Postgres.js options that `dsql()` sets itself (or that make no sense with IAM tokens). */
 type ManagedKeys =
   | 'host'
@@ -239,7 +248,7 @@ export function dsql<T extends Record<string, postgres.PostgresType> = {}>(
     return new DsqlSocket(opener, { host: config.host, port: config.port }, live);
   };
 
-  const sql = postgres({
+  const sql = createSql({
     idle_timeout: DEFAULT_IDLE_TIMEOUT_MILLIS / 1000,
     ...driver,
     host: config.host,

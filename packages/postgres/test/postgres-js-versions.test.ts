@@ -1,3 +1,9 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { startDsqlLocal, type DsqlLocal } from '@dsql/local';
 import { dsql } from '@dsql/postgres';
@@ -9,6 +15,7 @@ import { isPostgresJs3 } from '../src/postgres-js-3-closed-connection-patch.js';
 // on 4 the patch must be off (Postgres.js's own reserve() and transactions are used as they are).
 
 declare const POSTGRES_JS_VERSION: string;
+declare const POSTGRES_JS_ENTRY: string;
 
 let local: DsqlLocal;
 
@@ -55,4 +62,32 @@ describe(`Postgres.js ${POSTGRES_JS_VERSION}`, () => {
       await sql.end({ timeout: 1 });
     }
   }, 20_000);
+
+  it('the CommonJS build gets the postgres() function (4 is an ES module: require() returns its namespace)', () => {
+    // Built the way tsup builds dist/index.cjs (esbuild, CommonJS, `postgres` left to require()),
+    // and run by Node next to this Postgres.js.
+    const here = dirname(fileURLToPath(import.meta.url));
+    const esbuild = join(dirname(createRequire(import.meta.url).resolve('esbuild/package.json')), 'bin', 'esbuild');
+    const dir = mkdtempSync(join(tmpdir(), 'dsql-postgres-cjs-'));
+    try {
+      mkdirSync(join(dir, 'node_modules'));
+      symlinkSync(join(dirname(POSTGRES_JS_ENTRY), '..'), join(dir, 'node_modules', 'postgres'), 'dir');
+      execFileSync(esbuild, [
+        join(here, '..', 'src', 'index.ts'), '--bundle', '--platform=node', '--format=cjs', '--log-level=error',
+        '--external:postgres', `--alias:@dsql/core=${join(here, '..', '..', 'core', 'src', 'index.ts')}`,
+        `--outfile=${join(dir, 'dsql-postgres.cjs')}`,
+      ]);
+      writeFileSync(
+        join(dir, 'app.cjs'),
+        `const { dsql } = require('./dsql-postgres.cjs');
+         const sql = dsql({ host: 'localhost', region: 'us-east-1' });
+         console.log(JSON.stringify({ begin: typeof sql.begin, version4: 'stats' in sql }));
+         sql.end();`,
+      );
+      const out = execFileSync(process.execPath, [join(dir, 'app.cjs')], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+      expect(JSON.parse(out)).toEqual({ begin: 'function', version4: POSTGRES_JS_VERSION.startsWith('4.') });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });
