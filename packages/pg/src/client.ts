@@ -8,6 +8,7 @@ import { resetConnection } from './reconnect.js';
 import { assertNotInsideTransaction, runInsideTransaction } from './nested-transaction-guard.js';
 import { assertNoSavepoint } from './savepoint-guard.js';
 import { emitErrorSafely } from './unhandled-error.js';
+import { forgetPassword } from './forget-password.js';
 
 /**
  * Retry options of `transaction()` (`maxAttempts`, `baseDelayMs`, `maxDelayMs`, `maxElapsedMs`,
@@ -96,11 +97,14 @@ export class DsqlClient extends pg.Client {
   #inTransaction = false;
   /** The error that reported the connection's loss (pg has then stopped taking queries). */
   #lost: Error | undefined;
+  /** The password function pg replaces by the token it returned (see forgetPassword). */
+  readonly #password: unknown;
 
   constructor(urlOrConfig?: string | DsqlClientConfig, overrides?: DsqlClientConfig) {
     const pooled = typeof urlOrConfig === 'object' && urlOrConfig !== null && PREPARED in urlOrConfig;
     const prepared = prepareConfig(urlOrConfig, overrides);
     super(prepared.pg);
+    this.#password = prepared.pg.password;
     this.#dsql = prepared.dsql;
     // A pool's clients share the pool's scope owner (the pool); a standalone client is its own.
     this.#dsql.scopeOwner ??= this;
@@ -155,7 +159,11 @@ export class DsqlClient extends pg.Client {
   /** One attempt: the shared connection rate limiter, then pg's own connect. */
   #connectOnce(cb: (err: Error | undefined) => void): void {
     const limiter = this.#dsql.limiter;
-    const pgConnect = (): void => super.connect((err: Error | null | undefined) => cb(err ?? undefined));
+    const pgConnect = (): void =>
+      super.connect((err: Error | null | undefined) => {
+        if (!err) forgetPassword(this, this.#password);
+        cb(err ?? undefined);
+      });
     if (!limiter) return pgConnect();
     limiter.acquire({ timeoutMs: this.#dsql.connectDeadlineMs }).then(
       () => {
