@@ -31,7 +31,9 @@ export {
   UNSUPPORTED_FUNCTION_FAMILIES,
   FIXED_SETTINGS,
   unsupportedFunction,
+  unsupportedFunctionCall,
   type FunctionFamily,
+  type FunctionMatch,
 } from './rules/functions.js';
 export {
   UNSUPPORTED_STATEMENTS,

@@ -20,6 +20,7 @@ import {
   sequenceCacheAllowed,
   typeRule,
   unsupportedFunction,
+  unsupportedFunctionCall,
   unsupportedStatement,
 } from '../src/rules.js';
 
@@ -82,12 +83,25 @@ describe('sequences and identity', () => {
 describe('functions, statements and clauses', () => {
   it('knows the families of functions DSQL lacks', () => {
     expect(unsupportedFunction('PG_ADVISORY_XACT_LOCK')?.family).toBe('advisory locks');
-    expect(unsupportedFunction('pg_try_advisory_lock')?.certainty).toBe('documented');
+    expect(unsupportedFunction('pg_try_advisory_lock')?.certainty).toBe('inferred');
     expect(unsupportedFunction('to_tsvector')?.family).toBe('full text search');
     expect(unsupportedFunction('pg_notify')?.family).toBe('LISTEN / NOTIFY');
     for (const ok of ['now', 'gen_random_uuid', 'nextval', 'jsonb_build_object', 'lower', 'upper']) {
       expect(unsupportedFunction(ok)).toBeUndefined();
     }
+  });
+
+  it('refuses a bare name only where no user function can be meant (DSQL runs LANGUAGE sql functions)', () => {
+    expect(unsupportedFunctionCall(['pg_advisory_lock'])?.family).toBe('advisory locks');
+    expect(unsupportedFunctionCall(['pg_catalog', 'pg_notify'])?.family).toBe('LISTEN / NOTIFY');
+    // Ordinary words a user's own function may have: refused only when the call names pg_catalog.
+    for (const name of ['area', 'center', 'strip', 'point', 'to_tsvector', 'int4range', 'xpath', 'lo_create']) {
+      expect(unsupportedFunctionCall([name])).toBeUndefined();
+      expect(unsupportedFunctionCall(['PG_CATALOG', name])?.match).toBe('pg_catalog');
+    }
+    expect(unsupportedFunctionCall(['app', 'pg_advisory_lock'])).toBeUndefined();
+    // jsonb is supported (June 2026) and nothing documents its path functions as refused.
+    expect(unsupportedFunction('jsonb_path_query')).toBeUndefined();
   });
 
   it('refuses statements by parse node and leaves supported ones alone', () => {
@@ -99,10 +113,20 @@ describe('functions, statements and clauses', () => {
   it('separates supported and refused clauses', () => {
     expect(LOCKING_CLAUSES.filter((c) => c.supported).map((c) => c.words)).toEqual(['FOR UPDATE', 'FOR KEY SHARE']);
     expect(alterTableForm('AT_DropColumn')?.supported).toBe(true);
-    expect(alterTableForm('AT_ColumnDefault')).toMatchObject({ supported: false, words: 'ALTER COLUMN ... SET DEFAULT' });
-    expect(dsqlRefusals.alterTableForm('ALTER COLUMN ... SET DEFAULT').message).toBe(
-      'unsupported ALTER TABLE ALTER COLUMN ... SET DEFAULT statement',
+    expect(alterTableForm('AT_SetNotNull')).toMatchObject({ supported: false, words: 'ALTER COLUMN ... SET NOT NULL' });
+    expect(dsqlRefusals.alterTableForm('ALTER COLUMN ... SET NOT NULL').message).toBe(
+      'unsupported ALTER TABLE ALTER COLUMN ... SET NOT NULL statement',
     );
+  });
+
+  it('takes every ALTER TABLE action the user guide lists (ALTER TABLE page, "Supported syntax")', () => {
+    for (const key of ['AT_ColumnDefault', 'AT_DropNotNull', 'AT_DropExpression', 'AT_AddIdentity', 'AT_SetIdentity',
+      'AT_DropIdentity', 'AT_AlterConstraint', 'AT_SetStorage', 'AT_ChangeOwner', 'AT_DropColumn']) {
+      expect(alterTableForm(key)).toMatchObject({ supported: true });
+    }
+    for (const key of ['AT_SetNotNull', 'AT_SetExpression', 'AT_SetStatistics', 'AT_AlterColumnType']) {
+      expect(alterTableForm(key)).toMatchObject({ supported: false });
+    }
   });
 
   it('names a known source for every entry, and lists nothing twice', () => {
