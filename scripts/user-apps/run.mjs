@@ -398,8 +398,9 @@ async function runColumn(columnName, tarballs, snippets) {
     try {
       const prepare = runScript(nodes[0].node, join(app, 'esm/dist/prepare.js'), app, local.env);
       checks.add(`${columnName}: tables and role for the quick starts created through @dsql/pg`, prepare.ok, tail(prepare.output));
-      for (const node of nodes) {
-        for (const dir of ['esm', 'cjs']) {
+      // Both module formats on the column's first Node line; ESM (what the READMEs show) on the others.
+      for (const [index, node] of nodes.entries()) {
+        for (const dir of index === 0 ? ['esm', 'cjs'] : ['esm']) {
           for (const s of snippets) {
             const file = join(app, dir, 'dist', `${s.name}.js`);
             const r = existsSync(file) ? runScript(node.node, file, app, local.env) : { ok: false, output: `${relative(app, file)} was not emitted` };
