@@ -66,7 +66,7 @@ describe('scenario 3: connection storm (200 concurrent first queries, endpoint a
     }
   }, 90_000);
 
-  it('with connectRateLimit matching the endpoint, the limiter paces connections and nothing is refused', async () => {
+  it("with connectRateLimit just under the endpoint's, the limiter paces connections and nothing is refused", async () => {
     await new Promise((r) => setTimeout(r, 1100)); // let the endpoint's bucket refill
     const before = local.stats();
     // Limiters are shared per endpoint by the process; the first test used none, so this
@@ -74,7 +74,9 @@ describe('scenario 3: connection storm (200 concurrent first queries, endpoint a
     const { errors, sql } = await storm({
       ...local.connectionOptions(),
       max: 200,
-      connectRateLimit: { perSecond: 19, burst: 19 },
+      // Below the endpoint's 20/s: the endpoint takes from its bucket only after checking the token,
+      // so on a busy machine admissions arrive a little bunched compared with the limiter's pace.
+      connectRateLimit: { perSecond: 16, burst: 16 },
       connect_timeout: 60,
     });
     try {
