@@ -70,7 +70,10 @@ interface Pending {
   occ?: boolean;
   /** The rules' onCommandComplete refused the result. */
   ccFailed?: boolean;
-  /** The proxy opened a transaction around this autocommit statement (on a Sync: its batch). */
+  /**
+   * The proxy opened a transaction around this autocommit statement (on a Sync: its batch; on an
+   * Execute: the batch it runs in).
+   */
   wrapped?: boolean;
   /** A Sync whose batch failed a re-executed COMMIT in place: roll back when it is answered. */
   rollbackAtSync?: boolean;
@@ -178,6 +181,12 @@ export class ProxySession {
   private head = 0;
   private toUpstream: Buffer[] = [];
   private toClient: Buffer[] = [];
+  /**
+   * Answers held back from the client: from the CommandComplete of a statement the proxy wrapped
+   * in a transaction of its own until that transaction's COMMIT is done, so no client learns of
+   * a completion (COPY FROM STDIN resolves on it) before other connections can see its rows.
+   */
+  private stash: Buffer[] | undefined;
   /** Status from the last ReadyForQuery relayed to the client. */
   private txStatus: TxStatus = 'I';
   /**
@@ -475,6 +484,7 @@ export class ProxySession {
         }
         this.batchExecuted = true;
         const execute: Pending = { k: K.Execute, sql: info?.sql, tag: info?.tag, drop: info?.drop, writesRows: info?.writesRows };
+        if (this.batchWrapped) execute.wrapped = true;
         // A replay returns every row: only for an Execute that asked for all of them (max rows 0).
         if (info?.replayable && bound?.bindTail && frame.readInt32BE(afterPortal) === 0) {
           execute.replay = { ...info.replayable, bindTail: bound.bindTail };
@@ -674,7 +684,14 @@ export class ProxySession {
   }
 
   private emit(buf: Buffer): void {
-    this.toClient.push(buf);
+    (this.stash ?? this.toClient).push(buf);
+  }
+
+  /** Relays what `stash` held back (`keep` false: drops it), in order. */
+  private unstash(keep: boolean): void {
+    const held = this.stash;
+    this.stash = undefined;
+    if (keep && held) for (const f of held) this.toClient.push(f);
   }
 
   private onUpstreamFrame(type: number, frame: Buffer): void {
@@ -738,6 +755,8 @@ export class ProxySession {
 
   private onCommandComplete(frame: Buffer, h: Pending | undefined): void {
     if (h?.k === K.Execute) this.shift();
+    // Relayed once the proxy's COMMIT around it is done (see `stash`).
+    if (h?.wrapped) this.stash ??= [];
     if (h?.commitError) {
       if (h.commitError.code === '40001') this.ctx.stats.occConflicts++;
       this.emit(errorResponse(h.commitError));
@@ -863,6 +882,8 @@ export class ProxySession {
     }
     if (p?.wrapped) {
       this.internal(status === 'E' ? 'ROLLBACK' : 'COMMIT', (_s, err) => {
+        // Nothing was committed: the client gets the error instead of the statement's completion.
+        this.unstash(!err);
         if (err) this.emit(errorFromFields(translateConflict(err, this.ctx.stats)));
         this.ready('I', readyForQuery('I'));
       });
@@ -897,6 +918,7 @@ export class ProxySession {
   }
 
   private ready(status: TxStatus, frame: Buffer): void {
+    this.unstash(true);
     if (status !== 'I' && this.txStatus === 'I') this.txStart = this.requestStart || Date.now();
     if (status === 'I') {
       this.txStart = 0;

@@ -55,6 +55,20 @@ describe('wire protocol through the proxy', () => {
     expect(Buffer.concat(chunks).toString()).toBe('1\n2\n3\n');
   });
 
+  it('answers a COPY FROM STDIN in autocommit only once its rows are committed (another connection sees them at once)', async () => {
+    await c.query('CREATE TABLE copied_often (id int PRIMARY KEY)');
+    try {
+      for (let round = 0; round < 25; round++) {
+        const writable = await sql`COPY copied_often (id) FROM STDIN`.writable();
+        await pipeline(Readable.from([`${round}\n`]), writable);
+        // The proxy commits the transaction it opened around the COPY before relaying its completion.
+        expect((await c.query('SELECT count(*)::int AS n FROM copied_often')).rows).toEqual([{ n: round + 1 }]);
+      }
+    } finally {
+      await c.query('DROP TABLE copied_often');
+    }
+  });
+
   it('relays cancel requests to PostgreSQL', async () => {
     const started = Date.now();
     // Postgres.js sends its CancelRequest over TLS, like its connections.
