@@ -59,15 +59,16 @@ export function createTableRefusal(stmt: Node): SqlError | undefined {
   return undefined;
 }
 
-/** The words DSQL's refusal names an ALTER TABLE form with (DROP DEFAULT shares SET DEFAULT's subtype). */
-function alterFormWords(cmd: Node, words: string): string {
-  return cmd.subtype === 'AT_ColumnDefault' && !cmd.def ? 'ALTER COLUMN ... DROP DEFAULT' : words;
+/** The options of `ALTER COLUMN … SET sequence_option …` (a `List` of `DefElem`s). */
+function identityOptions(def: Node): Node[] {
+  return def?.List?.items ?? [];
 }
 
 /**
- * ALTER TABLE as DSQL takes it: the forms the catalogue allows, a new column without constraints,
- * constraints only `NOT VALID` (UNIQUE / PRIMARY KEY only by adopting an index), validation only
- * ASYNC.
+ * ALTER TABLE as DSQL takes it: the forms the catalogue allows (the user guide's ALTER TABLE
+ * page), a new column without constraints, constraints only `NOT VALID` (UNIQUE only by adopting
+ * an index: the page lists `UNIQUE USING INDEX`, not PRIMARY KEY), validation only ASYNC, and an
+ * identity added or altered with a CACHE DSQL accepts.
  *
  * @example
  * alterTableRefusal({ objtype: 'OBJECT_TABLE', cmds: [{ AlterTableCmd: { subtype: 'AT_SetNotNull' } }] }, false);
@@ -79,7 +80,7 @@ export function alterTableRefusal(stmt: Node, isAsync: boolean): SqlError | unde
     const cmd = c.AlterTableCmd;
     if (!cmd) continue;
     const form = alterTableForm(cmd.subtype);
-    if (form && !form.supported) return dsqlErrors.alterTableForm(alterFormWords(cmd, form.words));
+    if (form && !form.supported) return dsqlErrors.alterTableForm(form.words);
     switch (cmd.subtype) {
       case 'AT_AddColumn': {
         const column = cmd.def?.ColumnDef;
@@ -92,8 +93,20 @@ export function alterTableRefusal(stmt: Node, isAsync: boolean): SqlError | unde
         const constraint = cmd.def?.Constraint;
         const type = constraint?.contype;
         if ((type === 'CONSTR_FOREIGN' || type === 'CONSTR_CHECK') && constraint.skip_validation) break;
-        if ((type === 'CONSTR_UNIQUE' || type === 'CONSTR_PRIMARY') && constraint.indexname) break;
+        if (type === 'CONSTR_UNIQUE' && constraint.indexname) break;
         return dsqlErrors.alterTableAddConstraint();
+      }
+      // The CACHE rule of identity columns (CACHE 1 or >= 65536, stated) holds for one added
+      // later; SET sequence_option may leave the cache as it is.
+      case 'AT_AddIdentity':
+        if (!sequenceCacheAllowed(cacheOf(cmd.def?.Constraint?.options))) return dsqlErrors.identityCache();
+        break;
+      case 'AT_SetIdentity': {
+        const options = identityOptions(cmd.def);
+        if (options.some((o: Node) => o.DefElem?.defname === 'cache') && !sequenceCacheAllowed(cacheOf(options))) {
+          return dsqlErrors.identityCache();
+        }
+        break;
       }
       case 'AT_ValidateConstraint':
         if (!isAsync) return dsqlErrors.alterTableValidate();

@@ -5,7 +5,7 @@
  * of a fixed setting, locking clauses other than FOR UPDATE / FOR KEY SHARE — and whether the
  * statement writes rows (a data-modifying CTE makes a SELECT a write).
  */
-import { FIXED_SETTINGS, LOCKING_CLAUSES, unsupportedFunction } from '@dsql/core/rules';
+import { FIXED_SETTINGS, LOCKING_CLAUSES, unsupportedFunctionCall } from '@dsql/core/rules';
 import { expressionTypeRefusal, type TypeNameNode } from './column-types.js';
 import type { SqlError } from './hook.js';
 import { dsqlErrors } from './messages.js';
@@ -40,18 +40,22 @@ const WRITES = new Set(['InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt']);
 
 const sval = (n: Node): string => String(n?.String?.sval ?? '');
 
-/** A `FuncCall`'s refusal, if DSQL lacks the function (built-ins only: unqualified or `pg_catalog.`). */
+/**
+ * A `FuncCall`'s refusal, if DSQL lacks the function as written: the catalogue refuses a bare name
+ * only for `pg_`-prefixed families, the rest only `pg_catalog.`-qualified (a bare `area(…)` may
+ * be the user's own `LANGUAGE sql` function).
+ */
 function functionRefusal(call: Node, found: ExpressionScan): void {
   const parts: string[] = (call.funcname ?? []).map(sval);
   const name = parts[parts.length - 1] ?? '';
   if (!found.internal && EMULATOR_FUNCTION.test(name)) found.internal = dsqlErrors.undefinedFunction(parts.join('.'));
   if (found.function) return;
-  const builtin = parts.length === 1 || (parts.length === 2 && parts[0] === 'pg_catalog');
-  if (!builtin) return;
-  if (unsupportedFunction(name)) {
+  if (unsupportedFunctionCall(parts)) {
     found.function = dsqlErrors.unsupportedFunction(name.toLowerCase());
     return;
   }
+  const builtin = parts.length === 1 || (parts.length === 2 && parts[0] === 'pg_catalog');
+  if (!builtin) return;
   // set_config('transaction_isolation', …) changes what SET may not.
   const setting = name.toLowerCase() === 'set_config' ? call.args?.[0]?.A_Const?.sval?.sval : undefined;
   if (typeof setting === 'string' && FIXED_SETTINGS.has(setting.toLowerCase())) {
