@@ -156,7 +156,8 @@ function addColumnRefusal(column: Node): Verdict | undefined {
     return refuse(
       `ADD COLUMN "${column.colname}" with a constraint or default (NOT NULL, DEFAULT, UNIQUE, REFERENCES…): DSQL adds columns only bare.`,
       'Add the column without .notNull()/.default()/.unique()/.references() (nullable, no default), backfill it in batches of at most 3,000 rows, ' +
-        'and enforce the rest in the application (or with CHECK … NOT VALID constraints).',
+        'then set the default in a later migration (ALTER COLUMN … SET DEFAULT, which DSQL supports) and enforce the rest in the application ' +
+        '(or with CHECK … NOT VALID constraints).',
     );
   }
   return columnRefusal(column);
@@ -189,7 +190,8 @@ function alterTable(s: ParsedStatement): Verdict {
           return uniqueByIndex(s, constraint);
         }
         if ((type === 'CONSTR_FOREIGN' || type === 'CONSTR_CHECK') && constraint.skip_validation) break;
-        if ((type === 'CONSTR_UNIQUE' || type === 'CONSTR_PRIMARY') && constraint.indexname) break;
+        // The ALTER TABLE page lists `UNIQUE USING INDEX` only, not PRIMARY KEY USING INDEX.
+        if (type === 'CONSTR_UNIQUE' && constraint.indexname) break;
         return refuse(
           `ALTER TABLE … ADD CONSTRAINT (${String(type ?? 'constraint').replace('CONSTR_', '')}) on an existing table is not supported by DSQL.`,
           type === 'CONSTR_PRIMARY'
@@ -202,13 +204,36 @@ function alterTable(s: ParsedStatement): Verdict {
           return { ok: true, rewrite: 'DSQL validates constraints asynchronously: sent as ALTER TABLE ASYNC … VALIDATE CONSTRAINT (awaited).', steps: [run(s.text.replace(/^ALTER\s+TABLE\s+/i, 'ALTER TABLE ASYNC '), true)] };
         }
         return { ok: true, steps: [run(s.text.replace(/^ALTER\s+TABLE\s+/i, 'ALTER TABLE ASYNC '), true)] };
+      // An identity added or altered later follows the same CACHE rule as one in CREATE TABLE.
+      case 'AT_AddIdentity':
+      case 'AT_SetIdentity': {
+        const options: Node[] = cmd.subtype === 'AT_AddIdentity' ? (cmd.def?.Constraint?.options ?? []) : (cmd.def?.List?.items ?? []);
+        const needsCache = cmd.subtype === 'AT_AddIdentity' || options.some((o: Node) => o?.DefElem?.defname === 'cache');
+        if (needsCache && !sequenceCacheAllowed(cacheOf(options))) {
+          return refuse(
+            `identity on column "${String(cmd.name ?? '?')}" without an explicit CACHE of 1 or ≥ 65536, which DSQL requires.`,
+            'Pass the cache to Drizzle: .generatedAlwaysAsIdentity({ cache: 1 }) (or ≥ 65536 for high insert rates).',
+          );
+        }
+        break;
+      }
+      case 'AT_SetNotNull': {
+        // drizzle-kit writes it for .notNull() added to an existing column: the fix is a CHECK.
+        const form = alterTableForm('AT_SetNotNull');
+        if (!form || form.supported) break;
+        return refuse(
+          `ALTER TABLE … ${form.words} ("${String(cmd.name ?? '?')}"): DSQL does not support this form (it can DROP NOT NULL, not add it).`,
+          `Keep the column nullable and add a check instead — ALTER TABLE … ADD CONSTRAINT "name" CHECK ("${String(cmd.name ?? 'column')}" IS NOT NULL) ` +
+            '(migrate() adds it NOT VALID and validates it) — or create a new table with the column NOT NULL and copy the rows.',
+        );
+      }
       case 'AT_AlterColumnType':
         return refuse(
           `ALTER COLUMN "${String(cmd.name ?? '?')}" SET DATA TYPE: DSQL cannot change a column's type.`,
           'Add a new column of the new type, backfill it in batches, switch the application over, then drop the old column.',
         );
       default: {
-        // Any other form the catalogue lists as one DSQL lacks (SET DEFAULT, SET NOT NULL, …).
+        // Any other form the catalogue lists as one DSQL lacks (SET EXPRESSION, row level security, …).
         const form = alterTableForm(String(cmd.subtype));
         if (form && !form.supported) {
           return refuse(
