@@ -125,7 +125,8 @@ export class DsqlQueryCompiler extends PostgresQueryCompiler {
         'add column constraints',
         `ALTER TABLE … ADD COLUMN "${name}" with ${parts.join(', ')} is not supported by Aurora DSQL (a column added ` +
           `later takes no default or constraint). Add it bare (\`addColumn('${name}', type)\`), then fill it with an ` +
-          'UPDATE in a migration of its own.',
+          `UPDATE in a migration of its own; a default can follow with \`alterColumn('${name}', (c) => c.setDefault(…))\` ` +
+          '(DSQL supports ALTER COLUMN … SET DEFAULT).',
       );
     }
     super.visitAddColumn(node);

@@ -96,7 +96,8 @@ describe('columns', () => {
       expect(isDsqlError(err, 'unsupported-feature')).toBe(true);
       expect((err as Error).message).toBe(
         `ALTER TABLE … ADD COLUMN "nick" with ${what} is not supported by Aurora DSQL (a column added later takes no default or constraint). ` +
-          "Add it bare (`addColumn('nick', type)`), then fill it with an UPDATE in a migration of its own.",
+          "Add it bare (`addColumn('nick', type)`), then fill it with an UPDATE in a migration of its own; a default can " +
+          "follow with `alterColumn('nick', (c) => c.setDefault(…))` (DSQL supports ALTER COLUMN … SET DEFAULT).",
       );
     }
     expect(db.schema.alterTable('users').addColumn('nick', 'text').compile().sql).toBe('alter table "users" add column "nick" text');
@@ -104,6 +105,13 @@ describe('columns', () => {
     expect(db.schema.createTable('t').addColumn('a', 'text', (c) => c.notNull().defaultTo('x')).compile().sql).toBe(
       'create table "t" ("a" text default \'x\' not null)',
     );
+  });
+
+  it('leaves the ALTER COLUMN actions DSQL supports alone (user guide, ALTER TABLE page)', () => {
+    const alter = (build: (c: any) => any) => db.schema.alterTable('users').alterColumn('nick', build).compile().sql;
+    expect(alter((c) => c.setDefault('x'))).toBe('alter table "users" alter column "nick" set default \'x\'');
+    expect(alter((c) => c.dropDefault())).toBe('alter table "users" alter column "nick" drop default');
+    expect(alter((c) => c.dropNotNull())).toBe('alter table "users" alter column "nick" drop not null');
   });
 
   it('refuses serial in ALTER TABLE ADD COLUMN too', () => {
