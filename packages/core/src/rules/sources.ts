@@ -11,7 +11,7 @@ export const RULE_SOURCES = {
   unsupported: 'Aurora DSQL User Guide: Unsupported PostgreSQL features in Aurora DSQL',
   asyncIndexes: 'Aurora DSQL User Guide: Asynchronous indexes in Aurora DSQL / CREATE INDEX',
   sequences: 'Aurora DSQL User Guide: Working with sequences and identity columns / CREATE SEQUENCE',
-  alterTable: 'Aurora DSQL User Guide: ALTER TABLE',
+  alterTable: 'Aurora DSQL User Guide: ALTER TABLE, "Supported syntax" (the version listing ALTER TABLE ASYNC … VALIDATE CONSTRAINT)',
   foreignKeys: 'Aurora DSQL User Guide: Working with foreign key constraints',
   concurrency: 'Aurora DSQL User Guide: Concurrency control in Aurora DSQL',
   ddl: 'Aurora DSQL User Guide: DDL and distributed transactions in Aurora DSQL',
