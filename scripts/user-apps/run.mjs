@@ -135,6 +135,8 @@ function satisfies(name, version, range) {
 }
 
 const tail = (text, lines = 12) => text.trim().split('\n').slice(-lines).join('\n');
+/** A failed run's output without stack frames: the message, code and the source line. */
+const summary = (text) => tail(text.split('\n').filter((l) => !/^\s+at /.test(l) && l.trim() !== '').join('\n'), 14);
 
 // ---------------------------------------------------------------------------------------------
 
@@ -397,14 +399,14 @@ async function runColumn(columnName, tarballs, snippets) {
     }
     try {
       const prepare = runScript(nodes[0].node, join(app, 'esm/dist/prepare.js'), app, local.env);
-      checks.add(`${columnName}: tables and role for the quick starts created through @dsql/pg`, prepare.ok, tail(prepare.output));
+      checks.add(`${columnName}: tables and role for the quick starts created through @dsql/pg`, prepare.ok, summary(prepare.output));
       // Both module formats on the column's first Node line; ESM (what the READMEs show) on the others.
       for (const [index, node] of nodes.entries()) {
         for (const dir of index === 0 ? ['esm', 'cjs'] : ['esm']) {
           for (const s of snippets) {
             const file = join(app, dir, 'dist', `${s.name}.js`);
             const r = existsSync(file) ? runScript(node.node, file, app, local.env) : { ok: false, output: `${relative(app, file)} was not emitted` };
-            checks.add(`${columnName}: Node ${node.version} ${dir === 'esm' ? 'ESM' : 'CommonJS'} runs ${s.source}:${s.line}`, r.ok, tail(r.output));
+            checks.add(`${columnName}: Node ${node.version} ${dir === 'esm' ? 'ESM' : 'CommonJS'} runs ${s.source}:${s.line}`, r.ok, summary(r.output));
           }
         }
       }
