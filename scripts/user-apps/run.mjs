@@ -5,7 +5,7 @@
 // (TypeScript 5.9: node16 ESM, node16 CommonJS, `moduleResolution: bundler`; TypeScript latest on
 // the same three; never skipLibCheck) and run it against a `dsql-local` started from that app,
 // on each Node version of the column. Every check counts as one test in
-// .test-results/user-apps-<column>.json (read by `pnpm test`'s and .ci/run's totals line).
+// .test-results/user-apps-<column>.json (counted by `pnpm test:matrix` and .ci/run's totals line).
 //
 //   node scripts/user-apps/run.mjs [--columns lowest,latest] [--keep]
 //
