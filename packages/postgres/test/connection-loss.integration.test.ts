@@ -77,6 +77,32 @@ describe('sql.begin: a wrapped connection error is still recognised', () => {
   }, 20_000);
 });
 
+describe('transaction(): the connection is lost before COMMIT was sent', () => {
+  it('a callback that catches the loss and returns is retried (not reported as a lost COMMIT)', async () => {
+    const sql = dsql({ ...local.connectionOptions(), max: 2 });
+    try {
+      for (let i = 0; i < 3; i++) {
+        local.inject({ on: 'query', drop: true, match: 'swallowed_loss_marker' });
+        const seen: unknown[] = [];
+        const value = await transaction(sql, async (tx) => {
+          try {
+            await tx`select 'swallowed_loss_marker'`;
+          } catch (e) {
+            seen.push(e);
+            return 'swallowed';
+          }
+          return 'committed';
+        });
+        expect(value).toBe('committed');
+        expect(seen).toHaveLength(1);
+        expect(isConnectionLoss(seen[0])).toBe(true);
+      }
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
+  }, 20_000);
+});
+
 describe('sql.reserve(): the reserved connection is lost', () => {
   it('inside a transaction: ROLLBACK and later statements reject, release() leaves the pool healthy', async () => {
     const sql = dsql({ ...local.connectionOptions(), max: 1 });
