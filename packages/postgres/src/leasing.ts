@@ -4,7 +4,8 @@ interface Withdrawable {
 }
 
 /**
- * Postgres.js 4's `Leasing` (what its `sql.begin()` returns): a promise with `cancel()`, which
+ * Postgres.js 4.2's `Leasing` (what its `sql.begin()` returns; 4.0 and 4.1 return a plain promise,
+ * on which these methods do nothing): a promise with `cancel()`, which
  * withdraws it while it still waits for a connection (it then rejects with `57014`) and does
  * nothing once it has one, and `signal(abortSignal)`, which cancels it when the signal aborts.
  *

@@ -338,7 +338,7 @@ describe('dsql() against @dsql/local', () => {
     }
   }, 20_000);
 
-  it("sql.begin() keeps Postgres.js 4's Leasing: signal() and cancel() withdraw a transaction still waiting for a connection", async () => {
+  it("sql.begin() keeps Postgres.js 4.2's Leasing: signal() and cancel() withdraw a transaction still waiting for a connection", async () => {
     const sql = dsql({ ...local.connectionOptions(), max: 1, retry: true });
     try {
       let release!: () => void;

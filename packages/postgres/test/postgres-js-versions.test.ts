@@ -53,7 +53,7 @@ describe(`Postgres.js ${POSTGRES_JS_VERSION}`, () => {
         // The session the statement ran on: the pid the server reports for itself.
         expect(query.state).toEqual({ pid: row!.pid, secret: expect.any(Number) });
       } else {
-        // Postgres.js 4's reserve() returns a cancellable promise; the 3.4 patch's wrapper does not.
+        // Postgres.js 4.2's reserve() returns a cancellable promise; the 3.4 patch's wrapper does not.
         const pending = sql.reserve() as Promise<postgres.ReservedSql> & { cancel?: unknown };
         expect(typeof pending.cancel).toBe('function');
         (await pending).release();
