@@ -41,6 +41,7 @@ export class DsqlSocket extends Duplex {
   readonly #opener: SessionOpener;
   readonly #live: Set<string> | undefined;
   #backendKey: string | undefined;
+  #unrefd = false;
 
   /**
    * @param live the backend keys (`"<pid>:<secret>"`) of the sessions that are open right now:
@@ -65,6 +66,24 @@ export class DsqlSocket extends Duplex {
    * from Postgres.js's `keep_alive` option.
    */
   setKeepAlive(): this {
+    return this;
+  }
+
+  /**
+   * Like `net.Socket#unref`: the connection underneath no longer keeps the process alive.
+   * Postgres.js 4 calls it on idle connections with its `unref_sockets` option (and `ref()` when
+   * a connection is used again).
+   */
+  unref(): this {
+    this.#unrefd = true;
+    (this.#inner as { unref?: () => unknown } | undefined)?.unref?.();
+    return this;
+  }
+
+  /** Like `net.Socket#ref`: see {@link DsqlSocket.unref}. */
+  ref(): this {
+    this.#unrefd = false;
+    (this.#inner as { ref?: () => unknown } | undefined)?.ref?.();
     return this;
   }
 
@@ -118,6 +137,7 @@ export class DsqlSocket extends Duplex {
       return;
     }
     this.#inner = socket;
+    if (this.#unrefd) (socket as { unref?: () => unknown }).unref?.();
     // Fast path for the session's lifetime. Postgres.js writes whole protocol messages, watches
     // write()'s return value and 'drain' for backpressure, reads 'data' events and uses
     // pause()/resume() (COPY streams): all of that can go straight to the socket underneath

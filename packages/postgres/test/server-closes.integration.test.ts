@@ -124,3 +124,19 @@ describe('an idle connection closed by the server, with no listener attached', (
     }
   }, 30_000);
 });
+
+declare const POSTGRES_JS_VERSION: string;
+
+describe("Postgres.js 4's unref_sockets", () => {
+  it('4: idle dsql() connections do not keep the process alive; 3.4 has no such option (they do)', async () => {
+    const child = app(appOptions(upstream, { unref_sockets: true, idle_timeout: 600 }));
+    await pidOf(child);
+    await child.detach(); // nothing but the sql's idle connection is left
+    const ended = await child.exitWithin(3000);
+    if (POSTGRES_JS_VERSION.startsWith('3.')) {
+      expect(ended).toBe('running');
+    } else {
+      expect(ended).toEqual({ code: 0, signal: null, stderr: '' });
+    }
+  }, 20_000);
+});

@@ -16,7 +16,8 @@ const root = join(here, '..', '..', '..', '..');
  * @dsql/core's source and the Postgres.js this jest run tests), with no 'error' listener, no
  * `uncaughtException` handler, nothing but queries. It answers commands on stdin, one line each:
  * `query` runs `select pg_backend_pid()` and prints `{ ok, pid }` or `{ ok: false, code, message }`;
- * `end` ends the sql and lets the process exit by itself (exit code 0 unless something crashed it).
+ * `end` ends the sql and lets the process exit by itself (exit code 0 unless something crashed it);
+ * `detach` stops reading stdin but leaves the sql open.
  */
 const APP = `
 import { dsql } from './dsql-postgres.mjs';
@@ -33,6 +34,12 @@ for await (const line of lines) {
     } catch (err) {
       say({ ok: false, code: err.code ?? null, message: String(err.message) });
     }
+  } else if (line === 'detach') {
+    // Stop listening to the parent without ending the sql: the process exits once nothing else holds it.
+    say({ detached: true });
+    lines.close();
+    process.stdin.destroy();
+    break;
   } else if (line === 'end') {
     await sql.end({ timeout: 1 });
     say({ ended: true });
@@ -81,6 +88,10 @@ export interface ChildApp {
   query(): Promise<QueryAnswer>;
   /** Ends the child's sql and resolves to the exit code and everything the child wrote to stderr. */
   end(): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
+  /** Stops the child's stdin loop, leaving its sql open; resolves once the child answered. */
+  detach(): Promise<void>;
+  /** Resolves to how the process ended, or to 'running' if it still runs after `ms`. */
+  exitWithin(ms: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string } | 'running'>;
   /** Whether the process is still running. */
   alive(): boolean;
   /** Everything written to stderr so far (an uncaught exception shows up here). */
@@ -117,6 +128,17 @@ export function startChildApp(bundle: ChildAppBundle, options: Record<string, un
       await ask('end');
       child.stdin!.end();
       return { ...(await exited), stderr };
+    },
+    detach: async () => {
+      await ask('detach');
+      child.stdin!.end();
+    },
+    exitWithin: (ms) => {
+      let timer: NodeJS.Timeout | undefined;
+      return Promise.race([
+        exited.then((x) => ({ ...x, stderr })),
+        new Promise<'running'>((r) => (timer = setTimeout(() => r('running'), ms))),
+      ]).finally(() => clearTimeout(timer));
     },
     alive: () => child.exitCode === null && child.signalCode === null,
     stderr: () => stderr,
