@@ -1,5 +1,5 @@
 export { VERSION } from './version.js';
-export { applicationName, MAX_APPLICATION_NAME_BYTES } from './application-name.js';
+export { applicationName, MAX_APPLICATION_NAME_BYTES } from './config/application-name.js';
 export { redact } from './redact.js';
 export {
   DsqlError,
@@ -28,8 +28,8 @@ export {
   type ErrorKind,
   type ErrorClassification,
 } from './sqlstate.js';
-export { parseEndpoint, type DsqlEndpoint, type EndpointKind, type ParseEndpointOptions } from './endpoint.js';
-export { parseConnectionString, type ConnectionStringOptions } from './connection-string.js';
+export { parseEndpoint, type DsqlEndpoint, type EndpointKind, type ParseEndpointOptions } from './config/endpoint.js';
+export { parseConnectionString, type ConnectionStringOptions } from './config/connection-string.js';
 export {
   resolveConfig,
   checkTokenDuration,
@@ -38,9 +38,9 @@ export {
   MAX_TOKEN_DURATION_SECS,
   type DsqlConfig,
   type DsqlConnectionOptions,
-} from './config.js';
-export type { AwsCredentials, AwsCredentialsProvider, CredentialsInput } from './credentials-types.js';
-export { CredentialCache, sharedCredentialCache, type CredentialSource, type CredentialCacheStats, type CredentialLookup } from './credentials.js';
+} from './config/config.js';
+export type { AwsCredentials, AwsCredentialsProvider, CredentialsInput } from './auth/credentials-types.js';
+export { CredentialCache, sharedCredentialCache, type CredentialSource, type CredentialCacheStats, type CredentialLookup } from './auth/credentials.js';
 export {
   TokenProvider,
   getTokenProvider,
@@ -48,7 +48,7 @@ export {
   type TokenProviderOptions,
   type TokenProviderStats,
   type DsqlAction,
-} from './token-provider.js';
+} from './auth/token-provider.js';
 export {
   withRetry,
   resolveRetryOptions,
@@ -66,8 +66,8 @@ export {
   type ConnectRateLimitOptions,
   type AcquireOptions,
   type ConnectRateLimiterStats,
-} from './rate-limiter.js';
-export { connectRateLimiterFor, connectRateLimitKey, type ConnectRateLimitTarget } from './connect-rate-limiter-for.js';
+} from './connect/rate-limiter.js';
+export { connectRateLimiterFor, connectRateLimitKey, type ConnectRateLimitTarget } from './connect/rate-limiter-for.js';
 export {
   LifecyclePolicy,
   resolveMaxLifetime,
@@ -75,11 +75,11 @@ export {
   DEFAULT_IDLE_TIMEOUT_MILLIS,
   type LifecycleOptions,
   type SecondsWindow,
-} from './lifecycle.js';
-export { tlsOptions, type SslMode, type TlsConfig, type UserTlsOptions } from './tls.js';
+} from './connect/lifecycle.js';
+export { tlsOptions, type SslMode, type TlsConfig, type UserTlsOptions } from './connect/tls.js';
 export { runTransaction, isRetryableTransactionError, type TransactionDriver } from './transaction.js';
-export { connectWithRetry, type ConnectRetryOptions } from './connect.js';
-export { describeConnectError, type ConnectErrorContext } from './describe-connect-error.js';
+export { connectWithRetry, type ConnectRetryOptions } from './connect/connect-retry.js';
+export { describeConnectError, type ConnectErrorContext } from './connect/describe-connect-error.js';
 export { sleep, type Sleep } from './timers.js';
 export {
   runInTransactionScope,

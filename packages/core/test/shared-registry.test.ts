@@ -11,9 +11,9 @@ import {
   type AwsCredentials,
 } from '../src/index.js';
 import { SharedRegistry, SWEEP_INTERVAL_MS, setSharedRegistryClock } from '../src/shared-registry.js';
-import { sharedTokenProviderStats } from '../src/token-provider.js';
-import { sharedCredentialCacheStats } from '../src/credentials.js';
-import { sharedConnectRateLimiterStats } from '../src/rate-limiter.js';
+import { sharedTokenProviderStats } from '../src/auth/token-provider.js';
+import { sharedCredentialCacheStats } from '../src/auth/credentials.js';
+import { sharedConnectRateLimiterStats } from '../src/connect/rate-limiter.js';
 import { CLUSTER, CREDS, HOST, manualClock } from './helpers.js';
 
 /**

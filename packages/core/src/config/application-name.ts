@@ -1,4 +1,4 @@
-import { VERSION } from './version.js';
+import { VERSION } from '../version.js';
 
 /**
  * PostgreSQL truncates `application_name` to 63 bytes (NAMEDATALEN − 1).

@@ -1,14 +1,14 @@
 import { inspect } from 'node:util';
 import { DsqlSigner } from '@aws-sdk/dsql-signer';
-import { checkTokenDuration, checkCredentials, DEFAULT_TOKEN_DURATION_SECS } from './config.js';
+import { checkTokenDuration, checkCredentials, DEFAULT_TOKEN_DURATION_SECS } from '../config/config.js';
 import type { AwsCredentials, CredentialsInput } from './credentials-types.js';
 import { CredentialCache, namedCredentialSourceKey, sharedCredentialCache, type CredentialLookup } from './credentials.js';
-import { normalizeHost } from './endpoint.js';
-import { DsqlConfigError, DsqlCredentialsError, DsqlTokenError, isDsqlError } from './errors.js';
-import { describeValue, redact } from './redact.js';
-import { checkRegion } from './region.js';
-import { processWide, SharedRegistry, type SharedRegistryStats } from './shared-registry.js';
-import { safetyMarginMs } from './static-stability.js';
+import { normalizeHost } from '../config/endpoint.js';
+import { DsqlConfigError, DsqlCredentialsError, DsqlTokenError, isDsqlError } from '../errors.js';
+import { describeValue, redact } from '../redact.js';
+import { checkRegion } from '../config/region.js';
+import { processWide, SharedRegistry, type SharedRegistryStats } from '../shared-registry.js';
+import { safetyMarginMs } from '../static-stability.js';
 
 /**
  * The IAM action a token authorises.

@@ -1,7 +1,7 @@
-import { errorChain } from './error-chain.js';
-import { DsqlConnectError } from './errors.js';
-import { redact } from './redact.js';
-import { classifyError } from './sqlstate.js';
+import { errorChain } from '../error-chain.js';
+import { DsqlConnectError } from '../errors.js';
+import { redact } from '../redact.js';
+import { classifyError } from '../sqlstate.js';
 
 /**
  * The parts of a resolved config that explain a refused connection.

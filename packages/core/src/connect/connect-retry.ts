@@ -1,8 +1,8 @@
-import { DsqlConfigError } from './errors.js';
-import { describeValue } from './redact.js';
-import { withRetry, type RetryInfo } from './retry.js';
-import { isTransientError } from './sqlstate.js';
-import type { Sleep } from './timers.js';
+import { DsqlConfigError } from '../errors.js';
+import { describeValue } from '../redact.js';
+import { withRetry, type RetryInfo } from '../retry.js';
+import { isTransientError } from '../sqlstate.js';
+import type { Sleep } from '../timers.js';
 
 /**
  * Options of {@link connectWithRetry}.

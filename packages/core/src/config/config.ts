@@ -2,14 +2,14 @@ import { isIP } from 'node:net';
 import { inspect } from 'node:util';
 import { applicationName as defaultApplicationName, MAX_APPLICATION_NAME_BYTES } from './application-name.js';
 import { parseConnectionString, type ConnectionStringOptions } from './connection-string.js';
-import type { CredentialsInput } from './credentials-types.js';
+import type { CredentialsInput } from '../auth/credentials-types.js';
 import { normalizeHost, parseEndpoint, type EndpointKind } from './endpoint.js';
-import { DsqlConfigError } from './errors.js';
-import { resolveMaxLifetime, type SecondsWindow } from './lifecycle.js';
-import { resolveConnectRateLimit } from './rate-limiter.js';
-import { describeValue, redact } from './redact.js';
-import { resolveRetryOptions, type ResolvedRetryOptions, type RetryOptions } from './retry.js';
-import type { SslMode, UserTlsOptions } from './tls.js';
+import { DsqlConfigError } from '../errors.js';
+import { resolveMaxLifetime, type SecondsWindow } from '../connect/lifecycle.js';
+import { resolveConnectRateLimit } from '../connect/rate-limiter.js';
+import { describeValue, redact } from '../redact.js';
+import { resolveRetryOptions, type ResolvedRetryOptions, type RetryOptions } from '../retry.js';
+import type { SslMode, UserTlsOptions } from '../connect/tls.js';
 
 /**
  * Default token lifetime of the AWS SDK, in seconds.

@@ -1,7 +1,7 @@
-import { DsqlAbortError, DsqlConfigError, DsqlTimeoutError } from './errors.js';
-import { describeValue, redact } from './redact.js';
-import { processWide, SharedRegistry, sharedRegistryNow } from './shared-registry.js';
-import { sleep as realSleep, type Sleep } from './timers.js';
+import { DsqlAbortError, DsqlConfigError, DsqlTimeoutError } from '../errors.js';
+import { describeValue, redact } from '../redact.js';
+import { processWide, SharedRegistry, sharedRegistryNow } from '../shared-registry.js';
+import { sleep as realSleep, type Sleep } from '../timers.js';
 
 /**
  * Cross-copy protocol between the shared registry and its limiters: the registry lives on
