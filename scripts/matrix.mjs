@@ -74,7 +74,12 @@ if (!args.includes('--skip-node-suites')) {
     const silent = PACKAGES.map((p) => p.replace('@dsql/', '')).filter((name) => !reported.has(name));
     const failedOutsideJest = run.status !== 0 && !fresh.some((r) => r.failed + r.suitesFailedToRun > 0);
     if (run.status === 124) console.error(`matrix: the suites on Node ${build.version} were stopped after ${LINE_TIMEOUT_MINUTES} minutes`);
-    const notes = [...silent.map((name) => `${name}: no jest results on Node ${build.version}`), ...(failedOutsideJest ? [`turbo exited ${run.status} on Node ${build.version} with no failing test recorded`] : [])];
+    const notes = [
+      ...silent.map((name) => `${name}: no jest results on Node ${build.version}`),
+      // A jest that reported and then never exited (a socket or server left open) is a failure too.
+      ...(run.status === 124 ? [`the suites on Node ${build.version} did not finish within ${LINE_TIMEOUT_MINUTES} minutes (a jest process that does not exit holds something open)`] : []),
+      ...(failedOutsideJest && run.status !== 124 ? [`turbo exited ${run.status} on Node ${build.version} with no failing test recorded`] : []),
+    ];
     if (notes.length) {
       for (const note of notes) console.error(`matrix: ${note}`);
       writeResult(`node${major}`, 0, notes.length, notes);

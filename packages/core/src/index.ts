@@ -77,14 +77,7 @@ export {
   type SecondsWindow,
 } from './connect/lifecycle.js';
 export { tlsOptions, type SslMode, type TlsConfig, type UserTlsOptions } from './connect/tls.js';
-export { runTransaction, isRetryableTransactionError, type TransactionDriver } from './transaction.js';
 export { connectWithRetry, type ConnectRetryOptions } from './connect/connect-retry.js';
 export { describeConnectError, type ConnectErrorContext } from './connect/describe-connect-error.js';
 export { sleep, type Sleep } from './timers.js';
-export {
-  runInTransactionScope,
-  isInTransactionScope,
-  nestedTransactionError,
-  assertNoOpenTransaction,
-  type NestedTransactionWording,
-} from './transaction-scope.js';
+export * from './transaction/index.js';
