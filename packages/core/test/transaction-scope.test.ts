@@ -238,7 +238,7 @@ describe('duplicate copies of @dsql/core', () => {
     try {
       for (const format of ['esm', 'cjs']) {
         execFileSync(esbuild, [
-          join(here, '..', 'src', 'transaction-scope.ts'), '--bundle', '--platform=node', `--format=${format}`,
+          join(here, '..', 'src', 'transaction', 'scope.ts'), '--bundle', '--platform=node', `--format=${format}`,
           '--log-level=warning', `--outfile=${join(dir, `copy.${format === 'esm' ? 'mjs' : 'cjs'}`)}`,
         ]);
       }

@@ -18,7 +18,7 @@ import { errorChain } from '../error-chain.js';
 import { withRetry } from '../retry.js';
 import { isOccError } from '../sqlstate.js';
 import { sleep } from '../timers.js';
-import { isRetryableTransactionError } from '../transaction.js';
+import { isRetryableTransactionError } from '../transaction/runner.js';
 import { isTrue, quoteIdent, type MigrationRow, type MigrationSession, type MigrationSql } from './session.js';
 
 /** One attempt to take a lease: taken (perhaps from a holder whose lease ran out), or held by another. */

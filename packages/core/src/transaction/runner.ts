@@ -1,12 +1,31 @@
-import { errorChain } from './error-chain.js';
-import { CommitOutcomeUnknownError, DsqlTransactionRolledBackError } from './errors.js';
-import { withRetry, type RetryOptions } from './retry.js';
-import { isConnectionFailureNode, isOccError, isTransientError } from './sqlstate.js';
+/**
+ * The one transaction runner of every adapter. Two shapes of driver plug into it:
+ * - {@link TransactionDriver} — the adapter sends BEGIN / COMMIT / ROLLBACK itself on a
+ *   connection it checks out (node-postgres): {@link runTransaction} runs the whole attempt;
+ * - a driver that runs BEGIN … COMMIT around a callback itself (Postgres.js `sql.begin`,
+ *   Drizzle's `db.transaction`, Kysely's `db.transaction().execute`): {@link runManagedTransaction}
+ *   applies the same COMMIT-outcome decision and retry around it.
+ *
+ * Contracts stated here once (adapters' `transaction()` JSDoc refers to them):
+ * - **Retry**: the callback may run more than once, each time in a fresh transaction — on an OCC
+ *   conflict (40001, OC000/OC001), and (by default) on a transient failure before COMMIT was sent —
+ *   with capped exponential backoff and jitter ({@link withRetry}); it must not have side effects
+ *   outside the database (or they must be idempotent), nor keep values from a failed attempt.
+ *   `retry: false` runs it once.
+ * - **COMMIT outcome**: see commit-outcome.ts — an unknown COMMIT outcome is a
+ *   `CommitOutcomeUnknownError` and is **never retried**.
+ * - **Broken connections**: a connection whose ROLLBACK failed, or whose COMMIT answer was lost,
+ *   is discarded, never handed out again.
+ */
+import { withRetry, resolveRetryOptions, type RetryOptions } from '../retry.js';
+import { isOccError, isTransientError } from '../sqlstate.js';
+import { CommitOutcomeUnknownError } from '../errors.js';
+import { assertCommitted, commitFailure, sendRollback } from './commit-outcome.js';
 
 /**
  * What an adapter plugs into {@link runTransaction}: how to get a connection and run the
- * transaction statements on it. `C` is the driver's connection (a pg `PoolClient`, a
- * Postgres.js reserved connection, …).
+ * transaction statements on it — a few methods, no driver import (the shape of Kysely's
+ * `PostgresPool` / `PostgresPoolClient`). `C` is the driver's connection (a pg `PoolClient`, …).
  *
  * @example
  * const driver: TransactionDriver<pg.PoolClient> = { connect: () => pool.connect(), begin, commit, rollback, release: (c, destroy) => c.release(destroy) };
@@ -25,8 +44,8 @@ export interface TransactionDriver<C> {
 }
 
 /**
- * The default of {@link runTransaction}: retry OCC conflicts, and transient failures that
- * happened before COMMIT was sent (a lost COMMIT is a `CommitOutcomeUnknownError`, never retried).
+ * The default of the runner's retry: OCC conflicts, and transient failures that happened before
+ * COMMIT was sent (a lost COMMIT is a `CommitOutcomeUnknownError`, never retried).
  *
  * @example
  * runTransaction(driver, fn, { retryOn: isRetryableTransactionError, maxAttempts: 3 })
@@ -35,23 +54,47 @@ export function isRetryableTransactionError(err: unknown): boolean {
   return isOccError(err) || isTransientError(err);
 }
 
-/** True when the server answered COMMIT with an error (so the transaction is definitely not committed). */
-function serverRefused(err: unknown): boolean {
-  return errorChain(err).some((f) => f.sqlstate !== undefined && !isConnectionFailureNode(f));
+/** A transaction's retry: options, `true` for the defaults, `false` for one attempt. */
+export type TransactionRetryPolicy = RetryOptions | boolean;
+
+/**
+ * Retry options for a transaction: `policy` validated (`DsqlConfigError` naming `field`), with
+ * `retryOn` defaulting to `defaultRetryOn` ({@link isRetryableTransactionError}).
+ *
+ * @example
+ * withRetry(once, transactionRetryOptions({ maxAttempts: 5 }));
+ */
+export function transactionRetryOptions(
+  policy: RetryOptions | true | undefined,
+  defaultRetryOn: (err: unknown, attempt: number) => boolean = isRetryableTransactionError,
+  field = 'retry',
+): RetryOptions {
+  const resolved = resolveRetryOptions(policy ?? true, field) as RetryOptions;
+  return { ...resolved, retryOn: resolved.retryOn ?? defaultRetryOn };
 }
 
 /**
- * The one driver-agnostic transaction loop: `connect → BEGIN → fn → COMMIT`, retried as a
- * whole on OCC conflicts (and on transient failures before COMMIT) with {@link withRetry};
- * `retry: false` runs it once. On error it sends ROLLBACK; a connection whose ROLLBACK fails
- * is released with `destroy = true`. An error during COMMIT that is not a server answer (the
- * connection died with COMMIT in flight) becomes a {@link CommitOutcomeUnknownError} wrapping
- * it, and is NOT retried. A COMMIT answered with `ROLLBACK` (an error was swallowed inside
- * `fn`) throws a `DsqlTransactionRolledBackError`.
+ * Runs `once(attempt)` under the transaction retry contract (see the module): once when `policy`
+ * is `false`, else retried with {@link transactionRetryOptions}.
  *
- * Retry contract: `fn` may run more than once, each time on a fresh transaction; it must not
- * have side effects outside the database (or they must be idempotent), and it must not keep
- * values from a failed attempt.
+ * @example
+ * await retryTransaction((attempt) => db.transaction().execute((trx) => fn(trx, attempt)), retry);
+ */
+export function retryTransaction<T>(
+  once: (attempt: number) => Promise<T>,
+  policy: TransactionRetryPolicy | undefined,
+  defaultRetryOn?: (err: unknown, attempt: number) => boolean,
+): Promise<T> {
+  if (policy === false) return once(1);
+  return withRetry(once, transactionRetryOptions(policy === true ? undefined : policy, defaultRetryOn));
+}
+
+/**
+ * The transaction loop over a {@link TransactionDriver}: `connect → BEGIN → fn → COMMIT`, retried
+ * as a whole (the module's retry contract). On error it sends ROLLBACK; a connection whose ROLLBACK
+ * fails, or whose COMMIT answer was lost, is released with `destroy = true`. COMMIT's outcome
+ * follows commit-outcome.ts: lost → `CommitOutcomeUnknownError` (not retried), answered `ROLLBACK`
+ * → `DsqlTransactionRolledBackError`.
  *
  * @example
  * const total = await runTransaction(
@@ -65,15 +108,13 @@ function serverRefused(err: unknown): boolean {
  *   async (client) => (await client.query('SELECT sum(amount) FROM orders')).rows[0].sum,
  * );
  */
-export async function runTransaction<C, T>(
+export function runTransaction<C, T>(
   driver: TransactionDriver<C>,
   fn: (conn: C, attempt: number) => Promise<T>,
-  retry?: RetryOptions | boolean,
+  retry?: TransactionRetryPolicy,
+  defaultRetryOn?: (err: unknown, attempt: number) => boolean,
 ): Promise<T> {
-  const once = (attempt: number): Promise<T> => runOnce(driver, fn, attempt);
-  if (retry === false) return once(1);
-  const options = retry === true || retry === undefined ? {} : retry;
-  return withRetry(once, { retryOn: isRetryableTransactionError, ...options });
+  return retryTransaction((attempt) => runOnce(driver, fn, attempt), retry, defaultRetryOn);
 }
 
 async function runOnce<C, T>(driver: TransactionDriver<C>, fn: (conn: C, attempt: number) => Promise<T>, attempt: number): Promise<T> {
@@ -88,21 +129,16 @@ async function runOnce<C, T>(driver: TransactionDriver<C>, fn: (conn: C, attempt
       tag = await driver.commit(conn);
     } catch (err) {
       ended = true;
-      if (serverRefused(err)) throw err; // the server rolled the transaction back
-      destroy = true;
-      throw new CommitOutcomeUnknownError({ cause: err });
+      const failure = commitFailure(err);
+      destroy = failure instanceof CommitOutcomeUnknownError;
+      throw failure;
     }
     ended = true;
-    if (typeof tag === 'string' && tag.toUpperCase() === 'ROLLBACK') throw new DsqlTransactionRolledBackError();
+    assertCommitted(tag);
     return result;
   } catch (err) {
-    if (!ended) {
-      try {
-        await driver.rollback(conn);
-      } catch {
-        destroy = true; // the connection is in an unknown state: never hand it out again
-      }
-    }
+    // Never hand out again a connection in an unknown state.
+    if (!ended && (await sendRollback(() => driver.rollback(conn)))) destroy = true;
     throw err;
   } finally {
     try {
@@ -111,4 +147,44 @@ async function runOnce<C, T>(driver: TransactionDriver<C>, fn: (conn: C, attempt
       // Releasing is the pool's business; its failure must not replace the transaction's outcome.
     }
   }
+}
+
+/**
+ * One attempt of a driver-run transaction, as {@link runManagedTransaction} hands it to the adapter.
+ */
+export interface ManagedAttempt {
+  /** 1 for the first attempt. */
+  readonly attempt: number;
+  /**
+   * Call when the callback has resolved and the driver is about to send COMMIT: from then on a
+   * failure of the attempt is COMMIT's (commit-outcome.ts decides what it means).
+   */
+  commitSent(): void;
+}
+
+/**
+ * The runner for drivers that send BEGIN / COMMIT / ROLLBACK themselves around a callback
+ * (Postgres.js `sql.begin`, Drizzle `db.transaction`): `run` starts one attempt with the driver and
+ * calls `commitSent()` once the callback resolved; a failure after that follows commit-outcome.ts
+ * (a lost COMMIT becomes `CommitOutcomeUnknownError`, never retried). Retried per the module's
+ * retry contract.
+ *
+ * @example
+ * await runManagedTransaction(({ attempt, commitSent }) =>
+ *   sql.begin(async (tx) => { const r = await fn(tx, attempt); commitSent(); return r; }), retry);
+ */
+export function runManagedTransaction<T>(
+  run: (attempt: ManagedAttempt) => Promise<T>,
+  retry?: TransactionRetryPolicy,
+  defaultRetryOn?: (err: unknown, attempt: number) => boolean,
+): Promise<T> {
+  const once = async (attempt: number): Promise<T> => {
+    let sent = false;
+    try {
+      return await run({ attempt, commitSent: () => void (sent = true) });
+    } catch (err) {
+      throw sent ? commitFailure(err) : err;
+    }
+  };
+  return retryTransaction(once, retry, defaultRetryOn);
 }

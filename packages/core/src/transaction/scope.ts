@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { DsqlUnsupportedError } from './errors.js';
-import { processWide } from './shared-registry.js';
+import { DsqlUnsupportedError } from '../errors.js';
+import { processWide } from '../shared-registry.js';
 
 /**
  * One run of a transaction callback: its owner (a pool, a `sql`), whether it is still running,

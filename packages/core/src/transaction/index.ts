@@ -1,0 +1,25 @@
+/**
+ * Everything transaction-shaped, once for every adapter: the runner and its retry default
+ * (runner.ts), the end of a transaction (commit-outcome.ts), what DSQL refuses in one
+ * (refusals.ts), and the nested-transaction check (scope.ts, nested.ts).
+ */
+export {
+  runTransaction,
+  runManagedTransaction,
+  retryTransaction,
+  transactionRetryOptions,
+  isRetryableTransactionError,
+  type TransactionDriver,
+  type ManagedAttempt,
+  type TransactionRetryPolicy,
+} from './runner.js';
+export { commitAnswered, commitFailure, assertCommitted, sendCommit, sendRollback, mustDiscardAfter } from './commit-outcome.js';
+export { assertRepeatableRead, savepointError, assertNoSavepointStatement } from './refusals.js';
+export {
+  runInTransactionScope,
+  isInTransactionScope,
+  nestedTransactionError,
+  assertNoOpenTransaction,
+  type NestedTransactionWording,
+} from './scope.js';
+export { NestedTransactionGuard, resolveDetectNestedTransactions } from './nested.js';
