@@ -79,5 +79,13 @@ export {
 export { tlsOptions, type SslMode, type TlsConfig, type UserTlsOptions } from './connect/tls.js';
 export { connectWithRetry, type ConnectRetryOptions } from './connect/connect-retry.js';
 export { describeConnectError, type ConnectErrorContext } from './connect/describe-connect-error.js';
+export {
+  createDsqlSession,
+  DEFAULT_CONNECT_DEADLINE_MS,
+  type DsqlSession,
+  type DsqlSessionOptions,
+  type DsqlDialTarget,
+  type DsqlLifetimePolicy,
+} from './session/session.js';
 export { sleep, type Sleep } from './timers.js';
 export * from './transaction/index.js';
