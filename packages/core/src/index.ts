@@ -28,6 +28,7 @@ export {
   type ErrorKind,
   type ErrorClassification,
 } from './sqlstate.js';
+export { classifyInPlace, type ClassifiedError, type DsqlClassification } from './errors/funnel.js';
 export { parseEndpoint, type DsqlEndpoint, type EndpointKind, type ParseEndpointOptions } from './config/endpoint.js';
 export { parseConnectionString, type ConnectionStringOptions } from './config/connection-string.js';
 export {
