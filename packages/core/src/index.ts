@@ -1,6 +1,6 @@
 export { VERSION } from './version.js';
 export { applicationName, MAX_APPLICATION_NAME_BYTES } from './config/application-name.js';
-export { redact } from './redact.js';
+export { redact } from './errors/redact.js';
 export {
   DsqlError,
   DsqlConfigError,
@@ -18,7 +18,7 @@ export {
   type DsqlErrorCode,
   type DsqlErrorOptions,
   type DsqlCredentialsErrorOptions,
-} from './errors.js';
+} from './errors/errors.js';
 export {
   classifyError,
   isOccError,
@@ -27,7 +27,7 @@ export {
   SQLSTATE_MEANINGS,
   type ErrorKind,
   type ErrorClassification,
-} from './sqlstate.js';
+} from './errors/sqlstate.js';
 export { classifyInPlace, type ClassifiedError, type DsqlClassification } from './errors/funnel.js';
 export { parseEndpoint, type DsqlEndpoint, type EndpointKind, type ParseEndpointOptions } from './config/endpoint.js';
 export { parseConnectionString, type ConnectionStringOptions } from './config/connection-string.js';

@@ -1,6 +1,6 @@
-import { DsqlAbortError, DsqlConfigError, isCommitOutcomeUnknownError } from './errors.js';
-import { describeValue } from './redact.js';
-import { isOccError } from './sqlstate.js';
+import { DsqlAbortError, DsqlConfigError, isCommitOutcomeUnknownError } from './errors/errors.js';
+import { describeValue } from './errors/redact.js';
+import { isOccError } from './errors/sqlstate.js';
 import { sleep as realSleep, type Sleep } from './timers.js';
 
 /**

@@ -1,4 +1,4 @@
-import { DsqlAbortError } from './errors.js';
+import { DsqlAbortError } from './errors/errors.js';
 
 /**
  * A cancellable delay: `(ms, signal?) => Promise<void>`. Injectable for tests.

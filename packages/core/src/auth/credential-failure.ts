@@ -3,7 +3,7 @@
  * or will fail the same way again (nothing configured, access denied). Internal.
  */
 import { isThrottlingError, isTransientError as isSdkTransientError } from '@smithy/service-error-classification';
-import { errorChain, type ErrorFields } from '../error-chain.js';
+import { errorChain, type ErrorFields } from '../errors/error-chain.js';
 
 /**
  * Failures that some credential providers report only as text, which the SDK's classification

@@ -1,8 +1,8 @@
 import { inspect } from 'node:util';
 import type { AwsCredentials, AwsCredentialsProvider, CredentialsInput } from './credentials-types.js';
 import { isTransientCredentialFailure } from './credential-failure.js';
-import { DsqlCredentialsError } from '../errors.js';
-import { redact } from '../redact.js';
+import { DsqlCredentialsError } from '../errors/errors.js';
+import { redact } from '../errors/redact.js';
 import { processWide, SharedRegistry, type SharedRegistryStats } from '../shared-registry.js';
 import { retryDelayMs, safetyMarginMs } from '../static-stability.js';
 

@@ -4,8 +4,8 @@ import { checkTokenDuration, checkCredentials, DEFAULT_TOKEN_DURATION_SECS } fro
 import type { AwsCredentials, CredentialsInput } from './credentials-types.js';
 import { CredentialCache, namedCredentialSourceKey, sharedCredentialCache, type CredentialLookup } from './credentials.js';
 import { normalizeHost } from '../config/endpoint.js';
-import { DsqlConfigError, DsqlCredentialsError, DsqlTokenError, isDsqlError } from '../errors.js';
-import { describeValue, redact } from '../redact.js';
+import { DsqlConfigError, DsqlCredentialsError, DsqlTokenError, isDsqlError } from '../errors/errors.js';
+import { describeValue, redact } from '../errors/redact.js';
 import { checkRegion } from '../config/region.js';
 import { processWide, SharedRegistry, type SharedRegistryStats } from '../shared-registry.js';
 import { safetyMarginMs } from '../static-stability.js';

@@ -4,10 +4,10 @@ import { applicationName as defaultApplicationName, MAX_APPLICATION_NAME_BYTES }
 import { parseConnectionString, type ConnectionStringOptions } from './connection-string.js';
 import type { CredentialsInput } from '../auth/credentials-types.js';
 import { normalizeHost, parseEndpoint, type EndpointKind } from './endpoint.js';
-import { DsqlConfigError } from '../errors.js';
+import { DsqlConfigError } from '../errors/errors.js';
 import { resolveMaxLifetime, type SecondsWindow } from '../connect/lifecycle.js';
 import { resolveConnectRateLimit } from '../connect/rate-limiter.js';
-import { describeValue, redact } from '../redact.js';
+import { describeValue, redact } from '../errors/redact.js';
 import { resolveRetryOptions, type ResolvedRetryOptions, type RetryOptions } from '../retry.js';
 import type { SslMode, UserTlsOptions } from '../connect/tls.js';
 

@@ -1,5 +1,5 @@
-import { DsqlConfigError } from '../errors.js';
-import { describeValue, redact } from '../redact.js';
+import { DsqlConfigError } from '../errors/errors.js';
+import { describeValue, redact } from '../errors/redact.js';
 
 /**
  * Options a connection string can carry, still unvalidated (config validates them).

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
-import { DsqlConfigError } from '../errors.js';
-import { describeValue } from '../redact.js';
+import { DsqlConfigError } from '../errors/errors.js';
+import { describeValue } from '../errors/redact.js';
 import { checkRegion, regionFromEnv } from './region.js';
 
 /**

@@ -1,5 +1,5 @@
-import { DsqlConfigError } from '../errors.js';
-import { describeValue } from '../redact.js';
+import { DsqlConfigError } from '../errors/errors.js';
+import { describeValue } from '../errors/redact.js';
 
 /**
  * An AWS Region name such as `us-east-1`, `eu-central-2`, `us-gov-west-1`.

@@ -1,7 +1,7 @@
-import { DsqlConfigError } from '../errors.js';
-import { describeValue } from '../redact.js';
+import { DsqlConfigError } from '../errors/errors.js';
+import { describeValue } from '../errors/redact.js';
 import { withRetry, type RetryInfo } from '../retry.js';
-import { isTransientError } from '../sqlstate.js';
+import { isTransientError } from '../errors/sqlstate.js';
 import type { Sleep } from '../timers.js';
 
 /**

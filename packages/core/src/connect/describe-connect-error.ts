@@ -1,7 +1,7 @@
-import { errorChain } from '../error-chain.js';
-import { DsqlConnectError } from '../errors.js';
-import { redact } from '../redact.js';
-import { classifyError } from '../sqlstate.js';
+import { errorChain } from '../errors/error-chain.js';
+import { DsqlConnectError } from '../errors/errors.js';
+import { redact } from '../errors/redact.js';
+import { classifyError } from '../errors/sqlstate.js';
 
 /**
  * The parts of a resolved config that explain a refused connection.

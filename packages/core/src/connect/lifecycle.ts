@@ -1,5 +1,5 @@
-import { DsqlConfigError } from '../errors.js';
-import { describeValue } from '../redact.js';
+import { DsqlConfigError } from '../errors/errors.js';
+import { describeValue } from '../errors/redact.js';
 
 /**
  * A `[min, max]` window in seconds.

@@ -1,5 +1,5 @@
-import { DsqlAbortError, DsqlConfigError, DsqlTimeoutError } from '../errors.js';
-import { describeValue, redact } from '../redact.js';
+import { DsqlAbortError, DsqlConfigError, DsqlTimeoutError } from '../errors/errors.js';
+import { describeValue, redact } from '../errors/redact.js';
 import { processWide, SharedRegistry, sharedRegistryNow } from '../shared-registry.js';
 import { sleep as realSleep, type Sleep } from '../timers.js';
 

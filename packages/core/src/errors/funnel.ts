@@ -7,8 +7,8 @@
  * (sqlstate.ts); this module only attaches it.
  */
 import { describeConnectError, type ConnectErrorContext } from '../connect/describe-connect-error.js';
-import { isDsqlError } from '../errors.js';
-import { classifyError, type ErrorClassification } from '../sqlstate.js';
+import { isDsqlError } from './errors.js';
+import { classifyError, type ErrorClassification } from './sqlstate.js';
 
 /**
  * `err.dsql`: what an error means on Aurora DSQL. The contract, the same for every adapter

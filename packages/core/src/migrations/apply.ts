@@ -6,10 +6,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { errorChain } from '../error-chain.js';
-import { DsqlConfigError, DsqlError } from '../errors.js';
+import { errorChain } from '../errors/error-chain.js';
+import { DsqlConfigError, DsqlError } from '../errors/errors.js';
 import { withRetry, type RetryOptions } from '../retry.js';
-import { isOccError } from '../sqlstate.js';
+import { isOccError } from '../errors/sqlstate.js';
 import { awaitJob, MigrationJobError, unfinishedJobs } from './jobs.js';
 import { isCreateRace, TableLease, waitForLease } from './lease.js';
 import type { MigrationSession, MigrationSql } from './session.js';

@@ -3,8 +3,8 @@
  * answer one row with a `job_id`; the job runs on after the statement's transaction committed,
  * is listed in `sys.jobs`, and is awaited with `CALL sys.wait_for_job('<id>')` or by polling.
  */
-import { DsqlError } from '../errors.js';
-import { redact } from '../redact.js';
+import { DsqlError } from '../errors/errors.js';
+import { redact } from '../errors/redact.js';
 import { sleep } from '../timers.js';
 import type { MigrationSql, StatementResult } from './session.js';
 

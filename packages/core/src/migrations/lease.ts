@@ -13,10 +13,10 @@
  *   expiry itself goes into that column, renewed by a timer on a connection of its own.
  * Both wait for a held lock the same way ({@link waitForLease}).
  */
-import { isCommitOutcomeUnknownError } from '../errors.js';
-import { errorChain } from '../error-chain.js';
+import { isCommitOutcomeUnknownError } from '../errors/errors.js';
+import { errorChain } from '../errors/error-chain.js';
 import { withRetry } from '../retry.js';
-import { isOccError } from '../sqlstate.js';
+import { isOccError } from '../errors/sqlstate.js';
 import { sleep } from '../timers.js';
 import { isRetryableTransactionError } from '../transaction/runner.js';
 import { isTrue, quoteIdent, type MigrationRow, type MigrationSession, type MigrationSql } from './session.js';

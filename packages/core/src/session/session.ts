@@ -7,9 +7,9 @@ import { LifecyclePolicy } from '../connect/lifecycle.js';
 import { connectRateLimiterFor } from '../connect/rate-limiter-for.js';
 import type { ConnectRateLimiter } from '../connect/rate-limiter.js';
 import { tlsOptions } from '../connect/tls.js';
-import { DsqlConfigError } from '../errors.js';
+import { DsqlConfigError } from '../errors/errors.js';
 import { resolveDetectNestedTransactions } from '../transaction/nested.js';
-import { describeValue } from '../redact.js';
+import { describeValue } from '../errors/redact.js';
 import type { ResolvedRetryOptions } from '../retry.js';
 
 /** Time allowed for opening a connection, retries included, when the driver sets none. */

@@ -9,9 +9,9 @@
  * **never retried**, and the connection is discarded. A COMMIT answered `ROLLBACK` (a statement
  * failed inside the callback and its error was caught) is a {@link DsqlTransactionRolledBackError}.
  */
-import { errorChain } from '../error-chain.js';
-import { CommitOutcomeUnknownError, DsqlTransactionRolledBackError, isDsqlError } from '../errors.js';
-import { isConnectionLoss } from '../sqlstate.js';
+import { errorChain } from '../errors/error-chain.js';
+import { CommitOutcomeUnknownError, DsqlTransactionRolledBackError, isDsqlError } from '../errors/errors.js';
+import { isConnectionLoss } from '../errors/sqlstate.js';
 
 /**
  * True when `err`, raised by COMMIT, is the server's answer (a SQLSTATE, and no sign anywhere in

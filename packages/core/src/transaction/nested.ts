@@ -1,5 +1,5 @@
-import { DsqlConfigError, type DsqlUnsupportedError } from '../errors.js';
-import { describeValue } from '../redact.js';
+import { DsqlConfigError, type DsqlUnsupportedError } from '../errors/errors.js';
+import { describeValue } from '../errors/redact.js';
 import { nestedTransactionError, runInTransactionScope, type NestedTransactionWording } from './scope.js';
 
 /**

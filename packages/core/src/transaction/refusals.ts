@@ -3,7 +3,7 @@
  * isolation level other than REPEATABLE READ, and savepoints (so nested transactions). The server's
  * own refusal would abort the surrounding transaction; these errors say what to do instead.
  */
-import { DsqlUnsupportedError } from '../errors.js';
+import { DsqlUnsupportedError } from '../errors/errors.js';
 
 /**
  * Throws `DsqlUnsupportedError` (feature `'isolation levels'`) when `level` is set and is not

@@ -18,8 +18,8 @@
  *   is discarded, never handed out again.
  */
 import { withRetry, resolveRetryOptions, type RetryOptions } from '../retry.js';
-import { isOccError, isTransientError } from '../sqlstate.js';
-import { CommitOutcomeUnknownError } from '../errors.js';
+import { isOccError, isTransientError } from '../errors/sqlstate.js';
+import { CommitOutcomeUnknownError } from '../errors/errors.js';
 import { assertCommitted, commitFailure, sendRollback } from './commit-outcome.js';
 
 /**

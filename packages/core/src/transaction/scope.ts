@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { DsqlUnsupportedError } from '../errors.js';
+import { DsqlUnsupportedError } from '../errors/errors.js';
 import { processWide } from '../shared-registry.js';
 
 /**
