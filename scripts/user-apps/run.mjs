@@ -99,16 +99,22 @@ function requireLoadsEsm(pkgDir) {
 
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * The environment of a user's shell: without what `pnpm run` exports for its own scripts
+ * (npm_config_* settings npm warns about, npm_lifecycle_*, the workspace's INIT_CWD).
+ */
+const userEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(npm_|pnpm_|INIT_CWD$)/i.test(key)));
+
 function run(cmd, argv, options = {}) {
-  const result = spawnSync(cmd, argv, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 10 * 60_000, ...options });
+  const result = spawnSync(cmd, argv, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 10 * 60_000, env: userEnv, ...options });
   const output = `${result.stdout ?? ''}${result.stderr ?? ''}${result.error ? `\n${result.error.message}` : ''}`;
-  return { ok: result.status === 0, status: result.status, output };
+  return { ok: result.status === 0, status: result.status, output, stdout: result.stdout ?? '' };
 }
 
 function npmJson(argv) {
   const r = run('npm', [...argv, '--json'], { cwd: tmpdir() });
   if (!r.ok) throw new Error(`npm ${argv.join(' ')} failed:\n${r.output.trim().slice(-2000)}`);
-  return JSON.parse(r.output);
+  return JSON.parse(r.stdout);
 }
 
 const parseVersion = (v) => v.split('.').map(Number);
@@ -262,7 +268,7 @@ async function startLocal(app, node) {
   const child = spawn(
     node,
     [join(app, 'node_modules/@dsql/local/dist/cli.js'), '--port', '0', '--region', README_CLUSTER.region, '--cluster-id', README_CLUSTER.clusterId, '--ca-file', caFile],
-    { cwd: app, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: app, env: userEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
   const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -313,7 +319,7 @@ async function startLocal(app, node) {
 }
 
 function runScript(node, file, app, env, timeoutMs = 90_000) {
-  return run(node, [file], { cwd: app, env: { ...process.env, ...env }, timeout: timeoutMs, killSignal: 'SIGKILL' });
+  return run(node, [file], { cwd: app, env: { ...userEnv, ...env }, timeout: timeoutMs, killSignal: 'SIGKILL' });
 }
 
 async function runColumn(columnName, tarballs, snippets) {
@@ -339,8 +345,7 @@ async function runColumn(columnName, tarballs, snippets) {
     }
   }
   const nodes = column.nodes.map((major) => ensureNode(major));
-  const typescript = run('npm', ['view', 'typescript@~5.9.0', 'version', '--json'], { cwd: tmpdir() });
-  const ts59 = [JSON.parse(typescript.output)].flat().sort(compareVersions).at(-1);
+  const ts59 = [npmJson(['view', 'typescript@~5.9.0', 'version'])].flat().sort(compareVersions).at(-1);
   const tsLatest = latestVersion('typescript');
   console.log(
     `  versions: ${Object.entries(versions).map(([k, v]) => `${k} ${v}`).join(', ')}; kysely-postgres-js ${kysePostgresJs}; ` +
