@@ -101,9 +101,10 @@ function requireLoadsEsm(pkgDir) {
 
 /**
  * The environment of a user's shell: without what `pnpm run` exports for its own scripts
- * (npm_config_* settings npm warns about, npm_lifecycle_*, the workspace's INIT_CWD).
+ * (npm_config_* settings npm warns about, npm_lifecycle_*, the workspace's INIT_CWD). A user's
+ * own NPM_CONFIG_* (upper case: a registry mirror, say) stay.
  */
-const userEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(npm_|pnpm_|INIT_CWD$)/i.test(key)));
+const userEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(npm_|pnpm_|INIT_CWD$)/.test(key)));
 
 function run(cmd, argv, options = {}) {
   const result = spawnSync(cmd, argv, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 10 * 60_000, env: userEnv, ...options });
