@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import { classifyError, classifyInPlace, CommitOutcomeUnknownError, DsqlUnsupportedError, isOccError, isTransientError, type ClassifiedError } from '../src/index.js';
+import { classifyError, classifyInPlace, CommitOutcomeUnknownError, DsqlConnectError, DsqlUnsupportedError, isOccError, isTransientError, type ClassifiedError } from '../src/index.js';
 import { HOST, pgError, socketError } from './helpers.js';
 
 const CONTEXT = { host: HOST, tokenHost: HOST, region: 'us-east-1', user: 'admin', admin: true };
@@ -44,6 +44,13 @@ describe('classifyInPlace (the error funnel)', () => {
     expect(out.dsql.kind).toBe('access-denied');
     expect(out.dsql.hint).toMatch(/DbConnectAdmin/);
     expect(out.dsql.hint).toMatch(/was sent a DbConnectAdmin token|admin option/);
+  });
+
+  it("gives a wrapped refusal the server's SQLSTATE (a DsqlConnectError explaining pg's or Postgres.js's error)", () => {
+    const server = pgError('08006', 'unable to accept connection, access denied', { severity: 'FATAL' });
+    const wrapped = new DsqlConnectError('access-denied', 'Aurora DSQL refused the connection: access denied.', { cause: server, hint: 'check the Region' });
+    expect((classifyInPlace(wrapped, CONTEXT) as ClassifiedError<DsqlConnectError>).dsql).toMatchObject({ kind: 'access-denied', sqlstate: '08006' });
+    expect((classifyInPlace(server, CONTEXT) as ClassifiedError).dsql).toMatchObject({ kind: 'access-denied', sqlstate: '08006' });
   });
 
   it('never puts a token into dsql, and redacts server hints', () => {

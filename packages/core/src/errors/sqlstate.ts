@@ -214,8 +214,9 @@ export function classifyError(err: unknown): ErrorClassification {
   return Object.freeze({
     kind,
     retryable: RETRYABLE.has(kind) || transientCredentials,
-    // An error no kind matched still says what the server answered, however deeply wrapped.
-    sqlstate: node?.sqlstate ?? (best === undefined ? chain.find((f) => f.sqlstate !== undefined)?.sqlstate : undefined),
+    // The deciding node's SQLSTATE; else what the server answered, however deeply wrapped (a
+    // DsqlConnectError explaining a refused connection says so on its `cause`, pg's or Postgres.js's).
+    sqlstate: node?.sqlstate ?? chain.find((f) => f.sqlstate !== undefined)?.sqlstate,
     message: redact(node?.message ?? String(err)),
     hint: (transientCredentials ? TRANSIENT_CREDENTIALS_HINT : HINTS[kind]) + extraHint,
   });
