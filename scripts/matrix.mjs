@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // `pnpm test:matrix` (run by .ci/run after `pnpm test`): what `pnpm test` does not cover.
-//  1. Every published package's own suite (real drivers against @dsql/local) on the other Node
-//     lines we support — Node builds from the npm registry, cached in .cache/node/ — while
-//     `pnpm test` covers the examples and bench on the Node in use (CI: 20).
+//  1. The packages' own suites (real drivers against @dsql/local) on the other Node lines we
+//     support (LINES below) — Node builds from the npm registry, cached in .cache/node/ — while
+//     `pnpm test` runs everything on the Node in use (CI: 20).
 //  2. The user apps (scripts/user-apps/run.mjs): the packed packages installed with npm into
 //     fresh apps at the lowest and latest peer versions, every README quick start compiled and run.
 // Each jest run and each user-app check is counted in .test-results/ (this script does not clear
@@ -10,9 +10,10 @@
 // own part; exits non-zero on any failure.
 //
 //   node scripts/matrix.mjs [--node 22,24] [--skip-user-apps] [--skip-node-suites]
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { ensureNode, root } from './node-builds.mjs';
 
 /**
@@ -27,7 +28,7 @@ const LINES = {
   22: ['@dsql/core', '@dsql/pg', '@dsql/postgres', '@dsql/kysely', '@dsql/drizzle'],
   24: ['@dsql/core', '@dsql/kysely', '@dsql/drizzle'],
 };
-const LINE_TIMEOUT_MINUTES = 9;
+const PACKAGE_TIMEOUT_MINUTES = 6;
 const args = process.argv.slice(2);
 const opt = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
 const majors = (opt('--node') ?? Object.keys(LINES).join(',')).split(',').map(Number);
@@ -43,6 +44,22 @@ for (const file of ownResults()) {
 }
 const before = ownResults();
 
+// The suites run in process groups of their own (so that a stuck one can be stopped with its
+// servers); stop them too when this script is stopped (CI's timeout, Ctrl+C).
+const running = new Set();
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    for (const pid of running) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    process.exit(1);
+  });
+}
+
 if (!args.includes('--skip-node-suites')) {
   for (const major of majors) {
     let build;
@@ -53,38 +70,67 @@ if (!args.includes('--skip-node-suites')) {
       writeResult(`node${major}`, 0, 1, [`Node ${major} could not be installed from the npm registry`]);
       continue;
     }
-    const PACKAGES = LINES[major] ?? Object.values(LINES)[0];
-    console.log(`\n=== Node ${build.version}: ${PACKAGES.join(', ')}`);
-    const start = readdirSync(resultsDir);
-    // Every `node` the suites start (pnpm, jest and its workers) is this build: first on PATH.
-    const env = { ...process.env, PATH: `${build.binDir}${delimiter}${process.env.PATH}` };
-    // Bounded per line: a suite hanging on one Node version must not eat the others' time
-    // (`timeout` runs the command in a process group of its own and stops all of it).
-    const run = spawnSync('timeout', ['--kill-after=20s', `${LINE_TIMEOUT_MINUTES}m`, 'pnpm', 'exec', 'turbo', 'run', 'test', '--concurrency=2', '--continue', ...PACKAGES.map((p) => `--filter=${p}`)], {
-      cwd: root,
-      stdio: 'inherit',
-      env,
-    });
-    // A package whose jest never reported (crashed, killed) is one failure, not silence.
-    const fresh = readdirSync(resultsDir)
-      .filter((f) => !start.includes(f) && f.endsWith('.json'))
-      .map((f) => JSON.parse(readFileSync(join(resultsDir, f), 'utf8')))
-      .filter((r) => r.node?.startsWith(`${major}.`));
-    const reported = new Set(fresh.map((r) => r.name));
-    const silent = PACKAGES.map((p) => p.replace('@dsql/', '')).filter((name) => !reported.has(name));
-    const failedOutsideJest = run.status !== 0 && !fresh.some((r) => r.failed + r.suitesFailedToRun > 0);
-    if (run.status === 124) console.error(`matrix: the suites on Node ${build.version} were stopped after ${LINE_TIMEOUT_MINUTES} minutes`);
-    const notes = [
-      ...silent.map((name) => `${name}: no jest results on Node ${build.version}`),
-      // A jest that reported and then never exited (a socket or server left open) is a failure too.
-      ...(run.status === 124 ? [`the suites on Node ${build.version} did not finish within ${LINE_TIMEOUT_MINUTES} minutes (a jest process that does not exit holds something open)`] : []),
-      ...(failedOutsideJest && run.status !== 124 ? [`turbo exited ${run.status} on Node ${build.version} with no failing test recorded`] : []),
-    ];
+    const packages = LINES[major] ?? Object.values(LINES)[0];
+    console.log(`\n=== Node ${build.version}: ${packages.join(', ')} (each package's jest.config.cjs)`);
+    const notes = await runSuites(build, packages);
     if (notes.length) {
       for (const note of notes) console.error(`matrix: ${note}`);
       writeResult(`node${major}`, 0, notes.length, notes);
     }
   }
+}
+
+/**
+ * Runs each package's main jest config (not the extra peer-version configs such as
+ * jest.postgres-v3.config.cjs: `pnpm test` and the user apps cover the peer versions) with this
+ * Node build, two packages at a time, each bounded by PACKAGE_TIMEOUT_MINUTES. Returns notes for
+ * what jest itself could not report: a package that never wrote results, or one stopped at its
+ * bound (a jest that reported and never exited holds a socket or a server open).
+ */
+async function runSuites(build, packages) {
+  const env = {
+    ...process.env,
+    // Every `node` jest starts (its workers, child scenarios) is this build: first on PATH.
+    PATH: `${build.binDir}${delimiter}${process.env.PATH}`,
+    NODE_OPTIONS: '--experimental-vm-modules --no-warnings',
+  };
+  const jest = join(root, 'node_modules', 'jest', 'bin', 'jest.js');
+  const notes = [];
+  const queue = [...packages];
+  const worker = async () => {
+    for (let pkg = queue.shift(); pkg; pkg = queue.shift()) {
+      const name = pkg.replace('@dsql/', '');
+      const cwd = join(root, 'packages', name);
+      const started = Date.now();
+      const child = spawn(build.node, [jest, '--ci'], { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      running.add(child.pid);
+      const prefix = `${name}@node${build.major}: `;
+      for (const stream of [child.stdout, child.stderr]) {
+        createInterface({ input: stream }).on('line', (line) => console.log(prefix + line));
+      }
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }, PACKAGE_TIMEOUT_MINUTES * 60_000);
+      const code = await new Promise((resolve) => child.once('close', (status) => resolve(status)));
+      clearTimeout(timer);
+      running.delete(child.pid);
+      const results = readdirSync(resultsDir)
+        .filter((f) => f.startsWith(`${name}.`) && f.endsWith('.json'))
+        .map((f) => JSON.parse(readFileSync(join(resultsDir, f), 'utf8')))
+        .filter((r) => r.node === build.version);
+      console.log(`${prefix}exit ${timedOut ? 'stopped' : code} after ${Math.round((Date.now() - started) / 1000)} s`);
+      if (timedOut) notes.push(`${name} on Node ${build.version} did not finish within ${PACKAGE_TIMEOUT_MINUTES} minutes (jest did not exit: something stayed open)`);
+      else if (results.length === 0) notes.push(`${name} on Node ${build.version}: jest exited ${code} without results`);
+    }
+  };
+  await Promise.all([worker(), worker()]);
+  return notes;
 }
 
 if (!args.includes('--skip-user-apps')) {
