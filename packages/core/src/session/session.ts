@@ -3,6 +3,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { tokenProviderFor, type TokenProvider } from '../auth/token-provider.js';
 import { resolveConfig, type DsqlConfig, type DsqlConnectionOptions } from '../config/config.js';
 import { describeConnectError } from '../connect/describe-connect-error.js';
+import { classifyInPlace } from '../errors/funnel.js';
 import { LifecyclePolicy } from '../connect/lifecycle.js';
 import { connectRateLimiterFor } from '../connect/rate-limiter-for.js';
 import type { ConnectRateLimiter } from '../connect/rate-limiter.js';
@@ -160,6 +161,7 @@ export function createDsqlSession(
     connectDeadlineMs,
     retry: config.retry,
     detectNestedTransactions,
-    describeConnectError: (err: unknown) => describeConnectError(err, config),
+    // Through the error funnel: a refused connection carries err.dsql, its hint for this connection.
+    describeConnectError: (err: unknown) => classifyInPlace(describeConnectError(err, config), config),
   });
 }
