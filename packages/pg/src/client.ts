@@ -1,11 +1,11 @@
 import pg from 'pg';
-import { DsqlConnectionLostError, DsqlUnsupportedError, isOccError, runTransaction, type RetryOptions, type TransactionDriver } from '@dsql/core';
+import { DsqlConnectionLostError, DsqlUnsupportedError, isOccError, runTransaction, type NestedTransactionGuard, type TransactionDriver, type TransactionRetryPolicy } from '@dsql/core';
 import { classifyInPlace } from './classify.js';
 import { describeConnectFailure } from './describe.js';
 import { prepareConfig, PREPARED, type DsqlClientConfig, type PreparedDsql } from './config.js';
 import { connectRetrying } from './connect-retry.js';
 import { resetConnection } from './reconnect.js';
-import { assertNotInsideTransaction, runInsideTransaction } from './nested-transaction-guard.js';
+import { nestedTransactionGuard, transactionSteps } from './transaction-steps.js';
 import { assertNoSavepoint } from './savepoint-guard.js';
 import { emitErrorSafely } from './unhandled-error.js';
 import { forgetPassword } from './forget-password.js';
@@ -17,7 +17,7 @@ import { forgetPassword } from './forget-password.js';
  * @example
  * await pool.transaction(work, { maxAttempts: 5, onRetry: ({ attempt }) => console.warn('OCC retry', attempt) });
  */
-export type TransactionRetry = RetryOptions | boolean;
+export type TransactionRetry = TransactionRetryPolicy;
 
 type QueryCallback = (err: Error, ...rest: unknown[]) => void;
 
@@ -29,16 +29,6 @@ function nestedTransactionError(where: string): DsqlUnsupportedError {
       'Do the work with the open transaction\'s client, or run it as its own transaction afterwards.',
   );
 }
-
-/**
- * BEGIN / COMMIT / ROLLBACK on a pg client, as `runTransaction` from `@dsql/core` expects them
- * (COMMIT returns its command tag: `ROLLBACK` means the transaction had already failed).
- */
-export const transactionSteps: Pick<TransactionDriver<pg.ClientBase>, 'begin' | 'commit' | 'rollback'> = {
-  begin: async (c) => void (await c.query('BEGIN')),
-  commit: async (c) => (await c.query('COMMIT')).command,
-  rollback: async (c) => void (await c.query('ROLLBACK')),
-};
 
 /** A `Submittable` (pg-cursor, pg-query-stream, a `Query`): pg reports its errors through its own events. */
 function isSubmittable(config: unknown): boolean {
@@ -99,6 +89,8 @@ export class DsqlClient extends pg.Client {
   #lost: Error | undefined;
   /** The password function pg replaces by the token it returned (see forgetPassword). */
   readonly #password: unknown;
+  /** The nested-transaction check, scoped by the pool (or this standalone client): see `PreparedDsql.scopeOwner`. */
+  readonly #nesting: NestedTransactionGuard;
 
   constructor(urlOrConfig?: string | DsqlClientConfig, overrides?: DsqlClientConfig) {
     const pooled = typeof urlOrConfig === 'object' && urlOrConfig !== null && PREPARED in urlOrConfig;
@@ -109,6 +101,7 @@ export class DsqlClient extends pg.Client {
     // A pool's clients share the pool's scope owner (the pool); a standalone client is its own.
     this.#dsql.scopeOwner ??= this;
     this.#pooled = pooled;
+    this.#nesting = nestedTransactionGuard(this.#dsql.detectNestedTransactions ? this.#dsql.scopeOwner : undefined);
     this.connection.on('errorMessage', classifyInPlace);
   }
 
@@ -203,12 +196,13 @@ export class DsqlClient extends pg.Client {
   /**
    * Runs `fn` in a transaction (BEGIN … COMMIT) on this connection and returns its result.
    *
-   * Retry contract: on an OCC conflict (40001, OC000/OC001) the transaction is rolled back and
-   * `fn` runs again, with capped exponential backoff and jitter (`retry` options, else the
-   * client's `retry` option; `false` makes one attempt). **`fn` may therefore run more than
-   * once: it must not have side effects outside the database.** Any other error rolls back and
-   * is thrown. If COMMIT was sent and its answer lost, `CommitOutcomeUnknownError` is thrown and
-   * never retried (the changes may be committed). If ROLLBACK fails, the connection is closed.
+   * Retry contract (@dsql/core's transaction runner): on an OCC conflict (40001, OC000/OC001) the
+   * transaction is rolled back and `fn` runs again, with capped exponential backoff and jitter
+   * (`retry` options, else the client's `retry` option; `false` makes one attempt). **`fn` may
+   * therefore run more than once: it must not have side effects outside the database.** Any other
+   * error rolls back and is thrown. If COMMIT was sent and its answer lost,
+   * `CommitOutcomeUnknownError` is thrown and never retried (the changes may be committed). If
+   * ROLLBACK fails, the connection is closed.
    * Savepoints and nested `transaction()` calls fail fast with `DsqlUnsupportedError`, and so
    * does this method when called from inside a running `transaction()` callback of the pool this
    * client came from (another client's, or `pool.transaction()`'s): use the callback's `tx`.
@@ -221,8 +215,7 @@ export class DsqlClient extends pg.Client {
    */
   async transaction<T>(fn: (client: this) => Promise<T> | T, retry?: TransactionRetry): Promise<T> {
     if (this.#inTransaction) throw nestedTransactionError('client.transaction()');
-    if (this.#dsql.detectNestedTransactions) assertNotInsideTransaction(this.#dsql.scopeOwner!, 'client.transaction()');
-    const options = retry ?? this.#dsql.retry;
+    this.#nesting.assert('client.transaction()');
     const driver: TransactionDriver<this> = {
       // A connection lost mid-transaction fails the pending query; `emit` keeps the event from
       // ending the process.
@@ -232,9 +225,8 @@ export class DsqlClient extends pg.Client {
         if (destroy) await this.end().catch(() => undefined);
       },
     };
-    // A standalone client cannot replace a dead connection, so only OCC conflicts are retried here.
-    const retryOptions = options === false ? false : { retryOn: isOccError, ...(options === true ? {} : options) };
-    return runTransaction(driver, (c) => this._dsqlInTransaction(c, fn), retryOptions).catch((err: unknown) => {
+    // A standalone client cannot replace a dead connection, so only OCC conflicts are retried by default.
+    return runTransaction(driver, (c) => this._dsqlInTransaction(c, fn), retry ?? this.#dsql.retry, isOccError).catch((err: unknown) => {
       throw classifyInPlace(err);
     });
   }
@@ -247,9 +239,7 @@ export class DsqlClient extends pg.Client {
     if (this.#inTransaction) throw nestedTransactionError('transaction()');
     this.#inTransaction = true;
     try {
-      // Scoped by the pool (or this standalone client): see `PreparedDsql.scopeOwner`.
-      if (!this.#dsql.detectNestedTransactions) return await fn(client);
-      return await runInsideTransaction(this.#dsql.scopeOwner!, () => fn(client));
+      return await this.#nesting.run(() => fn(client));
     } finally {
       this.#inTransaction = false;
     }

@@ -1,13 +1,13 @@
 import pg from 'pg';
-import { isOccError, runTransaction, withRetry, type RetryOptions, type TransactionDriver } from '@dsql/core';
+import { isOccError, runTransaction, withRetry, type NestedTransactionGuard, type RetryOptions, type TransactionDriver } from '@dsql/core';
 import { guardCheckout } from './checkout-guard.js';
 import { classifyInPlace } from './classify.js';
-import { DsqlClient, transactionSteps, type DsqlPoolClient, type TransactionRetry } from './client.js';
+import { DsqlClient, type DsqlPoolClient, type TransactionRetry } from './client.js';
 import { prepareConfig, type DsqlPoolConfig, type PreparedDsql } from './config.js';
 import { connectRetrying } from './connect-retry.js';
 import { describeConnectFailure } from './describe.js';
 import { jitterMaxLifetime } from './lifetime.js';
-import { assertNotInsideTransaction } from './nested-transaction-guard.js';
+import { nestedTransactionGuard, transactionSteps } from './transaction-steps.js';
 import { emitErrorSafely } from './unhandled-error.js';
 
 type ConnectCallback = (err: Error | undefined, client: DsqlPoolClient | undefined, done: (release?: unknown) => void) => void;
@@ -39,12 +39,15 @@ type ConnectCallback = (err: Error | undefined, client: DsqlPoolClient | undefin
  */
 export class DsqlPool extends pg.Pool {
   readonly #dsql: PreparedDsql;
+  /** The nested-transaction check of this pool (its clients share it through `scopeOwner`). */
+  readonly #nesting: NestedTransactionGuard;
 
   constructor(urlOrConfig?: string | DsqlPoolConfig, overrides?: DsqlPoolConfig) {
     const prepared = prepareConfig(urlOrConfig, overrides);
     super({ ...prepared.pg, Client: DsqlClient as unknown as pg.PoolConfig['Client'] });
     this.#dsql = prepared.dsql;
     this.#dsql.scopeOwner = this;
+    this.#nesting = nestedTransactionGuard(prepared.dsql.detectNestedTransactions ? this : undefined);
     jitterMaxLifetime(this as unknown as { options: { maxLifetimeSeconds?: number } }, prepared.dsql.lifecycle);
     if (prepared.dsql.queryRetry) this.#enableQueryRetry(prepared.dsql.queryRetry);
   }
@@ -98,7 +101,7 @@ export class DsqlPool extends pg.Pool {
   /**
    * Runs `fn` in a transaction on a pooled connection and returns its result.
    *
-   * Retry contract: on an OCC conflict (40001, OC000/OC001), or a transient failure before COMMIT
+   * Retry contract (@dsql/core's transaction runner): on an OCC conflict (40001, OC000/OC001), or a transient failure before COMMIT
    * was sent (connection lost, server unavailable), the transaction is rolled back and `fn` runs
    * again on a pooled connection, with capped exponential backoff and jitter (`retry`
    * options, or the pool's `retry` option; `false` makes one attempt). **`fn` may run more than
@@ -125,8 +128,7 @@ export class DsqlPool extends pg.Pool {
    * });
    */
   async transaction<T>(fn: (client: DsqlPoolClient) => Promise<T> | T, retry?: TransactionRetry): Promise<T> {
-    if (this.#dsql.detectNestedTransactions) assertNotInsideTransaction(this, 'pool.transaction()');
-    const options = retry ?? this.#dsql.retry;
+    this.#nesting.assert('pool.transaction()');
     const driver: TransactionDriver<DsqlPoolClient> = {
       // A connection lost mid-transaction fails the pending query; connect()'s checkout guard
       // keeps the client's 'error' event from ending the process and reports it on the pool.
@@ -137,7 +139,7 @@ export class DsqlPool extends pg.Pool {
         client.release(destroy ? new Error('connection discarded after a failed transaction end') : undefined);
       },
     };
-    return runTransaction(driver, (client) => client._dsqlInTransaction(client, fn), options).catch((err: unknown) => {
+    return runTransaction(driver, (client) => client._dsqlInTransaction(client, fn), retry ?? this.#dsql.retry).catch((err: unknown) => {
       throw classifyInPlace(err);
     });
   }

@@ -1,9 +1,4 @@
-import { DsqlUnsupportedError } from '@dsql/core';
-
-// A regular expression rather than libpg-query: this runs only on statements sent while a
-// `transaction()` is open and needs just the first keyword, so a WASM parser would be pure cost.
-// Leading whitespace, `--` line comments and `/* */` block comments are skipped.
-const SAVEPOINT_SQL = /^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*(savepoint|release|rollback\s+to|rollback\s+transaction\s+to|rollback\s+work\s+to)\b/i;
+import { assertNoSavepointStatement } from '@dsql/core';
 
 /** Text of a pg query argument (a string or a `{ text }` config), or undefined for anything else. */
 function queryText(query: unknown): string | undefined {
@@ -15,23 +10,14 @@ function queryText(query: unknown): string | undefined {
 }
 
 /**
- * Throws `DsqlUnsupportedError` when `query` is a SAVEPOINT, RELEASE [SAVEPOINT] or ROLLBACK TO
- * statement: DSQL refuses them and the refusal would abort the surrounding transaction, so this
- * fails fast, before anything is sent.
+ * Throws `DsqlUnsupportedError` when `query` (a pg query argument) is a SAVEPOINT, RELEASE
+ * [SAVEPOINT] or ROLLBACK TO statement, before anything is sent: the refusal is @dsql/core's
+ * (`assertNoSavepointStatement`); this reads pg's query argument.
  *
  * @example
  * assertNoSavepoint('SAVEPOINT a'); // throws DsqlUnsupportedError
  */
 export function assertNoSavepoint(query: unknown): void {
   const text = queryText(query);
-  if (text === undefined) return;
-  const match = SAVEPOINT_SQL.exec(text);
-  if (match) {
-    const keyword = match[1]!.replace(/\s+/g, ' ').toUpperCase();
-    throw new DsqlUnsupportedError(
-      'savepoints',
-      `${keyword} is not supported by Aurora DSQL (no savepoints or nested transactions); ` +
-        'run the work as its own transaction() instead',
-    );
-  }
+  if (text !== undefined) assertNoSavepointStatement(text);
 }
