@@ -25,6 +25,7 @@ import { dialTls } from './tls-dial.js';
 import { nestedTransactionError } from './nested-transaction-guard.js';
 import { beginOnce, rememberSql, transactionRetryOptions } from './transaction.js';
 import { LeasedAttempts } from './leasing.js';
+import { classifyQueryErrors } from './query-errors.js';
 
 /**
  * Postgres.js's `postgres()` function. Postgres.js 4 is an ES module only: this package's CommonJS
@@ -317,6 +318,8 @@ export function dsql<T extends Record<string, postgres.PostgresType> = {}>(
       },
     });
   }
+  // Plain queries' errors carry err.dsql (Postgres.js 4's diagnostics_channel; see query-errors.ts).
+  classifyQueryErrors(config);
   statsOf.set(sql, () => ({
     connections: { ...counters },
     tokens: tokens.stats(),

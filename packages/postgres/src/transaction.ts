@@ -1,6 +1,7 @@
 import type postgres from 'postgres';
 import {
   CommitOutcomeUnknownError,
+  classifyInPlace,
   DsqlUnsupportedError,
   isConnectionLoss,
   isRetryableTransactionError,
@@ -127,8 +128,9 @@ export async function beginOnce<TT extends Record<string, unknown>, T>(
   try {
     return (await outcome) as TransactionResult<T>;
   } catch (err) {
-    if (committing && isConnectionLoss(err)) throw new CommitOutcomeUnknownError({ cause: err });
-    throw err;
+    // The error funnel: what leaves sql.begin / transaction() carries err.dsql (also on 3.4).
+    if (committing && isConnectionLoss(err)) throw classifyInPlace(new CommitOutcomeUnknownError({ cause: err }));
+    throw classifyInPlace(err);
   }
 }
 
