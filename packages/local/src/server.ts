@@ -8,6 +8,7 @@ import { inspect } from 'node:util';
 import type { DsqlLocalCredentials } from './auth/token.js';
 import { handleConnection, type ConnectionContext } from './connection.js';
 import { FaultBook, type Fault } from './faults.js';
+import { OccArbiter } from './occ.js';
 import { TokenBucket } from './limits/token-bucket.js';
 import { resolveOptions, type DsqlLocalOptions } from './options.js';
 import { createDsqlRules, DSQL_SERVER_VERSION } from './sql/index.js';
@@ -141,6 +142,7 @@ export async function startDsqlLocal(options: DsqlLocalOptions = {}): Promise<Ds
       maxConnectionAgeMs: o.maxConnectionAgeSeconds * 1000,
       maxTransactionAgeMs: o.maxTransactionAgeSeconds * 1000,
       sessions,
+      occ: new OccArbiter(target),
       handshakes,
       maxHandshakes: o.maxHandshakes,
       handshakeTimeoutMs: o.handshakeTimeoutSeconds * 1000,
@@ -176,7 +178,10 @@ export async function startDsqlLocal(options: DsqlLocalOptions = {}): Promise<Ds
         region: o.region,
         user,
         database: 'postgres',
-        credentials: hideSecret({ ...credentials }),
+        // Hidden from util.inspect, but JSON keeps the values: connection options are meant to be
+        // handed to another process as they are (jest globalSetup → DSQL_LOCAL, see the README).
+        // The handle itself, and its `credentials`, hide them from JSON too.
+        credentials: hideSecret({ ...credentials }, { fromJson: false }),
         ssl: { ca: material.ca },
       }),
       inject: (fault) => ctx.faults.add(fault),
@@ -189,6 +194,7 @@ export async function startDsqlLocal(options: DsqlLocalOptions = {}): Promise<Ds
             for (const s of [...handshakes]) s.close();
             for (const s of [...sessions]) s.close();
           });
+          ctx.occ?.close();
           await embedded?.stop();
         })()),
       toJSON: () => ({ host, hostaddr, port, region: o.region, clusterId: o.clusterId, accessKeyId: credentials.accessKeyId, upstreamUrl: safeUpstreamUrl }),
@@ -209,16 +215,17 @@ export async function startDsqlLocal(options: DsqlLocalOptions = {}): Promise<Ds
 }
 
 /**
- * The same credentials, with `toJSON` and `util.inspect` that leave out the secret access key and
- * the session token (non-enumerable: spreading the object copies the values, not the hiding).
+ * The same credentials, with `util.inspect` (and, unless `fromJson` is false, `toJSON`) leaving out
+ * the secret access key and the session token (non-enumerable: spreading the object copies the
+ * values, not the hiding).
  */
-function hideSecret(c: DsqlLocalCredentials): DsqlLocalCredentials {
+function hideSecret(c: DsqlLocalCredentials, { fromJson = true } = {}): DsqlLocalCredentials {
   const shown = (): Record<string, string> => ({
     accessKeyId: c.accessKeyId,
     secretAccessKey: '[redacted]',
     ...(c.sessionToken !== undefined ? { sessionToken: '[redacted]' } : {}),
   });
-  Object.defineProperty(c, 'toJSON', { enumerable: false, value: shown });
+  if (fromJson) Object.defineProperty(c, 'toJSON', { enumerable: false, value: shown });
   Object.defineProperty(c, inspect.custom, { enumerable: false, value: () => `DsqlLocalCredentials ${inspect(shown())}` });
   return c;
 }
