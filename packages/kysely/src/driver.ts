@@ -3,6 +3,7 @@ import {
   DsqlTransactionRolledBackError,
   DsqlUnsupportedError,
   classifyError,
+  classifyInPlace,
   isConnectionLoss,
   isInTransactionScope,
 } from '@dsql/core';
@@ -104,7 +105,8 @@ export class DsqlConnection implements DatabaseConnection {
         this.discarded = true;
         this.lostWith = err;
       }
-      throw err;
+      // The error funnel: every statement's error leaves with err.dsql (whatever the driver).
+      throw classifyInPlace(err);
     }
   }
 
@@ -126,8 +128,12 @@ export class DsqlConnection implements DatabaseConnection {
   async *streamQuery<R>(compiledQuery: CompiledQuery, chunkSize = 100): AsyncIterableIterator<QueryResult<R>> {
     if (!Number.isInteger(chunkSize) || chunkSize <= 0) throw new TypeError(`Invalid chunkSize: got ${String(chunkSize)}; expected a positive integer.`);
     if (!this.session.stream) throw new Error('@dsql/kysely: this driver cannot stream results.');
-    for await (const rows of this.session.stream(compiledQuery.sql, compiledQuery.parameters, chunkSize)) {
-      yield { rows: rows as R[] };
+    try {
+      for await (const rows of this.session.stream(compiledQuery.sql, compiledQuery.parameters, chunkSize)) {
+        yield { rows: rows as R[] };
+      }
+    } catch (err) {
+      throw classifyInPlace(err);
     }
   }
 
@@ -194,7 +200,10 @@ export class DsqlDriver implements Driver {
   }
 
   async #checkOut(): Promise<DsqlConnection> {
-    const connection = new DsqlConnection(await this.#source.acquire(), this.#options);
+    const session = await this.#source.acquire().catch((err: unknown) => {
+      throw classifyInPlace(err);
+    });
+    const connection = new DsqlConnection(session, this.#options);
     if (this.#options.onReserveConnection) {
       try {
         await this.#options.onReserveConnection(connection);
@@ -242,7 +251,7 @@ export class DsqlDriver implements Driver {
       c.tx = 'ended';
       if (!commitAnswerLost(err)) throw err; // the server answered: rolled back, nothing committed
       c.discarded = true;
-      throw new CommitOutcomeUnknownError({ cause: err });
+      throw classifyInPlace(new CommitOutcomeUnknownError({ cause: err }));
     }
     c.tx = 'ended';
     if (result.command?.toUpperCase() === 'ROLLBACK') throw new DsqlTransactionRolledBackError();

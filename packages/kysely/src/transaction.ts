@@ -1,4 +1,4 @@
-import { DsqlUnsupportedError, isRetryableTransactionError, withRetry, type RetryOptions } from '@dsql/core';
+import { DsqlUnsupportedError, classifyInPlace, isRetryableTransactionError, withRetry, type RetryOptions } from '@dsql/core';
 import type { Kysely, Transaction } from 'kysely';
 import { DsqlAdapter } from './adapter.js';
 import { nestedError, runInScope } from './nested-transactions.js';
@@ -64,8 +64,12 @@ export function transaction<DB, T>(
       if (nest === undefined) return fn(trx, attempt);
       return runInScope(nest, () => fn(trx, attempt));
     });
-  if (policy === false) return once(1);
+  // The error funnel: what leaves transaction() carries err.dsql.
+  const classified = (err: unknown): never => {
+    throw classifyInPlace(err);
+  };
+  if (policy === false) return once(1).catch(classified);
   // A failed wait for an index job comes after COMMIT: the transaction must not run again.
   const retryOn = (err: unknown): boolean => !(err instanceof DsqlJobError) && isRetryableTransactionError(err);
-  return withRetry(once, { retryOn, ...(policy === true ? {} : policy) });
+  return withRetry(once, { retryOn, ...(policy === true ? {} : policy) }).catch(classified);
 }
