@@ -33,8 +33,6 @@ export { parseEndpoint, type DsqlEndpoint, type EndpointKind, type ParseEndpoint
 export { parseConnectionString, type ConnectionStringOptions } from './config/connection-string.js';
 export {
   resolveConfig,
-  checkTokenDuration,
-  checkCredentials,
   DEFAULT_TOKEN_DURATION_SECS,
   MAX_TOKEN_DURATION_SECS,
   type DsqlConfig,
@@ -44,8 +42,6 @@ export type { AwsCredentials, AwsCredentialsProvider, CredentialsInput } from '.
 export { CredentialCache, sharedCredentialCache, type CredentialSource, type CredentialCacheStats, type CredentialLookup } from './auth/credentials.js';
 export {
   TokenProvider,
-  getTokenProvider,
-  tokenProviderFor,
   type TokenProviderOptions,
   type TokenProviderStats,
   type DsqlAction,
@@ -62,18 +58,14 @@ export {
 export {
   ConnectRateLimiter,
   sharedConnectRateLimiter,
-  resolveConnectRateLimit,
   DEFAULT_CONNECT_RATE,
   type ConnectRateLimitOptions,
   type AcquireOptions,
   type ConnectRateLimiterStats,
 } from './connect/rate-limiter.js';
-export { connectRateLimiterFor, connectRateLimitKey, type ConnectRateLimitTarget } from './connect/rate-limiter-for.js';
 export {
   LifecyclePolicy,
-  resolveMaxLifetime,
   DEFAULT_MAX_LIFETIME_SECONDS,
-  DEFAULT_IDLE_TIMEOUT_MILLIS,
   type LifecycleOptions,
   type SecondsWindow,
 } from './connect/lifecycle.js';
@@ -82,6 +74,8 @@ export { connectWithRetry, type ConnectRetryOptions } from './connect/connect-re
 export { describeConnectError, type ConnectErrorContext } from './connect/describe-connect-error.js';
 export {
   createDsqlSession,
+  sessionCarriedBy,
+  DSQL_SESSION,
   DEFAULT_CONNECT_DEADLINE_MS,
   type DsqlSession,
   type DsqlSessionOptions,

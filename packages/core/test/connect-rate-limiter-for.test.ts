@@ -1,4 +1,5 @@
-import { connectRateLimiterFor, connectRateLimitKey, resolveConfig } from '../src/index.js';
+import { resolveConfig } from '../src/index.js';
+import { connectRateLimiterFor, connectRateLimitKey } from '../src/connect/rate-limiter-for.js';
 
 /** A fresh cluster id per test, so the process-wide limiters of other tests never interfere. */
 let n = 0;

@@ -1,4 +1,4 @@
-import { LifecyclePolicy, resolveMaxLifetime, DEFAULT_IDLE_TIMEOUT_MILLIS } from '../src/index.js';
+import { LifecyclePolicy, resolveMaxLifetime, DEFAULT_IDLE_TIMEOUT_MILLIS } from '../src/connect/lifecycle.js';
 
 describe('LifecyclePolicy', () => {
   it('draws each lifetime uniformly from the default 45–55 minute window', () => {

@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import { ConnectRateLimiter, DsqlConfigError, DsqlConnectError, TokenProvider, createDsqlSession, resolveConfig } from '../src/index.js';
+import { ConnectRateLimiter, DSQL_SESSION, DsqlConfigError, DsqlConnectError, TokenProvider, createDsqlSession, resolveConfig, sessionCarriedBy } from '../src/index.js';
 import { CLUSTER, CREDS, HOST, verifyToken } from './helpers.js';
 
 const NO_ENV = {};
@@ -15,6 +15,9 @@ describe('createDsqlSession', () => {
     expect(session.limiter).toBeInstanceOf(ConnectRateLimiter);
     expect(session.retry).toBe(session.config.retry);
     expect(session.retry).toMatchObject({ maxAttempts: 4 });
+    expect(session.retryRequested).toBe(true);
+    expect(createDsqlSession({ host: HOST, credentials: CREDS }, undefined, NO_ENV).retryRequested).toBe(false);
+    expect(createDsqlSession({ host: HOST, credentials: CREDS }, { retry: false }, NO_ENV)).toMatchObject({ retry: false, retryRequested: true });
     expect(session.connectDeadlineMs).toBe(30_000);
     expect(session.detectNestedTransactions).toBe(true);
     expect(session.lifetime.maxLifetimeSeconds).toEqual([2700, 3300]);
@@ -101,5 +104,14 @@ describe('createDsqlSession', () => {
     const session = createDsqlSession({ host: HOST, credentials: CREDS }, undefined, NO_ENV);
     expect(inspect(session, { depth: 5 })).not.toContain(CREDS.secretAccessKey);
     expect(JSON.stringify(session)).not.toContain(CREDS.secretAccessKey);
+  });
+
+  it('hands a session on with the options it was made from (resolved once)', () => {
+    const options = { host: HOST, credentials: CREDS };
+    const session = createDsqlSession(options, undefined, NO_ENV);
+    expect(sessionCarriedBy({ ...options, [DSQL_SESSION]: session })).toBe(session);
+    expect(sessionCarriedBy(options)).toBeUndefined();
+    expect(sessionCarriedBy({ [DSQL_SESSION]: 'not a session' })).toBeUndefined();
+    expect(sessionCarriedBy('postgres://x')).toBeUndefined();
   });
 });

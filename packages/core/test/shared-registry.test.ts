@@ -3,7 +3,6 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import {
   TokenProvider,
-  tokenProviderFor,
   resolveConfig,
   sharedCredentialCache,
   sharedConnectRateLimiter,
@@ -11,7 +10,7 @@ import {
   type AwsCredentials,
 } from '../src/index.js';
 import { SharedRegistry, SWEEP_INTERVAL_MS, setSharedRegistryClock } from '../src/shared-registry.js';
-import { sharedTokenProviderStats } from '../src/auth/token-provider.js';
+import { sharedTokenProviderStats, tokenProviderFor } from '../src/auth/token-provider.js';
 import { sharedCredentialCacheStats } from '../src/auth/credentials.js';
 import { sharedConnectRateLimiterStats } from '../src/connect/rate-limiter.js';
 import { CLUSTER, CREDS, HOST, manualClock } from './helpers.js';

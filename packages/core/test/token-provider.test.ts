@@ -3,7 +3,8 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
-import { TokenProvider, getTokenProvider, tokenProviderFor, resolveConfig, isDsqlError, type AwsCredentials } from '../src/index.js';
+import { TokenProvider, createDsqlSession, resolveConfig, isDsqlError, type AwsCredentials } from '../src/index.js';
+import { tokenProviderFor } from '../src/auth/token-provider.js';
 import { CLUSTER, CREDS, HOST, SESSION_CREDS, manualClock, verifyToken } from './helpers.js';
 
 /** Runs `fn` with some environment variables set or removed, restoring them afterwards. */
@@ -185,12 +186,13 @@ describe('TokenProvider', () => {
     const opts = { host: HOST, region: 'us-east-1', user: 'admin', credentials: CREDS };
     const a = TokenProvider.shared(opts);
     expect(TokenProvider.shared({ ...opts })).toBe(a);
-    expect(getTokenProvider({ ...opts, host: HOST.toUpperCase() })).toBe(a);
+    expect(TokenProvider.shared({ ...opts, host: HOST.toUpperCase() })).toBe(a);
     expect(TokenProvider.shared({ ...opts, user: 'app' })).not.toBe(a);
     expect(TokenProvider.shared({ ...opts, tokenDurationSecs: 60 })).not.toBe(a);
     expect(TokenProvider.shared({ ...opts, credentials: { ...CREDS } })).not.toBe(a);
     const config = resolveConfig({ host: CLUSTER, region: 'us-east-1', credentials: CREDS }, undefined, {});
     expect(tokenProviderFor(config)).toBe(a);
+    expect(createDsqlSession({ host: CLUSTER, region: 'us-east-1', credentials: CREDS }, undefined, {}).tokens).toBe(a);
   });
 
   it('validates its options with errors naming the field', () => {

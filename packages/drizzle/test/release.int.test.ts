@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
-import { getTokenProvider } from '@dsql/core';
+import { TokenProvider } from '@dsql/core';
 import { DsqlPool } from '@dsql/pg';
 import { drizzle, transaction } from '@dsql/drizzle';
 import { migrate } from '@dsql/drizzle/migrator';
@@ -98,7 +98,7 @@ const pools: Array<[string, () => pg.Pool]> = [
     'a plain pg.Pool',
     () => {
       const o = local.connectionOptions();
-      const tokens = getTokenProvider({ host: o.host, region: o.region, user: o.user, credentials: o.credentials });
+      const tokens = TokenProvider.shared({ host: o.host, region: o.region, user: o.user, credentials: o.credentials });
       return new pg.Pool({
         host: o.hostaddr,
         port: o.port,

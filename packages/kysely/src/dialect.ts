@@ -1,4 +1,4 @@
-import { DsqlConfigError, resolveConfig, type RetryOptions } from '@dsql/core';
+import { DSQL_SESSION, DsqlConfigError, createDsqlSession, resolveDetectNestedTransactions, type RetryOptions } from '@dsql/core';
 import type { DsqlPoolConfig } from '@dsql/pg';
 import type { DatabaseConnection, DatabaseIntrospector, Dialect, DialectAdapter, Driver, Kysely, QueryCompiler } from 'kysely';
 import { DsqlAdapter } from './adapter.js';
@@ -128,9 +128,12 @@ function sourceOf(config: DsqlDialectConfig): SessionSource {
   }
   const poolConfig: Record<string, unknown> = { ...config };
   for (const key of DIALECT_KEYS) delete poolConfig[key];
-  resolveConfig(poolConfig); // validates now; DsqlPool resolves again (same inputs, same result)
+  // Resolved (and validated) once, now; the DsqlPool takes this session with its options. Its
+  // connect deadline is pg's connectionTimeoutMillis, as DsqlPool reads it.
+  const timeout = poolConfig.connectionTimeoutMillis;
+  const session = createDsqlSession(poolConfig, { connectDeadlineMs: typeof timeout === 'number' && timeout > 0 ? timeout : undefined });
   // @dsql/pg (and so `pg`) is loaded only here, so Postgres.js users need not install `pg`.
-  return pgSource(async () => new (await import('@dsql/pg')).DsqlPool(poolConfig as DsqlPoolConfig), config.cursor);
+  return pgSource(async () => new (await import('@dsql/pg')).DsqlPool({ ...poolConfig, [DSQL_SESSION]: session } as DsqlPoolConfig), config.cursor);
 }
 
 /**
@@ -184,16 +187,13 @@ export class DsqlDialect implements Dialect {
     if (config.onReserveConnection !== undefined && typeof config.onReserveConnection !== 'function') {
       throw new DsqlConfigError('onReserveConnection', describe(config.onReserveConnection), 'a function');
     }
-    if (config.detectNestedTransactions !== undefined && typeof config.detectNestedTransactions !== 'boolean') {
-      throw new DsqlConfigError('detectNestedTransactions', describe(config.detectNestedTransactions), 'true or false');
-    }
     this.#waitForIndexes = config.waitForIndexes ?? true;
     this.#identityCache = checkIdentityCache(config.identityCache);
     this.#lock = resolveMigrationLockConfig(config.migrationLock);
     this.#retry = config.retry ?? true;
     this.#onReserveConnection = config.onReserveConnection;
     this.#source = sourceOf(config);
-    this.#nest = nestGuard(this.#source, config.detectNestedTransactions ?? true);
+    this.#nest = nestGuard(this.#source, resolveDetectNestedTransactions(config.detectNestedTransactions));
   }
 
   createDriver(): Driver {

@@ -4,11 +4,10 @@ import { classifyInPlace } from './classify.js';
 import { describeConnectFailure } from './describe.js';
 import { prepareConfig, PREPARED, type DsqlClientConfig, type PreparedDsql } from './config.js';
 import { connectRetrying } from './connect-retry.js';
-import { resetConnection } from './reconnect.js';
+import { forgetPassword, resetConnection } from './pg-client-private-state.js';
 import { nestedTransactionGuard, transactionSteps } from './transaction-steps.js';
 import { assertNoSavepoint } from './savepoint-guard.js';
 import { emitErrorSafely } from './unhandled-error.js';
-import { forgetPassword } from './forget-password.js';
 
 /**
  * Retry options of `transaction()` (`maxAttempts`, `baseDelayMs`, `maxDelayMs`, `maxElapsedMs`,
@@ -119,8 +118,8 @@ export class DsqlClient extends pg.Client {
     connectRetrying<this>(
       (cb) => this.#connectOnce((err) => (err ? cb(err, undefined, () => {}) : cb(undefined, this, () => {}))),
       {
-        deadlineMs: this.#dsql.connectDeadlineMs,
-        describe: (err) => describeConnectFailure(err, this.#dsql.errorContext),
+        deadlineMs: this.#dsql.session.connectDeadlineMs,
+        describe: (err) => describeConnectFailure(err, this.#dsql.session.config),
         beforeRetry: () => {
           this.#lost = undefined;
           resetConnection(this, this.#dsql.seed, (con) => con.on('errorMessage', classifyInPlace));
@@ -151,14 +150,14 @@ export class DsqlClient extends pg.Client {
 
   /** One attempt: the shared connection rate limiter, then pg's own connect. */
   #connectOnce(cb: (err: Error | undefined) => void): void {
-    const limiter = this.#dsql.limiter;
+    const limiter = this.#dsql.session.limiter;
     const pgConnect = (): void =>
       super.connect((err: Error | null | undefined) => {
         if (!err) forgetPassword(this, this.#password);
         cb(err ?? undefined);
       });
     if (!limiter) return pgConnect();
-    limiter.acquire({ timeoutMs: this.#dsql.connectDeadlineMs }).then(
+    limiter.acquire({ timeoutMs: this.#dsql.session.connectDeadlineMs }).then(
       () => {
         // pg-pool's connectionTimeoutMillis destroys the (not yet connected) socket when it fires.
         if (this.connection.stream.destroyed) return cb(new Error('timeout expired while waiting for the connection rate limiter'));

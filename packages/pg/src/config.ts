@@ -1,18 +1,14 @@
 import type pg from 'pg';
 import {
-  DsqlConfigError,
-  LifecyclePolicy,
-  redact,
-  resolveConfig,
+  DSQL_SESSION,
+  createDsqlSession,
   resolveRetryOptions,
-  connectRateLimiterFor,
-  tokenProviderFor,
-  tlsOptions,
-  type ConnectErrorContext,
+  sessionCarriedBy,
   type DsqlConnectionOptions,
+  type DsqlSession,
   type RetryOptions,
 } from '@dsql/core';
-import type { ConnectionSeed } from './reconnect.js';
+import type { ConnectionSeed } from './pg-client-private-state.js';
 import { dialAddress } from './address-socket.js';
 
 /**
@@ -60,21 +56,20 @@ export interface DsqlPoolConfig
 
 /** What `DsqlPool`/`DsqlClient` keep beside the options they hand to pg. */
 export interface PreparedDsql {
-  /** Rate limiter shared by the process for this endpoint, or undefined when disabled. */
-  limiter: { acquire(options?: { timeoutMs?: number }): Promise<void> } | undefined;
-  /** Default OCC retry of `transaction()`. */
+  /**
+   * Everything DSQL resolved for these options (@dsql/core's `createDsqlSession`): token source,
+   * rate limiter, lifetime policy, connect deadline (`connectionTimeoutMillis`, else 30 s),
+   * default retry, `detectNestedTransactions`, connect-error description.
+   */
+  session: DsqlSession;
+  /** Default OCC retry of `transaction()` (the session's). */
   retry: RetryOptions | false;
+  /** Whether `transaction()` refuses calls from inside a transaction callback of the same pool (the session's). */
+  detectNestedTransactions: boolean;
   /** OCC retry of autocommit `pool.query()`; off unless asked for. */
   queryRetry: RetryOptions | false;
-  /** Time allowed for connecting, retries included (`connectionTimeoutMillis`, else 30 s). */
-  connectDeadlineMs: number;
-  /** What `describeConnectError` needs to say what to check next. */
-  errorContext: ConnectErrorContext;
-  lifecycle: LifecyclePolicy;
   /** pg options that shape a connection (to rebuild one after a refused attempt). */
   seed: ConnectionSeed;
-  /** Whether `transaction()` refuses calls from inside a transaction callback of the same pool. */
-  detectNestedTransactions: boolean;
   /**
    * What nested-transaction scopes (@dsql/core's `runInTransactionScope`) are keyed by: the
    * `DsqlPool` itself (its clients share this object), or a standalone `DsqlClient` — so an ORM
@@ -94,23 +89,24 @@ const SHARED_KEYS = [
   'clusterId', 'admin', 'applicationName', 'applicationNamePrefix', 'options', 'detectNestedTransactions',
 ] as const;
 
-/** Time allowed for connecting (retries included) when `connectionTimeoutMillis` is unset. */
-export const DEFAULT_CONNECT_DEADLINE_MS = 30_000;
-
-/** A boolean option, its default when unset; anything else is refused naming the field. */
-function booleanOption(field: string, value: unknown, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value === 'boolean') return value;
-  const given = typeof value === 'string' ? JSON.stringify(redact(value).slice(0, 80)) : value === null ? 'null' : `a ${typeof value}`;
-  throw new DsqlConfigError(field, given, 'true or false');
+/**
+ * Core's session for `DsqlPool`/`DsqlClient` options: pg's `idleTimeoutMillis` is the session's
+ * (same name and meaning), and `connectionTimeoutMillis` bounds connecting, retries included.
+ *
+ * @example
+ * const session = poolSession({ host, connectionTimeoutMillis: 5000 }); // session.connectDeadlineMs === 5000
+ */
+export function poolSession(options: string | DsqlPoolConfig | undefined): DsqlSession {
+  const timeout = typeof options === 'object' ? options?.connectionTimeoutMillis : undefined;
+  return createDsqlSession(options, { connectDeadlineMs: typeof timeout === 'number' && timeout > 0 ? timeout : undefined });
 }
 
 type Prepared = { pg: pg.PoolConfig & { [PREPARED]: PreparedDsql }; dsql: PreparedDsql };
 
 /**
- * Turns `DsqlPool`/`DsqlClient` arguments into pg options plus what DSQL needs beside them.
- * Options already prepared by a pool (pg-pool passes its options to each new client) are
- * recognised and reused, so a pool's clients share its token provider and limiter.
+ * Turns `DsqlPool`/`DsqlClient` arguments into pg options plus what DSQL needs beside them
+ * (core's session). Options already prepared by a pool (pg-pool passes its options to each new
+ * client) are recognised and reused, so a pool's clients share its session.
  */
 export function prepareConfig(urlOrConfig: string | DsqlPoolConfig | undefined, overrides?: DsqlPoolConfig): Prepared {
   if (typeof urlOrConfig === 'object' && urlOrConfig !== null && PREPARED in urlOrConfig) {
@@ -118,35 +114,21 @@ export function prepareConfig(urlOrConfig: string | DsqlPoolConfig | undefined, 
   }
   const input: DsqlPoolConfig = typeof urlOrConfig === 'string' ? { connectionString: urlOrConfig } : { ...(urlOrConfig ?? {}) };
   const explicit: DsqlPoolConfig = { ...input, ...(overrides ?? {}) };
-  const config = resolveConfig(explicit);
+  // A session made from these very options (by @dsql/kysely's dialect) is taken as it is.
+  const session = (overrides === undefined ? sessionCarriedBy(explicit) : undefined) ?? poolSession(explicit);
+  const { config, lifetime, tokens } = session;
 
   // Everything that is not a shared DSQL option goes to pg untouched.
-  const passThrough: Record<string, unknown> = { ...explicit };
+  const passThrough: Record<string | symbol, unknown> = { ...explicit };
   for (const key of SHARED_KEYS) delete passThrough[key];
+  delete passThrough[DSQL_SESSION];
 
-  const lifecycle = new LifecyclePolicy({
-    maxLifetimeSeconds: config.maxLifetimeSeconds,
-    // pg treats `null` as "never close idle connections", like 0.
-    idleTimeoutMillis: explicit.idleTimeoutMillis === null ? 0 : explicit.idleTimeoutMillis,
-  });
-  const tokens = tokenProviderFor(config);
   const dsql: PreparedDsql = {
-    // One limiter per cluster in the process, whatever the driver or the host name used to reach it.
-    limiter: connectRateLimiterFor(config),
-    retry: config.retry,
+    session,
+    retry: session.retry,
+    detectNestedTransactions: session.detectNestedTransactions,
     queryRetry: explicit.queryRetry === undefined || explicit.queryRetry === false ? false : resolveRetryOptions(explicit.queryRetry, 'queryRetry'),
-    connectDeadlineMs: explicit.connectionTimeoutMillis || DEFAULT_CONNECT_DEADLINE_MS,
-    errorContext: {
-      host: config.host,
-      tokenHost: config.tokenHost,
-      dialHost: config.dialHost,
-      region: config.region,
-      user: config.user,
-      admin: config.admin,
-    },
-    lifecycle,
     seed: { stream: undefined, keepAlive: explicit.keepAlive, keepAliveInitialDelayMillis: explicit.keepAliveInitialDelayMillis },
-    detectNestedTransactions: booleanOption('detectNestedTransactions', explicit.detectNestedTransactions, true),
   };
 
   const pgConfig = {
@@ -155,16 +137,15 @@ export function prepareConfig(urlOrConfig: string | DsqlPoolConfig | undefined, 
     port: config.port,
     user: config.user,
     database: config.database,
-    ssl: tlsOptions(config),
+    ssl: session.tls,
     application_name: explicit.application_name ?? config.applicationName,
     ...(config.options !== undefined ? { options: config.options } : {}),
-    idleTimeoutMillis: lifecycle.idleTimeoutMillis,
+    idleTimeoutMillis: lifetime.idleTimeoutMillis,
     // Called by pg only when a physical connection authenticates; the provider caches the token.
     password: explicit.password ?? (() => tokens.getToken()),
-    ...(config.hostaddr && !explicit.stream ? { stream: dialAddress(config.hostaddr) } : {}),
+    ...(session.dial.hostaddr && !explicit.stream ? { stream: dialAddress(session.dial.address) } : {}),
     [PREPARED]: dsql,
   } as Prepared['pg'];
   dsql.seed.stream = pgConfig.stream as ConnectionSeed['stream'];
   return { pg: pgConfig, dsql };
 }
-

@@ -1,4 +1,4 @@
-import type { LifecyclePolicy } from '@dsql/core';
+import type { DsqlLifetimePolicy } from '@dsql/core';
 
 /** Anything with pg-pool's `options` bag: a `pg.Pool`. */
 interface PoolWithOptions {
@@ -18,14 +18,14 @@ interface PoolWithOptions {
  *
  * @example
  * const pool = new pg.Pool();
- * jitterMaxLifetime(pool, new LifecyclePolicy({ maxLifetimeSeconds: [2700, 3300] }));
+ * jitterMaxLifetime(pool, createDsqlSession({ host, maxLifetimeSeconds: [2700, 3300] }).lifetime);
  */
-export function jitterMaxLifetime(pool: PoolWithOptions, policy: Pick<LifecyclePolicy, 'drawLifetimeMillis'>): void {
+export function jitterMaxLifetime(pool: PoolWithOptions, policy: Pick<DsqlLifetimePolicy, 'nextMaxLifetimeSeconds'>): void {
   // pg-pool reads the option twice per connection (`!== 0`, then `* 1000`): every draw is > 0.
   Object.defineProperty(pool.options, 'maxLifetimeSeconds', {
     configurable: true,
     enumerable: true,
-    get: () => policy.drawLifetimeMillis() / 1000,
+    get: () => policy.nextMaxLifetimeSeconds(),
     set: () => {
       // pg-pool assigns its default once, in its constructor, before this getter exists.
     },

@@ -1,3 +1,19 @@
+/**
+ * The one place where `@dsql/pg` writes node-postgres's private `Client` state, on the connection
+ * path. Each write exists because pg has no public hook for it; both are pinned by
+ * `test/pg-client-private-state.test.ts` to the pg versions they were checked against (the
+ * peer range, ^8.11.0; the test fails on a pg outside it, so an upgrade re-checks these fields):
+ *
+ * - {@link resetConnection}: a standalone `DsqlClient` retries a refused connect (53400 rate
+ *   exceeded, 53300, cluster waking up) on the same object. pg refuses a second `connect()`
+ *   ("Client has already been connected. You cannot reuse a client.") and offers no reset; a pool
+ *   sidesteps it by retrying with a new client (that path writes nothing here), but a standalone
+ *   client is the object the application holds. Composition does not fit: `DsqlClient` is a
+ *   `pg.Client` (the public contract), so it cannot swap in another client, and the refusals to
+ *   retry come from the server after the startup, inside pg's own connect.
+ * - {@link forgetPassword}: pg keeps the string its password function returned (the IAM token)
+ *   on hidden fields after authenticating; there is no option to keep the function.
+ */
 import pg from 'pg';
 
 /**
@@ -58,4 +74,27 @@ export function resetConnection(client: pg.Client, seed: ConnectionSeed, attach:
   c._queryable = true;
   c._connectionCallback = null;
   attach(c.connection);
+}
+
+/**
+ * Puts the password function back on a pg client after it authenticated.
+ *
+ * Why this touches pg's fields: pg calls a `password` function when the server asks for the
+ * password, then stores the string it returned on `client.password` and
+ * `client.connectionParameters.password` (non-enumerable, but `util.inspect(x, { showHidden: true })`
+ * prints it). pg offers no option to keep the function, and a token must not stay readable on a
+ * long-lived object. Both fields are read again only during authentication (which has finished
+ * when `connect()` calls back), so restoring the function changes nothing pg does. Pinned by
+ * `test/forget-password.int.test.ts` against the supported pg versions.
+ *
+ * @example
+ * client.connect((err) => { if (!err) forgetPassword(client, passwordFn); });
+ */
+export function forgetPassword(client: pg.Client, password: unknown): void {
+  if (typeof password !== 'function') return; // a fixed password the user chose stays as pg keeps it
+  const fields = client as unknown as { password?: unknown; connectionParameters?: { password?: unknown } };
+  if (typeof fields.password === 'string') fields.password = password;
+  if (fields.connectionParameters && typeof fields.connectionParameters.password === 'string') {
+    fields.connectionParameters.password = password;
+  }
 }

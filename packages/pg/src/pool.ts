@@ -48,7 +48,7 @@ export class DsqlPool extends pg.Pool {
     this.#dsql = prepared.dsql;
     this.#dsql.scopeOwner = this;
     this.#nesting = nestedTransactionGuard(prepared.dsql.detectNestedTransactions ? this : undefined);
-    jitterMaxLifetime(this as unknown as { options: { maxLifetimeSeconds?: number } }, prepared.dsql.lifecycle);
+    jitterMaxLifetime(this as unknown as { options: { maxLifetimeSeconds?: number } }, prepared.dsql.session.lifetime);
     if (prepared.dsql.queryRetry) this.#enableQueryRetry(prepared.dsql.queryRetry);
   }
 
@@ -93,7 +93,7 @@ export class DsqlPool extends pg.Pool {
     }
     connectRetrying<DsqlPoolClient>(
       (cb) => super.connect(cb as Parameters<pg.Pool['connect']>[0]),
-      { deadlineMs: this.#dsql.connectDeadlineMs, describe: (err) => describeConnectFailure(err, this.#dsql.errorContext) },
+      { deadlineMs: this.#dsql.session.connectDeadlineMs, describe: (err) => describeConnectFailure(err, this.#dsql.session.config) },
       (err, client, done) => (client ? callback(undefined, client, guardCheckout(this, client)) : callback(err, client, done)),
     );
   }

@@ -1,15 +1,8 @@
 /* eslint-disable @typescript-eslint/no-empty-object-type -- `{}` mirrors Postgres.js's own generic defaults, so `DsqlSql<T>` is exactly `postgres()`'s return type */
 import postgres from 'postgres';
 import {
-  DEFAULT_IDLE_TIMEOUT_MILLIS,
   DsqlConfigError,
-  LifecyclePolicy,
-  describeConnectError,
-  redact,
-  resolveConfig,
-  connectRateLimiterFor,
-  tlsOptions,
-  tokenProviderFor,
+  createDsqlSession,
   withRetry,
   type ConnectRateLimiterStats,
   type DsqlConfig,
@@ -21,7 +14,6 @@ import { DsqlSocket } from './dsql-socket.js';
 import { guardReserved, isPostgresJs3 } from './postgres-js-3-closed-connection-patch.js';
 import { reserveWaiters, type ReserveWaiters } from './reserve-waiters.js';
 import { sessionOpener, type ConnectCounters, type ConnectStats } from './session-opener.js';
-import { dialTls } from './tls-dial.js';
 import { nestedTransactionError } from './nested-transaction-guard.js';
 import { beginOnce, rememberSql, transactionRetryOptions } from './transaction.js';
 import { LeasedAttempts } from './leasing.js';
@@ -140,18 +132,12 @@ function driverOptionsOf(input: object | undefined): Record<string, unknown> {
       throw new DsqlConfigError(
         key,
         'a password',
-        'no password: Aurora DSQL authenticates with IAM tokens, which dsql() signs itself (pass credentials or profile to choose the identity)',
+        // No "password:" in this text: redact() (which every DsqlError message goes through) would take the next word for one.
+        'no password (Aurora DSQL authenticates with IAM tokens, which dsql() signs itself; choose the identity with the credentials or profile option)',
       );
     }
   }
   return out;
-}
-
-function booleanOption(field: string, value: unknown, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value === 'boolean') return value;
-  const given = typeof value === 'string' ? JSON.stringify(redact(value).slice(0, 80)) : value === null ? 'null' : `a ${typeof value}`;
-  throw new DsqlConfigError(field, given, 'true or false');
 }
 
 function startupParameters(config: DsqlConfig, connection: unknown): Record<string, string> {
@@ -209,22 +195,12 @@ export function dsql<T extends Record<string, postgres.PostgresType> = {}>(
   urlOrOptions?: string | DsqlPostgresOptions<T>,
   options?: DsqlPostgresOptions<T>,
 ): DsqlSql<T> {
-  const config = resolveConfig(urlOrOptions as string | DsqlConnectionOptions | undefined, options);
-  const detectNestedTransactions = booleanOption(
-    'detectNestedTransactions',
-    options?.detectNestedTransactions ?? (typeof urlOrOptions === 'object' ? urlOrOptions.detectNestedTransactions : undefined),
-    true,
-  );
+  const session = createDsqlSession(urlOrOptions as string | DsqlConnectionOptions | undefined, options);
+  const { config, tokens, limiter, lifetime, detectNestedTransactions } = session;
   const driver = {
     ...driverOptionsOf(typeof urlOrOptions === 'object' ? urlOrOptions : undefined),
     ...driverOptionsOf(options),
   };
-  const tokens = tokenProviderFor(config);
-  const lifecycle = new LifecyclePolicy({ maxLifetimeSeconds: config.maxLifetimeSeconds });
-  // One limiter per cluster in the process, whatever the driver or the host name used to reach it.
-  const limiter = connectRateLimiterFor(config);
-  const tls = tlsOptions(config);
-  const password = (): Promise<string> => tokens.getToken();
   const counters: ConnectCounters = { opened: 0, attempts: 0, retried: 0, failed: 0 };
   /**
    * Backend keys of this sql's open sessions (kept by the sockets; read by Postgres.js 3.4's
@@ -237,29 +213,26 @@ export function dsql<T extends Record<string, postgres.PostgresType> = {}>(
   const socket = (parsed: { connect_timeout?: number | null; keep_alive?: number | null }): DsqlSocket => {
     const connectTimeoutMs = (parsed.connect_timeout ?? 30) * 1000;
     const opener = sessionOpener({
-      dial: (signal) =>
-        dialTls({ host: config.host, hostaddr: config.hostaddr, port: config.port, tls, keepAliveSeconds: parsed.keep_alive ?? undefined }, signal),
-      password,
-      limiter,
+      session,
+      keepAliveSeconds: parsed.keep_alive ?? undefined,
       // Leave Postgres.js's own connect timer a moment, so the application gets our explanation.
-      deadlineMs: connectTimeoutMs > 0 ? Math.max(0, connectTimeoutMs - 500) : 30_000,
-      describe: (err) => describeConnectError(err, config),
+      deadlineMs: connectTimeoutMs > 0 ? Math.max(0, connectTimeoutMs - 500) : session.connectDeadlineMs,
       counters,
     });
     return new DsqlSocket(opener, { host: config.host, port: config.port }, live);
   };
 
   const sql = createSql({
-    idle_timeout: DEFAULT_IDLE_TIMEOUT_MILLIS / 1000,
+    idle_timeout: lifetime.idleTimeoutMillis / 1000,
     ...driver,
     host: config.host,
     port: config.port,
     user: config.user,
     database: config.database,
-    pass: password,
+    pass: () => tokens.getToken(),
     ssl: false,
-    // A function: Postgres.js draws it once per connection slot, so every slot gets its own.
-    max_lifetime: (() => lifecycle.drawLifetimeMillis() / 1000) as unknown as number,
+    // A function: Postgres.js calls it for each connection, so every connection gets its own lifetime.
+    max_lifetime: lifetime.nextMaxLifetimeSeconds,
     connection: startupParameters(config, driver.connection),
     socket,
     onclose: (id: number) => {
@@ -272,13 +245,13 @@ export function dsql<T extends Record<string, postgres.PostgresType> = {}>(
   // and strands reservations; 4 does neither. The workarounds are for 3.4 only.
   const patch3 = isPostgresJs3(sql);
   const rawBegin = sql.begin;
-  const userRetry = (typeof urlOrOptions === 'object' ? urlOrOptions.retry : undefined) ?? options?.retry;
+  // sql.begin retries only when `retry` was asked for (a retried callback runs more than once).
   const beginRetry: RetryOptions | undefined =
-    userRetry === undefined || userRetry === false || config.retry === false ? undefined : transactionRetryOptions(config.retry);
+    session.retryRequested && session.retry !== false ? transactionRetryOptions(session.retry) : undefined;
   const connection = { host: config.host, port: config.port, live };
   rememberSql(sql, {
     begin: rawBegin as postgres.Sql['begin'],
-    retry: config.retry === false ? false : config.retry,
+    retry: session.retry,
     connection,
     detectNestedTransactions,
   });

@@ -1,7 +1,7 @@
-import type { Duplex } from 'node:stream';
-import { connectWithRetry, type ConnectRateLimiter, type RetryInfo } from '@dsql/core';
+import { connectWithRetry, type DsqlSession, type RetryInfo } from '@dsql/core';
 import type { Session, SessionOpener } from './dsql-socket.js';
 import { startupHandshake } from './handshake.js';
+import { dialTls } from './tls-dial.js';
 
 /**
  * Counters of the connections opened for one `sql` instance.
@@ -30,16 +30,15 @@ export interface ConnectCounters {
 
 /** What a {@link sessionOpener} needs. */
 export interface SessionOpenerOptions {
-  /** One TCP (+TLS) connection attempt. */
-  dial(signal: AbortSignal): Promise<Duplex>;
-  /** The IAM token, asked for only when the server wants a password. */
-  password(): Promise<string>;
-  /** Process-wide connection rate limiter of the endpoint, if enabled. */
-  limiter?: ConnectRateLimiter | undefined;
+  /**
+   * Core's session: where to dial and TLS, the IAM token (asked for only when the server wants a
+   * password), the endpoint's rate limiter, and the explanation of a refused connection.
+   */
+  session: Pick<DsqlSession, 'dial' | 'tls' | 'tokens' | 'limiter' | 'describeConnectError'>;
+  /** TCP keep-alive, in seconds (Postgres.js's `keep_alive`). */
+  keepAliveSeconds?: number | undefined;
   /** No new attempt starts after this many milliseconds. */
   deadlineMs: number;
-  /** Turns the final error into the one the application sees (core's `describeConnectError`). */
-  describe(err: unknown): unknown;
   counters: ConnectCounters;
   /** Called before each retry wait. */
   onRetry?: ((info: RetryInfo) => void) | undefined;
@@ -54,16 +53,18 @@ export interface SessionOpenerOptions {
  * core's explanation of what to check.
  *
  * @example
- * const opener = sessionOpener({ dial, password: () => tokens.getToken(), deadlineMs: 29_000, describe, counters });
+ * const opener = sessionOpener({ session: createDsqlSession(options), deadlineMs: 29_000, counters });
  */
 export function sessionOpener(options: SessionOpenerOptions): SessionOpener {
-  const { counters } = options;
+  const { counters, session } = options;
+  const dial = (signal: AbortSignal) => dialTls({ dial: session.dial, tls: session.tls, keepAliveSeconds: options.keepAliveSeconds }, signal);
+  const password = (): Promise<string> => session.tokens.getToken();
   const attempt = async (startup: Buffer, signal: AbortSignal): Promise<Session> => {
     counters.attempts++;
-    await options.limiter?.acquire({ signal });
-    const socket = await options.dial(signal);
+    await session.limiter?.acquire({ signal });
+    const socket = await dial(signal);
     try {
-      const greeting = await startupHandshake(socket, startup, options.password, signal);
+      const greeting = await startupHandshake(socket, startup, password, signal);
       return { socket, greeting };
     } catch (err) {
       socket.destroy();
@@ -89,12 +90,12 @@ export function sessionOpener(options: SessionOpenerOptions): SessionOpener {
         return session;
       } catch (err) {
         counters.failed++;
-        throw options.describe(err);
+        throw session.describeConnectError(err);
       }
     },
     async raw(signal) {
-      await options.limiter?.acquire({ signal });
-      return options.dial(signal);
+      await session.limiter?.acquire({ signal });
+      return dial(signal);
     },
   };
 }

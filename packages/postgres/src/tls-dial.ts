@@ -1,17 +1,15 @@
 import net from 'node:net';
 import tls from 'node:tls';
+import type { DsqlDialTarget } from '@dsql/core';
 import { SSL_REQUEST_CODE } from './wire.js';
 
-/** Where to dial and how to secure the connection. */
+/** Where to dial and how to secure the connection: core's session (`dial`, `tls`) plus TCP keep-alive. */
 export interface DialTarget {
-  /** Name the certificate is checked against and sent as SNI (the cluster endpoint). */
-  host: string;
-  /** Address actually dialled; defaults to `host`. */
-  hostaddr?: string | undefined;
-  port: number;
+  /** The session's dial target: `address` is dialled, `host` / `servername` name the cluster in TLS. */
+  dial: Pick<DsqlDialTarget, 'host' | 'port' | 'address' | 'servername'>;
   /**
-   * `tls.connect` options (from core's `tlsOptions(config)`: SNI, CA, verification); `false`
-   * for a plaintext connection, which only a custom host with `sslmode: 'disable'` gets.
+   * `tls.connect` options (the session's: SNI, CA, verification); `false` for a plaintext
+   * connection, which only a custom host with `sslmode: 'disable'` gets.
    */
   tls: tls.ConnectionOptions | false;
   /** TCP keep-alive, in seconds (0 or undefined: off). */
@@ -26,8 +24,8 @@ const SSL_REQUEST = (() => {
 })();
 
 /**
- * Opens a TCP connection to `hostaddr ?? host`, asks for TLS with an SSLRequest and upgrades
- * with SNI and certificate verification against `host` (verify-full unless `tls` says
+ * Opens a TCP connection to `dial.address` (`hostaddr`, else the host), asks for TLS with an SSLRequest and upgrades
+ * with SNI and certificate verification against `dial.host` (verify-full unless `tls` says
  * otherwise). Resolves once the TLS handshake has succeeded; destroys everything if `signal`
  * aborts first.
  *
@@ -36,12 +34,13 @@ const SSL_REQUEST = (() => {
  * the plaintext side.
  *
  * @example
- * const socket = await dialTls({ host: 'abc.dsql.us-east-1.on.aws', port: 5432, tls: {} }, signal);
+ * const socket = await dialTls({ dial: session.dial, tls: session.tls }, signal);
  */
 export function dialTls(target: DialTarget, signal?: AbortSignal): Promise<tls.TLSSocket | net.Socket> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
-    const tcp = net.connect({ host: target.hostaddr ?? target.host, port: target.port });
+    const { dial } = target;
+    const tcp = net.connect({ host: dial.address, port: dial.port });
     let secure: tls.TLSSocket | undefined;
     const fail = (err: unknown): void => {
       cleanup();
@@ -77,8 +76,7 @@ export function dialTls(target: DialTarget, signal?: AbortSignal): Promise<tls.T
       }
       tcp.removeListener('close', onEarlyClose);
       tcp.removeListener('error', fail);
-      const servername = net.isIP(target.host) ? undefined : target.host;
-      secure = tls.connect({ servername, host: target.host, ...tlsOptions, socket: tcp });
+      secure = tls.connect({ servername: dial.servername, host: dial.host, ...tlsOptions, socket: tcp });
       secure.once('error', fail);
       secure.once('secureConnect', () => {
         cleanup();

@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import { connectRateLimiterFor, isDsqlError, resolveConfig } from '@dsql/core';
+import { createDsqlSession, isDsqlError } from '@dsql/core';
 import { dsql, dsqlStats } from '@dsql/postgres';
 import { minimalPostgres, scriptedServer } from './support/scripted-server.js';
 
@@ -68,6 +68,9 @@ describe('dsql() options', () => {
     expect(isDsqlError(err, 'invalid-config')).toBe(true);
     expect((err as { field: string }).field).toBe('password');
     expect((err as Error).message).toMatch(/IAM/);
+    // The explanation reaches the reader whole: redact() leaves no part of it out.
+    expect((err as Error).message).toContain('Aurora DSQL authenticates with IAM tokens, which dsql() signs itself');
+    expect((err as Error).message).not.toContain('[redacted]');
     expect(inspect(err)).not.toContain('hunter2-secret');
   });
 
@@ -79,11 +82,11 @@ describe('dsql() options', () => {
     expect(dsqlStats({})).toBeUndefined();
   });
 
-  it("shares the cluster's connection rate limiter with every adapter and endpoint form (core's connectRateLimiterFor)", async () => {
+  it("shares the cluster's connection rate limiter with every adapter and endpoint form (core's session limiter)", async () => {
     const sql = dsql({ host: 'zyxwvutsrqponmlkjihgfedcba.dsql.us-east-1.on.aws', credentials, fetch_types: false });
     try {
       // What another adapter of the same cluster gets, reaching it by its bare cluster id.
-      const other = connectRateLimiterFor(resolveConfig({ host: 'zyxwvutsrqponmlkjihgfedcba', region: 'us-east-1', credentials }))!;
+      const other = createDsqlSession({ host: 'zyxwvutsrqponmlkjihgfedcba', region: 'us-east-1', credentials }).limiter!;
       const before = dsqlStats(sql)!.rateLimiter!.immediate;
       await other.acquire();
       expect(dsqlStats(sql)!.rateLimiter!.immediate).toBe(before + 1);

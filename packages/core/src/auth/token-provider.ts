@@ -323,17 +323,8 @@ export function resetSharedTokenProviders(): void {
 }
 
 /**
- * Same as {@link TokenProvider.shared}.
- *
- * @example
- * const tokens = getTokenProvider({ host, region, user: 'app' });
- */
-export function getTokenProvider(options: TokenProviderOptions): TokenProvider {
-  return TokenProvider.shared(options);
-}
-
-/**
- * The shared token provider for a resolved config (signs for `config.tokenHost`).
+ * The shared token provider for a resolved config (signs for `config.tokenHost`). Internal:
+ * adapters get it as `createDsqlSession(options).tokens`, users as `TokenProvider.shared()`.
  *
  * @example
  * const tokens = tokenProviderFor(resolveConfig(options));

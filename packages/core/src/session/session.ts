@@ -13,6 +13,28 @@ import { resolveDetectNestedTransactions } from '../transaction/nested.js';
 import { describeValue } from '../errors/redact.js';
 import type { ResolvedRetryOptions } from '../retry.js';
 
+/**
+ * Key under which options can carry a session already created from them, so that an adapter
+ * building on another (Kysely's dialect creating a `DsqlPool`) resolves the options once:
+ * {@link sessionCarriedBy} returns it. Registered with `Symbol.for`, so copies of this package agree.
+ *
+ * @example
+ * new DsqlPool({ ...options, [DSQL_SESSION]: createDsqlSession(options) });
+ */
+export const DSQL_SESSION: unique symbol = Symbol.for('@dsql/core/session') as never;
+
+/**
+ * The session an options object carries under {@link DSQL_SESSION}, if any.
+ *
+ * @example
+ * const session = sessionCarriedBy(options) ?? createDsqlSession(options);
+ */
+export function sessionCarriedBy(options: unknown): DsqlSession | undefined {
+  if (typeof options !== 'object' || options === null) return undefined;
+  const carried = (options as { [DSQL_SESSION]?: unknown })[DSQL_SESSION];
+  return typeof carried === 'object' && carried !== null && 'config' in carried && 'tokens' in carried ? (carried as DsqlSession) : undefined;
+}
+
 /** Time allowed for opening a connection, retries included, when the driver sets none. */
 export const DEFAULT_CONNECT_DEADLINE_MS = 30_000;
 
@@ -95,6 +117,11 @@ export interface DsqlSession {
   readonly connectDeadlineMs: number;
   /** The resolved default OCC retry of transactions, or `false`. */
   readonly retry: ResolvedRetryOptions | false;
+  /**
+   * Whether the options set `retry` themselves (not the default). A driver method that retries
+   * only when asked, such as Postgres.js's `sql.begin`, reads this.
+   */
+  readonly retryRequested: boolean;
   readonly detectNestedTransactions: boolean;
   /** Turns a refused connection into an error saying what to check next (`describeConnectError` for this config). */
   describeConnectError(err: unknown): unknown;
@@ -160,6 +187,7 @@ export function createDsqlSession(
     lifetime,
     connectDeadlineMs,
     retry: config.retry,
+    retryRequested: pick('retry', input, overrides) !== undefined,
     detectNestedTransactions,
     // Through the error funnel: a refused connection carries err.dsql, its hint for this connection.
     describeConnectError: (err: unknown) => classifyInPlace(describeConnectError(err, config), config),
