@@ -162,11 +162,11 @@ export class DsqlConnection implements DatabaseConnection {
 }
 
 function savepointError(method: string): DsqlUnsupportedError {
-  return new DsqlUnsupportedError(
+  return classifyInPlace(new DsqlUnsupportedError(
     'savepoints',
     `${method}() is not supported on Aurora DSQL: it has no SAVEPOINT, RELEASE or ROLLBACK TO (so no nested ` +
       'transactions). Run the work in the surrounding transaction, or as its own transaction().',
-  );
+  ));
 }
 
 /**
@@ -219,14 +219,14 @@ export class DsqlDriver implements Driver {
     const c = connection as DsqlConnection;
     // Before anything is sent, and (see DeferredSession) before a connection is checked out.
     const nested = this.#options.nest && nestedError(this.#options.nest, 'db.transaction() / db.startTransaction()');
-    if (nested) throw nested;
+    if (nested) throw classifyInPlace(nested);
     if (settings.isolationLevel !== undefined && settings.isolationLevel !== 'repeatable read') {
-      throw new DsqlUnsupportedError(
+      throw classifyInPlace(new DsqlUnsupportedError(
         'isolation levels',
         `Isolation level "${settings.isolationLevel}" is not supported by Aurora DSQL: every transaction runs at ` +
           'REPEATABLE READ (snapshot isolation) with optimistic concurrency. Remove setIsolationLevel(), or pass ' +
           "'repeatable read'; retry OCC conflicts (40001) with transaction() from @dsql/kysely.",
-      );
+      ));
     }
     // Plain BEGIN is already repeatable read on DSQL; DSQL refuses SET TRANSACTION, so the access
     // mode rides on the BEGIN itself.
@@ -254,7 +254,7 @@ export class DsqlDriver implements Driver {
       throw classifyInPlace(new CommitOutcomeUnknownError({ cause: err }));
     }
     c.tx = 'ended';
-    if (result.command?.toUpperCase() === 'ROLLBACK') throw new DsqlTransactionRolledBackError();
+    if (result.command?.toUpperCase() === 'ROLLBACK') throw classifyInPlace(new DsqlTransactionRolledBackError());
     const jobs = c.pendingJobs;
     c.pendingJobs = [];
     for (const job of jobs) await c.waitForJob(job);

@@ -123,3 +123,19 @@ it('a streamed query that fails carries err.dsql (Postgres.js driver)', async ()
     await db.destroy();
   }
 });
+
+it("the adapter's own refusals (savepoint, isolation level) carry err.dsql out of Kysely's own transactions", async () => {
+  const db = database(local, 'pool');
+  try {
+    const trx = await db.startTransaction().execute();
+    try {
+      expectDsql(await failure(trx.savepoint('s1').execute()), { kind: 'unsupported', retryable: false });
+    } finally {
+      await trx.rollback().execute();
+    }
+    const isolation = await failure(db.transaction().setIsolationLevel('serializable').execute(async () => undefined));
+    expectDsql(isolation, { kind: 'unsupported', retryable: false });
+  } finally {
+    await db.destroy();
+  }
+});
