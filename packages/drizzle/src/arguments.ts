@@ -3,7 +3,7 @@
  * plus the shared DSQL options given directly, sorted into what the driver needs and what
  * Drizzle needs. Shared by both drivers.
  */
-import { DsqlConfigError } from '@dsql/core';
+import { DsqlConfigError, resolveDetectNestedTransactions } from '@dsql/core';
 import type { TransactionRetry } from './transaction.js';
 
 /** Keys of Drizzle's own `DrizzleConfig` (and this package's `retry`, `detectNestedTransactions`). */
@@ -39,9 +39,9 @@ function take(from: Record<string, unknown>): { drizzle: Record<string, unknown>
   return { drizzle, rest };
 }
 
+/** `detectNestedTransactions` as given (validated by core), `undefined` when not configured. */
 function detectOption(value: unknown): boolean | undefined {
-  if (value !== undefined && typeof value !== 'boolean') throw new DsqlConfigError('detectNestedTransactions', typeof value, 'true or false');
-  return value;
+  return value === undefined ? undefined : resolveDetectNestedTransactions(value);
 }
 
 /** Takes this package's own keys (`retry`, `detectNestedTransactions`) out of Drizzle's config. */
