@@ -14,8 +14,7 @@ import { DsqlSocket } from './dsql-socket.js';
 import { guardReserved, isPostgresJs3 } from './postgres-js-3-closed-connection-patch.js';
 import { reserveWaiters, type ReserveWaiters } from './reserve-waiters.js';
 import { sessionOpener, type ConnectCounters, type ConnectStats } from './session-opener.js';
-import { nestedTransactionError } from './nested-transaction-guard.js';
-import { beginOnce, rememberSql, transactionRetryOptions } from './transaction.js';
+import { beginOnce, nestedTransactionError, rememberSql, transactionRetryOptions } from './transaction.js';
 import { LeasedAttempts } from './leasing.js';
 import { classifyQueryErrors } from './query-errors.js';
 
@@ -255,7 +254,7 @@ export function dsql<T extends Record<string, postgres.PostgresType> = {}>(
     connection,
     detectNestedTransactions,
   });
-  /** Names this `sql` to the nested-transaction guard (nested-transaction-guard.ts). */
+  /** Names this `sql` to the nested-transaction guard (core's NestedTransactionGuard, in transaction.ts). */
   const nestScope = detectNestedTransactions ? sql : undefined;
   Object.defineProperty(sql, 'begin', {
     configurable: true,

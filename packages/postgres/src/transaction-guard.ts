@@ -1,50 +1,28 @@
 import type postgres from 'postgres';
-import { DsqlUnsupportedError } from '@dsql/core';
+import { assertRepeatableRead, savepointError } from '@dsql/core';
 
 const ISOLATION = /\bisolation\s+level\s+([a-z ]+?)\s*(?:,|$|\b(?:read\s+(?:write|only)|(?:not\s+)?deferrable)\b)/i;
 
 /**
  * Throws `DsqlUnsupportedError` when `sql.begin(options, …)` asks for an isolation level other
- * than repeatable read, the only one Aurora DSQL offers (it would refuse the BEGIN).
+ * than repeatable read (the refusal is @dsql/core's `assertRepeatableRead`; this reads
+ * Postgres.js's begin options string).
  *
  * @example
  * assertBeginOptions('isolation level serializable'); // throws DsqlUnsupportedError
  */
 export function assertBeginOptions(options: string): void {
-  const level = ISOLATION.exec(options)?.[1]?.replace(/\s+/g, ' ').toLowerCase();
-  if (level !== undefined && level !== 'repeatable read') {
-    throw new DsqlUnsupportedError(
-      'isolation levels',
-      `sql.begin('${options}'): Aurora DSQL only runs transactions at REPEATABLE READ (snapshot isolation); ` +
-        `"${level}" is not supported. Drop the isolation level from the begin options.`,
-    );
-  }
+  assertRepeatableRead(ISOLATION.exec(options)?.[1], `sql.begin('${options}')`, 'Drop the isolation level from the begin options.');
 }
 
-function refuseSavepoint(): Promise<never> {
-  return Promise.reject(
-    new DsqlUnsupportedError(
-      'savepoints',
-      'sql.savepoint() is not supported by Aurora DSQL (no SAVEPOINT, RELEASE or ROLLBACK TO, so no nested ' +
-        'transactions): run the work in the surrounding transaction, or as its own transaction().',
-    ),
-  );
-}
-
-function refuseNestedBegin(): Promise<never> {
-  return Promise.reject(
-    new DsqlUnsupportedError(
-      'savepoints',
-      'tx.begin() inside a transaction is not supported by Aurora DSQL: Postgres.js runs it as a SAVEPOINT, and DSQL has ' +
-        'no SAVEPOINT, RELEASE or ROLLBACK TO. Run the work in the surrounding transaction, or as its own transaction().',
-    ),
-  );
-}
+const refuseSavepoint = (): Promise<never> => Promise.reject(savepointError('sql.savepoint()'));
+const refuseNestedBegin = (): Promise<never> =>
+  Promise.reject(savepointError('tx.begin() inside a transaction', 'Postgres.js runs it as a SAVEPOINT'));
 
 /**
  * Replaces `tx.savepoint` of a Postgres.js transaction — and `tx.begin`, which Postgres.js 4 runs
- * as a savepoint — with ones that reject at once with a `DsqlUnsupportedError`, before anything
- * is sent: DSQL refuses SAVEPOINT, and the refusal would abort the whole surrounding transaction.
+ * as a savepoint — with ones that reject at once with @dsql/core's savepoint refusal, before
+ * anything is sent.
  *
  * @example
  * await sql.begin((tx) => { guardTransaction(tx); return fn(tx); });

@@ -1,16 +1,14 @@
 import type postgres from 'postgres';
 import {
-  CommitOutcomeUnknownError,
-  classifyInPlace,
   DsqlUnsupportedError,
+  NestedTransactionGuard,
+  classifyInPlace,
   isConnectionLoss,
-  isRetryableTransactionError,
-  resolveRetryOptions,
-  withRetry,
+  runManagedTransaction,
+  transactionRetryOptions as coreRetryOptions,
   type RetryOptions,
 } from '@dsql/core';
 import { ConnectionGuard, isPostgresJs3, type GuardedConnectionInfo } from './postgres-js-3-closed-connection-patch.js';
-import { nestedTransactionError, runInsideTransaction } from './nested-transaction-guard.js';
 import { assertBeginOptions, guardTransaction } from './transaction-guard.js';
 
 /** What `dsql()` remembers about an `sql` it created. */
@@ -49,47 +47,59 @@ export type TransactionResult<T> = T extends any[] ? { [k in keyof T]: T[k] exte
 type TxCallback<TT extends Record<string, unknown>, T> = (tx: postgres.TransactionSql<TT>) => T | Promise<T>;
 
 /**
- * One attempt: Postgres.js's `begin` with the DSQL guards, turning a connection lost while
- * COMMIT was in flight into a `CommitOutcomeUnknownError`.
+ * How this adapter's nested-transaction error names its callbacks and their owner (the check and
+ * its contract are @dsql/core's `NestedTransactionGuard`).
+ */
+const NESTING_WORDING = {
+  callback: 'a transaction callback (sql.begin() or transaction())',
+  owner: 'sql',
+  wait: 'forever when every connection is held, since Postgres.js has no queue timeout',
+} as const;
+
+/**
+ * The `DsqlUnsupportedError` for `called` (`'sql.begin()'`, `'transaction()'`) when it was called
+ * from inside a running transaction callback of the same `sql` (`scope`), else `undefined`.
+ *
+ * @example
+ * const nested = nestedTransactionError(sql, 'sql.begin()');
+ * if (nested) return Promise.reject(nested);
+ */
+export function nestedTransactionError(scope: object, called: string): DsqlUnsupportedError | undefined {
+  return new NestedTransactionGuard(scope, NESTING_WORDING).refusal(called);
+}
+
+/**
+ * One attempt of Postgres.js's `begin` with the DSQL guards, as @dsql/core's
+ * `runManagedTransaction` runs it: `commitSent()` once the callback resolved.
  *
  * Postgres.js sends COMMIT as soon as the callback's promise settles (and rolls back instead
  * when any statement of the transaction failed, even one whose error was caught), so a
  * connection loss reported after the callback resolved, while `begin` was still open, means
- * COMMIT was, or was about to be, sent: its outcome is unknown. (If the connection died just
- * before COMMIT left, reporting "unknown" is the safe side of the same uncertainty.) A loss
- * reported before the callback resolved means COMMIT was never sent: a connection failure that
- * `transaction()` retries. Both Postgres.js 3.4 and 4 reject `begin` as soon as the transaction's
- * connection closes, with the connection error.
+ * COMMIT was, or was about to be, sent: core's COMMIT-outcome decision makes it a
+ * `CommitOutcomeUnknownError`. (If the connection died just before COMMIT left, reporting
+ * "unknown" is the safe side of the same uncertainty.) A loss reported before the callback
+ * resolved means COMMIT was never sent: a connection failure that `transaction()` retries. Both
+ * Postgres.js 3.4 and 4 reject `begin` as soon as the transaction's connection closes, with the
+ * connection error.
  *
  * On Postgres.js 3.4 (`patch3`), nothing more may reach a closed connection, which 3.4 does not
  * ensure itself (see postgres-js-3-closed-connection-patch.ts): the transaction's statements are
  * guarded ({@link ConnectionGuard}: they reject with `CONNECTION_CLOSED`), and when the callback
  * finishes — either way — after the connection closed, its answer is withheld from Postgres.js:
  * `begin` has already been rejected with the connection error, and that rejection is what the
- * caller gets. Postgres.js 4 does all of that itself (a statement on the closed connection
- * rejects, no COMMIT or ROLLBACK is written to it).
- *
- * `where` (from `dsql()`) names the endpoint and the open sessions (for the 3.4 guard); without
- * it (a plain `postgres()` sql) the connection counts as closed once `begin` was rejected.
- *
- * `nestScope` (the `sql` from `dsql()`, unless `detectNestedTransactions` is off) marks the
- * callback as running for that `sql` while it runs, so that a transaction started on the same
- * `sql` from inside it is refused (see nested-transaction-guard.ts).
- *
- * `started` receives what Postgres.js's `begin` returned (on Postgres.js 4 a withdrawable
- * `Leasing`: see leasing.ts).
+ * caller gets. Postgres.js 4 does all of that itself.
  */
-export async function beginOnce<TT extends Record<string, unknown>, T>(
+async function beginAttempt<TT extends Record<string, unknown>, T>(
   begin: postgres.Sql<TT>['begin'],
   options: string,
   fn: TxCallback<TT, T>,
   where: Omit<GuardedConnectionInfo, 'closed'> | undefined,
-  nestScope: object | undefined,
+  nesting: NestedTransactionGuard,
   patch3: boolean,
+  commitSent: () => void,
   started?: (raw: { cancel?: () => Promise<void> }) => void,
 ): Promise<TransactionResult<T>> {
   assertBeginOptions(options);
-  let committing = false;
   let settled = false;
   /** Postgres.js 3.4's pending answer to a callback whose connection closed: never settles. */
   const withheld = (): Promise<never> => new Promise<never>(() => undefined);
@@ -102,13 +112,12 @@ export async function beginOnce<TT extends Record<string, unknown>, T>(
     try {
       const guarded = guardTransaction(tx);
       const inner = guard ? guard.wrap(guarded) : guarded;
-      const run = (): T | Promise<T> => {
+      const result = await nesting.run(() => {
         const value = fn(inner);
         return (Array.isArray(value) ? Promise.all(value) : value) as T | Promise<T>;
-      };
-      const result = await (nestScope === undefined ? run() : runInsideTransaction(nestScope, run));
+      });
       if (closed()) return guard ? withheld() : (result as T);
-      committing = true;
+      commitSent();
       return result as T;
     } catch (err) {
       // A connection loss is reported to the statement (by the socket's 'error') a moment
@@ -125,25 +134,47 @@ export async function beginOnce<TT extends Record<string, unknown>, T>(
     () => (settled = true),
     () => (settled = true),
   );
-  try {
-    return (await outcome) as TransactionResult<T>;
-  } catch (err) {
-    // The error funnel: what leaves sql.begin / transaction() carries err.dsql (also on 3.4).
-    if (committing && isConnectionLoss(err)) throw classifyInPlace(new CommitOutcomeUnknownError({ cause: err }));
-    throw classifyInPlace(err);
-  }
-}
-
-/** Retry options for {@link withRetry}: transaction-safe defaults, then the caller's own. */
-export function transactionRetryOptions(retry: RetryOptions | true): RetryOptions {
-  const resolved = resolveRetryOptions(retry) as RetryOptions;
-  const out: RetryOptions = { retryOn: isRetryableTransactionError };
-  for (const [k, v] of Object.entries(resolved)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
-  return out;
+  return (await outcome) as TransactionResult<T>;
 }
 
 /**
- * Runs `fn` in a DSQL transaction on `sql` (from `dsql()`, or any Postgres.js `sql`) and
+ * One attempt of `sql.begin` for `dsql()`'s wrapped `begin` (its retry, when configured, is
+ * around this): {@link beginAttempt} under core's COMMIT-outcome decision. `where` (from `dsql()`)
+ * names the endpoint and the open sessions (for the 3.4 guard); `nestScope` (the `sql`, unless
+ * `detectNestedTransactions` is off) scopes the callback for the nested-transaction check;
+ * `started` receives what Postgres.js's `begin` returned (on Postgres.js 4 a withdrawable
+ * `Leasing`: see leasing.ts).
+ */
+export function beginOnce<TT extends Record<string, unknown>, T>(
+  begin: postgres.Sql<TT>['begin'],
+  options: string,
+  fn: TxCallback<TT, T>,
+  where: Omit<GuardedConnectionInfo, 'closed'> | undefined,
+  nestScope: object | undefined,
+  patch3: boolean,
+  started?: (raw: { cancel?: () => Promise<void> }) => void,
+): Promise<TransactionResult<T>> {
+  const nesting = new NestedTransactionGuard(nestScope, NESTING_WORDING);
+  return runManagedTransaction(
+    ({ commitSent }) => beginAttempt(begin, options, fn, where, nesting, patch3, commitSent, started),
+    false,
+  ).catch((err: unknown) => {
+    // The error funnel: what leaves sql.begin / transaction() carries err.dsql (also on 3.4).
+    throw classifyInPlace(err);
+  });
+}
+
+/**
+ * Retry options for `dsql()`'s `sql.begin` retry: @dsql/core's transaction retry default.
+ *
+ * @example
+ * withRetry(once, transactionRetryOptions({ maxAttempts: 5 }));
+ */
+export const transactionRetryOptions: (retry: RetryOptions | true) => RetryOptions = (retry) => coreRetryOptions(retry);
+
+/**
+ * Runs `fn` in a DSQL transaction on `sql` (from `dsql()`, or any Postgres.js `sql`) with
+ * @dsql/core's transaction runner (`runManagedTransaction`, whose contracts these are), and
  * retries the whole transaction on OCC conflicts (SQLSTATE 40001, OC000/OC001) and on
  * connection failures that happened before COMMIT was sent, with capped exponential backoff
  * and jitter. `retry` overrides the `retry` option given to `dsql()`; `false` runs once.
@@ -191,9 +222,13 @@ export function transaction<TT extends Record<string, unknown>, T>(
   const nestScope = state?.detectNestedTransactions ? sql : undefined;
   const nested = nestScope && nestedTransactionError(nestScope, 'transaction()');
   if (nested) return Promise.reject(nested);
-  const policy = retry ?? state?.retry ?? true;
+  const nesting = new NestedTransactionGuard(nestScope, NESTING_WORDING);
   const where = state?.connection;
   const patch3 = isPostgresJs3(sql);
-  if (policy === false) return beginOnce(begin, '', fn, where, nestScope, patch3);
-  return withRetry(() => beginOnce(begin, '', fn, where, nestScope, patch3), transactionRetryOptions(policy));
+  return runManagedTransaction(
+    ({ commitSent }) => beginAttempt(begin, '', fn, where, nesting, patch3, commitSent),
+    retry ?? state?.retry ?? true,
+  ).catch((err: unknown) => {
+    throw classifyInPlace(err);
+  });
 }
