@@ -12,5 +12,5 @@ module.exports = {
   ...base,
   displayName: `postgres.js ${require(path.join(dir, 'package.json')).version}`,
   moduleNameMapper: { '^postgres$': path.join(dir, 'src', 'index.js'), ...base.moduleNameMapper },
-  testMatch: ['<rootDir>/test/{drivers,nested-transactions,migrate,postgres-js-idle-close}.int.test.ts'],
+  testMatch: ['<rootDir>/test/{drivers,nested-transactions,migrate,postgres-js-idle-close,error-funnel}.int.test.ts'],
 };

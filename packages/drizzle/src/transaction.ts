@@ -6,6 +6,7 @@ import {
   CommitOutcomeUnknownError,
   DsqlTransactionRolledBackError,
   DsqlUnsupportedError,
+  classifyInPlace,
   isConnectionLoss,
   isDsqlError,
   isRetryableTransactionError,
@@ -276,15 +277,19 @@ function run<T>(
   // the checkout would wait forever.
   const scope = scopeOwner(db, state);
   const nested = scope && nestedTransactionError(scope.owner, called, { callback: 'a transaction callback', owner: scope.name });
-  if (nested) return Promise.reject(nested);
+  if (nested) return Promise.reject(classifyInPlace(nested));
   let checked: TransactionConfig | undefined;
   try {
     checked = checkConfig(config, state.style);
   } catch (err) {
-    return Promise.reject(err);
+    return Promise.reject(classifyInPlace(err));
   }
   const once = (): Promise<T> => attempt(db, state.original, fn, checked, state.style, scope?.owner);
-  return retry === false ? once() : withRetry(once, retryOptions(retry));
+  // The error funnel: what leaves db.transaction() / transaction() carries err.dsql — a
+  // DrizzleQueryError too (its `cause`, the driver's error, carries it already).
+  return (retry === false ? once() : withRetry(once, retryOptions(retry))).catch((err: unknown) => {
+    throw classifyInPlace(err);
+  });
 }
 
 /**
