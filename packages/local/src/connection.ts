@@ -9,6 +9,7 @@ import tls from 'node:tls';
 import type { DsqlLocalCredentials } from './auth/token.js';
 import { verifyDsqlToken } from './auth/token.js';
 import type { FaultBook } from './faults.js';
+import type { OccArbiter } from './occ.js';
 import type { TokenBucket } from './limits/token-bucket.js';
 import { ProxySession } from './proxy.js';
 import type { SqlError, SqlRules } from './sql/hook.js';
@@ -53,6 +54,8 @@ export interface ConnectionContext {
    * against maxConnections; closed by stop().
    */
   sessions: Set<{ close(): void }>;
+  /** Decides lock conflicts at COMMIT, first committer wins (see occ.ts); absent: the first writer wins. */
+  occ?: OccArbiter;
   /**
    * Connections that have not authenticated yet, oldest first. Not counted against
    * maxConnections (silent sockets must not lock clients out); bounded by `maxHandshakes`
@@ -379,7 +382,7 @@ async function authenticate(
     socket,
     up.socket,
     ctx.rules.newSession(),
-    { faults: ctx.faults, stats, maxTransactionAgeMs: ctx.maxTransactionAgeMs, closeAt: Date.now() + ageMs + jitter },
+    { faults: ctx.faults, stats, maxTransactionAgeMs: ctx.maxTransactionAgeMs, closeAt: Date.now() + ageMs + jitter, occ: ctx.occ, pid: backendPid(up.greeting) },
     () => {
       stats.openConnections--;
       ctx.sessions.delete(session);
@@ -429,4 +432,10 @@ function readPassword(socket: tls.TLSSocket, extra: Buffer): Promise<string | Fr
     if (extra.length) onData(extra);
     socket.resume();
   });
+}
+
+/** The upstream backend's process id, from its BackendKeyData (0 if it sent none). */
+function backendPid(greeting: readonly Buffer[]): number {
+  const key = greeting.find((f) => f[0] === 0x4b /* K */ && f.length >= 13);
+  return key ? key.readInt32BE(5) : 0;
 }

@@ -45,7 +45,10 @@ export interface DsqlLocalOptions {
   maxConnectionAgeSeconds?: number;
   /** Transaction age after which statements fail with 54000 (default 300 s). */
   maxTransactionAgeSeconds?: number;
-  /** Upstream `lock_timeout` in ms used to turn lock waits into OCC conflicts (default 100). */
+  /**
+   * Upstream `lock_timeout` in ms: how long a statement may wait for another transaction's row
+   * lock before the proxy sets it aside and decides the conflict at COMMIT (default 1).
+   */
   lockTimeoutMs?: number;
   /** SQL rules (default: DSQL's, `createDsqlRules()`); `passThroughRules` forwards everything. */
   rules?: SqlRules;
@@ -132,7 +135,7 @@ export function resolveOptions(o: DsqlLocalOptions = {}): ResolvedOptions {
     connectRate,
     maxConnectionAgeSeconds: o.maxConnectionAgeSeconds === undefined ? 3600 : positive('maxConnectionAgeSeconds', o.maxConnectionAgeSeconds),
     maxTransactionAgeSeconds: o.maxTransactionAgeSeconds === undefined ? 300 : positive('maxTransactionAgeSeconds', o.maxTransactionAgeSeconds),
-    lockTimeoutMs: o.lockTimeoutMs === undefined ? 100 : positive('lockTimeoutMs', o.lockTimeoutMs, { integer: true }),
+    lockTimeoutMs: o.lockTimeoutMs === undefined ? 1 : positive('lockTimeoutMs', o.lockTimeoutMs, { integer: true }),
     rules: o.rules,
     tls: tlsOpt,
   };

@@ -13,6 +13,7 @@ import type net from 'node:net';
 import type tls from 'node:tls';
 import { serialize } from 'pg-protocol';
 import type { FaultBook } from './faults.js';
+import type { Holder, OccArbiter, OccParticipant } from './occ.js';
 import type { SqlContext, SqlError, SqlSession, TxStatus } from './sql/hook.js';
 import type { DsqlLocalStats } from './stats.js';
 import { commandComplete, commandTagOf, errorFields, errorFromFields, errorResponse, readyForQuery } from './wire/backend.js';
@@ -34,6 +35,32 @@ const WRITE_RE = /^\s*(?:insert|update|delete|with|merge)\b/i;
 const RETURNING_RE = /\breturning\b/i;
 /** A statement PostgreSQL rejects at parse time: used to put a transaction into the aborted state. */
 const FAILING_SQL = 'DSQL_LOCAL_ABORT';
+
+/** Answer of a replayed statement: no parameters, no result formats. */
+const NO_PARAM_TYPES = Buffer.from([0, 0]);
+const NO_BIND_VALUES = Buffer.from([0, 0, 0, 0, 0, 0]);
+/** Rolls the open transaction back to before its first write, keeping its snapshot (see occ.ts). */
+const RELEASE_LOCKS = 'ROLLBACK TO SAVEPOINT dsql_local_tx';
+/** Without that savepoint: a fresh transaction (the snapshot is lost). */
+const RESTART = 'ROLLBACK; BEGIN ISOLATION LEVEL REPEATABLE READ';
+/** How long a statement replayed at COMMIT (or an autocommit write) may wait for a lock. */
+const COMMIT_LOCK_TIMEOUT = "SET LOCAL lock_timeout = '5s'";
+/** Upstream errors of a replay at COMMIT that mean another transaction committed first. */
+const REPLAY_CONFLICT_CODES = new Set(['40001', '40P01', '55P03', '23505', '23503']);
+/** `while updating tuple (0,1) in relation "t"`: the row version a lock-timeout error waited for. */
+const WAITED_ROW_RE = /while (?:updating|deleting|locking) tuple \((\d+,\d+)\) in relation "([^"]+)"/;
+
+/**
+ * A statement that met another transaction's lock and was rolled back to its savepoint: run again
+ * at COMMIT (see occ.ts), as an extended-protocol statement of the proxy's own.
+ */
+interface Deferred {
+  sql: string;
+  /** Parse's parameter type section. */
+  paramTypes: Buffer;
+  /** Bind's sections after the names. */
+  bindTail: Buffer;
+}
 
 const enum K {
   Simple,
@@ -58,6 +85,14 @@ interface Pending {
   completed?: number;
   /** A hidden extended-protocol message the proxy added: its answer is consumed here. */
   hidden?: boolean;
+  /** A hidden Parse: the name of the statement it prepares. */
+  name?: string;
+  /** A savepoint (`dsql_local_s`) was taken right before this statement (see occ.ts). */
+  savepointed?: boolean;
+  /** How to run this statement again at COMMIT if it meets a lock. */
+  deferral?: Deferred;
+  /** A COMMIT, or a statement the proxy wraps in a transaction: the number of the transaction it ends. */
+  commitSerial?: number;
   /** Replaces the first ErrorResponse of this request (the request was made to fail). */
   refusal?: SqlError;
   /** The request is a COMMIT rewritten to ROLLBACK: report this error instead of its tag. */
@@ -150,6 +185,8 @@ interface StatementInfo {
   drop?: boolean;
   /** A statement a conflict must not leave without its rows (see `Replayable`). */
   replayable?: Replayable;
+  /** A write or locking read: its text as sent and Parse's parameter types (see `Deferred`). */
+  takesLocks?: { sent: string; paramTypes: Buffer };
 }
 
 /** A bound portal: its statement, and whether an Execute already started it. */
@@ -170,10 +207,14 @@ export interface ProxyContext {
   maxTransactionAgeMs: number;
   /** When the session must close (ms since epoch), at the first idle moment after it. */
   closeAt: number;
+  /** The server's OCC arbiter; without it lock waits doom the transaction that met them. */
+  occ?: OccArbiter;
+  /** Upstream backend process id (from BackendKeyData). */
+  pid?: number;
 }
 
 /** Runs one session until either side closes. */
-export class ProxySession {
+export class ProxySession implements OccParticipant {
   /** PostgreSQL's own limit on a client message (PQ_LARGE_MESSAGE_LIMIT): nothing longer is buffered. */
   private readonly fromClient = new FrameReader(0x3fffffff);
   private readonly fromUpstream = new FrameReader();
@@ -217,7 +258,6 @@ export class ProxySession {
   private batchExecuted = false;
   /** The proxy failed a message of this batch: PostgreSQL skips the rest of it, up to Sync. */
   private batchRefused = false;
-  private beginPrepared = false;
   /** A re-executed COMMIT was failed in place: roll back when its batch is answered. */
   private rollbackAtSync = false;
   /** Syncs sent so far. */
@@ -229,6 +269,36 @@ export class ProxySession {
   private readonly statements = new Map<string, StatementInfo>();
   private readonly portals = new Map<string, PortalInfo>();
   private ageTimer: NodeJS.Timeout | undefined;
+
+  // ---- optimistic concurrency (see occ.ts) ----
+  readonly pid: number;
+  /** Number of the transaction being sent upstream (grows when one opens). */
+  serial = 0;
+  committing = false;
+  /** Statements that met a lock in this transaction, to run again at COMMIT. */
+  private deferred: Deferred[] = [];
+  /** Transactions whose locks this one met; if one of them commits first, this one loses. */
+  private holders: Holder[] = [];
+  private holderLookups: Promise<void>[] = [];
+  /** Recently committed transactions of this session, by number. */
+  private readonly committedSerials: number[] = [];
+  /** SAVEPOINT dsql_local_tx was sent in the transaction being sent. */
+  private txSavepointSent = false;
+  /** Doomed by the arbiter: roll back to dsql_local_tx (releasing locks) once upstream is idle. */
+  private releaseWhenIdle = false;
+  /** The COMMIT held back while deferred statements are replayed. */
+  private arbitrating = false;
+  /** The held COMMIT may go: its transaction won. */
+  private commitCleared = false;
+  /** What a swallowed conflict rolls back (see onError). */
+  private occRollback = RESTART;
+  /**
+   * The holder lookup of the statement just set aside: its answer waits for it, so a holder
+   * that commits after the client has its answer is known by then (see occ.ts).
+   */
+  private lookupBeforeAnswer: Promise<void> | undefined;
+  /** Named statements the proxy prepared upstream for itself. */
+  private readonly hiddenPrepared = new Set<string>();
   /**
    * The rules check every execution (`onExecute`), so Parse only checks the text: a named
    * prepared statement is parsed once and may run in many transactions.
@@ -243,6 +313,51 @@ export class ProxySession {
     private readonly onClose: () => void,
   ) {
     this.executeChecked = typeof rules.onExecute === 'function';
+    this.pid = ctx.pid ?? 0;
+  }
+
+  /** OccParticipant: a replay at COMMIT or an autocommit write is running upstream. */
+  get waiting(): boolean {
+    return this.committing && !this.closed && this.head < this.queue.length;
+  }
+
+  /** OccParticipant: this transaction is in the way of one that commits first (see occ.ts). */
+  doom(): void {
+    if (this.committing || this.closed || this.sendStatus === 'I') return;
+    this.doomed = true;
+    this.doomedError = OC000;
+    this.releaseWhenIdle = true;
+    // Upstream idle (frames held back for an arbitration included): free the locks now.
+    if (this.head === this.queue.length) this.releaseLocks();
+    // A COMMIT waiting for its turn, sent in the middle of an extended batch (Parse and Bind
+    // went ahead): nothing runs upstream, but the batch is open — free them within it.
+    else if (this.arbitrating && this.txSavepointSent) {
+      this.releaseWhenIdle = false;
+      void this.hiddenRun({ sql: RELEASE_LOCKS, paramTypes: NO_PARAM_TYPES, bindTail: NO_BIND_VALUES });
+      this.flushUpstream();
+    }
+  }
+
+  committed(serial: number): boolean {
+    return this.committedSerials.includes(serial);
+  }
+
+  noteHolder(holder: Holder): void {
+    if (!this.holders.some((h) => h.session === holder.session && h.serial === holder.serial)) this.holders.push(holder);
+  }
+
+  /** Frees the row locks of a doomed transaction, keeping its snapshot (and its failed state). */
+  private releaseLocks(): void {
+    this.releaseWhenIdle = false;
+    const sql = this.txSavepointSent ? RELEASE_LOCKS : RESTART;
+    if (sql === RESTART) this.txSavepointSent = false;
+    this.internal(this.txStatus === 'E' ? `${sql}; ${FAILING_SQL}` : sql, () => {});
+  }
+
+  private noteCommitted(serial: number | undefined): void {
+    if (serial === undefined) return;
+    this.committedSerials.push(serial);
+    if (this.committedSerials.length > 16) this.committedSerials.shift();
   }
 
   /** Starts forwarding; `rest` is anything upstream sent after its first ReadyForQuery. */
@@ -257,6 +372,7 @@ export class ProxySession {
     client.on('error', () => this.close());
     upstream.on('error', () => this.close());
     upstream.resume();
+    if (this.ctx.occ && this.pid) this.ctx.occ.register(this);
     const delay = this.ctx.closeAt - Date.now();
     if (Number.isFinite(delay)) {
       this.ageTimer = setTimeout(() => this.onAgeDeadline(), Math.max(0, delay));
@@ -269,6 +385,7 @@ export class ProxySession {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.ageTimer);
+    this.ctx.occ?.unregister(this);
     this.client.destroy();
     if (!this.upstream.destroyed && !this.upstream.writableEnded) {
       this.upstream.end(serialize.end());
@@ -317,7 +434,7 @@ export class ProxySession {
   private dropUntilSync(): void {
     for (let p = this.peek(); p && p.k !== K.Sync && p.k !== K.Internal; p = this.peek()) {
       // Our BEGIN statement was skipped with the rest of the batch: it does not exist.
-      if (p.hidden && p.k === K.Parse) this.beginPrepared = false;
+      if (p.hidden && p.k === K.Parse) this.hiddenPrepared.delete(p.name!);
       this.shift();
     }
   }
@@ -381,6 +498,7 @@ export class ProxySession {
     switch (type) {
       case 0x51 /* Q */: {
         const sql = frame.toString('utf8', 5, frame.length - 1);
+        if (this.mustArbitrate() && COMMIT_RE.test(sql)) return this.arbitrate(frame);
         const d = this.decide('simple', sql);
         if (!d) return;
         const p: Pending = { k: K.Simple, sql, tag: d.tag, tags: d.tags, refusal: d.refusal, commitError: d.commitError, drop: d.drop };
@@ -393,17 +511,26 @@ export class ProxySession {
         if (d.commitError) {
           this.push(p);
           this.toUpstream.push(serialize.query('ROLLBACK'));
-          this.sendStatus = 'I';
+          this.sendIdle();
           return;
         }
-        p.writesRows = d.writesRows ?? WRITE_RE.test(d.sql ?? sql);
+        const sent = d.sql ?? sql;
+        p.writesRows = d.writesRows ?? WRITE_RE.test(sent);
         if (this.rules.onCommandComplete && this.sendStatus === 'I' && !d.transaction && p.writesRows) {
           // Row caps must be able to undo an autocommit statement: run it in a transaction we
           // open, and close once its answer is in, before anything pipelined behind it runs.
           p.wrapped = true;
           this.holdNext = true;
           this.push({ k: K.Internal, onDone: () => {} });
-          this.toUpstream.push(serialize.query('BEGIN ISOLATION LEVEL REPEATABLE READ'));
+          // An autocommit write commits at once: it waits for a lock, as a COMMIT does (see occ.ts).
+          this.toUpstream.push(serialize.query(this.ctx.occ ? `BEGIN ISOLATION LEVEL REPEATABLE READ; ${COMMIT_LOCK_TIMEOUT}` : 'BEGIN ISOLATION LEVEL REPEATABLE READ'));
+          this.startCommitting(p);
+        } else if (this.ctx.occ && this.sendStatus === 'T' && !d.transaction && (p.writesRows || isLockingRead(sent))) {
+          this.savepoint(false);
+          p.savepointed = true;
+          p.deferral = { sql: sent, paramTypes: NO_PARAM_TYPES, bindTail: NO_BIND_VALUES };
+        } else if (this.sendStatus === 'T' && this.ctx.occ && COMMIT_RE.test(sql)) {
+          this.startCommitting(p);
         }
         this.push(p);
         this.toUpstream.push(d.sql !== undefined ? serialize.query(d.sql) : frame);
@@ -427,8 +554,11 @@ export class ProxySession {
         };
         const sent = d.sql ?? sql;
         if (!d.refusal) {
-          const kind = READ_RE.test(sent) && FOR_LOCK_RE.test(sent) ? 'locking-read' : info.writesRows && RETURNING_RE.test(sent) ? 'returning' : undefined;
-          if (kind) info.replayable = { kind, sent, paramTypes: Buffer.from(frame.subarray(afterSql)) };
+          const lockingRead = isLockingRead(sent);
+          const kind = lockingRead ? 'locking-read' : info.writesRows && RETURNING_RE.test(sent) ? 'returning' : undefined;
+          const paramTypes = kind || info.writesRows ? Buffer.from(frame.subarray(afterSql)) : undefined;
+          if (kind) info.replayable = { kind, sent, paramTypes: paramTypes! };
+          if (lockingRead || info.writesRows) info.takesLocks = { sent, paramTypes: paramTypes! };
         }
         this.statements.set(name, info);
         if (d.refusal) {
@@ -444,8 +574,8 @@ export class ProxySession {
         const [portal, afterPortal] = readCString(frame, 5);
         const [stmt, afterStmt] = readCString(frame, afterPortal);
         const statement = this.statements.get(stmt);
-        // Copied for locking reads only: the common Bind costs no allocation here.
-        const bindTail = statement?.replayable ? Buffer.from(frame.subarray(afterStmt)) : undefined;
+        // Copied for statements that take row locks only: a read's Bind costs no allocation here.
+        const bindTail = statement?.takesLocks ? Buffer.from(frame.subarray(afterStmt)) : undefined;
         this.portals.set(portal, { statement, started: false, bindTail });
         this.push({ k: K.Bind });
         break;
@@ -454,6 +584,9 @@ export class ProxySession {
         const [portal, afterPortal] = readCString(frame, 5);
         const bound = this.portals.get(portal);
         let info = bound?.statement;
+        if (info?.commit && !this.batchRefused && this.mustArbitrate()) return this.arbitrate(frame);
+        // A later Execute of a started portal fetches more rows of the same run.
+        const firstRun = bound?.started === false;
         // After a failure the proxy made in this batch PostgreSQL runs nothing up to Sync.
         if (info && !this.batchRefused) {
           // A prepared statement run again: faults and the transaction age limit apply to every
@@ -468,7 +601,7 @@ export class ProxySession {
             // answered, whose ReadyForQuery then says 'I'.
             if (again.commitError) {
               this.rollbackAtSync = true;
-              this.sendStatus = 'I';
+              this.sendIdle();
               if (again.commitError.code === '40001') this.ctx.stats.occConflicts++;
             } else this.afterRefusal();
             this.batchRefused = true;
@@ -479,14 +612,21 @@ export class ProxySession {
           if (again.drop) info = { ...info, drop: true };
         }
         const runs = !this.batchRefused;
+        const allRows = frame.readInt32BE(afterPortal) === 0;
+        const execute: Pending = { k: K.Execute, sql: info?.sql, tag: info?.tag, drop: info?.drop, writesRows: info?.writesRows };
         if (runs && info?.writesRows && !info.transaction && this.rules.onCommandComplete && !this.batchExecuted && this.sendStatus === 'I') {
-          this.wrapBatch();
+          this.wrapBatch(execute);
+        } else if (runs && this.ctx.occ && this.sendStatus === 'T' && info?.takesLocks && !info.transaction && bound?.bindTail && allRows && firstRun) {
+          this.savepoint(true);
+          execute.savepointed = true;
+          execute.deferral = { sql: info.takesLocks.sent, paramTypes: info.takesLocks.paramTypes, bindTail: bound.bindTail };
+        } else if (runs && info?.commit && this.sendStatus === 'T') {
+          this.startCommitting(execute);
         }
         this.batchExecuted = true;
-        const execute: Pending = { k: K.Execute, sql: info?.sql, tag: info?.tag, drop: info?.drop, writesRows: info?.writesRows };
         if (this.batchWrapped) execute.wrapped = true;
         // A replay returns every row: only for an Execute that asked for all of them (max rows 0).
-        if (info?.replayable && bound?.bindTail && frame.readInt32BE(afterPortal) === 0) {
+        if (info?.replayable && bound?.bindTail && allRows) {
           execute.replay = { ...info.replayable, bindTail: bound.bindTail };
         }
         this.push(execute);
@@ -557,9 +697,18 @@ export class ProxySession {
 
   /** Advances `sendStatus` past a statement sent upstream, by its BEGIN / COMMIT / ROLLBACK. */
   private follow(transaction: 'opens' | 'closes' | undefined): void {
-    if (transaction === 'closes') this.sendStatus = 'I';
+    if (transaction === 'closes') this.sendIdle();
     // BEGIN in a failed block fails too (25P02); in an open one it only warns.
-    else if (transaction === 'opens' && this.sendStatus === 'I') this.sendStatus = 'T';
+    else if (transaction === 'opens' && this.sendStatus === 'I') {
+      this.sendStatus = 'T';
+      this.serial++;
+    }
+  }
+
+  /** What is sent next runs outside a transaction block. */
+  private sendIdle(): void {
+    this.sendStatus = 'I';
+    this.txSavepointSent = false;
   }
 
   /** A statement the proxy fails aborts a block, as PostgreSQL's own errors do. */
@@ -650,17 +799,173 @@ export class ProxySession {
    * reported by onCommandComplete can undo an autocommit statement. Uses a named statement and
    * portal of the proxy's own, so the client's unnamed ones are untouched.
    */
-  private wrapBatch(): void {
+  private wrapBatch(execute: Pending): void {
     this.batchWrapped = true;
-    if (!this.beginPrepared) {
-      this.beginPrepared = true;
-      this.push({ k: K.Parse, hidden: true });
-      this.toUpstream.push(serialize.parse({ name: 'dsql_local_begin', text: 'BEGIN ISOLATION LEVEL REPEATABLE READ' }));
+    this.hiddenStatement('dsql_local_begin', 'BEGIN ISOLATION LEVEL REPEATABLE READ');
+    if (this.ctx.occ) {
+      // An autocommit write commits at once: it waits for a lock, as a COMMIT does (see occ.ts).
+      this.hiddenStatement('dsql_local_commit_wait', COMMIT_LOCK_TIMEOUT);
+      this.startCommitting(execute);
+    }
+  }
+
+  /**
+   * Runs one statement of the proxy's own inside the client's extended batch, with a named
+   * statement and portal (the client's unnamed ones are untouched); prepared once per session.
+   */
+  private hiddenStatement(name: string, text: string): void {
+    if (!this.hiddenPrepared.has(name)) {
+      this.hiddenPrepared.add(name);
+      this.push({ k: K.Parse, hidden: true, name });
+      this.toUpstream.push(serialize.parse({ name, text }));
     }
     this.push({ k: K.Bind, hidden: true });
-    this.toUpstream.push(serialize.bind({ portal: 'dsql_local_begin', statement: 'dsql_local_begin' }));
+    this.toUpstream.push(serialize.bind({ portal: name, statement: name }));
     this.push({ k: K.Execute, hidden: true });
-    this.toUpstream.push(serialize.execute({ portal: 'dsql_local_begin' }));
+    this.toUpstream.push(serialize.execute({ portal: name }));
+    // Inside a block a named portal lives until the transaction ends: closed for the next Bind.
+    this.push({ k: K.Close, hidden: true });
+    this.toUpstream.push(serialize.close({ type: 'P', name }));
+  }
+
+  /**
+   * Takes the savepoint a statement about to run in a block is rolled back to if it meets a lock
+   * (`dsql_local_s`), after the one before the transaction's first write (`dsql_local_tx`).
+   */
+  private savepoint(extended: boolean): void {
+    const first = !this.txSavepointSent;
+    this.txSavepointSent = true;
+    if (extended) {
+      if (first) this.hiddenStatement('dsql_local_tx', 'SAVEPOINT dsql_local_tx');
+      this.hiddenStatement('dsql_local_s', 'SAVEPOINT dsql_local_s');
+      return;
+    }
+    this.push({ k: K.Internal, onDone: () => {} });
+    this.toUpstream.push(serialize.query(first ? 'SAVEPOINT dsql_local_tx; SAVEPOINT dsql_local_s' : 'SAVEPOINT dsql_local_s'));
+  }
+
+  /** A COMMIT or an autocommit write is being sent: others wait for its outcome (see occ.ts). */
+  private startCommitting(p: Pending): void {
+    if (!this.ctx.occ) return;
+    this.committing = true;
+    if (p.wrapped || (p.k === K.Execute && this.batchWrapped)) this.serial++;
+    p.commitSerial = this.serial;
+    if (p.wrapped || this.batchWrapped) this.ctx.occ.watch(this);
+  }
+
+  /** The COMMIT about to be sent needs its deferred statements replayed first. */
+  private mustArbitrate(): boolean {
+    return (
+      this.ctx.occ !== undefined &&
+      !this.commitCleared &&
+      !this.doomed &&
+      this.sendStatus === 'T' &&
+      (this.deferred.length > 0 || this.holders.length > 0 || this.holderLookups.length > 0)
+    );
+  }
+
+  /**
+   * Holds the COMMIT (and everything after it) back, replays the deferred statements allowing
+   * them to wait while the arbiter settles what they wait for, then lets the COMMIT go — as it
+   * is if this transaction won, failed with OC000 (doomed) if it lost.
+   */
+  private arbitrate(frame: Buffer): void {
+    this.held = [Buffer.from(frame)];
+    this.client.pause();
+    this.arbitrating = true;
+    void this.ctx.occ!.turn().then(async (done) => {
+      let lost: SqlError | undefined;
+      try {
+        // Doomed while waiting for the turn: another COMMIT got there first.
+        if (this.doomed || this.closed) lost = this.doomedError;
+        else {
+          this.committing = true;
+          lost = await this.settle();
+        }
+      } catch {
+        lost = OC000;
+      } finally {
+        done();
+      }
+      this.arbitrated(lost);
+    });
+  }
+
+  private arbitrated(lost: SqlError | undefined): void {
+    this.arbitrating = false;
+    if (this.closed) return;
+    if (lost) {
+      this.doomed = true;
+      this.doomedError = lost;
+      this.committing = false;
+    } else this.commitCleared = true;
+    if (this.held) this.release();
+  }
+
+  /** Whether this transaction lost (and with what error), once its deferred statements ran again. */
+  private async settle(): Promise<SqlError | undefined> {
+    await Promise.all(this.holderLookups);
+    if (this.holders.some((h) => h.session.committed(h.serial))) return OC000;
+    // Holders still running lose now: they have not committed and this transaction commits.
+    for (const h of this.holders) if (h.session.serial === h.serial) h.session.doom();
+    if (this.deferred.length === 0) return undefined;
+    const answers: Promise<Map<string, string> | undefined>[] = [this.hiddenRun({ sql: COMMIT_LOCK_TIMEOUT, paramTypes: NO_PARAM_TYPES, bindTail: NO_BIND_VALUES })];
+    for (const d of this.deferred) answers.push(this.hiddenRun(d));
+    this.flushUpstream();
+    this.ctx.occ!.watch(this);
+    for (const err of await Promise.all(answers)) {
+      if (!err) continue;
+      const code = err.get('C') ?? '';
+      if (REPLAY_CONFLICT_CODES.has(code)) return OC000;
+      return { code, message: err.get('M') ?? 'error', ...(err.has('D') ? { detail: err.get('D')! } : {}) };
+    }
+    // A holder that only locked the row and committed first does not fail the replay upstream.
+    if (this.holders.some((h) => h.session.committed(h.serial))) return OC000;
+    return undefined;
+  }
+
+  /** Runs a statement of the proxy's own as one hidden extended batch; resolves with its error, if any. */
+  private hiddenRun(d: Deferred): Promise<Map<string, string> | undefined> {
+    return new Promise((resolve) => {
+      const name = 'dsql_local_replay';
+      this.push({
+        k: K.Internal,
+        onDone: (_s, err) => {
+          // A failed Execute skipped the Closes after it: drop the statement now.
+          if (err && !this.closed) {
+            this.push({ k: K.Internal, onDone: () => {} });
+            this.upstream.write(Buffer.concat([serialize.close({ type: 'P', name }), serialize.close({ type: 'S', name }), serialize.sync()]));
+          }
+          resolve(err);
+        },
+      });
+      this.toUpstream.push(
+        Buffer.concat([
+          // Closing first drops what an earlier failed replay left (closing nothing is no error).
+          serialize.close({ type: 'P', name }),
+          serialize.close({ type: 'S', name }),
+          message('P', cstring(name), cstring(d.sql), d.paramTypes),
+          message('B', cstring(name), cstring(name), d.bindTail),
+          serialize.execute({ portal: name }),
+          serialize.close({ type: 'P', name }),
+          serialize.close({ type: 'S', name }),
+          serialize.sync(),
+        ]),
+      );
+    });
+  }
+
+  /** Finds, in the background, the transactions holding the row a lock timeout named (`where`: its CONTEXT). */
+  private lookUpHolders(where: string | undefined): void {
+    const m = where === undefined ? null : WAITED_ROW_RE.exec(where);
+    if (!m || !this.ctx.occ) return;
+    const serial = this.serial;
+    const lookup = this.ctx.occ.holdersOf(m[2]!, `(${m[1]})`).then((found) => {
+      if (serial !== this.serial) return;
+      for (const h of found) if (h.session !== this) this.noteHolder(h);
+    });
+    this.holderLookups.push(lookup);
+    this.lookupBeforeAnswer = lookup;
   }
 
   // ---- upstream → client -------------------------------------------------------------------
@@ -708,7 +1013,7 @@ export class ProxySession {
     if (h?.hidden) {
       if (type === 0x31 || type === 0x32 || type === 0x33 || type === 0x43 || type === 0x45) this.shift();
       if (type === 0x45) {
-        if (h.k === K.Parse) this.beginPrepared = false;
+        if (h.k === K.Parse) this.hiddenPrepared.delete(h.name!);
         this.dropUntilSync();
       }
       if (type !== 0x5a) return;
@@ -762,6 +1067,9 @@ export class ProxySession {
       this.emit(errorResponse(h.commitError));
       return;
     }
+    if (h?.commitSerial !== undefined && !h.wrapped && !h.commitError && frame.length === 12 && frame.toString('latin1', 5, 11) === 'COMMIT') {
+      this.noteCommitted(h.commitSerial);
+    }
     let override = h?.tag;
     if (h?.tags) override = h.tags[(h.completed = (h.completed ?? 0) + 1) - 1];
     if (h?.tagVerb) override = `${h.tagVerb} ${/\d+$/.exec(commandTagOf(frame))?.[0] ?? '0'}`;
@@ -813,8 +1121,20 @@ export class ProxySession {
     const alone = extended ? this.queue.length - this.head === 1 : !this.hasPendingBeyondHead();
     // A read has no plausible answer without its rows: it fails at once, as on DSQL.
     if (inBlock && alone && !(schema && READ_RE.test(sql))) {
-      this.doomed = true;
-      this.doomedError = conflict;
+      if (code === '55P03' && h.savepointed && h.deferral && !schema) {
+        // Another live transaction holds the row: who wins is decided at COMMIT (see occ.ts).
+        if (!this.doomed) {
+          this.deferred.push(h.deferral);
+          this.lookUpHolders(fields.get('W'));
+        }
+        this.occRollback = 'ROLLBACK TO SAVEPOINT dsql_local_s';
+      } else {
+        // Someone committed a conflicting change first (40001), or no savepoint to go back to.
+        this.doomed = true;
+        this.doomedError = conflict;
+        this.occRollback = h.savepointed && !schema ? RELEASE_LOCKS : RESTART;
+        if (this.occRollback === RESTART) this.txSavepointSent = false;
+      }
       if (h.k === K.Simple) h.occ = true;
       else {
         this.occBatch = true;
@@ -850,7 +1170,18 @@ export class ProxySession {
       const replayExtended = this.occReplay;
       this.occBatch = false;
       this.occReplay = undefined;
-      this.internal('ROLLBACK; BEGIN ISOLATION LEVEL REPEATABLE READ', () => {
+      this.internal(this.occRollback, () => {
+        const lookup = this.lookupBeforeAnswer;
+        this.lookupBeforeAnswer = undefined;
+        if (lookup) {
+          void lookup.then(() => {
+            if (this.closed) return;
+            answer();
+            this.flushClient();
+          });
+        } else answer();
+      });
+      const answer = (): void => {
         if (replayExtended) {
           this.replayExtended(replayExtended);
           return;
@@ -866,7 +1197,7 @@ export class ProxySession {
         }
         if (replay !== undefined) this.emit(commandComplete(plausibleTag(replay)));
         this.ready('T', readyForQuery('T'));
-      });
+      };
       return;
     }
     if (this.ccFailedBatch || p?.ccFailed) {
@@ -882,6 +1213,7 @@ export class ProxySession {
     }
     if (p?.wrapped) {
       this.internal(status === 'E' ? 'ROLLBACK' : 'COMMIT', (_s, err) => {
+        if (status !== 'E' && !err) this.noteCommitted(this.serial);
         // Nothing was committed: the client gets the error instead of the statement's completion.
         this.unstash(!err);
         if (err) this.emit(errorFromFields(translateConflict(err, this.ctx.stats)));
@@ -893,8 +1225,8 @@ export class ProxySession {
   }
 
   /**
-   * Answers an extended-protocol statement that lost a conflict with its rows (see `Replayable`),
-   * in the fresh upstream transaction: a statement and portal of the proxy's own (the client's
+   * Answers an extended-protocol statement that met a conflict with its rows (see `Replayable`),
+   * once the transaction is back at the savepoint before it: a statement and portal of the proxy's own (the client's
    * are untouched), the client's parameters and result formats, no Describe (its RowDescription
    * was relayed already if it asked). Its rows, CommandComplete and the batch's ReadyForQuery
    * reach the client as the answer to the original Execute.
@@ -905,12 +1237,15 @@ export class ProxySession {
     this.push({ k: K.Bind, hidden: true });
     this.push({ k: K.Execute, tagVerb: r.tagVerb });
     this.push({ k: K.Close, hidden: true });
+    this.push({ k: K.Close, hidden: true });
     this.push({ k: K.Sync });
     this.upstream.write(
       Buffer.concat([
         message('P', cstring(name), cstring(r.sql), r.paramTypes),
         message('B', cstring(name), cstring(name), r.bindTail),
         serialize.execute({ portal: name }),
+        // The transaction goes on: its portal would outlive the statement otherwise.
+        serialize.close({ type: 'P', name }),
         serialize.close({ type: 'S', name }),
         serialize.sync(),
       ]),
@@ -924,10 +1259,18 @@ export class ProxySession {
       this.txStart = 0;
       this.doomed = false;
       this.doomedError = OC000;
+      this.committing = false;
+      this.commitCleared = false;
+      this.releaseWhenIdle = false;
+      if (this.deferred.length) this.deferred = [];
+      if (this.holders.length) this.holders = [];
+      if (this.holderLookups.length) this.holderLookups = [];
     }
     this.txStatus = status;
     // With nothing sent after it, this answer is the state the next statement runs in.
     const pipelined = this.head < this.queue.length;
+    // Doomed by the arbiter while busy: free the locks now that upstream is idle.
+    if (this.releaseWhenIdle && !pipelined && !this.arbitrating) this.releaseLocks();
     if (!pipelined) {
       this.sendStatus = status;
       // Upstream is idle: whatever the proxy had to finish first is done.
@@ -935,7 +1278,7 @@ export class ProxySession {
     }
     this.rules.onReadyForQuery?.(status, pipelined);
     this.emit(frame);
-    if (this.held && !pipelined) this.release();
+    if (this.held && !pipelined && !this.arbitrating) this.release();
     if (this.closeWhenIdle && this.isIdle()) {
       this.flushClient();
       this.closeForAge();
@@ -954,6 +1297,11 @@ export class ProxySession {
     this.flushUpstream();
     if (!this.held) this.client.resume();
   }
+}
+
+/** A `SELECT … FOR UPDATE` / `FOR KEY SHARE` (takes row locks like a write). */
+function isLockingRead(sql: string): boolean {
+  return READ_RE.test(sql) && FOR_LOCK_RE.test(sql);
 }
 
 /**

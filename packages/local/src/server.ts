@@ -8,6 +8,7 @@ import { inspect } from 'node:util';
 import type { DsqlLocalCredentials } from './auth/token.js';
 import { handleConnection, type ConnectionContext } from './connection.js';
 import { FaultBook, type Fault } from './faults.js';
+import { OccArbiter } from './occ.js';
 import { TokenBucket } from './limits/token-bucket.js';
 import { resolveOptions, type DsqlLocalOptions } from './options.js';
 import { createDsqlRules, DSQL_SERVER_VERSION } from './sql/index.js';
@@ -141,6 +142,7 @@ export async function startDsqlLocal(options: DsqlLocalOptions = {}): Promise<Ds
       maxConnectionAgeMs: o.maxConnectionAgeSeconds * 1000,
       maxTransactionAgeMs: o.maxTransactionAgeSeconds * 1000,
       sessions,
+      occ: new OccArbiter(target),
       handshakes,
       maxHandshakes: o.maxHandshakes,
       handshakeTimeoutMs: o.handshakeTimeoutSeconds * 1000,
@@ -192,6 +194,7 @@ export async function startDsqlLocal(options: DsqlLocalOptions = {}): Promise<Ds
             for (const s of [...handshakes]) s.close();
             for (const s of [...sessions]) s.close();
           });
+          ctx.occ?.close();
           await embedded?.stop();
         })()),
       toJSON: () => ({ host, hostaddr, port, region: o.region, clusterId: o.clusterId, accessKeyId: credentials.accessKeyId, upstreamUrl: safeUpstreamUrl }),

@@ -59,15 +59,20 @@ describe('optimistic concurrency', () => {
     expect(await balance(2)).toBe(200);
   });
 
-  it('the writer that met the row lock loses, even if it commits first (documented divergence: DSQL lets the first committer win)', async () => {
+  it('the first to COMMIT wins, even if it wrote second (as on DSQL)', async () => {
+    const before = dsql.stats().occConflicts;
     await a.query('BEGIN');
     await a.query('UPDATE accounts SET balance = 1 WHERE id = 1');
     await b.query('BEGIN');
     await b.query('UPDATE accounts SET balance = 2 WHERE id = 1');
-    // B tries to commit while A still holds the row: with PostgreSQL underneath, B lost the race.
-    expect(await failure(() => b.query('COMMIT'))).toEqual(OCC);
-    await a.query('COMMIT');
-    expect(await balance(1)).toBe(1);
+    // B commits while A still holds the row: B got there first, A loses at its COMMIT.
+    await b.query('COMMIT');
+    expect((await b.query('SELECT balance FROM accounts WHERE id = 1')).rows).toEqual([{ balance: 2 }]);
+    // A, doomed, still reads its own snapshot (without its write, which had to give way).
+    expect((await a.query('SELECT balance FROM accounts WHERE id = 1')).rows).toEqual([{ balance: 100 }]);
+    expect(await failure(() => a.query('COMMIT'))).toEqual(OCC);
+    expect(await balance(1)).toBe(2);
+    expect(dsql.stats().occConflicts).toBe(before + 1);
   });
 
   it('a write after a concurrent commit (stale snapshot) fails at COMMIT', async () => {
@@ -175,12 +180,14 @@ describe('optimistic concurrency', () => {
     }
   });
 
-  it('an autocommit write that conflicts fails at once with 40001 OC000', async () => {
+  it('an autocommit write commits at once: an open transaction that wrote the row first loses at its COMMIT', async () => {
     await a.query('BEGIN');
     await a.query('UPDATE accounts SET balance = 9 WHERE id = 1');
-    expect(await failure(() => b.query('UPDATE accounts SET balance = 10 WHERE id = 1'))).toEqual(OCC);
-    await a.query('COMMIT');
-    expect(await balance(1)).toBe(9);
+    const started = Date.now();
+    expect((await b.query('UPDATE accounts SET balance = 10 WHERE id = 1')).rowCount).toBe(1);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(await failure(() => a.query('COMMIT'))).toEqual(OCC);
+    expect(await balance(1)).toBe(10);
   });
 
   it('a read blocked by a concurrent schema change fails at once with 40001 OC001', async () => {
