@@ -56,7 +56,10 @@ describe('createDsqlSession', () => {
   it('draws each connection its own lifetime inside the window', () => {
     const { lifetime } = createDsqlSession({ host: HOST, credentials: CREDS, maxLifetimeSeconds: [100, 200] }, undefined, NO_ENV);
     const draws = Array.from({ length: 200 }, () => lifetime.nextMaxLifetimeSeconds());
-    for (const s of draws) expect(s).toBeGreaterThanOrEqual(100), expect(s).toBeLessThanOrEqual(200);
+    for (const s of draws) {
+      expect(s).toBeGreaterThanOrEqual(100);
+      expect(s).toBeLessThanOrEqual(200);
+    }
     expect(new Set(draws).size).toBeGreaterThan(1);
     const ms = lifetime.drawLifetimeMillis();
     expect(ms).toBeGreaterThanOrEqual(100_000);

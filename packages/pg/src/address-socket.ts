@@ -1,4 +1,4 @@
-import net from 'node:net';
+import * as net from 'node:net';
 
 /**
  * A TCP socket that dials a fixed address whatever host node-postgres asks for.

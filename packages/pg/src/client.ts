@@ -1,4 +1,8 @@
-import pg from 'pg';
+// pg is CommonJS: its classes are taken from the default import at run time (works on every pg
+// 8.x, ESM and CJS), while types come from a namespace import, so the published declarations
+// need no esModuleInterop from a CommonJS consumer (a default import there fails with TS1192).
+import pgModule from 'pg';
+import type * as pg from 'pg';
 import { DsqlConnectionLostError, DsqlUnsupportedError, isOccError, runTransaction, type NestedTransactionGuard, type TransactionDriver, type TransactionRetryPolicy } from '@dsql/core';
 import { classifyInPlace } from './classify.js';
 import { describeConnectFailure } from './describe.js';
@@ -79,7 +83,10 @@ function connectionLostError(lost: Error, pooled: boolean): DsqlConnectionLostEr
  * const { rows } = await client.query('SELECT now()');
  * await client.end();
  */
-export class DsqlClient extends pg.Client {
+/** pg's `Client` class, typed through the namespace import (see the imports). */
+const PgClient: typeof pg.Client = pgModule.Client;
+
+export class DsqlClient extends PgClient {
   readonly #dsql: PreparedDsql;
   /** Created by a `DsqlPool`: the pool retries refused connects with a fresh client. */
   readonly #pooled: boolean;
@@ -174,7 +181,7 @@ export class DsqlClient extends pg.Client {
   // prototype from a static block (which may read `#inTransaction`) rather than declared as a
   // method, so that DsqlClient keeps pg's typed `query` overloads.
   static {
-    const pgQuery = pg.Client.prototype.query as (this: pg.Client, ...args: unknown[]) => unknown;
+    const pgQuery = PgClient.prototype.query as (this: pg.Client, ...args: unknown[]) => unknown;
     Object.defineProperty(DsqlClient.prototype, 'query', {
       configurable: true,
       writable: true,

@@ -14,7 +14,9 @@
  * - {@link forgetPassword}: pg keeps the string its password function returned (the IAM token)
  *   on hidden fields after authenticating; there is no option to keep the function.
  */
-import pg from 'pg';
+// Runtime class from pg's default import, types from a namespace import (see client.ts).
+import pgModule from 'pg';
+import type * as pg from 'pg';
 
 /**
  * pg's private connection state, reset between connect attempts of a standalone client.
@@ -58,7 +60,7 @@ export function resetConnection(client: pg.Client, seed: ConnectionSeed, attach:
   old.on('error', () => {}); // late socket errors of the failed attempt go nowhere
   if (!old.stream.destroyed) old.stream.destroy();
   const params = c.connectionParameters;
-  c.connection = new pg.Connection({
+  c.connection = new pgModule.Connection({
     stream: seed.stream,
     ssl: params.ssl,
     sslNegotiation: params.sslnegotiation,

@@ -1,4 +1,6 @@
-import pg from 'pg';
+// Runtime class from pg's default import, types from a namespace import (see client.ts).
+import pgModule from 'pg';
+import type * as pg from 'pg';
 import { isOccError, runTransaction, withRetry, type NestedTransactionGuard, type RetryOptions, type TransactionDriver } from '@dsql/core';
 import { guardCheckout } from './checkout-guard.js';
 import { classifyInPlace } from './classify.js';
@@ -37,7 +39,10 @@ type ConnectCallback = (err: Error | undefined, client: DsqlPoolClient | undefin
  * await pool.transaction(async (tx) => { await tx.query('UPDATE t SET n = n + 1 WHERE id = $1', [1]); });
  * await pool.end();
  */
-export class DsqlPool extends pg.Pool {
+/** pg's `Pool` class, typed through the namespace import. */
+const PgPool: typeof pg.Pool = pgModule.Pool;
+
+export class DsqlPool extends PgPool {
   readonly #dsql: PreparedDsql;
   /** The nested-transaction check of this pool (its clients share it through `scopeOwner`). */
   readonly #nesting: NestedTransactionGuard;
@@ -147,7 +152,7 @@ export class DsqlPool extends pg.Pool {
   /** Replaces `query` on this instance by one that retries OCC conflicts (autocommit statements only). */
   #enableQueryRetry(options: RetryOptions): void {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    const plainQuery = pg.Pool.prototype.query as (this: pg.Pool, ...args: any[]) => any;
+    const plainQuery = PgPool.prototype.query as (this: pg.Pool, ...args: any[]) => any;
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const query = (text: any, values?: any, callback?: any): any => {
       const submittable = text !== null && typeof text === 'object' && typeof text.submit === 'function';

@@ -3,7 +3,7 @@
  * pg client, and how its nested-transaction error names callbacks and owner. Everything else —
  * retry, the COMMIT-outcome decision, discarding a broken connection, the nested check — is core's.
  */
-import type pg from 'pg';
+import type * as pg from 'pg';
 import { NestedTransactionGuard, type TransactionDriver } from '@dsql/core';
 
 /**
