@@ -438,6 +438,13 @@ let results = [];
 try {
   const tarballs = packAll(packs);
   console.log(`packed: ${tarballs.map((t) => t.split('/').pop()).join(', ')}; ${snippets.length} quick-start blocks`);
+  // A README whose quick start lost its heading or its ```ts fences would drop out unnoticed.
+  const readmes = ['README.md', ...readdirSync(join(root, 'packages')).map((d) => `packages/${d}/README.md`)].filter((f) => existsSync(join(root, f)));
+  const withQuickStart = readmes.filter((f) => /^## Quick start\b/im.test(readFileSync(join(root, f), 'utf8')));
+  const empty = withQuickStart.filter((f) => !snippets.some((s) => s.source === f));
+  const setup = new Checks('readmes');
+  setup.add(`every README with a Quick start section has TypeScript blocks there (${withQuickStart.length} READMEs)`, empty.length === 0, `no \`\`\`ts block under "## Quick start" in ${empty.join(', ')}`);
+  results.push(setup.write({}));
   for (const column of columnsArg) results.push(await runColumn(column, tarballs, snippets));
 } catch (err) {
   const checks = new Checks('setup');
