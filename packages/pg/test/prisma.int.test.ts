@@ -182,8 +182,9 @@ it('a conflicting update() (UPDATE … RETURNING) gets its row, the COMMIT fails
     expect(attempts).toBe(2);
     expect(errors).toHaveLength(1);
     expect(isOccError(errors[0])).toBe(true);
-    // The first attempt's update() saw a row (the fresh snapshot's, plus its increment), not P2025.
-    expect(returned).toEqual([101, 101]);
+    // The first attempt's update() saw a row (its snapshot's, plus its increment, as DSQL
+    // answers), not P2025; the retry saw the other's commit.
+    expect(returned).toEqual([1, 101]);
     expect((await prisma.prismaAccount.findUniqueOrThrow({ where: { id } })).balance).toBe(101);
   } finally {
     await other.end();
