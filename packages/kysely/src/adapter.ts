@@ -1,6 +1,6 @@
 import { DialectAdapterBase, type Kysely, type MigrationLockOptions } from 'kysely';
 import type { RetryOptions } from '@dsql/core';
-import type { NestGuard } from './nested-transactions.js';
+import type { NestGuard } from './transaction.js';
 import type { DetachedQuery, RowLease } from '@dsql/core/migrations';
 import { migrationLease, runnerOf, type ResolvedMigrationLockConfig } from './migration-lock.js';
 

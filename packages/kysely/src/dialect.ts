@@ -4,7 +4,7 @@ import type { DatabaseConnection, DatabaseIntrospector, Dialect, DialectAdapter,
 import { DsqlAdapter } from './adapter.js';
 import { DsqlDriver } from './driver.js';
 import { DsqlIntrospector } from './introspector.js';
-import { nestGuard, type NestGuard } from './nested-transactions.js';
+import { nestGuard, type NestGuard } from './transaction.js';
 import type { DetachedQuery } from '@dsql/core/migrations';
 import { resolveMigrationLockConfig, type MigrationLockConfig, type ResolvedMigrationLockConfig } from './migration-lock.js';
 import { pgSource, type PgCursorConstructor, type PgPoolLike } from './pg-source.js';

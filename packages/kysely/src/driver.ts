@@ -1,15 +1,16 @@
 import {
-  CommitOutcomeUnknownError,
-  DsqlTransactionRolledBackError,
-  DsqlUnsupportedError,
-  classifyError,
+  assertRepeatableRead,
   classifyInPlace,
   isConnectionLoss,
   isInTransactionScope,
+  mustDiscardAfter,
+  savepointError,
+  sendCommit,
+  sendRollback,
 } from '@dsql/core';
 import type { CompiledQuery, DatabaseConnection, Driver, QueryResult, TransactionSettings } from 'kysely';
 import { DsqlJobError, jobIdOf, waitForJobSql } from './index-jobs.js';
-import { nestedError, type NestGuard } from './nested-transactions.js';
+import type { NestGuard } from './transaction.js';
 import type { DsqlSession, SessionResult, SessionSource } from './session.js';
 
 /** What the driver needs besides a session source. */
@@ -68,14 +69,6 @@ type TxState = 'none' | 'open' | 'ended';
 
 /** Statements whose numbers of affected rows Kysely reports. */
 const COUNTED = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE']);
-
-/**
- * True when COMMIT failed without an answer from the server (the connection died with COMMIT in
- * flight): its outcome is unknown. A server answer (40001, 54000, …) means it was rolled back.
- */
-function commitAnswerLost(err: unknown): boolean {
-  return isConnectionLoss(err) || classifyError(err).sqlstate === undefined;
-}
 
 /** One Kysely connection: a session plus its transaction state and pending index jobs. */
 export class DsqlConnection implements DatabaseConnection {
@@ -161,21 +154,14 @@ export class DsqlConnection implements DatabaseConnection {
   }
 }
 
-function savepointError(method: string): DsqlUnsupportedError {
-  return classifyInPlace(new DsqlUnsupportedError(
-    'savepoints',
-    `${method}() is not supported on Aurora DSQL: it has no SAVEPOINT, RELEASE or ROLLBACK TO (so no nested ` +
-      'transactions). Run the work in the surrounding transaction, or as its own transaction().',
-  ));
-}
-
 /**
  * Kysely `Driver` for Aurora DSQL over a {@link SessionSource} (a `DsqlPool` or a Postgres.js
  * `sql`). What it does differently from Kysely's `PostgresDriver`:
  * - isolation levels other than repeatable read (DSQL's only one) and savepoints fail before
- *   anything is sent, with a `DsqlUnsupportedError` saying what to do instead;
- * - a COMMIT whose answer was lost becomes a `CommitOutcomeUnknownError` (never retried), a
- *   COMMIT answered `ROLLBACK` a `DsqlTransactionRolledBackError`;
+ *   anything is sent, with @dsql/core's `DsqlUnsupportedError` saying what to do instead;
+ * - the end of a transaction follows @dsql/core's COMMIT-outcome contract: a COMMIT whose answer
+ *   was lost becomes a `CommitOutcomeUnknownError` (never retried), a COMMIT answered `ROLLBACK`
+ *   a `DsqlTransactionRolledBackError`;
  * - a failed ROLLBACK (or a lost connection) discards the connection instead of reusing it, and
  *   does not replace the error that caused the rollback;
  * - a DDL statement that starts a job (`CREATE INDEX ASYNC`) waits for it (`waitForIndexes`).
@@ -218,15 +204,15 @@ export class DsqlDriver implements Driver {
   async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
     const c = connection as DsqlConnection;
     // Before anything is sent, and (see DeferredSession) before a connection is checked out.
-    const nested = this.#options.nest && nestedError(this.#options.nest, 'db.transaction() / db.startTransaction()');
-    if (nested) throw classifyInPlace(nested);
-    if (settings.isolationLevel !== undefined && settings.isolationLevel !== 'repeatable read') {
-      throw classifyInPlace(new DsqlUnsupportedError(
-        'isolation levels',
-        `Isolation level "${settings.isolationLevel}" is not supported by Aurora DSQL: every transaction runs at ` +
-          'REPEATABLE READ (snapshot isolation) with optimistic concurrency. Remove setIsolationLevel(), or pass ' +
-          "'repeatable read'; retry OCC conflicts (40001) with transaction() from @dsql/kysely.",
-      ));
+    try {
+      this.#options.nest?.assert('db.transaction() / db.startTransaction()');
+      assertRepeatableRead(
+        settings.isolationLevel,
+        `setIsolationLevel('${String(settings.isolationLevel)}')`,
+        "Remove setIsolationLevel(), or pass 'repeatable read'; retry OCC conflicts (40001) with transaction() from @dsql/kysely.",
+      );
+    } catch (err) {
+      throw classifyInPlace(err);
     }
     // Plain BEGIN is already repeatable read on DSQL; DSQL refuses SET TRANSACTION, so the access
     // mode rides on the BEGIN itself.
@@ -244,17 +230,15 @@ export class DsqlDriver implements Driver {
       c.tx = 'ended';
       throw c.lostWith;
     }
-    let result: SessionResult;
     try {
-      result = await c.run('commit');
+      // Core's COMMIT-outcome decision: a server answer as it is, a lost answer CommitOutcomeUnknownError.
+      await sendCommit(() => c.run('commit'), (r) => r.command);
     } catch (err) {
+      if (mustDiscardAfter(err)) c.discarded = true;
+      throw classifyInPlace(err);
+    } finally {
       c.tx = 'ended';
-      if (!commitAnswerLost(err)) throw err; // the server answered: rolled back, nothing committed
-      c.discarded = true;
-      throw classifyInPlace(new CommitOutcomeUnknownError({ cause: err }));
     }
-    c.tx = 'ended';
-    if (result.command?.toUpperCase() === 'ROLLBACK') throw classifyInPlace(new DsqlTransactionRolledBackError());
     const jobs = c.pendingJobs;
     c.pendingJobs = [];
     for (const job of jobs) await c.waitForJob(job);
@@ -267,25 +251,21 @@ export class DsqlDriver implements Driver {
     c.pendingJobs = [];
     // After a COMMIT attempt (answered or lost) there is nothing left to roll back.
     if (state === 'ended' || c.discarded) return;
-    try {
-      await c.run('rollback');
-    } catch {
-      // The connection is in an unknown state: close it rather than reuse it, and let the error
-      // that caused the rollback be the one the caller sees.
-      c.discarded = true;
-    }
+    // A failed ROLLBACK leaves the connection in an unknown state: close it rather than reuse it;
+    // the error that caused the rollback stays the one the caller sees.
+    if (await sendRollback(() => c.run('rollback'))) c.discarded = true;
   }
 
   async savepoint(): Promise<void> {
-    throw savepointError('savepoint');
+    throw classifyInPlace(savepointError('savepoint()'));
   }
 
   async rollbackToSavepoint(): Promise<void> {
-    throw savepointError('rollbackToSavepoint');
+    throw classifyInPlace(savepointError('rollbackToSavepoint()'));
   }
 
   async releaseSavepoint(): Promise<void> {
-    throw savepointError('releaseSavepoint');
+    throw classifyInPlace(savepointError('releaseSavepoint()'));
   }
 
   async releaseConnection(connection: DatabaseConnection): Promise<void> {

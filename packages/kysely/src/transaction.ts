@@ -1,11 +1,34 @@
-import { DsqlUnsupportedError, classifyInPlace, isRetryableTransactionError, withRetry, type RetryOptions } from '@dsql/core';
+import { DsqlUnsupportedError, NestedTransactionGuard, classifyInPlace, isRetryableTransactionError, retryTransaction, type RetryOptions } from '@dsql/core';
 import type { Kysely, Transaction } from 'kysely';
 import { DsqlAdapter } from './adapter.js';
-import { nestedError, runInScope } from './nested-transactions.js';
 import { DsqlJobError } from './index-jobs.js';
+import type { SessionSource } from './session.js';
 
 /**
- * Runs `fn` in a Kysely transaction (`db.transaction().execute(fn)`) and retries the whole
+ * Nested transactions through Kysely fail fast: a transaction started on the *outer* database
+ * (or on the pool / `sql` underneath) from inside a running `transaction()` callback would run on
+ * another connection. The check is @dsql/core's `NestedTransactionGuard` (its contract is there),
+ * with the pool or `sql` as owner — known once the source created it — so it works across APIs:
+ * this package, `pool.transaction()` of @dsql/pg, `sql.begin()` of @dsql/postgres.
+ */
+export type NestGuard = NestedTransactionGuard;
+
+/**
+ * The guard of a source: its owner, unless `detect` is `false` (`detectNestedTransactions`).
+ *
+ * @example
+ * const guard = nestGuard(pgSource(pool), true);
+ */
+export function nestGuard(source: SessionSource, detect: boolean): NestGuard {
+  return NestedTransactionGuard.lazy(() => (detect ? source.owner() : undefined), {
+    callback: 'a transaction callback',
+    owner: source.ownerName,
+  });
+}
+
+/**
+ * Runs `fn` in a Kysely transaction (`db.transaction().execute(fn)`) with @dsql/core's transaction
+ * runner (whose retry and COMMIT-outcome contracts these are), and retries the whole
  * transaction when it fails with an OCC conflict (SQLSTATE 40001, OC000 / OC001) or a transient
  * failure before COMMIT was sent, with capped exponential backoff and full jitter (`withRetry`
  * from `@dsql/core`). `retry` overrides the dialect's `retry` option; `false` runs it once.
@@ -56,20 +79,14 @@ export function transaction<DB, T>(
   }
   const adapter = db.getExecutor().adapter;
   const nest = adapter instanceof DsqlAdapter ? adapter.nest : undefined;
-  const nested = nest && nestedError(nest, 'transaction()');
+  const nested = nest?.refusal('transaction()');
   if (nested) return Promise.reject(nested);
-  const policy = retry ?? (adapter instanceof DsqlAdapter ? adapter.retry : true);
   const once = (attempt: number): Promise<T> =>
-    db.transaction().execute(async (trx) => {
-      if (nest === undefined) return fn(trx, attempt);
-      return runInScope(nest, () => fn(trx, attempt));
-    });
-  // The error funnel: what leaves transaction() carries err.dsql.
-  const classified = (err: unknown): never => {
-    throw classifyInPlace(err);
-  };
-  if (policy === false) return once(1).catch(classified);
+    db.transaction().execute((trx) => (nest === undefined ? fn(trx, attempt) : nest.run(() => fn(trx, attempt))));
   // A failed wait for an index job comes after COMMIT: the transaction must not run again.
   const retryOn = (err: unknown): boolean => !(err instanceof DsqlJobError) && isRetryableTransactionError(err);
-  return withRetry(once, { retryOn, ...(policy === true ? {} : policy) }).catch(classified);
+  return retryTransaction(once, retry ?? (adapter instanceof DsqlAdapter ? adapter.retry : true), retryOn).catch((err: unknown) => {
+    // The error funnel: what leaves transaction() carries err.dsql.
+    throw classifyInPlace(err);
+  });
 }
