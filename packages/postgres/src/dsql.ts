@@ -178,7 +178,8 @@ function startupParameters(config: DsqlConfig, connection: unknown): Record<stri
  *
  * `sql.begin` retries OCC conflicts only when the `retry` option is given (opt-in: a retried
  * callback runs more than once); `transaction(sql, fn)` always does. Query errors are
- * Postgres.js's own `PostgresError`s: classify them with core's `classifyError`.
+ * Postgres.js's own `PostgresError`s with `err.dsql` (core's error funnel): on refused connects,
+ * out of `sql.begin` and `transaction()`, and on Postgres.js 4 on every query (query-errors.ts).
  *
  * Postgres.js sees `ssl: false` in `sql.options` because TLS is set up underneath it, and
  * `pass` is a function (the token never sits in the options).
