@@ -10,7 +10,7 @@ import {
   NestedTransactionGuard,
   assertNoSavepointStatement,
   assertRepeatableRead,
-  commitAnswered,
+  serverAnswered,
   commitFailure,
   isInTransactionScope,
   resolveDetectNestedTransactions,
@@ -26,19 +26,19 @@ const noSleep = { sleep: async () => {} };
 
 describe('the COMMIT outcome', () => {
   it('a server answer is thrown as it is; a lost answer becomes CommitOutcomeUnknownError', () => {
-    expect(commitAnswered(occ())).toBe(true);
+    expect(serverAnswered(occ())).toBe(true);
     expect(commitFailure(occ())).toBeInstanceOf(Error);
     expect(commitFailure(occ())).not.toBeInstanceOf(CommitOutcomeUnknownError);
     const lost = socketError('ECONNRESET');
-    expect(commitAnswered(lost)).toBe(false);
+    expect(serverAnswered(lost)).toBe(false);
     const unknown = commitFailure(lost) as CommitOutcomeUnknownError;
     expect(unknown).toBeInstanceOf(CommitOutcomeUnknownError);
     expect(unknown.cause).toBe(lost);
     // A wrapped server answer (an ORM's query error) is still an answer; a wrapped loss is not.
-    expect(commitAnswered(new Error('Failed query: commit', { cause: occ() }))).toBe(true);
-    expect(commitAnswered(new Error('Failed query: commit', { cause: lost }))).toBe(false);
+    expect(serverAnswered(new Error('Failed query: commit', { cause: occ() }))).toBe(true);
+    expect(serverAnswered(new Error('Failed query: commit', { cause: lost }))).toBe(false);
     // A server "connection failure" class (57P01 admin shutdown) is no answer to the COMMIT.
-    expect(commitAnswered(pgError('57P01', 'terminating connection due to administrator command'))).toBe(false);
+    expect(serverAnswered(pgError('57P01', 'terminating connection due to administrator command'))).toBe(false);
   });
 
   it("this package's own decisions pass unchanged (a COMMIT never sent on a lost connection is not unknown)", () => {

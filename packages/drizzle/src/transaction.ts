@@ -3,21 +3,19 @@
  * refused before anything is sent, a lost COMMIT reported as `CommitOutcomeUnknownError`.
  */
 import {
-  CommitOutcomeUnknownError,
-  DsqlTransactionRolledBackError,
   DsqlUnsupportedError,
+  NestedTransactionGuard,
+  assertCommitted,
+  assertRepeatableRead,
   classifyInPlace,
-  isConnectionLoss,
-  isDsqlError,
-  isRetryableTransactionError,
-  nestedTransactionError,
+  serverAnswered,
   resolveRetryOptions,
-  runInTransactionScope,
-  withRetry,
+  runManagedTransaction,
+  savepointError,
+  sendRollback,
   type RetryOptions,
 } from '@dsql/core';
 import { bindSession, nodePgPoolSession } from './pool-session.js';
-import { sqlstateOf } from './sqlstate.js';
 
 /**
  * Retry of a transaction: retry options (`maxAttempts`, `baseDelayMs`, `maxDelayMs`,
@@ -80,51 +78,36 @@ interface DatabaseState {
 
 const states = new WeakMap<object, DatabaseState>();
 
-function nestedTransactionRefused(): Promise<never> {
-  return Promise.reject(
-    new DsqlUnsupportedError(
-      'nested transactions',
-      'tx.transaction() was called inside a transaction: Drizzle nests with SAVEPOINT, which Aurora DSQL does not support ' +
-        '(and the refusal would abort the whole transaction). Run the work in the surrounding transaction, or as its own ' +
-        'transaction afterwards.',
-    ),
-  );
-}
+const nestedTransactionRefused = (): Promise<never> =>
+  Promise.reject(classifyInPlace(savepointError('tx.transaction()', 'Drizzle nests transactions with SAVEPOINT', 'nested transactions')));
 
 /**
- * The owner of this database's transaction scopes (@dsql/core's `runInTransactionScope`): the
- * pool, `sql` or client Drizzle runs on (`db.$client`), so that a transaction started on it — by
- * this package, Drizzle's `db.transaction()`, `pool.transaction()` of @dsql/pg or `sql.begin()`
- * of @dsql/postgres — from inside a running transaction callback is recognised as nested.
+ * The nested-transaction check of this database (@dsql/core's `NestedTransactionGuard`, whose
+ * contract it is): its owner is the pool, `sql` or client Drizzle runs on (`db.$client`), so that a
+ * transaction started on it — by this package, Drizzle's `db.transaction()`, `pool.transaction()`
+ * of @dsql/pg or `sql.begin()` of @dsql/postgres — from inside a running transaction callback is
+ * recognised as nested. A `DsqlPool` keys its own scopes by itself, so `pool.transaction()` inside
+ * the callback is refused by the same scope.
  */
-function scopeOwner(db: TransactionalDatabase, state: DatabaseState): { owner: object; name: string } | undefined {
+function nestingOf(db: TransactionalDatabase, state: DatabaseState): NestedTransactionGuard | undefined {
   if (!state.detect) return undefined;
   const client = (db as { $client?: unknown }).$client;
-  if (typeof client === 'function') return { owner: client, name: 'sql' };
+  if (typeof client === 'function') return new NestedTransactionGuard(client, { callback: 'a transaction callback', owner: 'sql' });
   if (typeof client !== 'object' || client === null) return undefined;
   const ctor = (Object.getPrototypeOf(client) as { constructor?: { name?: unknown } } | null)?.constructor?.name;
-  return { owner: client, name: typeof ctor === 'string' && ctor.includes('Pool') ? 'pool' : 'client' };
-}
-
-/**
- * Runs a transaction callback as an open scope of `owner`. A `DsqlPool` keys its own scopes by
- * itself, so `pool.transaction()` inside the callback is refused by the same scope.
- */
-function inScope<T>(owner: object | undefined, fn: () => Promise<T>): Promise<T> {
-  return owner === undefined ? fn() : runInTransactionScope(owner, fn);
+  const owner = typeof ctor === 'string' && ctor.includes('Pool') ? 'pool' : 'client';
+  return new NestedTransactionGuard(client, { callback: 'a transaction callback', owner });
 }
 
 /** Checks Drizzle's transaction options against what DSQL accepts; returns the ones to pass on. */
 function checkConfig(config: TransactionConfig | undefined, style: TransactionConfigStyle): TransactionConfig | undefined {
   if (config === undefined || config === null) return undefined;
   const { isolationLevel, ...rest } = config;
-  if (isolationLevel !== undefined && isolationLevel !== 'repeatable read') {
-    throw new DsqlUnsupportedError(
-      'isolation levels',
-      `db.transaction(fn, { isolationLevel: '${String(isolationLevel)}' }): Aurora DSQL only runs transactions at REPEATABLE READ ` +
-        '(snapshot isolation). Drop isolationLevel (repeatable read is what every transaction gets).',
-    );
-  }
+  assertRepeatableRead(
+    isolationLevel,
+    `db.transaction(fn, { isolationLevel: '${String(isolationLevel)}' })`,
+    'Drop isolationLevel (repeatable read is what every transaction gets).',
+  );
   const others = Object.entries(rest).filter(([, v]) => v !== undefined);
   if (others.length === 0) return undefined; // repeatable read is the only level: nothing to send
   if (style === 'set') {
@@ -136,11 +119,6 @@ function checkConfig(config: TransactionConfig | undefined, style: TransactionCo
     );
   }
   return rest;
-}
-
-/** True when the server answered (so a failed COMMIT definitely did not commit). */
-function serverAnswered(err: unknown): boolean {
-  return sqlstateOf(err) !== undefined && !isConnectionLoss(err);
 }
 
 /** Postgres.js's codes for a connection that closed under a query. */
@@ -178,10 +156,10 @@ async function attempt<T>(
   fn: (tx: never) => Promise<T> | T,
   config: TransactionConfig | undefined,
   style: TransactionConfigStyle,
-  owner: object | undefined,
+  nesting: NestedTransactionGuard | undefined,
+  commitSent: () => void,
 ): Promise<T> {
   let step: Step = 'begin';
-  let committing = false;
   /** Set when the connection must not be reused. */
   let discard: Error | undefined;
   const callback = async (tx: { transaction: unknown; execute: (query: unknown) => Promise<unknown> }): Promise<T> => {
@@ -204,23 +182,17 @@ async function attempt<T>(
             if (!serverAnswered(err)) discard ??= asError(err); // COMMIT's outcome is unknown
             throw err;
           }
-          step = 'done';
-          if ((result as { command?: unknown } | undefined)?.command === 'ROLLBACK') {
-            step = 'rollback';
-            throw new DsqlTransactionRolledBackError();
-          }
+          const tag = (result as { command?: unknown } | undefined)?.command;
+          step = tag === 'ROLLBACK' ? 'rollback' : 'done';
+          assertCommitted(typeof tag === 'string' ? tag : undefined); // core: a ROLLBACK tag is DsqlTransactionRolledBackError
           return result;
         }
         if (step === 'rollback') {
           step = 'done';
-          try {
-            return await execute.call(tx, query);
-          } catch (err) {
-            // The connection is in an unknown state: close it. Drizzle would throw this error
-            // instead of the transaction's own (which says what went wrong, and whether to retry).
-            discard ??= asError(err);
-            return undefined;
-          }
+          // A failed ROLLBACK (core's sendRollback never throws): the connection is in an unknown
+          // state, close it. Drizzle would otherwise throw that error instead of the transaction's own.
+          if (await sendRollback(() => execute.call(tx, query))) discard ??= new Error('ROLLBACK failed: the connection is discarded');
+          return undefined;
         }
         return execute.call(tx, query);
       },
@@ -228,41 +200,29 @@ async function attempt<T>(
     let result: T;
     try {
       // Another transaction on the same pool or sql started from here would not be part of this one.
-      result = await inScope(owner, async () => fn(tx as never));
+      result = await (nesting === undefined ? fn(tx as never) : nesting.run(() => fn(tx as never)));
     } catch (err) {
       step = 'rollback';
       throw style === 'set' ? driverConnectionError(err) : err;
     }
     step = 'commit';
-    committing = true;
+    commitSent();
     return result;
   };
+  // After the callback resolved (commitSent()), the only failures left are COMMIT's: core's
+  // runManagedTransaction decides what they mean.
   const pooled = style === 'begin' ? nodePgPoolSession(db) : undefined;
+  if (!pooled) return (await original.call(db, callback, config)) as T;
+  const client = await pooled.client.connect();
   try {
-    if (!pooled) return (await original.call(db, callback, config)) as T;
-    const client = await pooled.client.connect();
-    try {
-      return (await bindSession(pooled, client).transaction(callback as (tx: never) => Promise<T>, config)) as T;
-    } catch (err) {
-      // BEGIN failed: without an answer, whether a transaction is open is unknown.
-      if (step === 'begin' && !serverAnswered(err)) discard ??= asError(err);
-      throw err;
-    } finally {
-      client.release(discard);
-    }
+    return (await bindSession(pooled, client).transaction(callback as (tx: never) => Promise<T>, config)) as T;
   } catch (err) {
-    // After the callback resolved, the only failures left are COMMIT's. Without a server
-    // answer, the outcome of COMMIT is unknown.
-    if (committing && !isDsqlError(err) && !serverAnswered(err)) {
-      throw new CommitOutcomeUnknownError({ cause: err });
-    }
+    // BEGIN failed: without an answer, whether a transaction is open is unknown.
+    if (step === 'begin' && !serverAnswered(err)) discard ??= asError(err);
     throw err;
+  } finally {
+    client.release(discard);
   }
-}
-
-function retryOptions(retry: RetryOptions | true): RetryOptions {
-  const resolved = resolveRetryOptions(retry, 'retry') as RetryOptions;
-  return { ...resolved, retryOn: resolved.retryOn ?? isRetryableTransactionError };
 }
 
 function run<T>(
@@ -275,8 +235,8 @@ function run<T>(
 ): Promise<T> {
   // Before anything is checked out or sent: with every connection held by outer transactions,
   // the checkout would wait forever.
-  const scope = scopeOwner(db, state);
-  const nested = scope && nestedTransactionError(scope.owner, called, { callback: 'a transaction callback', owner: scope.name });
+  const nesting = nestingOf(db, state);
+  const nested = nesting?.refusal(called);
   if (nested) return Promise.reject(classifyInPlace(nested));
   let checked: TransactionConfig | undefined;
   try {
@@ -284,10 +244,12 @@ function run<T>(
   } catch (err) {
     return Promise.reject(classifyInPlace(err));
   }
-  const once = (): Promise<T> => attempt(db, state.original, fn, checked, state.style, scope?.owner);
   // The error funnel: what leaves db.transaction() / transaction() carries err.dsql — a
   // DrizzleQueryError too (its `cause`, the driver's error, carries it already).
-  return (retry === false ? once() : withRetry(once, retryOptions(retry))).catch((err: unknown) => {
+  return runManagedTransaction(
+    ({ commitSent }) => attempt(db, state.original, fn, checked, state.style, nesting, commitSent),
+    retry,
+  ).catch((err: unknown) => {
     throw classifyInPlace(err);
   });
 }
@@ -316,7 +278,8 @@ export function installDsqlTransactions<DB extends TransactionalDatabase>(
 }
 
 /**
- * Runs `fn` in a transaction of a Drizzle database and **retries it by default**: on an OCC
+ * Runs `fn` in a transaction of a Drizzle database with @dsql/core's transaction runner
+ * (`runManagedTransaction`, whose contracts these are) and **retries it by default**: on an OCC
  * conflict (SQLSTATE 40001, OC000/OC001), or a connection failure before COMMIT was sent, the
  * transaction is rolled back and `fn` runs again, with capped exponential backoff and jitter.
  * `retry` overrides the database's `retry` option (`true`: defaults; `false`: one attempt).

@@ -14,13 +14,14 @@ import { CommitOutcomeUnknownError, DsqlTransactionRolledBackError, isDsqlError 
 import { isConnectionLoss } from '../errors/sqlstate.js';
 
 /**
- * True when `err`, raised by COMMIT, is the server's answer (a SQLSTATE, and no sign anywhere in
- * the `cause` chain of a lost connection): the transaction was then rolled back, nothing committed.
+ * True when `err`, raised by a statement, is the server's answer (a SQLSTATE, and no sign anywhere
+ * in the `cause` chain of a lost connection). For COMMIT: the transaction was rolled back, nothing
+ * committed; for BEGIN: no transaction is open.
  *
  * @example
- * if (!commitAnswered(err)) discardConnection();
+ * if (!serverAnswered(err)) discardConnection();
  */
-export function commitAnswered(err: unknown): boolean {
+export function serverAnswered(err: unknown): boolean {
   return !isConnectionLoss(err) && errorChain(err).some((f) => f.sqlstate !== undefined);
 }
 
@@ -34,7 +35,7 @@ export function commitAnswered(err: unknown): boolean {
  * try { await conn.query('COMMIT'); } catch (err) { throw commitFailure(err); }
  */
 export function commitFailure(err: unknown): unknown {
-  if (isDsqlError(err) || commitAnswered(err)) return err;
+  if (isDsqlError(err) || serverAnswered(err)) return err;
   return new CommitOutcomeUnknownError({ cause: err });
 }
 
