@@ -40,6 +40,7 @@ function isSubmittable(config: unknown): boolean {
 
 /** Reports `err` the way pg would for this call: through its callback, else as a rejected promise. */
 function failQuery(values: unknown, callback: unknown, err: Error): Promise<never> | undefined {
+  classifyInPlace(err); // the error funnel: this client's own refusals carry err.dsql too
   const cb = typeof callback === 'function' ? callback : typeof values === 'function' ? values : undefined;
   if (cb) {
     process.nextTick(() => (cb as QueryCallback)(err));

@@ -5,7 +5,7 @@ import pg from 'pg';
 import type { DsqlLocal } from '@dsql/local';
 import { classifyError, isOccError, isTransientError } from '@dsql/core';
 import { DsqlClient, DsqlPool, type ClassifiedError } from '../src/index.js';
-import { countingCredentials, startLocal } from './support/local.js';
+import { countingCredentials, sleep, startLocal, terminateBackend } from './support/local.js';
 
 jest.setTimeout(60_000);
 
@@ -97,6 +97,24 @@ describe('@dsql/pg errors carry err.dsql', () => {
     const err = await failure(pool.query('INSERT INTO funnel_rows SELECT g FROM generate_series(1, 3001) g'));
     expectDsql(err, LIMIT);
     expect(isTransientError(err)).toBe(false);
+  });
+
+  it("the client's own refusals carry err.dsql: a savepoint inside transaction(), a statement after the connection was lost", async () => {
+    const savepoint = await failure(pool.transaction((tx) => tx.query('SAVEPOINT s1')));
+    expect(savepoint.name).toBe('DsqlUnsupportedError');
+    expectDsql(savepoint, { kind: 'unsupported', retryable: false });
+
+    const client = new DsqlClient({ ...local.connectionOptions(), credentials: countingCredentials(local) });
+    client.on('error', () => {});
+    await client.connect();
+    const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    await terminateBackend(local, rows[0]!.pid);
+    await failure(client.query('SELECT 1')).catch(() => undefined); // the statement that sees the loss
+    await sleep(50);
+    const lost = await failure(client.query('SELECT 1'));
+    expect(lost.name).toBe('DsqlConnectionLostError');
+    expectDsql(lost, { kind: 'transient', retryable: true });
+    expect(isTransientError(lost)).toBe(true);
   });
 
   it('a refused connection: DsqlPool and DsqlClient', async () => {
