@@ -55,6 +55,8 @@ export interface Holder {
 const FIRST_LOOK_MS = 1;
 /** Then how often it looks again while anything is still waiting. */
 const LOOK_EVERY_MS = 2;
+/** A side query that takes longer is given up (its connection is replaced): nothing waits on it for long. */
+const SIDE_QUERY_TIMEOUT_MS = 2000;
 
 /**
  * One per server: knows every session by its upstream backend pid and settles the lock waits of
@@ -245,12 +247,19 @@ class SideConnection {
       const rows: string[][] = [];
       let error: Error | undefined;
       const done = (err?: Error): void => {
+        clearTimeout(timer);
         socket.removeListener('data', onData);
         socket.removeListener('close', onClose);
         if (err) reject(err);
         else resolve(rows);
       };
       const onClose = (): void => done(new Error('side connection closed'));
+      const timer = setTimeout(() => {
+        this.broken = true;
+        socket.destroy();
+        done(new Error('side query timed out'));
+      }, SIDE_QUERY_TIMEOUT_MS);
+      timer.unref();
       const onData = (chunk: Buffer): void => {
         try {
           reader.feed(chunk, (type, frame) => {

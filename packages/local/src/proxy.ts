@@ -297,6 +297,9 @@ export class ProxySession implements OccParticipant {
    * that commits after the client has its answer is known by then (see occ.ts).
    */
   private lookupBeforeAnswer: Promise<void> | undefined;
+  /** Resolves when the session closes: an arbitration in progress stops waiting for upstream. */
+  private onClosed: () => void = () => {};
+  private readonly whenClosed = new Promise<void>((resolve) => (this.onClosed = resolve));
   /** Named statements the proxy prepared upstream for itself. */
   private readonly hiddenPrepared = new Set<string>();
   /**
@@ -386,6 +389,7 @@ export class ProxySession implements OccParticipant {
     this.closed = true;
     clearTimeout(this.ageTimer);
     this.ctx.occ?.unregister(this);
+    this.onClosed();
     this.client.destroy();
     if (!this.upstream.destroyed && !this.upstream.writableEnded) {
       this.upstream.end(serialize.end());
@@ -880,7 +884,8 @@ export class ProxySession implements OccParticipant {
         if (this.doomed || this.closed) lost = this.doomedError;
         else {
           this.committing = true;
-          lost = await this.settle();
+          // A session closing mid-way leaves its replays unanswered: the turn must not wait for them.
+          lost = await Promise.race([this.settle(), this.whenClosed.then(() => OC000)]);
         }
       } catch {
         lost = OC000;

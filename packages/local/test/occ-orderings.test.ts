@@ -250,6 +250,38 @@ describe.each([
   });
 });
 
+describe('the arbiter', () => {
+  it('a COMMIT waits for a holder busy with a long statement, and a client gone mid-COMMIT does not hold up the next', async () => {
+    const [x, y] = await Promise.all([connectPg(dsql), connectPg(dsql)]);
+    y.on('error', () => {});
+    try {
+      await a.query('BEGIN');
+      await a.query('UPDATE parent SET v = 11 WHERE id = 1');
+      // A is busy (its row lock stays) when the COMMITs below want the row.
+      const sleeping = a.query('SELECT pg_sleep(1.5)');
+      await y.query('BEGIN');
+      await y.query('UPDATE parent SET v = 12 WHERE id = 1');
+      const yCommit = y.query('COMMIT').catch((e: unknown) => e);
+      await new Promise((r) => setTimeout(r, 200));
+      // Y goes away while its COMMIT waits for A's lock.
+      (y as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+      await yCommit;
+      await x.query('BEGIN');
+      await x.query('UPDATE parent SET v = 13 WHERE id = 1');
+      const started = Date.now();
+      await x.query('COMMIT');
+      // X waited for A's statement to end (A lost: rolled back to before its write), not longer.
+      expect(Date.now() - started).toBeLessThan(4000);
+      await sleeping;
+      expect(await failure(() => a.query('COMMIT'))).toEqual(OCC);
+      expect(await v(1)).toBe(13);
+    } finally {
+      await x.end().catch(() => {});
+      await y.end().catch(() => {});
+    }
+  });
+});
+
 describe('first committer wins through Postgres.js (named prepared statements)', () => {
   it('the transaction that commits first wins, whoever wrote first', async () => {
     const sql = await connectPostgresJs(dsql);
