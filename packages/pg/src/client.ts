@@ -13,6 +13,9 @@ import { nestedTransactionGuard, transactionSteps } from './transaction-steps.js
 import { assertNoSavepoint } from './savepoint-guard.js';
 import { emitErrorSafely } from './unhandled-error.js';
 
+/** pg's `Client` class, typed through the namespace import (see the imports). */
+const PgClient: typeof pg.Client = pgModule.Client;
+
 /**
  * Retry options of `transaction()` (`maxAttempts`, `baseDelayMs`, `maxDelayMs`, `maxElapsedMs`,
  * `onRetry`, …); `true` for the defaults, `false` for a single attempt. Default: the `retry` option.
@@ -84,9 +87,6 @@ function connectionLostError(lost: Error, pooled: boolean): DsqlConnectionLostEr
  * const { rows } = await client.query('SELECT now()');
  * await client.end();
  */
-/** pg's `Client` class, typed through the namespace import (see the imports). */
-const PgClient: typeof pg.Client = pgModule.Client;
-
 export class DsqlClient extends PgClient {
   readonly #dsql: PreparedDsql;
   /** Created by a `DsqlPool`: the pool retries refused connects with a fresh client. */

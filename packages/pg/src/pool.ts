@@ -12,6 +12,9 @@ import { jitterMaxLifetime } from './lifetime.js';
 import { nestedTransactionGuard, transactionSteps } from './transaction-steps.js';
 import { emitErrorSafely } from './unhandled-error.js';
 
+/** pg's `Pool` class, typed through the namespace import. */
+const PgPool: typeof pg.Pool = pgModule.Pool;
+
 type ConnectCallback = (err: Error | undefined, client: DsqlPoolClient | undefined, done: (release?: unknown) => void) => void;
 
 /**
@@ -39,9 +42,6 @@ type ConnectCallback = (err: Error | undefined, client: DsqlPoolClient | undefin
  * await pool.transaction(async (tx) => { await tx.query('UPDATE t SET n = n + 1 WHERE id = $1', [1]); });
  * await pool.end();
  */
-/** pg's `Pool` class, typed through the namespace import. */
-const PgPool: typeof pg.Pool = pgModule.Pool;
-
 export class DsqlPool extends PgPool {
   readonly #dsql: PreparedDsql;
   /** The nested-transaction check of this pool (its clients share it through `scopeOwner`). */
