@@ -63,13 +63,8 @@ export {
   type AcquireOptions,
   type ConnectRateLimiterStats,
 } from './connect/rate-limiter.js';
-export {
-  LifecyclePolicy,
-  DEFAULT_MAX_LIFETIME_SECONDS,
-  type LifecycleOptions,
-  type SecondsWindow,
-} from './connect/lifecycle.js';
-export { tlsOptions, type SslMode, type TlsConfig, type UserTlsOptions } from './connect/tls.js';
+export type { SecondsWindow } from './connect/lifecycle.js';
+export type { SslMode, UserTlsOptions } from './connect/tls.js';
 export { connectWithRetry, type ConnectRetryOptions } from './connect/connect-retry.js';
 export { describeConnectError, type ConnectErrorContext } from './connect/describe-connect-error.js';
 export {

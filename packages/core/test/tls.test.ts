@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, createServer, type Server, type TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
-import { tlsOptions, resolveConfig, type SslMode } from '../src/index.js';
+import { resolveConfig, type SslMode } from '../src/index.js';
+import { tlsOptions } from '../src/connect/tls.js';
 import { HOST } from './helpers.js';
 
 // A real TLS server with a certificate for HOST; clients dial 127.0.0.1 (the hostaddr case).

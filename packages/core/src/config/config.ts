@@ -104,7 +104,7 @@ export interface DsqlConfig {
   readonly profile: string | undefined;
   readonly tokenDurationSecs: number;
   readonly sslmode: SslMode;
-  /** User TLS options to merge (see `tlsOptions`). */
+  /** User TLS options to merge into a session's `tls`. */
   readonly ssl: UserTlsOptions | undefined;
   readonly retry: ResolvedRetryOptions | false;
   readonly maxLifetimeSeconds: SecondsWindow;

@@ -41,7 +41,7 @@ export function describeConnectError(err: unknown, config: ConnectErrorContext):
   if (/sni was not received/i.test(text)) {
     return new DsqlConnectError('tls', `Aurora DSQL refused the connection to ${where}: no TLS SNI was sent.`, {
       cause: err,
-      hint: 'Connect with TLS options from tlsOptions(config) (servername = the cluster hostname). To dial an IP address, pass it as hostaddr and keep the cluster hostname as host.',
+      hint: 'Connect with the TLS options of createDsqlSession(options).tls (servername = the cluster hostname). To dial an IP address, pass it as hostaddr and keep the cluster hostname as host.',
     });
   }
   if (classifyError(err).kind !== 'access-denied') return err;
