@@ -11,14 +11,15 @@ import {
   assertNoSavepointStatement,
   assertRepeatableRead,
   serverAnswered,
-  commitFailure,
   isInTransactionScope,
   resolveDetectNestedTransactions,
+  runTransaction,
   runManagedTransaction,
   savepointError,
   sendCommit,
   sendRollback,
 } from '../src/index.js';
+import { commitFailure } from '../src/transaction/commit-outcome.js';
 import { pgError, socketError } from './helpers.js';
 
 const occ = (): Error => pgError('40001', 'change conflicts with another transaction (OC000)');
@@ -54,6 +55,34 @@ describe('the COMMIT outcome', () => {
     await expect(sendCommit(() => Promise.reject(socketError('EPIPE')), () => undefined)).rejects.toBeInstanceOf(CommitOutcomeUnknownError);
     await expect(sendRollback(() => Promise.reject(socketError('EPIPE')))).resolves.toBe(true);
     await expect(sendRollback(async () => undefined)).resolves.toBe(false);
+  });
+});
+
+describe('runTransaction: the connection after COMMIT', () => {
+  async function commitFailingWith(err: Error): Promise<{ thrown: unknown; destroyed: boolean }> {
+    let destroyed = false;
+    const thrown = await runTransaction(
+      {
+        connect: async () => 1,
+        begin: async () => undefined,
+        commit: () => Promise.reject(err),
+        rollback: async () => undefined,
+        release: (_c, destroy) => void (destroyed = destroy),
+      },
+      async () => 'x',
+      false,
+    ).catch((e: unknown) => e);
+    return { thrown, destroyed };
+  }
+
+  it('a COMMIT never sent on a lost connection: that error, connection discarded; a server answer: kept', async () => {
+    const notSent = new DsqlConnectionLostError('Connection lost: the statement was not sent.');
+    expect(await commitFailingWith(notSent)).toEqual({ thrown: notSent, destroyed: true });
+    const answer = occ();
+    expect(await commitFailingWith(answer)).toEqual({ thrown: answer, destroyed: false });
+    const lost = await commitFailingWith(socketError('ECONNRESET'));
+    expect(lost.thrown).toBeInstanceOf(CommitOutcomeUnknownError);
+    expect(lost.destroyed).toBe(true);
   });
 });
 

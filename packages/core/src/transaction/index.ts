@@ -13,7 +13,7 @@ export {
   type ManagedAttempt,
   type TransactionRetryPolicy,
 } from './runner.js';
-export { serverAnswered, commitFailure, assertCommitted, sendCommit, sendRollback, mustDiscardAfter } from './commit-outcome.js';
+export { serverAnswered, assertCommitted, sendCommit, sendRollback, mustDiscardAfter } from './commit-outcome.js';
 export { assertRepeatableRead, savepointError, assertNoSavepointStatement } from './refusals.js';
 export {
   runInTransactionScope,

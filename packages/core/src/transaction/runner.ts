@@ -19,8 +19,7 @@
  */
 import { withRetry, resolveRetryOptions, type RetryOptions } from '../retry.js';
 import { isOccError, isTransientError } from '../errors/sqlstate.js';
-import { CommitOutcomeUnknownError } from '../errors/errors.js';
-import { assertCommitted, commitFailure, sendRollback } from './commit-outcome.js';
+import { assertCommitted, commitFailure, mustDiscardAfter, sendRollback } from './commit-outcome.js';
 
 /**
  * What an adapter plugs into {@link runTransaction}: how to get a connection and run the
@@ -130,7 +129,7 @@ async function runOnce<C, T>(driver: TransactionDriver<C>, fn: (conn: C, attempt
     } catch (err) {
       ended = true;
       const failure = commitFailure(err);
-      destroy = failure instanceof CommitOutcomeUnknownError;
+      destroy = mustDiscardAfter(failure);
       throw failure;
     }
     ended = true;
