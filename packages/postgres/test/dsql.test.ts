@@ -68,9 +68,10 @@ describe('dsql() options', () => {
     expect(isDsqlError(err, 'invalid-config')).toBe(true);
     expect((err as { field: string }).field).toBe('password');
     expect((err as Error).message).toMatch(/IAM/);
-    // The explanation reaches the reader whole: redact() leaves no part of it out.
-    expect((err as Error).message).toContain('Aurora DSQL authenticates with IAM tokens, which dsql() signs itself');
-    expect((err as Error).message).not.toContain('[redacted]');
+    // What is accepted reaches the reader whole: redact() takes no part of it for a password.
+    expect((err as Error).message).toContain(
+      'expected no password (Aurora DSQL authenticates with IAM tokens, which dsql() signs itself; choose the identity with the credentials or profile option).',
+    );
     expect(inspect(err)).not.toContain('hunter2-secret');
   });
 

@@ -11,7 +11,11 @@ import { nestedTransactionError, runInTransactionScope, type NestedTransactionWo
  */
 export function resolveDetectNestedTransactions(value: unknown, fallback = true): boolean {
   if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw new DsqlConfigError('detectNestedTransactions', describeValue(value), 'true or false');
+  if (typeof value !== 'boolean') {
+    // A number says what it is too ("1 (a number)"): a 1/0 flag is the usual mistake here.
+    const given = typeof value === 'number' ? `${describeValue(value)} (a number)` : describeValue(value);
+    throw new DsqlConfigError('detectNestedTransactions', given, 'true or false');
+  }
   return value;
 }
 
