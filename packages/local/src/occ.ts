@@ -123,12 +123,15 @@ export class OccArbiter {
    */
   async holdersOf(relation: string, tid: string): Promise<Holder[]> {
     if (this.closed || !/^\(\d+,\d+\)$/.test(tid)) return [];
-    const rel = `"${relation.replace(/"/g, '""')}"`;
+    const name = `'${relation.replace(/'/g, "''")}'`;
     // A row version's xmax is its locker's or updater's (sub)transaction id; every transaction
     // id is held as an exclusive lock by its backend while it runs, which names the backend.
+    // The error names the table without its schema: every table of that name is looked at
+    // (query_to_xml runs the per-table query within this one statement; no row: NULL).
     const sql =
-      `SELECT l.pid FROM pg_catalog.pg_locks l WHERE l.locktype = 'transactionid' AND l.granted ` +
-      `AND l.transactionid = (SELECT xmax FROM ONLY ${rel} WHERE ctid = '${tid}'::tid)`;
+      `SELECT l.pid FROM pg_catalog.pg_locks l WHERE l.locktype = 'transactionid' AND l.granted AND l.transactionid::text IN (` +
+      `SELECT (pg_catalog.xpath('/row/xmax/text()', NULLIF(pg_catalog.query_to_xml(pg_catalog.format('SELECT xmax FROM ONLY %s WHERE ctid = %L::tid', c.oid::regclass, '${tid}'), false, true, '')::text, '')::xml))[1]::text ` +
+      `FROM pg_catalog.pg_class c WHERE c.relname = ${name} AND c.relkind IN ('r', 'p'))`;
     let rows: string[][];
     try {
       rows = await this.query(sql);

@@ -251,6 +251,24 @@ describe.each([
 });
 
 describe('the arbiter', () => {
+  it('knows a FOR UPDATE holder of a row in a schema other than public (it commits first: the writer loses)', async () => {
+    await check.query('CREATE SCHEMA app');
+    await check.query('CREATE TABLE app.parent (id int PRIMARY KEY, v int NOT NULL)');
+    try {
+      await check.query('INSERT INTO app.parent VALUES (1, 10)');
+      await a.query('BEGIN');
+      await a.query('SELECT v FROM app.parent WHERE id = 1 FOR UPDATE');
+      await b.query('BEGIN');
+      await prompt(b, 'UPDATE app.parent SET v = 12 WHERE id = 1');
+      await a.query('COMMIT');
+      expect(await failure(() => b.query('COMMIT'))).toEqual(OCC);
+      expect((await check.query('SELECT v FROM app.parent')).rows).toEqual([{ v: 10 }]);
+    } finally {
+      await check.query('DROP TABLE app.parent');
+      await check.query('DROP SCHEMA app');
+    }
+  });
+
   it('a COMMIT waits for a holder busy with a long statement, and a client gone mid-COMMIT does not hold up the next', async () => {
     const [x, y] = await Promise.all([connectPg(dsql), connectPg(dsql)]);
     y.on('error', () => {});
