@@ -70,6 +70,18 @@ describe('classifyInPlace (the error funnel)', () => {
     expect(isOccError(frozen)).toBe(true);
   });
 
+  it('never throws, even when reading the error does (it runs inside driver callbacks)', () => {
+    const hostile = new Proxy(new Error('x'), {
+      get(target, key) {
+        if (key === 'message' || key === 'code') throw new Error('getter exploded');
+        return Reflect.get(target, key);
+      },
+    });
+    expect(() => classifyError(hostile)).toThrow('getter exploded');
+    expect(() => classifyInPlace(hostile)).not.toThrow();
+    expect(classifyInPlace(hostile)).toBe(hostile);
+  });
+
   it('leaves isOccError / isTransientError answers as they were', () => {
     const occ = classifyInPlace(new Error('Failed query', { cause: pgError('40001', 'change conflicts with another transaction (OC000)') }));
     expect(isOccError(occ)).toBe(true);

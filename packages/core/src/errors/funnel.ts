@@ -64,16 +64,18 @@ function hasOwnDsql(err: object): boolean {
  */
 export function classifyInPlace<E>(err: E, connect?: ConnectErrorContext): E {
   if (typeof err !== 'object' || err === null) return err;
-  if (connect === undefined && hasOwnDsql(err)) return err;
-  let info = classifyError(err);
-  if (connect !== undefined) {
-    const described = describeConnectError(err, connect);
-    if (described !== err && isDsqlError(described) && described.hint) info = Object.freeze({ ...info, hint: described.hint });
-  }
+  // Adapters call this from driver callbacks and diagnostics_channel subscribers, where a throw
+  // would end the process: whatever goes wrong here, the error is handed on as it is.
   try {
+    if (connect === undefined && hasOwnDsql(err)) return err;
+    let info = classifyError(err);
+    if (connect !== undefined) {
+      const described = describeConnectError(err, connect);
+      if (described !== err && isDsqlError(described) && described.hint) info = Object.freeze({ ...info, hint: described.hint });
+    }
     Object.defineProperty(err, 'dsql', { value: info, enumerable: true, configurable: true, writable: true });
   } catch {
-    // A frozen or sealed error: hand it on as it is (classifyError(err) still works on it).
+    // A frozen or sealed error, or a hostile getter: classifyError(err) still works on it.
   }
   return err;
 }
