@@ -149,7 +149,7 @@ export class DsqlConnection implements DatabaseConnection {
     try {
       await this.run(waitForJobSql(jobId));
     } catch (err) {
-      throw new DsqlJobError(jobId, err);
+      throw classifyInPlace(new DsqlJobError(jobId, err));
     }
   }
 }

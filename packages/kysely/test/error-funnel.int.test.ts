@@ -3,7 +3,7 @@
 import { jest } from '@jest/globals';
 import { sql, type Kysely } from 'kysely';
 import { classifyError, isCommitOutcomeUnknownError, isOccError, isTransientError, type ClassifiedError } from '@dsql/core';
-import { transaction } from '../src/index.js';
+import { DsqlJobError, transaction } from '../src/index.js';
 import { database, DRIVER_KINDS, startLocal, type DriverKind, type DsqlLocal } from './support/local.js';
 
 jest.setTimeout(60_000);
@@ -135,6 +135,19 @@ it("the adapter's own refusals (savepoint, isolation level) carry err.dsql out o
     }
     const isolation = await failure(db.transaction().setIsolationLevel('serializable').execute(async () => undefined));
     expectDsql(isolation, { kind: 'unsupported', retryable: false });
+  } finally {
+    await db.destroy();
+  }
+});
+
+it('a failed index job (DsqlJobError, after its statement committed) carries err.dsql', async () => {
+  const db = database(local, 'pool');
+  try {
+    await db.schema.createTable('funnel_jobs').addColumn('id', 'integer', (c) => c.primaryKey()).addColumn('sku', 'text').execute();
+    await db.insertInto('funnel_jobs').values([{ id: 1, sku: 'a' }, { id: 2, sku: 'a' }]).execute();
+    const err = await failure(db.schema.createIndex('funnel_jobs_sku').unique().on('funnel_jobs').column('sku').execute());
+    expect(err).toBeInstanceOf(DsqlJobError);
+    expectDsql(err, { retryable: false });
   } finally {
     await db.destroy();
   }
