@@ -3,8 +3,16 @@
 // need no esModuleInterop from a CommonJS consumer (a default import there fails with TS1192).
 import pgModule from 'pg';
 import type * as pg from 'pg';
-import { DsqlConnectionLostError, DsqlUnsupportedError, isOccError, runTransaction, type NestedTransactionGuard, type TransactionDriver, type TransactionRetryPolicy } from '@dsql/core';
-import { classifyInPlace } from './classify.js';
+import {
+  DsqlConnectionLostError,
+  DsqlUnsupportedError,
+  classifyInPlace,
+  isOccError,
+  runTransaction,
+  type NestedTransactionGuard,
+  type TransactionDriver,
+  type TransactionRetryPolicy,
+} from '@dsql/core';
 import { describeConnectFailure } from './describe.js';
 import { prepareConfig, PREPARED, type DsqlClientConfig, type PreparedDsql } from './config.js';
 import { connectRetrying } from './connect-retry.js';

@@ -9,7 +9,8 @@
 export { DsqlPool } from './pool.js';
 export { DsqlClient, type DsqlPoolClient, type TransactionRetry } from './client.js';
 export type { DsqlClientConfig, DsqlPoolConfig } from './config.js';
-export { classifyInPlace, type ClassifiedError, type DsqlClassification } from './classify.js';
+// err.dsql comes from core's error funnel, the one every @dsql adapter uses.
+export { classifyInPlace, type ClassifiedError, type DsqlClassification } from '@dsql/core';
 export { dialAddress } from './address-socket.js';
 export { assertNoSavepoint } from './savepoint-guard.js';
 export {

@@ -1,9 +1,8 @@
 // Runtime class from pg's default import, types from a namespace import (see client.ts).
 import pgModule from 'pg';
 import type * as pg from 'pg';
-import { isOccError, runTransaction, withRetry, type NestedTransactionGuard, type RetryOptions, type TransactionDriver } from '@dsql/core';
+import { classifyInPlace, isOccError, runTransaction, withRetry, type NestedTransactionGuard, type RetryOptions, type TransactionDriver } from '@dsql/core';
 import { guardCheckout } from './checkout-guard.js';
-import { classifyInPlace } from './classify.js';
 import { DsqlClient, type DsqlPoolClient, type TransactionRetry } from './client.js';
 import { prepareConfig, type DsqlPoolConfig, type PreparedDsql } from './config.js';
 import { connectRetrying } from './connect-retry.js';
