@@ -39,6 +39,10 @@ module.exports = function preset(dir, overrides = {}) {
     },
     moduleNameMapper,
     testMatch: ['<rootDir>/test/**/*.test.ts'],
+    // Integration hooks start an embedded PostgreSQL and a TLS endpoint: about a second on a quiet
+    // machine, but more than jest's 5 s default on a loaded 2-core CI machine (matrices run in
+    // parallel). A hung test still fails, later.
+    testTimeout: 30_000,
     coverageProvider: 'v8',
     collectCoverageFrom: ['<rootDir>/src/**/*.ts'],
     reporters: ['default', [path.join(root, 'scripts', 'jest-totals-reporter.cjs'), { name }]],

@@ -32,6 +32,13 @@ describe('redact', () => {
     );
   });
 
+  it("keeps the header of a DsqlConfigError for a secret-named field whole, and still hides the value", () => {
+    const err = new DsqlConfigError('password', '"s3cr3t-value"', 'a string or a function');
+    expect(err.message).toMatch(/^Invalid password: got /);
+    expect(err.message).toContain('expected a string or a function');
+    expect(redact('Invalid token: got password=s3cr3t; expected a string')).toBe('Invalid token: got password=[redacted]; expected a string');
+  });
+
   it('removes passwords in URLs and key/value strings', () => {
     expect(redact('postgres://admin:s3cr3t@localhost:5432/db')).toBe('postgres://admin:[redacted]@localhost:5432/db');
     expect(redact('host=x password=s3cr3t user=y')).toBe('host=x password=[redacted] user=y');

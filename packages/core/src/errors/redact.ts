@@ -16,9 +16,13 @@ const PRESIGNED_RUN = /[^\s'"<>`]*X-Amz-(?:Signature|Credential|Security-Token|A
 const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^:@\n]*:).*@/gi;
 /** `user:password@host` without a scheme (a URL pasted as a host). */
 const BARE_USERINFO = /([^\s:@/'"]*:)(?!\/\/)[^\s@'"]+@/g;
-/** `password=…`, `"secretAccessKey": "…"`, `sessionToken: …` and friends. */
+/**
+ * `password=…`, `"secretAccessKey": "…"`, `sessionToken: …` and friends. Not the word `got ` that
+ * follows the field in our own `Invalid password: got …` header (DsqlConfigError): the value after
+ * it has been described with `describeValue` already, and eating the word garbled the message.
+ */
 const KEY_VALUE_SECRET =
-  /((?:["']?)\b(?:password|passwd|pwd|pgpassword|secretAccessKey|secret_access_key|aws_secret_access_key|sessionToken|session_token|aws_session_token|token)\b["']?\s*[=:]\s*)('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^\s&;,}]+)/gi;
+  /((?:["']?)\b(?:password|passwd|pwd|pgpassword|secretAccessKey|secret_access_key|aws_secret_access_key|sessionToken|session_token|aws_session_token|token)\b["']?\s*[=:]\s*)(?!got )('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^\s&;,}]+)/gi;
 /** `Signature=<64 hex>` in an Authorization header. */
 const HEADER_SIGNATURE = /\bSignature=[0-9a-f]{64}\b/gi;
 /** AWS access key ids (long-term `AKIA…` and temporary `ASIA…`). */
