@@ -188,12 +188,29 @@ describe('nestedTransactionError / assertNoOpenTransaction', () => {
   });
 });
 
+/**
+ * Whether this process's AsyncLocalStorage#disable() hides the store from every async context
+ * (the async_hooks-based storage: Node 20/22, or Node 24+ with --no-async-context-frame, where
+ * disabling also removes the promise hooks) or only from the context that calls it (the
+ * AsyncContextFrame-based storage, default from Node 24: a continuation created inside run()
+ * keeps its frame — nodejs/node#58065, #58149 — and there are no hooks to remove). Probed on a
+ * store of its own, so the answer is Node's, independent of the code under test.
+ */
+async function disableIsProcessWide(): Promise<boolean> {
+  const { AsyncLocalStorage: Storage } = await import('node:async_hooks');
+  const probe = new Storage<string>();
+  const seen = new Promise<string | undefined>((resolve) => probe.run('inside', () => setImmediate(() => resolve(probe.getStore()))));
+  probe.disable();
+  return (await seen) === undefined;
+}
+
 describe('cost when idle', () => {
   it('the store is disabled when the last scope settles, and stays enabled while any is open', async () => {
     const a = {};
     const b = {};
     const holdA = deferred();
     const seen: Record<string, unknown> = {};
+    let afterAllStore: unknown;
     const checked = deferred();
     const txA = runInTransactionScope(a, () => holdA.promise);
     await runInTransactionScope(b, () => {
@@ -204,15 +221,27 @@ describe('cost when idle', () => {
         holdA.resolve();
         void txA.then(() =>
           setTimeout(() => {
-            // Every scope settled: a disabled store returns nothing, even to work started inside one.
-            seen.afterAll = sharedState().frames.getStore();
+            // Every scope settled; this is work started inside B.
+            afterAllStore = sharedState().frames.getStore();
+            seen.afterAllInA = isInTransactionScope(a);
+            seen.afterAllInB = isInTransactionScope(b);
             checked.resolve();
           }, 1),
         );
       }, 1);
     });
     await checked.promise;
-    expect(seen).toEqual({ whileAOpen: true, open: 1, afterAll: undefined });
+    expect(seen).toEqual({ whileAOpen: true, open: 1, afterAllInA: false, afterAllInB: false });
+    if (await disableIsProcessWide()) {
+      // async_hooks storage: the scope module disabled it (so promises stop paying for the hooks),
+      // and a disabled store returns nothing, even to work started inside a scope.
+      expect(afterAllStore).toBeUndefined();
+    } else {
+      // AsyncContextFrame storage: disable() cannot reach frames captured by B's timer, so that work
+      // still sees B's frame — closed, as is everything outer to it; nothing is left to pay for.
+      expect(afterAllStore).toEqual({ owner: b, open: false, outer: undefined });
+      expect((afterAllStore as { owner: object }).owner).toBe(b);
+    }
   });
 
   it('the count returns to 0 when callbacks throw, including nested ones', async () => {

@@ -24,7 +24,11 @@ interface ScopeState {
 // process (a promise-heavy loop ran at about a third of its speed on Node 20: packages/pg/bench/nested-guard.mjs),
 // so the store is enabled only while some callback runs and disabled again when the last one
 // settles: with no transaction callback running, nothing is propagated and queries pay nothing.
-// (Node 24's AsyncContextFrame-based storage has no such cost; disabling it there is harmless.)
+// Node 24's AsyncContextFrame-based storage has no such cost, and its disable() only clears the
+// calling context: work a callback scheduled still sees its frame after the last scope settled.
+// Correctness never rests on disable(): a frame is `open` only while its callback runs, and
+// openFrame() skips closed ones. disable() stays for the async_hooks storage (Node 20/22, or 24+
+// with --no-async-context-frame), where it is what removes the hooks.
 // The "/v1" in the key is the layout of ScopeState and ScopeFrame: change it when they change.
 let state: ScopeState | undefined;
 function shared(): ScopeState {
@@ -66,7 +70,9 @@ export interface NestedTransactionWording {
  *
  * Cost: the process-wide `AsyncLocalStorage` is enabled only while at least one scope is open, in
  * any owner, adapter or copy of @dsql/core; when the last one settles it is disabled, so a process
- * with no transaction callback running pays nothing for it.
+ * with no transaction callback running pays nothing for it. (On Node 24+, whose storage costs
+ * nothing when idle, work scheduled inside a settled callback may still carry its closed scope,
+ * which no function here counts.)
  *
  * @example
  * const value = await runInTransactionScope(pool, () => fn(client));
