@@ -29,6 +29,9 @@ async function whenThingsGoWrong(local) {
   const first = (text) => String(text).split('. ')[0];
 
   const pool = new DsqlPool({ ...local.connectionOptions(), max: 1 });
+  // pg's 'error' event for a connection that dies (without a listener: one process warning, no crash).
+  const closed = [];
+  pool.on('error', (err) => closed.push(err.message));
   try {
     local.inject({ on: 'connect', error: { code: '08006', message: 'unable to accept connection, waking up cluster, please retry later' } });
     await pool.query('SELECT 1');
@@ -38,6 +41,7 @@ async function whenThingsGoWrong(local) {
     const lost = await pool.transaction((tx) => tx.query('SELECT 1')).then(() => undefined, (err) => err);
     if (!isCommitOutcomeUnknownError(lost)) throw new Error(`expected CommitOutcomeUnknownError, got ${lost}`);
     say('connection lost with COMMIT in flight → CommitOutcomeUnknownError, never retried (it may have committed)');
+    if (closed.length) say(`the lost connection reached pool.on('error') ("${closed[0]}"), left the pool, and the process went on`);
   } finally {
     await pool.end();
   }
