@@ -3,6 +3,7 @@
  * PostgreSQL 17 direct TLS), SNI, startup, DSQL's connection limits, IAM token authentication,
  * then an upstream session.
  */
+import { noteCancelRequest } from './cancel-requests.js';
 import type net from 'node:net';
 import { Duplex } from 'node:stream';
 import tls from 'node:tls';
@@ -180,6 +181,7 @@ export function handleConnection(raw: net.Socket, ctx: ConnectionContext): void 
 /** The key data a client holds is upstream's own (relayed in BackendKeyData): pass the request on. */
 function relayCancel(packet: Buffer, ctx: ConnectionContext): void {
   const copy = Buffer.from(packet);
+  noteCancelRequest(copy.readInt32BE(8)); // CancelRequest: length, code, backend pid, secret
   const up = connectTo(ctx.upstream, () => up.end(copy));
   up.on('error', () => up.destroy());
 }

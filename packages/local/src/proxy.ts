@@ -9,6 +9,7 @@
  * conflict, opening a transaction around an autocommit statement) go through the same FIFO marked
  * hidden, so their answers never reach the client.
  */
+import { cancelRequestedRecently } from './cancel-requests.js';
 import type net from 'node:net';
 import type tls from 'node:tls';
 import { serialize } from 'pg-protocol';
@@ -1109,7 +1110,9 @@ export class ProxySession implements OccParticipant {
       return;
     }
     const fields = errorFields(frame);
-    const code = fields.get('C') ?? '';
+    let code = fields.get('C') ?? '';
+    // A lock timeout PostgreSQL reported as a cancel (see cancel-requests.ts): not the client's.
+    if (code === '57014' && this.ctx.occ && !cancelRequestedRecently(this.pid)) code = '55P03';
     if (!CONFLICT_CODES.has(code)) {
       this.emit(frame);
       return;
