@@ -21,11 +21,33 @@ class JestTotalsReporter {
       success: results.success,
       // The Node.js that ran the suite: scripts/matrix.mjs runs the suites again on other lines.
       node: process.versions.node,
+      // What failed, so that the end of CI's log (often all that is kept) says which test and why.
+      failures: failuresOf(results),
     };
     // One file per jest process: a package may run jest more than once (e.g. against two
     // versions of a peer), and every run counts.
     fs.writeFileSync(path.join(dir, `${this.name}.${process.pid}.json`), JSON.stringify(totals, null, 2));
   }
+}
+
+function failuresOf(results) {
+  const root = path.join(__dirname, '..');
+  const out = [];
+  for (const file of results.testResults) {
+    const where = path.relative(root, file.testFilePath);
+    if (file.testExecError) out.push({ file: where, test: '(suite failed to run)', message: firstLine(file.testExecError.message) });
+    for (const t of file.testResults) {
+      if (t.status === 'failed') out.push({ file: where, test: t.fullName, message: firstLine(t.failureMessages[0] ?? '') });
+    }
+  }
+  return out;
+}
+
+// Jest's messages carry ANSI colours and a stack; one plain line is enough to find the test.
+function firstLine(text) {
+  const plain = String(text).replace(/\u001b\[[0-9;]*m/g, '');
+  const line = plain.split('\n').find((l) => l.trim() !== '') ?? '';
+  return line.trim().slice(0, 300);
 }
 
 module.exports = JestTotalsReporter;

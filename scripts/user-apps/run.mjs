@@ -164,7 +164,8 @@ class Checks {
     mkdirSync(dir, { recursive: true });
     const passed = this.list.filter((c) => c.ok).length;
     const failed = this.list.length - passed;
-    const totals = { name: `user-apps-${this.column}`, passed, failed, skipped: 0, suitesFailedToRun: 0, success: failed === 0, ...extra, checks: this.list };
+    const totals = { name: `user-apps-${this.column}`, passed, failed, skipped: 0, suitesFailedToRun: 0, success: failed === 0, ...extra, checks: this.list,
+      failures: this.list.filter((c) => !c.ok).map((c) => ({ file: 'scripts/user-apps', test: c.name, message: c.detail.split('\n')[0] ?? '' })) };
     writeFileSync(join(dir, `user-apps-${this.column}.json`), JSON.stringify(totals, null, 2));
     return totals;
   }
