@@ -1,5 +1,5 @@
 export { VERSION } from './version.js';
-export { applicationName, MAX_APPLICATION_NAME_BYTES } from './config/application-name.js';
+export { applicationName } from './config/application-name.js';
 export { redact } from './errors/redact.js';
 export {
   DsqlError,
@@ -30,16 +30,8 @@ export {
 } from './errors/sqlstate.js';
 export { classifyInPlace, type ClassifiedError, type DsqlClassification } from './errors/funnel.js';
 export { parseEndpoint, type DsqlEndpoint, type EndpointKind, type ParseEndpointOptions } from './config/endpoint.js';
-export { parseConnectionString, type ConnectionStringOptions } from './config/connection-string.js';
-export {
-  resolveConfig,
-  DEFAULT_TOKEN_DURATION_SECS,
-  MAX_TOKEN_DURATION_SECS,
-  type DsqlConfig,
-  type DsqlConnectionOptions,
-} from './config/config.js';
+export { resolveConfig, type DsqlConfig, type DsqlConnectionOptions } from './config/config.js';
 export type { AwsCredentials, AwsCredentialsProvider, CredentialsInput } from './auth/credentials-types.js';
-export { CredentialCache, sharedCredentialCache, type CredentialSource, type CredentialCacheStats, type CredentialLookup } from './auth/credentials.js';
 export {
   TokenProvider,
   type TokenProviderOptions,
@@ -49,15 +41,12 @@ export {
 export {
   withRetry,
   resolveRetryOptions,
-  backoffDelay,
-  DEFAULT_RETRY,
   type RetryOptions,
   type RetryInfo,
   type ResolvedRetryOptions,
 } from './retry.js';
 export {
   ConnectRateLimiter,
-  sharedConnectRateLimiter,
   DEFAULT_CONNECT_RATE,
   type ConnectRateLimitOptions,
   type AcquireOptions,
@@ -71,11 +60,9 @@ export {
   createDsqlSession,
   sessionCarriedBy,
   DSQL_SESSION,
-  DEFAULT_CONNECT_DEADLINE_MS,
   type DsqlSession,
   type DsqlSessionOptions,
   type DsqlDialTarget,
   type DsqlLifetimePolicy,
 } from './session/session.js';
-export { sleep, type Sleep } from './timers.js';
 export * from './transaction/index.js';

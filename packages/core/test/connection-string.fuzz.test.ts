@@ -6,7 +6,8 @@
  */
 import fc from 'fast-check';
 import { inspect } from 'node:util';
-import { DsqlConfigError, isDsqlError, parseConnectionString } from '../src/index.js';
+import { DsqlConfigError, isDsqlError } from '../src/index.js';
+import { parseConnectionString } from '../src/config/connection-string.js';
 
 const SECRET = 'Qx7PasswordNeverShown7xQ';
 const KNOWN = ['region', 'profile', 'tokenDurationSecs', 'hostaddr', 'sslmode', 'application_name', 'options', 'host', 'port', 'user', 'dbname'] as const;

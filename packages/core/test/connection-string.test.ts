@@ -1,4 +1,5 @@
-import { parseConnectionString, isDsqlError } from '../src/index.js';
+import { isDsqlError } from '../src/index.js';
+import { parseConnectionString } from '../src/config/connection-string.js';
 import { HOST } from './helpers.js';
 
 describe('parseConnectionString', () => {

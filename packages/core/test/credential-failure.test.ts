@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { fromHttp } from '@aws-sdk/credential-providers';
+import { CredentialCache } from '../src/auth/credentials.js';
 import {
-  CredentialCache,
   DsqlCredentialsError,
   TokenProvider,
   classifyError,

@@ -1,4 +1,5 @@
-import { ConnectRateLimiter, sharedConnectRateLimiter, isDsqlError, DEFAULT_CONNECT_RATE } from '../src/index.js';
+import { ConnectRateLimiter, isDsqlError, DEFAULT_CONNECT_RATE } from '../src/index.js';
+import { sharedConnectRateLimiter } from '../src/connect/rate-limiter.js';
 import { manualClock } from './helpers.js';
 
 function limiter(perSecond: number, burst: number) {

@@ -1,5 +1,6 @@
 import { jest } from '@jest/globals';
-import { withRetry, backoffDelay, CommitOutcomeUnknownError, DEFAULT_RETRY, isDsqlError, resolveRetryOptions, type RetryInfo } from '../src/index.js';
+import { withRetry, CommitOutcomeUnknownError, isDsqlError, resolveRetryOptions, type RetryInfo } from '../src/index.js';
+import { backoffDelay, DEFAULT_RETRY } from '../src/retry.js';
 import { manualClock, pgError } from './helpers.js';
 
 const occ = (): Error => pgError('40001', 'change conflicts with another transaction (OC000)');

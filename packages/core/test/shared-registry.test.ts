@@ -1,18 +1,11 @@
 import { jest } from '@jest/globals';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import {
-  TokenProvider,
-  resolveConfig,
-  sharedCredentialCache,
-  sharedConnectRateLimiter,
-  isDsqlError,
-  type AwsCredentials,
-} from '../src/index.js';
+import { TokenProvider, resolveConfig, isDsqlError, type AwsCredentials } from '../src/index.js';
 import { SharedRegistry, SWEEP_INTERVAL_MS, setSharedRegistryClock } from '../src/shared-registry.js';
 import { sharedTokenProviderStats, tokenProviderFor } from '../src/auth/token-provider.js';
-import { sharedCredentialCacheStats } from '../src/auth/credentials.js';
-import { sharedConnectRateLimiterStats } from '../src/connect/rate-limiter.js';
+import { sharedCredentialCache, sharedCredentialCacheStats } from '../src/auth/credentials.js';
+import { sharedConnectRateLimiter, sharedConnectRateLimiterStats } from '../src/connect/rate-limiter.js';
 import { CLUSTER, CREDS, HOST, manualClock } from './helpers.js';
 
 /**

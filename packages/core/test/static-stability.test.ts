@@ -1,5 +1,6 @@
 import { inspect } from 'node:util';
-import { CredentialCache, TokenProvider, isDsqlError, type AwsCredentials, type DsqlCredentialsError } from '../src/index.js';
+import { CredentialCache } from '../src/auth/credentials.js';
+import { TokenProvider, isDsqlError, type AwsCredentials, type DsqlCredentialsError } from '../src/index.js';
 import { HOST, manualClock, verifyToken } from './helpers.js';
 
 const SECRET = 'outageSecretAccessKeyThatMustNeverShow0000';

@@ -1,6 +1,7 @@
 import { inspect } from 'node:util';
 import { DsqlSigner } from '@aws-sdk/dsql-signer';
-import { checkTokenDuration, checkCredentials, DEFAULT_TOKEN_DURATION_SECS } from '../config/config.js';
+import { checkTokenDuration, checkCredentials } from '../config/checks.js';
+import { DEFAULT_TOKEN_DURATION_SECS } from '../config/options.js';
 import type { AwsCredentials, CredentialsInput } from './credentials-types.js';
 import { CredentialCache, namedCredentialSourceKey, sharedCredentialCache, type CredentialLookup } from './credentials.js';
 import { normalizeHost } from '../config/endpoint.js';

@@ -1,196 +1,27 @@
-import { isIP } from 'node:net';
 import { inspect } from 'node:util';
 import { applicationName as defaultApplicationName, MAX_APPLICATION_NAME_BYTES } from './application-name.js';
+import { checkCredentials, checkHostaddr, checkName, checkPort, checkSslMode, checkTokenDuration, sslFromOption } from './checks.js';
 import { parseConnectionString, type ConnectionStringOptions } from './connection-string.js';
 import type { CredentialsInput } from '../auth/credentials-types.js';
-import { normalizeHost, parseEndpoint, type EndpointKind } from './endpoint.js';
+import { parseEndpoint } from './endpoint.js';
+import { DEFAULT_TOKEN_DURATION_SECS, type DsqlConfig, type DsqlConnectionOptions } from './options.js';
+
+export type { DsqlConfig, DsqlConnectionOptions } from './options.js';
 import { DsqlConfigError } from '../errors/errors.js';
-import { resolveMaxLifetime, type SecondsWindow } from '../connect/lifecycle.js';
+import { resolveMaxLifetime } from '../connect/lifecycle.js';
 import { resolveConnectRateLimit } from '../connect/rate-limiter.js';
 import { describeValue, redact } from '../errors/redact.js';
-import { resolveRetryOptions, type ResolvedRetryOptions, type RetryOptions } from '../retry.js';
-import type { SslMode, UserTlsOptions } from '../connect/tls.js';
-
-/**
- * Default token lifetime of the AWS SDK, in seconds.
- *
- * @example
- * new TokenProvider({ host, region, tokenDurationSecs: DEFAULT_TOKEN_DURATION_SECS })
- */
-export const DEFAULT_TOKEN_DURATION_SECS = 900;
-/**
- * Longest token lifetime DSQL accepts (one week).
- *
- * @example
- * resolveConfig({ host, tokenDurationSecs: MAX_TOKEN_DURATION_SECS }) // one-week tokens
- */
-export const MAX_TOKEN_DURATION_SECS = 604_800;
-
-/**
- * The connection options every adapter accepts (plus its driver's own, which are ignored
- * here). All optional; see {@link resolveConfig} for precedence and defaults.
- *
- * @example
- * const options: DsqlConnectionOptions = { host: 'abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws', user: 'app', profile: 'dev' };
- */
-export interface DsqlConnectionOptions {
-  /** `postgres://`, `postgresql://` or `dsql://` URL; explicit options win over it. */
-  connectionString?: string;
-  /** Cluster endpoint, bare cluster id, or any hostname/IP (then `region` is needed). */
-  host?: string;
-  /** AWS Region; default: from the endpoint, else `AWS_REGION` / `AWS_DEFAULT_REGION`. */
-  region?: string;
-  /** Default 5432. */
-  port?: number | string;
-  /** Database role; default `admin` (which signs `DbConnectAdmin` tokens). */
-  user?: string;
-  /** Default `postgres`. */
-  database?: string;
-  /** Address to dial instead of resolving `host`; `host` still drives SNI, certificate check and token. */
-  hostaddr?: string;
-  /** Cluster id to name with the `amzn-cluster-id` startup option (PrivateLink endpoint without private DNS). */
-  clusterId?: string;
-  /** AWS identity or provider; default: `profile`, else the default credential chain. */
-  credentials?: CredentialsInput;
-  /** Named profile of the shared AWS config files (`fromIni`). */
-  profile?: string;
-  /** Token lifetime, 1..604800; default 900. */
-  tokenDurationSecs?: number;
-  /** Force `DbConnectAdmin` (true) or `DbConnect` (false); default: `user === 'admin'`. */
-  admin?: boolean;
-  /** `verify-full` (default), `verify-ca`, `require`, or `disable` (custom hosts only). */
-  sslmode?: SslMode;
-  /** Driver TLS options merged over the defaults (`{ ca }`…), `true`, `false` (= `sslmode: 'disable'`) or an sslmode string. */
-  ssl?: boolean | SslMode | UserTlsOptions;
-  /** OCC retry options for transactions, or `false`. */
-  retry?: RetryOptions | boolean;
-  /** A number, or a `[min, max]` window each connection draws from; default `[2700, 3300]`. */
-  maxLifetimeSeconds?: number | SecondsWindow;
-  /** `{ perSecond, burst }` or `false`; default 100/s, burst 1,000, shared by the process per endpoint. */
-  connectRateLimit?: { perSecond?: number; burst?: number } | boolean;
-  /** `application_name`; default identifies this library (at most 63 bytes). */
-  applicationName?: string;
-  /** Prefix of the default `application_name` (an ORM or adapter name). */
-  applicationNamePrefix?: string;
-  /** PostgreSQL startup `options` (e.g. `-c search_path=app`). */
-  options?: string;
-}
-
-/**
- * A fully resolved, frozen configuration. `credentials` and `ssl` are non-enumerable and never inspected.
- *
- * @example
- * const config: DsqlConfig = resolveConfig({ host, hostaddr: '10.0.0.5' });
- * socket.connect(config.port, config.dialHost); // TLS and token still use config.host / config.tokenHost
- */
-export interface DsqlConfig {
-  /** Cluster hostname (or custom host): TLS identity and SNI. */
-  readonly host: string;
-  /** Address to dial, when given. */
-  readonly hostaddr: string | undefined;
-  /** What the driver connects to: `hostaddr ?? host`. */
-  readonly dialHost: string;
-  /** The hostname the IAM token is signed for. */
-  readonly tokenHost: string;
-  readonly port: number;
-  readonly user: string;
-  readonly database: string;
-  readonly region: string;
-  readonly kind: EndpointKind;
-  readonly clusterId: string | undefined;
-  /** `DbConnectAdmin` (true) or `DbConnect` (false). */
-  readonly admin: boolean;
-  readonly credentials: CredentialsInput | undefined;
-  readonly profile: string | undefined;
-  readonly tokenDurationSecs: number;
-  readonly sslmode: SslMode;
-  /** User TLS options to merge into a session's `tls`. */
-  readonly ssl: UserTlsOptions | undefined;
-  readonly retry: ResolvedRetryOptions | false;
-  readonly maxLifetimeSeconds: SecondsWindow;
-  readonly connectRateLimit: { readonly perSecond: number; readonly burst: number } | false;
-  readonly applicationName: string;
-  /** Startup `options`, including `-c amzn-cluster-id=<id>` when needed. */
-  readonly options: string | undefined;
-}
+import { resolveRetryOptions, type RetryOptions } from '../retry.js';
+import type { SslMode } from '../connect/tls.js';
 
 type Env = Record<string, string | undefined>;
 
-const SSL_MODES: readonly SslMode[] = ['verify-full', 'verify-ca', 'require', 'disable'];
 const CLUSTER_ID = /^[a-z0-9]{26}$/;
 const AMZN_CLUSTER_ID = /(?:^|\s)-c\s*amzn-cluster-id=([^\s]+)/;
 
 function pick<T>(...values: (T | undefined)[]): T | undefined {
   for (const v of values) if (v !== undefined) return v;
   return undefined;
-}
-
-function checkName(field: string, value: unknown, what: string): string {
-  if (typeof value === 'string' && value.length > 0 && Buffer.byteLength(value) <= 63 && !/[\0]/.test(value)) return value;
-  throw new DsqlConfigError(field, describeValue(value), `${what}: a non-empty string of at most 63 bytes`);
-}
-
-function checkPort(value: unknown, field: string): number {
-  const n = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value;
-  if (typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 65535) return n;
-  throw new DsqlConfigError(field, describeValue(value), 'an integer from 1 to 65535');
-}
-
-/**
- * Validates a token lifetime.
- *
- * @example
- * checkTokenDuration(3600) // → 3600
- */
-export function checkTokenDuration(value: unknown, field = 'tokenDurationSecs'): number {
-  if (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= MAX_TOKEN_DURATION_SECS) return value;
-  throw new DsqlConfigError(field, describeValue(value), `an integer number of seconds from 1 to ${MAX_TOKEN_DURATION_SECS} (one week)`);
-}
-
-/**
- * Validates credentials: an identity `{ accessKeyId, secretAccessKey, sessionToken? }` or a
- * provider function. The error never shows their values.
- *
- * @example
- * checkCredentials(fromIni({ profile: 'dev' }))
- */
-export function checkCredentials(value: unknown, field = 'credentials'): CredentialsInput | undefined {
-  if (value === undefined || typeof value === 'function') return value as CredentialsInput | undefined;
-  if (typeof value === 'object' && value !== null) {
-    const c = value as Record<string, unknown>;
-    if (typeof c.accessKeyId === 'string' && c.accessKeyId !== '' && typeof c.secretAccessKey === 'string' && c.secretAccessKey !== '') {
-      if (c.sessionToken !== undefined && typeof c.sessionToken !== 'string') {
-        throw new DsqlConfigError(`${field}.sessionToken`, 'a non-string value', 'a string');
-      }
-      if (c.expiration !== undefined && !(c.expiration instanceof Date)) {
-        throw new DsqlConfigError(`${field}.expiration`, describeValue(c.expiration), 'a Date');
-      }
-      return value as CredentialsInput;
-    }
-  }
-  throw new DsqlConfigError(
-    field,
-    typeof value === 'object' && value !== null ? 'an object without accessKeyId/secretAccessKey strings' : describeValue(value),
-    'an AWS identity { accessKeyId, secretAccessKey, sessionToken? } or a provider function such as fromIni() / fromNodeProviderChain()',
-  );
-}
-
-function sslFromOption(ssl: unknown): { mode?: SslMode; tls?: UserTlsOptions } {
-  if (ssl === undefined) return {};
-  if (ssl === true) return { mode: 'verify-full' };
-  if (ssl === false) return { mode: 'disable' };
-  if (typeof ssl === 'string') return { mode: checkSslMode(ssl, 'ssl') };
-  if (typeof ssl === 'object' && ssl !== null && !Array.isArray(ssl)) {
-    const rejectUnauthorized = (ssl as { rejectUnauthorized?: unknown }).rejectUnauthorized;
-    return { tls: Object.freeze({ ...(ssl as UserTlsOptions) }), ...(rejectUnauthorized === false ? { mode: 'require' as const } : {}) };
-  }
-  throw new DsqlConfigError('ssl', describeValue(ssl), `true, false, one of ${SSL_MODES.join(', ')}, or Node TLS options ({ ca, ... })`);
-}
-
-function checkSslMode(value: unknown, field: string): SslMode {
-  if (typeof value === 'string' && (SSL_MODES as readonly string[]).includes(value)) return value as SslMode;
-  const extra = value === 'prefer' || value === 'allow' ? ' (DSQL always requires TLS, so "prefer"/"allow" are not offered)' : '';
-  throw new DsqlConfigError(field, describeValue(value) + extra, `one of ${SSL_MODES.join(', ')}`);
 }
 
 /** Environment fallbacks, unvalidated: a malformed variable only matters when it is used. */
@@ -207,19 +38,6 @@ function fromEnv(env: Env): Omit<ConnectionStringOptions, 'port'> & { port?: str
 
 function hostaddrField(explicit: unknown, url: unknown): string {
   return explicit !== undefined ? 'hostaddr' : url !== undefined ? 'connectionString hostaddr' : 'PGHOSTADDR';
-}
-
-/** `hostaddr` is an address to dial, as in libpq: a numeric IPv4 or IPv6 address, never a name. */
-function checkHostaddr(value: unknown, field: string): string {
-  const h = normalizeHost(value, field);
-  if (isIP(h) === 0) {
-    throw new DsqlConfigError(
-      field,
-      describeValue(value),
-      'a numeric IPv4 or IPv6 address to dial (such as "10.0.0.7"); a host name belongs in host',
-    );
-  }
-  return h;
 }
 
 function definedOnly(input: object | undefined): DsqlConnectionOptions {

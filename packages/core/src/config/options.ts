@@ -1,0 +1,110 @@
+import type { CredentialsInput } from '../auth/credentials-types.js';
+import type { SecondsWindow } from '../connect/lifecycle.js';
+import type { SslMode, UserTlsOptions } from '../connect/tls.js';
+import type { ResolvedRetryOptions, RetryOptions } from '../retry.js';
+import type { EndpointKind } from './endpoint.js';
+
+// The shapes on both sides of resolveConfig (config.ts): what users pass, what adapters get.
+
+/**
+ * Default token lifetime of the AWS SDK, in seconds.
+ *
+ * @example
+ * new TokenProvider({ host, region, tokenDurationSecs: DEFAULT_TOKEN_DURATION_SECS })
+ */
+export const DEFAULT_TOKEN_DURATION_SECS = 900;
+/**
+ * Longest token lifetime DSQL accepts (one week).
+ *
+ * @example
+ * resolveConfig({ host, tokenDurationSecs: MAX_TOKEN_DURATION_SECS }) // one-week tokens
+ */
+export const MAX_TOKEN_DURATION_SECS = 604_800;
+
+/**
+ * The connection options every adapter accepts (plus its driver's own, which are ignored
+ * here). All optional; see {@link resolveConfig} for precedence and defaults.
+ *
+ * @example
+ * const options: DsqlConnectionOptions = { host: 'abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws', user: 'app', profile: 'dev' };
+ */
+export interface DsqlConnectionOptions {
+  /** `postgres://`, `postgresql://` or `dsql://` URL; explicit options win over it. */
+  connectionString?: string;
+  /** Cluster endpoint, bare cluster id, or any hostname/IP (then `region` is needed). */
+  host?: string;
+  /** AWS Region; default: from the endpoint, else `AWS_REGION` / `AWS_DEFAULT_REGION`. */
+  region?: string;
+  /** Default 5432. */
+  port?: number | string;
+  /** Database role; default `admin` (which signs `DbConnectAdmin` tokens). */
+  user?: string;
+  /** Default `postgres`. */
+  database?: string;
+  /** Address to dial instead of resolving `host`; `host` still drives SNI, certificate check and token. */
+  hostaddr?: string;
+  /** Cluster id to name with the `amzn-cluster-id` startup option (PrivateLink endpoint without private DNS). */
+  clusterId?: string;
+  /** AWS identity or provider; default: `profile`, else the default credential chain. */
+  credentials?: CredentialsInput;
+  /** Named profile of the shared AWS config files (`fromIni`). */
+  profile?: string;
+  /** Token lifetime, 1..604800; default 900. */
+  tokenDurationSecs?: number;
+  /** Force `DbConnectAdmin` (true) or `DbConnect` (false); default: `user === 'admin'`. */
+  admin?: boolean;
+  /** `verify-full` (default), `verify-ca`, `require`, or `disable` (custom hosts only). */
+  sslmode?: SslMode;
+  /** Driver TLS options merged over the defaults (`{ ca }`…), `true`, `false` (= `sslmode: 'disable'`) or an sslmode string. */
+  ssl?: boolean | SslMode | UserTlsOptions;
+  /** OCC retry options for transactions, or `false`. */
+  retry?: RetryOptions | boolean;
+  /** A number, or a `[min, max]` window each connection draws from; default `[2700, 3300]`. */
+  maxLifetimeSeconds?: number | SecondsWindow;
+  /** `{ perSecond, burst }` or `false`; default 100/s, burst 1,000, shared by the process per endpoint. */
+  connectRateLimit?: { perSecond?: number; burst?: number } | boolean;
+  /** `application_name`; default identifies this library (at most 63 bytes). */
+  applicationName?: string;
+  /** Prefix of the default `application_name` (an ORM or adapter name). */
+  applicationNamePrefix?: string;
+  /** PostgreSQL startup `options` (e.g. `-c search_path=app`). */
+  options?: string;
+}
+
+/**
+ * A fully resolved, frozen configuration. `credentials` and `ssl` are non-enumerable and never inspected.
+ *
+ * @example
+ * const config: DsqlConfig = resolveConfig({ host, hostaddr: '10.0.0.5' });
+ * socket.connect(config.port, config.dialHost); // TLS and token still use config.host / config.tokenHost
+ */
+export interface DsqlConfig {
+  /** Cluster hostname (or custom host): TLS identity and SNI. */
+  readonly host: string;
+  /** Address to dial, when given. */
+  readonly hostaddr: string | undefined;
+  /** What the driver connects to: `hostaddr ?? host`. */
+  readonly dialHost: string;
+  /** The hostname the IAM token is signed for. */
+  readonly tokenHost: string;
+  readonly port: number;
+  readonly user: string;
+  readonly database: string;
+  readonly region: string;
+  readonly kind: EndpointKind;
+  readonly clusterId: string | undefined;
+  /** `DbConnectAdmin` (true) or `DbConnect` (false). */
+  readonly admin: boolean;
+  readonly credentials: CredentialsInput | undefined;
+  readonly profile: string | undefined;
+  readonly tokenDurationSecs: number;
+  readonly sslmode: SslMode;
+  /** User TLS options to merge into a session's `tls`. */
+  readonly ssl: UserTlsOptions | undefined;
+  readonly retry: ResolvedRetryOptions | false;
+  readonly maxLifetimeSeconds: SecondsWindow;
+  readonly connectRateLimit: { readonly perSecond: number; readonly burst: number } | false;
+  readonly applicationName: string;
+  /** Startup `options`, including `-c amzn-cluster-id=<id>` when needed. */
+  readonly options: string | undefined;
+}
