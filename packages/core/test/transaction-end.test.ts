@@ -4,6 +4,9 @@
  */
 import {
   CommitOutcomeUnknownError,
+  ConnectionTransaction,
+  beginStatement,
+  transactionStatements,
   DsqlConnectionLostError,
   DsqlTransactionRolledBackError,
   DsqlUnsupportedError,
@@ -83,6 +86,65 @@ describe('runTransaction: the connection after COMMIT', () => {
     const lost = await commitFailingWith(socketError('ECONNRESET'));
     expect(lost.thrown).toBeInstanceOf(CommitOutcomeUnknownError);
     expect(lost.destroyed).toBe(true);
+  });
+});
+
+describe('ConnectionTransaction: one connection, step by step (as a Kysely driver drives it)', () => {
+  /** A connection that records what it is sent and answers from a script (the class under test decides). */
+  function connection(answers: Record<string, unknown> = {}) {
+    const sent: string[] = [];
+    const statements = transactionStatements(async (_c: null, sql: string) => {
+      sent.push(sql);
+      const answer = answers[sql];
+      if (answer instanceof Error) throw answer;
+      return (answer as string | undefined) ?? sql.toUpperCase();
+    });
+    return { sent, tx: new ConnectionTransaction(statements, null) };
+  }
+
+  it('sends begin (the access mode on the opening statement), commit, rollback; reusable for the next transaction', async () => {
+    expect(beginStatement()).toBe('begin');
+    const { sent, tx } = connection();
+    await tx.begin('read only');
+    expect(tx.open).toBe(true);
+    await tx.commit();
+    expect(tx.open).toBe(false);
+    await tx.rollback(); // after a COMMIT attempt: nothing to roll back
+    await tx.begin();
+    await tx.rollback();
+    expect(sent).toEqual(['start transaction read only', 'commit', 'begin', 'rollback']);
+    expect(tx.discard).toBe(false);
+  });
+
+  it('COMMIT: a lost answer is CommitOutcomeUnknownError and discards; a ROLLBACK tag is DsqlTransactionRolledBackError; a server answer is kept', async () => {
+    const lost = connection({ commit: socketError('ECONNRESET') });
+    await lost.tx.begin();
+    await expect(lost.tx.commit()).rejects.toBeInstanceOf(CommitOutcomeUnknownError);
+    expect(lost.tx.discard).toBe(true);
+    const rolledBack = connection({ commit: 'ROLLBACK' });
+    await rolledBack.tx.begin();
+    await expect(rolledBack.tx.commit()).rejects.toBeInstanceOf(DsqlTransactionRolledBackError);
+    expect(rolledBack.tx.discard).toBe(false);
+    const answer = occ();
+    const conflict = connection({ commit: answer });
+    await conflict.tx.begin();
+    await expect(conflict.tx.commit()).rejects.toBe(answer);
+    expect(conflict.tx.discard).toBe(false);
+  });
+
+  it('a connection reported lost: COMMIT is not sent (the loss is the answer), no ROLLBACK either; a failed ROLLBACK discards', async () => {
+    const { sent, tx } = connection();
+    await tx.begin();
+    const loss = socketError('ECONNRESET');
+    tx.connectionLost(loss);
+    expect([tx.lostWith, tx.discard]).toEqual([loss, true]);
+    await expect(tx.commit()).rejects.toBe(loss);
+    await tx.rollback();
+    expect(sent).toEqual(['begin']);
+    const failing = connection({ rollback: socketError('EPIPE') });
+    await failing.tx.begin();
+    await expect(failing.tx.rollback()).resolves.toBeUndefined();
+    expect(failing.tx.discard).toBe(true);
   });
 });
 

@@ -1,6 +1,7 @@
 /**
  * Everything transaction-shaped, once for every adapter: the runner and its retry default
- * (runner.ts), the end of a transaction (commit-outcome.ts), what DSQL refuses in one
+ * (runner.ts), BEGIN … COMMIT / ROLLBACK on one connection (connection-transaction.ts), the end
+ * of a transaction (commit-outcome.ts), what DSQL refuses in one
  * (refusals.ts), and the nested-transaction check (scope.ts, nested.ts).
  */
 export {
@@ -13,6 +14,13 @@ export {
   type ManagedAttempt,
   type TransactionRetryPolicy,
 } from './runner.js';
+export {
+  ConnectionTransaction,
+  beginStatement,
+  transactionStatements,
+  type TransactionAccessMode,
+  type TransactionStatements,
+} from './connection-transaction.js';
 export { serverAnswered, assertCommitted, sendCommit, sendRollback, mustDiscardAfter } from './commit-outcome.js';
 export { assertRepeatableRead, savepointError, assertNoSavepointStatement } from './refusals.js';
 export {

@@ -1,10 +1,11 @@
 /**
  * The one transaction runner of every adapter. Two shapes of driver plug into it:
- * - {@link TransactionDriver} — the adapter sends BEGIN / COMMIT / ROLLBACK itself on a
- *   connection it checks out (node-postgres): {@link runTransaction} runs the whole attempt;
+ * - {@link TransactionDriver} — a connection the runner checks out and runs BEGIN / COMMIT /
+ *   ROLLBACK on (node-postgres): {@link runTransaction} runs the whole attempt, the statements
+ *   and their outcome through connection-transaction.ts (which Kysely's driver uses step by step);
  * - a driver that runs BEGIN … COMMIT around a callback itself (Postgres.js `sql.begin`,
- *   Drizzle's `db.transaction`, Kysely's `db.transaction().execute`): {@link runManagedTransaction}
- *   applies the same COMMIT-outcome decision and retry around it.
+ *   Drizzle's `db.transaction`): {@link runManagedTransaction} applies the same COMMIT-outcome
+ *   decision and retry around it.
  *
  * Contracts stated here once (adapters' `transaction()` JSDoc refers to them):
  * - **Retry**: the callback may run more than once, each time in a fresh transaction — on an OCC
@@ -19,25 +20,21 @@
  */
 import { withRetry, resolveRetryOptions, type RetryOptions } from '../retry.js';
 import { isOccError, isTransientError } from '../errors/sqlstate.js';
-import { assertCommitted, commitFailure, mustDiscardAfter, sendRollback } from './commit-outcome.js';
+import { commitFailure } from './commit-outcome.js';
+import { ConnectionTransaction, type TransactionStatements } from './connection-transaction.js';
 
 /**
- * What an adapter plugs into {@link runTransaction}: how to get a connection and run the
- * transaction statements on it — a few methods, no driver import (the shape of Kysely's
+ * What an adapter plugs into {@link runTransaction}: how to get a connection and give it back,
+ * and the transaction statements on it ({@link TransactionStatements}, e.g. from
+ * `transactionStatements(send)`) — a few methods, no driver import (the shape of Kysely's
  * `PostgresPool` / `PostgresPoolClient`). `C` is the driver's connection (a pg `PoolClient`, …).
  *
  * @example
- * const driver: TransactionDriver<pg.PoolClient> = { connect: () => pool.connect(), begin, commit, rollback, release: (c, destroy) => c.release(destroy) };
+ * const driver: TransactionDriver<pg.PoolClient> = { connect: () => pool.connect(), ...statements, release: (c, destroy) => c.release(destroy) };
  */
-export interface TransactionDriver<C> {
+export interface TransactionDriver<C> extends TransactionStatements<C> {
   /** A connection for one attempt (a new one per attempt, from the pool). */
   connect(): Promise<C>;
-  /** Sends `BEGIN` (DSQL: repeatable read is the only level; do not send `SET TRANSACTION`). */
-  begin(conn: C): Promise<void>;
-  /** Sends `COMMIT`; may return the command tag (`'COMMIT'` or `'ROLLBACK'`). */
-  commit(conn: C): Promise<string | void>;
-  /** Sends `ROLLBACK`. */
-  rollback(conn: C): Promise<void>;
   /** Gives the connection back; `destroy` is true when it must not be reused (ROLLBACK failed, COMMIT lost). */
   release(conn: C, destroy: boolean): void | Promise<void>;
 }
@@ -118,30 +115,18 @@ export function runTransaction<C, T>(
 
 async function runOnce<C, T>(driver: TransactionDriver<C>, fn: (conn: C, attempt: number) => Promise<T>, attempt: number): Promise<T> {
   const conn = await driver.connect();
-  let destroy = false;
-  let ended = false;
+  const tx = new ConnectionTransaction(driver, conn);
   try {
-    await driver.begin(conn);
+    await tx.begin();
     const result = await fn(conn, attempt);
-    let tag: string | void;
-    try {
-      tag = await driver.commit(conn);
-    } catch (err) {
-      ended = true;
-      const failure = commitFailure(err);
-      destroy = mustDiscardAfter(failure);
-      throw failure;
-    }
-    ended = true;
-    assertCommitted(tag);
+    await tx.commit();
     return result;
   } catch (err) {
-    // Never hand out again a connection in an unknown state.
-    if (!ended && (await sendRollback(() => driver.rollback(conn)))) destroy = true;
+    await tx.rollback(); // nothing once COMMIT was attempted
     throw err;
   } finally {
     try {
-      await driver.release(conn, destroy);
+      await driver.release(conn, tx.discard);
     } catch {
       // Releasing is the pool's business; its failure must not replace the transaction's outcome.
     }
