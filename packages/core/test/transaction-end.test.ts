@@ -12,6 +12,7 @@ import {
   DsqlUnsupportedError,
   NestedTransactionGuard,
   assertNoSavepointStatement,
+  nestedTransactionHandleError,
   assertRepeatableRead,
   serverAnswered,
   isInTransactionScope,
@@ -209,6 +210,15 @@ describe('refusals', () => {
     const err = savepointError('tx.begin()', 'Postgres.js runs it as a SAVEPOINT');
     expect(err).toMatchObject({ feature: 'savepoints' });
     expect(err.message).toMatch(/^tx\.begin\(\) is not supported by Aurora DSQL \(Postgres\.js runs it as a SAVEPOINT\): it has no SAVEPOINT/);
+  });
+});
+
+describe('nestedTransactionHandleError', () => {
+  it("names the function and what it was handed; feature 'nested transactions'", () => {
+    const err = nestedTransactionHandleError('transaction()', 'a transaction');
+    expect(err).toBeInstanceOf(DsqlUnsupportedError);
+    expect(err).toMatchObject({ feature: 'nested transactions' });
+    expect(err.message).toMatch(/^transaction\(\) was called with a transaction; Aurora DSQL has no nested transactions or savepoints\. /);
   });
 });
 

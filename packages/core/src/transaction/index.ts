@@ -22,7 +22,7 @@ export {
   type TransactionStatements,
 } from './connection-transaction.js';
 export { serverAnswered, assertCommitted, sendCommit, sendRollback, mustDiscardAfter } from './commit-outcome.js';
-export { assertRepeatableRead, savepointError, assertNoSavepointStatement } from './refusals.js';
+export { assertRepeatableRead, savepointError, assertNoSavepointStatement, nestedTransactionHandleError } from './refusals.js';
 export {
   runInTransactionScope,
   isInTransactionScope,

@@ -56,3 +56,20 @@ export function assertNoSavepointStatement(sql: string): void {
   const match = SAVEPOINT_SQL.exec(sql);
   if (match) throw savepointError(match[1]!.replace(/\s+/g, ' ').toUpperCase());
 }
+
+/**
+ * The `DsqlUnsupportedError` (feature `'nested transactions'`) for `called` — a function that runs
+ * a transaction — handed `given`, a transaction's own handle (Kysely's `trx`, Postgres.js's `tx`)
+ * where it needs the database: it would be a nested transaction, which DSQL cannot run (no
+ * savepoints). Refused before anything is sent.
+ *
+ * @example
+ * if (db.isTransaction) return Promise.reject(nestedTransactionHandleError('transaction()', 'a transaction'));
+ */
+export function nestedTransactionHandleError(called: string, given: string): DsqlUnsupportedError {
+  return new DsqlUnsupportedError(
+    'nested transactions',
+    `${called} was called with ${given}; Aurora DSQL has no nested transactions or savepoints. ` +
+      'Use the open transaction as it is, or run the work as its own transaction() afterwards.',
+  );
+}
