@@ -3,7 +3,8 @@ import { defineConfig } from 'tsup';
 export default defineConfig({
   // `rules` is the `@dsql/core/rules` subpath: data and small functions, importable without the rest.
   // `migrations` is `@dsql/core/migrations`, the migration toolkit the ORM adapters stand on.
-  entry: ['src/index.ts', 'src/rules.ts', 'src/migrations.ts'],
+  // `lint` is `@dsql/core/lint`, the only entry that loads the SQL parser (libpg-query, an optional peer).
+  entry: ['src/index.ts', 'src/rules.ts', 'src/migrations.ts', 'src/lint.ts'],
   // Shared modules go into chunks for CJS too (tsup splits only ESM by default): otherwise
   // `@dsql/core/migrations` would carry its own copy of core's classes and module state.
   splitting: true,
