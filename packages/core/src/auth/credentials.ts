@@ -63,11 +63,36 @@ export function describeCredentialSource(source: CredentialSource): string {
   return 'the default AWS credential chain (fromNodeProviderChain: environment, SSO, shared files, process, web identity, ECS, EC2 IMDS)';
 }
 
+/**
+ * Credentials from `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` (with `AWS_SESSION_TOKEN` and
+ * `AWS_CREDENTIAL_EXPIRATION` when set), read as the SDK's `fromEnv` reads them — the first link
+ * of its default chain, which it also skips when `AWS_PROFILE` is set (a profile then becomes this
+ * source's `profile`, so it never gets here). Undefined when either key is missing.
+ */
+function environmentCredentials(env: Record<string, string | undefined>): AwsCredentials | undefined {
+  const accessKeyId = env.AWS_ACCESS_KEY_ID;
+  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
+  if (!accessKeyId || !secretAccessKey) return undefined;
+  const expiry = env.AWS_CREDENTIAL_EXPIRATION ? new Date(env.AWS_CREDENTIAL_EXPIRATION) : undefined;
+  return {
+    accessKeyId,
+    secretAccessKey,
+    ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
+    ...(expiry !== undefined && !Number.isNaN(expiry.getTime()) ? { expiration: expiry } : {}),
+  };
+}
+
 async function providerFor(source: CredentialSource): Promise<AwsCredentialsProvider> {
   const c = source.credentials;
   if (typeof c === 'function') return c;
   if (c !== undefined) return async () => c;
-  // Loaded on first use: the provider package is large and not needed with explicit credentials.
+  if (source.profile === undefined) {
+    // The default chain starts with the environment: when the keys are there (Lambda puts them
+    // there), the chain would answer with them, so it is not loaded at all (a cold-start cost).
+    const fromEnvironment = environmentCredentials(process.env);
+    if (fromEnvironment !== undefined) return async () => fromEnvironment;
+  }
+  // Loaded on first use: the provider package is large and not needed with explicit or environment credentials.
   const { fromIni, fromNodeProviderChain } = await import('@aws-sdk/credential-providers');
   const clientConfig = source.region ? { region: source.region } : undefined;
   if (source.profile !== undefined) return fromIni({ profile: source.profile, clientConfig });

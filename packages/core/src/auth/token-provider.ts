@@ -1,9 +1,9 @@
 import { inspect } from 'node:util';
-import { DsqlSigner } from '@aws-sdk/dsql-signer';
 import { checkTokenDuration, checkCredentials } from '../config/checks.js';
 import { DEFAULT_TOKEN_DURATION_SECS } from '../config/options.js';
 import type { AwsCredentials, CredentialsInput } from './credentials-types.js';
 import { CredentialCache, namedCredentialSourceKey, sharedCredentialCache, type CredentialLookup } from './credentials.js';
+import { signDsqlToken } from './sign-token.js';
 import { normalizeHost } from '../config/endpoint.js';
 import { DsqlConfigError, DsqlCredentialsError, DsqlTokenError, isDsqlError } from '../errors/errors.js';
 import { describeValue, redact } from '../errors/redact.js';
@@ -78,7 +78,8 @@ function refreshMarginMs(durationSecs: number): number {
 const STALE_RECHECK_MS = 250;
 
 /**
- * Signs IAM authentication tokens for one (host, Region, role) with `@aws-sdk/dsql-signer`.
+ * Signs IAM authentication tokens for one (host, Region, role) with the AWS SDK's SigV4 signer
+ * (`@smithy/signature-v4`, loaded at the first signing; the token is the one `@aws-sdk/dsql-signer` makes).
  * The token is cached and reused for every connection until a refresh margin before it expires
  * (or before the credentials that signed it expire); concurrent `getToken()` calls share one
  * signing; credentials are resolved once and re-resolved only when they near expiry. Use
@@ -235,9 +236,15 @@ export class TokenProvider {
     const signedAt = this.#now();
     let token: string;
     try {
-      // A fixed identity, so the signer never consults a credential chain of its own.
-      const signer = new DsqlSigner({ hostname: this.host, region: this.region, expiresIn: this.tokenDurationSecs, credentials });
-      token = this.action === 'DbConnectAdmin' ? await signer.getDbConnectAdminAuthToken() : await signer.getDbConnectAuthToken();
+      // The SDK's SigV4 signer with the resolved identity, loaded at the first signing (see sign-token.ts).
+      token = await signDsqlToken({
+        hostname: this.host,
+        region: this.region,
+        action: this.action,
+        expiresInSecs: this.tokenDurationSecs,
+        credentials,
+        signingDate: new Date(signedAt),
+      });
     } catch (err) {
       this.#failures++;
       throw new DsqlTokenError(`Could not sign a ${this.action} token for ${this.host} in ${this.region}: ${redact(err instanceof Error ? err.message : String(err))}`, {

@@ -1,0 +1,134 @@
+/**
+ * Cold start: what a fresh process loads. Core's source is bundled as the published builds are
+ * (ESM and CommonJS, dependencies left as imports) and run in child processes that record every
+ * module they load: CommonJS through `require.cache`, ESM through a resolve hook
+ * (`module.register`). Importing core must load no AWS SDK code; signing with environment
+ * credentials (Lambda's) must load the SDK's SigV4 signer but never its credential chain.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DsqlSigner } from '@aws-sdk/dsql-signer';
+import { jest } from '@jest/globals';
+import { TokenProvider } from '../src/index.js';
+import { signDsqlToken } from '../src/auth/sign-token.js';
+import { CREDS, HOST, SESSION_CREDS, verifyToken } from './helpers.js';
+
+const coreDir = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** The credential chain (and the packages that load it); the signer `@aws-sdk/dsql-signer` loads it too. */
+const CHAIN = /@aws-sdk[+/](credential-providers|credential-provider-node|dsql-signer)/;
+const SIGNER = /@smithy[+/]signature-v4/;
+
+let dir: string;
+
+/** Records every module the child loads, then runs `body` (an async function body using `core`). */
+function childScript(format: 'esm' | 'cjs', body: string): string {
+  const load = format === 'esm' ? `const core = await import('./core.mjs');` : `const core = require('./core.cjs');`;
+  return `
+const { createRequire, register } = require('node:module');
+const { MessageChannel, receiveMessageOnPort } = require('node:worker_threads');
+const { pathToFileURL } = require('node:url');
+const seen = new Set();
+const { port1, port2 } = new MessageChannel();
+port1.unref();
+register('./record-hook.mjs', { parentURL: pathToFileURL(__filename), data: { port: port2 }, transferList: [port2] });
+(async () => {
+  ${load}
+  const result = await (async () => { ${body} })();
+  for (let m; (m = receiveMessageOnPort(port1)); ) seen.add(m.message);
+  for (const file of Object.keys(require.cache)) seen.add(file);
+  process.stdout.write(JSON.stringify({ result, loaded: [...seen] }));
+})().catch((err) => { console.error(err); process.exit(1); });
+`;
+}
+
+function runChild(format: 'esm' | 'cjs', body: string, env: Record<string, string> = {}): { result: unknown; loaded: string[] } {
+  const file = join(dir, `child-${format}-${Math.random().toString(36).slice(2)}.cjs`);
+  writeFileSync(file, childScript(format, body));
+  // Only what the child needs: no AWS_* from the machine running the tests.
+  const base = { PATH: process.env.PATH ?? '', HOME: join(dir, 'home'), AWS_CONFIG_FILE: join(dir, 'home', 'config'), AWS_SHARED_CREDENTIALS_FILE: join(dir, 'home', 'credentials') };
+  const out = execFileSync(process.execPath, ['--no-warnings', file], { cwd: dir, env: { ...base, ...env }, encoding: 'utf8', timeout: 60_000 });
+  return JSON.parse(out) as { result: unknown; loaded: string[] };
+}
+
+beforeAll(() => {
+  // Inside core's node_modules, so the bundles' imports resolve to core's own dependencies.
+  dir = mkdtempSync(join(coreDir, 'node_modules', '.cold-start-'));
+  mkdirSync(join(dir, 'home'));
+  writeFileSync(join(dir, 'home', 'config'), '[profile filed]\nregion = us-east-1\n');
+  writeFileSync(join(dir, 'home', 'credentials'), `[filed]\naws_access_key_id = ${CREDS.accessKeyId}\naws_secret_access_key = ${CREDS.secretAccessKey}\n`);
+  writeFileSync(
+    join(dir, 'record-hook.mjs'),
+    'let port;\nexport function initialize(data) { port = data.port; }\nexport async function resolve(specifier, context, next) {\n  const r = await next(specifier, context);\n  port.postMessage(r.url);\n  return r;\n}\n',
+  );
+  // esbuild's own binary, resolved from this package's dev dependency.
+  const esbuild = join(dirname(createRequire(import.meta.url).resolve('esbuild/package.json')), 'bin', 'esbuild');
+  for (const format of ['esm', 'cjs'] as const) {
+    execFileSync(esbuild, [
+      join(coreDir, 'src', 'index.ts'),
+      '--bundle', '--platform=node', '--target=node20', '--packages=external', `--format=${format}`,
+      '--log-level=warning', `--outfile=${join(dir, format === 'esm' ? 'core.mjs' : 'core.cjs')}`,
+    ]);
+  }
+}, 60_000);
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const ENV_CREDS = { AWS_ACCESS_KEY_ID: SESSION_CREDS.accessKeyId, AWS_SECRET_ACCESS_KEY: SESSION_CREDS.secretAccessKey, AWS_SESSION_TOKEN: SESSION_CREDS.sessionToken! };
+const SIGN = `const t = core.TokenProvider.shared({ host: '${HOST}', region: 'us-east-1' }); return { token: await t.getToken(), stats: t.stats() };`;
+
+describe.each(['esm', 'cjs'] as const)('a fresh process (%s build)', (format) => {
+  it('loads no AWS SDK module when it imports @dsql/core, nor when it creates a session', () => {
+    const { result, loaded } = runChild(format, `const s = core.createDsqlSession({ host: '${HOST}' }); return typeof s.tokens.getToken;`);
+    expect(result).toBe('function');
+    expect(loaded.some((m) => m.includes('core.'))).toBe(true); // the recorder saw core itself
+    expect(loaded.filter((m) => CHAIN.test(m) || SIGNER.test(m))).toEqual([]);
+  });
+
+  it('signs with environment credentials (AWS_ACCESS_KEY_ID/SECRET/SESSION_TOKEN) without loading the credential chain', async () => {
+    const { result, loaded } = runChild(format, SIGN, ENV_CREDS);
+    const { token, stats } = result as { token: string; stats: { signings: number; credentialResolutions: number } };
+    expect(stats).toMatchObject({ signings: 1, credentialResolutions: 1 });
+    const verified = await verifyToken(token, SESSION_CREDS);
+    expect(verified).toMatchObject({ host: HOST, region: 'us-east-1', action: 'DbConnectAdmin', accessKeyId: SESSION_CREDS.accessKeyId, signatureMatches: true });
+    expect(new URL(`https://${token}`).searchParams.get('X-Amz-Security-Token')).toBe(SESSION_CREDS.sessionToken);
+    expect(loaded.some((m) => SIGNER.test(m))).toBe(true);
+    expect(loaded.filter((m) => CHAIN.test(m))).toEqual([]);
+  });
+
+  it('loads the chain when it is needed (a profile): the recorder sees it', async () => {
+    const { result, loaded } = runChild(format, SIGN.replace("region: 'us-east-1' }", "region: 'us-east-1', profile: 'filed' }"));
+    const { token } = result as { token: string };
+    expect((await verifyToken(token, CREDS)).signatureMatches).toBe(true);
+    expect(loaded.some((m) => CHAIN.test(m))).toBe(true);
+  });
+});
+
+describe('signDsqlToken', () => {
+  afterEach(() => jest.useRealTimers());
+
+  it.each([
+    ['DbConnectAdmin', CREDS],
+    ['DbConnect', SESSION_CREDS],
+  ] as const)('makes the token @aws-sdk/dsql-signer makes, byte for byte (%s)', async (action, credentials) => {
+    const signingDate = new Date('2026-11-24T13:08:27.000Z');
+    const ours = await signDsqlToken({ hostname: HOST, region: 'us-east-1', action, expiresInSecs: 900, credentials, signingDate });
+    // DsqlSigner signs at "now": pin the clock to the same second.
+    jest.useFakeTimers({ now: signingDate, doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    const signer = new DsqlSigner({ hostname: HOST, region: 'us-east-1', expiresIn: 900, credentials });
+    const theirs = action === 'DbConnectAdmin' ? await signer.getDbConnectAdminAuthToken() : await signer.getDbConnectAuthToken();
+    expect(ours).toBe(theirs);
+  });
+
+  it('TokenProvider signs at its own clock: the token is valid from the second the signing began', async () => {
+    const at = Date.parse('2026-11-24T13:08:27.750Z');
+    const tokens = new TokenProvider({ host: HOST, region: 'us-east-1', credentials: CREDS, now: () => at });
+    const verified = await verifyToken(await tokens.getToken(), CREDS);
+    expect(verified.signedAt.toISOString()).toBe('2026-11-24T13:08:27.000Z');
+    expect(verified.signatureMatches).toBe(true);
+  });
+});
