@@ -3,18 +3,16 @@ import postgres from 'postgres';
 import {
   DsqlConfigError,
   createDsqlSession,
-  withRetry,
   type ConnectRateLimiterStats,
   type DsqlConfig,
   type DsqlConnectionOptions,
-  type RetryOptions,
   type TokenProviderStats,
 } from '@dsql/core';
 import { DsqlSocket } from './dsql-socket.js';
 import { guardReserved, isPostgresJs3 } from './postgres-js-3-closed-connection-patch.js';
 import { reserveWaiters, type ReserveWaiters } from './reserve-waiters.js';
 import { sessionOpener, type ConnectCounters, type ConnectStats } from './session-opener.js';
-import { beginOnce, nestedTransactionError, rememberSql, transactionRetryOptions } from './transaction.js';
+import { beginTransaction, nestingGuard, rememberSql } from './transaction.js';
 import { LeasedAttempts } from './leasing.js';
 import { classifyQueryErrors } from './query-errors.js';
 
@@ -244,33 +242,20 @@ export function dsql<T extends Record<string, postgres.PostgresType> = {}>(
   // Postgres.js 3.4 lets statements reach a connection after it closed (crashing the process)
   // and strands reservations; 4 does neither. The workarounds are for 3.4 only.
   const patch3 = isPostgresJs3(sql);
-  const rawBegin = sql.begin;
-  // sql.begin retries only when `retry` was asked for (a retried callback runs more than once).
-  const beginRetry: RetryOptions | undefined =
-    session.retryRequested && session.retry !== false ? transactionRetryOptions(session.retry) : undefined;
   const connection = { host: config.host, port: config.port, live };
-  rememberSql(sql, {
-    begin: rawBegin as postgres.Sql['begin'],
-    retry: session.retry,
-    connection,
-    detectNestedTransactions,
-  });
-  /** Names this `sql` to the nested-transaction guard (core's NestedTransactionGuard, in transaction.ts). */
-  const nestScope = detectNestedTransactions ? sql : undefined;
+  const target = { begin: sql.begin as postgres.Sql['begin'], retry: session.retry, nesting: nestingGuard(detectNestedTransactions ? sql : undefined), patch3, connection };
+  rememberSql(sql, target);
+  // sql.begin retries only when `retry` was asked for (a retried callback runs more than once).
+  const beginRetry = session.retryRequested ? session.retry : false;
   Object.defineProperty(sql, 'begin', {
     configurable: true,
     writable: true,
     enumerable: true,
     value: function begin(optionsOrFn: unknown, maybeFn?: unknown) {
       const [beginOptions, fn] = typeof optionsOrFn === 'function' ? ['', optionsOrFn] : [String(optionsOrFn ?? ''), maybeFn];
-      // Checked here, in the caller's async context, before anything is sent or reserved.
-      const nested = nestScope && nestedTransactionError(nestScope, 'sql.begin()');
       // Postgres.js 4's begin returns a Leasing (cancel(), signal()): so does this one, over its attempts.
       const attempts = new LeasedAttempts();
-      if (nested) return patch3 ? Promise.reject(nested) : attempts.leasing(Promise.reject(nested));
-      const once = (): Promise<unknown> =>
-        beginOnce(rawBegin, beginOptions, fn as never, connection, nestScope, patch3, (raw) => attempts.started(raw));
-      const result = beginRetry === undefined ? once() : withRetry(once, beginRetry);
+      const result = beginTransaction(target, 'sql.begin()', beginOptions, fn as never, beginRetry, (raw) => attempts.started(raw));
       return patch3 ? result : attempts.leasing(result);
     },
   });

@@ -1,50 +1,29 @@
 import type postgres from 'postgres';
 import {
-  DsqlUnsupportedError,
   NestedTransactionGuard,
   classifyInPlace,
   isConnectionLoss,
+  nestedTransactionHandleError,
   runManagedTransaction,
-  transactionRetryOptions as coreRetryOptions,
   type RetryOptions,
+  type TransactionRetryPolicy,
 } from '@dsql/core';
 import { ConnectionGuard, isPostgresJs3, type GuardedConnectionInfo } from './postgres-js-3-closed-connection-patch.js';
 import { assertBeginOptions, guardTransaction } from './transaction-guard.js';
 
-/** What `dsql()` remembers about an `sql` it created. */
-export interface SqlState {
+/** What transactions on one `sql` run with: `dsql()` records it for its `sql` ({@link rememberSql}). */
+export interface TransactionTarget {
   /** Postgres.js's own `sql.begin`, before `dsql()` wrapped it. */
   readonly begin: postgres.Sql['begin'];
-  /** Transaction retry options from the `retry` option (`false`: no retry). */
-  readonly retry: RetryOptions | false;
-  /** The endpoint and the open sessions of the `sql` (for the transaction's connection guard). */
-  readonly connection: Omit<GuardedConnectionInfo, 'closed'>;
-  /** Whether a transaction started inside a transaction callback of this `sql` is refused. */
-  readonly detectNestedTransactions: boolean;
+  /** The default retry of `transaction()`: the session's `retry` (`true` for an `sql` not from `dsql()`). */
+  readonly retry: TransactionRetryPolicy;
+  /** The nested-transaction check of the `sql` (off with `detectNestedTransactions: false`, or for an `sql` not from `dsql()`). */
+  readonly nesting: NestedTransactionGuard;
+  /** Postgres.js 3.4: guard the transaction's statements (postgres-js-3-closed-connection-patch.ts). */
+  readonly patch3: boolean;
+  /** The endpoint and the open sessions of the `sql`, for that guard (`dsql()`'s `sql` only). */
+  readonly connection?: Omit<GuardedConnectionInfo, 'closed'> | undefined;
 }
-
-const states = new WeakMap<object, SqlState>();
-
-/** Records the state of an `sql` created by `dsql()`. */
-export function rememberSql(sql: object, state: SqlState): void {
-  states.set(sql, state);
-}
-
-/** The state of an `sql` created by `dsql()`, if it was. */
-export function sqlState(sql: object): SqlState | undefined {
-  return states.get(sql);
-}
-
-/**
- * What a transaction resolves to: like `sql.begin`, an array of queries becomes their results.
- *
- * @example
- * const [a, b] = await transaction(sql, (tx) => [tx`select 1 as x`, tx`select 2 as y`]);
- */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- mirrors Postgres.js's own (unexported) UnwrapPromiseArray
-export type TransactionResult<T> = T extends any[] ? { [k in keyof T]: T[k] extends Promise<infer R> ? R : T[k] } : T;
-
-type TxCallback<TT extends Record<string, unknown>, T> = (tx: postgres.TransactionSql<TT>) => T | Promise<T>;
 
 /**
  * How this adapter's nested-transaction error names its callbacks and their owner (the check and
@@ -57,16 +36,41 @@ const NESTING_WORDING = {
 } as const;
 
 /**
- * The `DsqlUnsupportedError` for `called` (`'sql.begin()'`, `'transaction()'`) when it was called
- * from inside a running transaction callback of the same `sql` (`scope`), else `undefined`.
+ * The nested-transaction check of an `sql` (`undefined`: off).
  *
  * @example
- * const nested = nestedTransactionError(sql, 'sql.begin()');
- * if (nested) return Promise.reject(nested);
+ * const nesting = nestingGuard(detectNestedTransactions ? sql : undefined);
  */
-export function nestedTransactionError(scope: object, called: string): DsqlUnsupportedError | undefined {
-  return new NestedTransactionGuard(scope, NESTING_WORDING).refusal(called);
+export function nestingGuard(sql: object | undefined): NestedTransactionGuard {
+  return new NestedTransactionGuard(sql, NESTING_WORDING);
 }
+
+const targets = new WeakMap<object, TransactionTarget>();
+
+/** Records what transactions on an `sql` created by `dsql()` run with. */
+export function rememberSql(sql: object, target: TransactionTarget): void {
+  targets.set(sql, target);
+}
+
+/** What transactions on `sql` run with: `dsql()`'s record, else defaults; `undefined` for an `sql` without `begin` (a `tx`). */
+function targetOf(sql: object): TransactionTarget | undefined {
+  const known = targets.get(sql);
+  if (known !== undefined) return known;
+  const begin = (sql as { begin?: unknown }).begin;
+  if (typeof begin !== 'function') return undefined;
+  return { begin: begin as postgres.Sql['begin'], retry: true, nesting: nestingGuard(undefined), patch3: isPostgresJs3(sql) };
+}
+
+/**
+ * What a transaction resolves to: like `sql.begin`, an array of queries becomes their results.
+ *
+ * @example
+ * const [a, b] = await transaction(sql, (tx) => [tx`select 1 as x`, tx`select 2 as y`]);
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- mirrors Postgres.js's own (unexported) UnwrapPromiseArray
+export type TransactionResult<T> = T extends any[] ? { [k in keyof T]: T[k] extends Promise<infer R> ? R : T[k] } : T;
+
+type TxCallback<TT extends Record<string, unknown>, T> = (tx: postgres.TransactionSql<TT>) => T | Promise<T>;
 
 /**
  * One attempt of Postgres.js's `begin` with the DSQL guards, as @dsql/core's
@@ -90,12 +94,9 @@ export function nestedTransactionError(scope: object, called: string): DsqlUnsup
  * caller gets. Postgres.js 4 does all of that itself.
  */
 async function beginAttempt<TT extends Record<string, unknown>, T>(
-  begin: postgres.Sql<TT>['begin'],
+  target: TransactionTarget,
   options: string,
   fn: TxCallback<TT, T>,
-  where: Omit<GuardedConnectionInfo, 'closed'> | undefined,
-  nesting: NestedTransactionGuard,
-  patch3: boolean,
   commitSent: () => void,
   started?: (raw: { cancel?: () => Promise<void> }) => void,
 ): Promise<TransactionResult<T>> {
@@ -103,16 +104,18 @@ async function beginAttempt<TT extends Record<string, unknown>, T>(
   let settled = false;
   /** Postgres.js 3.4's pending answer to a callback whose connection closed: never settles. */
   const withheld = (): Promise<never> => new Promise<never>(() => undefined);
+  const where = target.connection;
+  const begin = target.begin as unknown as postgres.Sql<TT>['begin'];
   const outcome = begin(options, async (tx) => {
     // While the callback runs, `begin` settles only when the connection closed.
-    const guard = patch3
+    const guard = target.patch3
       ? new ConnectionGuard({ host: where?.host ?? 'localhost', port: where?.port ?? 5432, live: where?.live, closed: () => settled })
       : undefined;
     const closed = (): boolean => settled || (guard?.sessionClosed() ?? false);
     try {
       const guarded = guardTransaction(tx);
       const inner = guard ? guard.wrap(guarded) : guarded;
-      const result = await nesting.run(() => {
+      const result = await target.nesting.run(() => {
         const value = fn(inner);
         return (Array.isArray(value) ? Promise.all(value) : value) as T | Promise<T>;
       });
@@ -138,39 +141,32 @@ async function beginAttempt<TT extends Record<string, unknown>, T>(
 }
 
 /**
- * One attempt of `sql.begin` for `dsql()`'s wrapped `begin` (its retry, when configured, is
- * around this): {@link beginAttempt} under core's COMMIT-outcome decision. `where` (from `dsql()`)
- * names the endpoint and the open sessions (for the 3.4 guard); `nestScope` (the `sql`, unless
- * `detectNestedTransactions` is off) scopes the callback for the nested-transaction check;
- * `started` receives what Postgres.js's `begin` returned (on Postgres.js 4 a withdrawable
- * `Leasing`: see leasing.ts).
+ * Runs `fn` in Postgres.js's own `begin` (which sends BEGIN / COMMIT / ROLLBACK) under @dsql/core's
+ * runner for such drivers (`runManagedTransaction`: retry per `retry`, the COMMIT-outcome
+ * decision), after the nested-transaction check for `called` (`'sql.begin()'`, `'transaction()'`);
+ * errors leave through core's error funnel. The one path of `dsql()`'s `sql.begin` and of
+ * {@link transaction}. `started` receives what Postgres.js's `begin` returned for each attempt (on
+ * Postgres.js 4 a withdrawable `Leasing`: see leasing.ts).
+ *
+ * @example
+ * const rows = await beginTransaction(target, 'sql.begin()', '', (tx) => tx`select 1`, false);
  */
-export function beginOnce<TT extends Record<string, unknown>, T>(
-  begin: postgres.Sql<TT>['begin'],
+export function beginTransaction<TT extends Record<string, unknown>, T>(
+  target: TransactionTarget,
+  called: string,
   options: string,
   fn: TxCallback<TT, T>,
-  where: Omit<GuardedConnectionInfo, 'closed'> | undefined,
-  nestScope: object | undefined,
-  patch3: boolean,
+  retry: TransactionRetryPolicy,
   started?: (raw: { cancel?: () => Promise<void> }) => void,
 ): Promise<TransactionResult<T>> {
-  const nesting = new NestedTransactionGuard(nestScope, NESTING_WORDING);
-  return runManagedTransaction(
-    ({ commitSent }) => beginAttempt(begin, options, fn, where, nesting, patch3, commitSent, started),
-    false,
-  ).catch((err: unknown) => {
+  // Checked here, in the caller's async context, before anything is sent or reserved.
+  const nested = target.nesting.refusal(called);
+  if (nested) return Promise.reject(nested);
+  return runManagedTransaction(({ commitSent }) => beginAttempt(target, options, fn, commitSent, started), retry).catch((err: unknown) => {
     // The error funnel: what leaves sql.begin / transaction() carries err.dsql (also on 3.4).
     throw classifyInPlace(err);
   });
 }
-
-/**
- * Retry options for `dsql()`'s `sql.begin` retry: @dsql/core's transaction retry default.
- *
- * @example
- * withRetry(once, transactionRetryOptions({ maxAttempts: 5 }));
- */
-export const transactionRetryOptions: (retry: RetryOptions | true) => RetryOptions = (retry) => coreRetryOptions(retry);
 
 /**
  * Runs `fn` in a DSQL transaction on `sql` (from `dsql()`, or any Postgres.js `sql`) with
@@ -206,29 +202,11 @@ export function transaction<TT extends Record<string, unknown>, T>(
   fn: TxCallback<TT, T>,
   retry?: RetryOptions | boolean,
 ): Promise<TransactionResult<T>> {
-  const state = sqlState(sql);
-  const begin = (state?.begin ?? (sql as { begin?: unknown }).begin) as postgres.Sql<TT>['begin'] | undefined;
-  if (typeof begin !== 'function') {
-    // A transaction's `tx` or a reserved connection has no `begin`: this would be a nested
-    // transaction, which DSQL cannot do (no savepoints).
+  const target = targetOf(sql);
+  if (target === undefined) {
     return Promise.reject(
-      new DsqlUnsupportedError(
-        'nested transactions',
-        'transaction() needs the top-level sql from dsql() (or postgres()); it was given one without begin(), ' +
-          'such as a transaction\'s tx. Aurora DSQL has no savepoints, so transactions cannot nest: run the work in the outer transaction.',
-      ),
+      nestedTransactionHandleError('transaction()', "an sql without begin(), such as a transaction's tx (it needs the top-level sql from dsql() or postgres())"),
     );
   }
-  const nestScope = state?.detectNestedTransactions ? sql : undefined;
-  const nested = nestScope && nestedTransactionError(nestScope, 'transaction()');
-  if (nested) return Promise.reject(nested);
-  const nesting = new NestedTransactionGuard(nestScope, NESTING_WORDING);
-  const where = state?.connection;
-  const patch3 = isPostgresJs3(sql);
-  return runManagedTransaction(
-    ({ commitSent }) => beginAttempt(begin, '', fn, where, nesting, patch3, commitSent),
-    retry ?? state?.retry ?? true,
-  ).catch((err: unknown) => {
-    throw classifyInPlace(err);
-  });
+  return beginTransaction(target, 'transaction()', '', fn, retry ?? target.retry);
 }
