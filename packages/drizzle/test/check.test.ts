@@ -72,6 +72,34 @@ describe('checkMigrations', () => {
     expect(text).toContain('    fix: Use a UUID key');
   });
 
+  it("words each fix for a Drizzle schema (core's linter judges, Drizzle's fixes replace its SQL ones)", async () => {
+    const dir = folderWith({
+      '0000_a': [
+        'CREATE TYPE "public"."mood" AS ENUM(\'sad\', \'happy\');',
+        'CREATE TABLE "s" ("id" serial PRIMARY KEY);',
+        'CREATE TABLE "i" ("id" integer GENERATED ALWAYS AS IDENTITY (CACHE 1));',
+        'CREATE TABLE "c" ("id" bigint GENERATED ALWAYS AS IDENTITY);',
+        'ALTER TABLE "c" ADD COLUMN "n" integer DEFAULT 0;',
+        'BEGIN;',
+        "DO $$ BEGIN CREATE TYPE x AS ENUM ('a'); EXCEPTION WHEN duplicate_object THEN null; END $$;",
+        'TRUNCATE "c";',
+      ].join('\n--> statement-breakpoint\n'),
+      '0001_b': 'SELECT 1; CREATE INDEX ASYNC i ON c (id);',
+    });
+    const report = await checkMigrations(dir);
+    expect(report.problems.map((p) => [p.line, p.fix])).toEqual([
+      [1, expect.stringContaining("text('status', { enum: ['a', 'b'] })")],
+      [3, expect.stringContaining("uuid('id').primaryKey().defaultRandom()")],
+      [5, expect.stringContaining("bigint('…', { mode: 'number' }).generatedAlwaysAsIdentity({ cache: 1 })")],
+      [7, expect.stringContaining('Pass the cache to Drizzle')],
+      [9, expect.stringContaining('without .notNull()/.default()')],
+      [11, expect.stringContaining('migrate() runs every statement in its own transaction')],
+      [13, expect.stringContaining('regenerate with a current drizzle-kit')],
+      [15, expect.stringContaining('DELETE FROM in batches')], // core's fix: nothing Drizzle-specific to say
+      [1, expect.stringContaining('after its own "--> statement-breakpoint"')],
+    ]);
+  });
+
   it('splits files written without breakpoints and checks every statement', async () => {
     const dir = folderWith({ '0000_x': 'CREATE TABLE a (id uuid PRIMARY KEY);\nCREATE TABLE b (tags text[]);\nCREATE INDEX i ON a (id);' }, false);
     const report = await checkMigrations(dir);

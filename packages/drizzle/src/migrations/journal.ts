@@ -1,7 +1,8 @@
 /**
  * Reading a drizzle-kit migrations folder: `meta/_journal.json` lists the migrations in order
  * (`{ idx, version, when, tag, breakpoints }`), each `<tag>.sql` holds its statements separated
- * by `--> statement-breakpoint`. The hash is Drizzle's: sha256 of the whole file.
+ * by `--> statement-breakpoint` (which `@dsql/core/lint` splits at). The hash is Drizzle's:
+ * sha256 of the whole file.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -20,11 +21,7 @@ export interface MigrationFile {
   hash: string;
   /** The file's text. */
   sql: string;
-  /** The chunks between `--> statement-breakpoint` markers, with their offsets in `sql`. */
-  chunks: { text: string; offset: number }[];
 }
-
-const BREAKPOINT = '--> statement-breakpoint';
 
 interface JournalEntry {
   idx?: number;
@@ -70,23 +67,6 @@ export function readMigrationFolder(folder: string): MigrationFile[] {
       throw new DsqlConfigError('migrationsFolder', `no ${file} for journal entry ${entry.tag}`, 'a .sql file for every journal entry');
     }
     const sql = readFileSync(path, 'utf8');
-    return { tag: entry.tag, file, when: entry.when, hash: createHash('sha256').update(sql).digest('hex'), sql, chunks: splitBreakpoints(sql) };
+    return { tag: entry.tag, file, when: entry.when, hash: createHash('sha256').update(sql).digest('hex'), sql };
   });
-}
-
-/**
- * The chunks of a migration file, split at `--> statement-breakpoint`.
- *
- * @example
- * splitBreakpoints('CREATE TABLE a ();--> statement-breakpoint\nCREATE TABLE b ();');
- * // → [{ text: 'CREATE TABLE a ();', offset: 0 }, { text: '\nCREATE TABLE b ();', offset: 42 }]
- */
-export function splitBreakpoints(sql: string): { text: string; offset: number }[] {
-  const chunks: { text: string; offset: number }[] = [];
-  let offset = 0;
-  for (const text of sql.split(BREAKPOINT)) {
-    chunks.push({ text, offset });
-    offset += text.length + BREAKPOINT.length;
-  }
-  return chunks;
 }
