@@ -1,6 +1,6 @@
 export { startDsqlLocal, type DsqlLocal, type DsqlLocalConnectionOptions } from './server.js';
 export type { DsqlLocalOptions } from './options.js';
-export type { Fault, FaultEvent } from './faults.js';
+export type { Fault, FaultEvent } from './admission/faults.js';
 export type { DsqlLocalStats } from './stats.js';
 export { verifyDsqlToken, type DsqlLocalCredentials, type AuthFailureReason, type TokenVerdict, type TokenExpectation } from './auth/token.js';
 export { createDsqlRules, type DsqlRulesOptions } from './sql/index.js';

@@ -9,12 +9,12 @@
  * conflict, opening a transaction around an autocommit statement) go through the same FIFO marked
  * hidden, so their answers never reach the client.
  */
-import { cancelRequestedRecently } from './cancel-requests.js';
+import { cancelRequestedRecently } from './accept/cancel-requests.js';
 import type net from 'node:net';
 import type tls from 'node:tls';
 import { serialize } from 'pg-protocol';
-import type { FaultBook } from './faults.js';
-import type { Holder, OccArbiter, OccParticipant } from './occ.js';
+import type { FaultBook } from './admission/faults.js';
+import type { Holder, OccArbiter, OccParticipant } from './session/occ-arbiter.js';
 import type { SqlContext, SqlError, SqlSession, TxStatus } from './sql/hook.js';
 import type { DsqlLocalStats } from './stats.js';
 import { commandComplete, commandTagOf, errorFields, errorFromFields, errorResponse, readyForQuery } from './wire/backend.js';

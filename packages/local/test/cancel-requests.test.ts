@@ -1,4 +1,4 @@
-import { cancelRequestedRecently, noteCancelRequest } from '../src/cancel-requests.js';
+import { cancelRequestedRecently, noteCancelRequest } from '../src/accept/cancel-requests.js';
 
 // A 57014 is passed to the client as a cancel only when a client asked to cancel that backend;
 // otherwise the proxy treats it as the lock timeout PostgreSQL mislabelled (see cancel-requests.ts).

@@ -73,7 +73,7 @@ describe('lifecycle', () => {
   it('works with certificates supplied by the caller, and an upstream URL naming a Unix socket', async () => {
     const first = await startDsqlLocal();
     try {
-      const { generateTlsMaterial } = await import('../src/tls/certs.js');
+      const { generateTlsMaterial } = await import('../src/accept/certs.js');
       const material = await generateTlsMaterial([first.host.replace(/^[a-z0-9]+/, 'zzzzzzzzzzzzzzzzzzzzzzzzzz'), 'localhost', '127.0.0.1']);
       const viaFirst = await connectPg(first);
       const dataDir = (await viaFirst.query('SHOW data_directory')).rows[0].data_directory as string;

@@ -1,6 +1,7 @@
 /**
  * Fault injection: tests arm faults that fail or drop the next matching connection, query or
- * COMMIT, so adapters' error paths can be exercised against a real wire.
+ * COMMIT, so adapters' error paths can be exercised against a real wire. `connect` faults are
+ * applied at admission (admit.ts); `query` and `commit` faults by the session (session/limits.ts).
  */
 
 /**

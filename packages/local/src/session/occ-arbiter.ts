@@ -6,7 +6,7 @@
  * - Every client transaction runs REPEATABLE READ upstream with a ~1 ms `lock_timeout`. Before
  *   each write (or locking read) in a block the proxy takes a savepoint; a statement that meets
  *   another live transaction's lock times out, is rolled back to its savepoint and *deferred*:
- *   the client gets a plausible answer (see proxy.ts), the statement is replayed at COMMIT.
+ *   the client gets a plausible answer (see occ-translation.ts), the statement is replayed at COMMIT.
  * - At COMMIT the deferred statements are replayed, now allowed to wait. This arbiter watches
  *   what they wait for (`pg_blocking_pids` on a side connection of its own): a holder that is
  *   committing is waited for (it committed first; PostgreSQL's REPEATABLE READ then fails the
@@ -21,11 +21,8 @@
  * whatever the proxy tracks, so the waits have to be resolved anyway, and they name exactly the
  * rows that conflict (foreign-key checks included) without parsing any statement.
  */
-import type net from 'node:net';
-import { serialize } from 'pg-protocol';
-import { connectUpstream, type UpstreamTarget } from './upstream/connect.js';
-import { errorFields } from './wire/backend.js';
-import { FrameReader } from './wire/frames.js';
+import type { UpstreamTarget } from '../upstream/connect.js';
+import { SideConnection } from '../upstream/side-connection.js';
 
 /** A client session as the arbiter sees it (the proxy's ProxySession). */
 export interface OccParticipant {
@@ -55,8 +52,6 @@ export interface Holder {
 const FIRST_LOOK_MS = 1;
 /** Then how often it looks again while anything is still waiting. */
 const LOOK_EVERY_MS = 2;
-/** A side query that takes longer is given up (its connection is replaced): nothing waits on it for long. */
-const SIDE_QUERY_TIMEOUT_MS = 2000;
 
 /**
  * One per server: knows every session by its upstream backend pid and settles the lock waits of
@@ -202,100 +197,4 @@ export class OccArbiter {
 function parseIntArray(text: string | undefined): number[] {
   if (!text || text.length < 3) return [];
   return text.slice(1, -1).split(',').map(Number);
-}
-
-/**
- * The arbiter's own upstream session: one simple query at a time, rows as text. Hand-written on
- * the proxy's frame reader rather than with a driver: the package talks to its upstream with
- * raw frames everywhere, and three message types are all this needs.
- */
-class SideConnection {
-  broken = false;
-  private socket: net.Socket | undefined;
-  private readonly ready: Promise<net.Socket>;
-  private chain: Promise<unknown> = Promise.resolve();
-
-  constructor(target: UpstreamTarget) {
-    this.ready = connectUpstream(target, { application_name: 'dsql-local occ arbiter' }).then((s) => {
-      this.socket = s.socket;
-      s.socket.on('error', () => (this.broken = true));
-      s.socket.on('close', () => (this.broken = true));
-      return s.socket;
-    });
-    this.ready.catch(() => (this.broken = true));
-  }
-
-  query(sql: string): Promise<string[][]> {
-    const run = this.chain.then(() => this.run(sql));
-    this.chain = run.catch(() => {});
-    return run;
-  }
-
-  close(): void {
-    this.broken = true;
-    this.ready.then(
-      (s) => {
-        s.end(serialize.end());
-        s.destroy();
-      },
-      () => {},
-    );
-  }
-
-  private async run(sql: string): Promise<string[][]> {
-    const socket = await this.ready;
-    if (this.broken) throw new Error('side connection closed');
-    return new Promise((resolve, reject) => {
-      const reader = new FrameReader();
-      const rows: string[][] = [];
-      let error: Error | undefined;
-      const done = (err?: Error): void => {
-        clearTimeout(timer);
-        socket.removeListener('data', onData);
-        socket.removeListener('close', onClose);
-        if (err) reject(err);
-        else resolve(rows);
-      };
-      const onClose = (): void => done(new Error('side connection closed'));
-      const timer = setTimeout(() => {
-        this.broken = true;
-        socket.destroy();
-        done(new Error('side query timed out'));
-      }, SIDE_QUERY_TIMEOUT_MS);
-      timer.unref();
-      const onData = (chunk: Buffer): void => {
-        try {
-          reader.feed(chunk, (type, frame) => {
-            if (type === 0x44 /* D */) rows.push(dataRow(frame));
-            else if (type === 0x45 /* E */) error ??= new Error(errorFields(frame).get('M') ?? 'error');
-            else if (type === 0x5a /* Z */) done(error);
-          });
-        } catch (err) {
-          this.broken = true;
-          done(err as Error);
-        }
-      };
-      socket.on('data', onData);
-      socket.on('close', onClose);
-      socket.resume();
-      socket.write(serialize.query(sql));
-    });
-  }
-}
-
-/** A DataRow's columns as text ('' for NULL). */
-function dataRow(frame: Buffer): string[] {
-  const n = frame.readInt16BE(5);
-  const out: string[] = [];
-  let at = 7;
-  for (let i = 0; i < n; i++) {
-    const len = frame.readInt32BE(at);
-    at += 4;
-    if (len < 0) out.push('');
-    else {
-      out.push(frame.toString('utf8', at, at + len));
-      at += len;
-    }
-  }
-  return out;
 }

@@ -1,0 +1,74 @@
+/**
+ * One client connection, stage by stage. The folders of `src/` are these stages, in order:
+ *
+ * 1. accept/     TCP accept, TLS (SSLRequest or PostgreSQL 17 direct TLS; certs.ts makes the
+ *                endpoint's certificate), the startup packet, CancelRequest relay.
+ * 2. admission/  bounds on unauthenticated connections (handshakes.ts); armed `connect` faults
+ *                (faults.ts); after authentication the connection rate (token-bucket.ts) and
+ *                the connection cap (admit.ts).
+ * 3. auth/       the cluster the client names (SNI / amzn-cluster-id) and its IAM token
+ *                (token.ts re-signs it with SigV4).
+ * 4. upstream/   the upstream PostgreSQL session (connect.ts, roles.ts, the embedded server).
+ * 5. session/    the running session (session.ts), split into framing (requests, answers),
+ *                SQL rules (rules.ts applies ../sql), OCC translation (occ-*.ts) and limits
+ *                (transaction age, row caps, connection age: limits.ts).
+ *
+ * `wire/` holds the protocol's framing and the messages the proxy writes itself; `sql/` the
+ * DSQL SQL rules; `server.ts` starts the listener and builds the `ConnectionContext` every stage
+ * reads (context.ts).
+ */
+import type net from 'node:net';
+import { acceptConnection, type Accepted } from './accept/accept.js';
+import { admitSession, connectFaultHit } from './admission/admit.js';
+import { authenticate, namedEndpoint } from './auth/authenticate.js';
+import type { ConnectionContext } from './context.js';
+import { ProxySession } from './proxy.js';
+import { backendPid, greet, openUpstream } from './upstream/session.js';
+import { fatal } from './wire/fatal.js';
+
+/** Runs one accepted TCP connection through the stages (see above). */
+export function handleConnection(raw: net.Socket, ctx: ConnectionContext): void {
+  acceptConnection(raw, ctx, (accepted) => runStages(accepted, ctx));
+}
+
+async function runStages({ socket, raw, handshake, params, extra }: Accepted, ctx: ConnectionContext): Promise<void> {
+  const endpoint = namedEndpoint(socket, params, ctx);
+  if (!endpoint) return;
+  if (connectFaultHit(socket, ctx)) return;
+  const user = params.user ?? '';
+  if (!user) return fatal(socket, { code: '28000', message: 'no PostgreSQL user name specified in startup packet' });
+  if (!(await authenticate(socket, ctx, endpoint, user, extra))) return;
+
+  const admission = admitSession(socket, raw, handshake, ctx);
+  if (!admission) return;
+  const up = await openUpstream(socket, ctx, user, params);
+  admission.release();
+  if (!up) return;
+  if (socket.destroyed || ctx.closing) {
+    up.socket.destroy();
+    socket.destroy();
+    return;
+  }
+  greet(socket, ctx, up);
+
+  const { stats } = ctx;
+  stats.openConnections++;
+  const ageMs = ctx.maxConnectionAgeMs;
+  // Jitter so sessions opened together do not close together: up to 1 % of the age, ≤ 10 s.
+  const jitter = Math.random() * Math.min(ageMs * 0.01, 10_000);
+  const session = new ProxySession(
+    socket,
+    up.socket,
+    ctx.rules.newSession(),
+    { faults: ctx.faults, stats, maxTransactionAgeMs: ctx.maxTransactionAgeMs, closeAt: Date.now() + ageMs + jitter, occ: ctx.occ, pid: backendPid(up.greeting) },
+    () => {
+      stats.openConnections--;
+      ctx.sessions.delete(session);
+      raw.destroy();
+    },
+  );
+  ctx.sessions.add(session);
+  session.start();
+  if (up.rest) up.socket.unshift(up.rest);
+  socket.resume();
+}
