@@ -22,7 +22,7 @@ import { acceptConnection, type Accepted } from './accept/accept.js';
 import { admitSession, connectFaultHit } from './admission/admit.js';
 import { authenticate, namedEndpoint } from './auth/authenticate.js';
 import type { ConnectionContext } from './context.js';
-import { ProxySession } from './proxy.js';
+import { ProxySession } from './session/session.js';
 import { backendPid, greet, openUpstream } from './upstream/session.js';
 import { fatal } from './wire/fatal.js';
 

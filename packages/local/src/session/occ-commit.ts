@@ -1,0 +1,179 @@
+/**
+ * The session's side of first-committer-wins (see occ-arbiter.ts): savepoints before writes in a
+ * block, statements that met a lock deferred to COMMIT, and the COMMIT held back until they ran
+ * again and the arbiter said whether this transaction won.
+ */
+import { serialize } from 'pg-protocol';
+import type { SqlError } from '../sql/hook.js';
+import { release } from './client-frames.js';
+import { flushUpstream, hiddenStatement, internal, ownStatementBatch } from './framing.js';
+import { OC000 } from './occ-translation.js';
+import { FAILING_SQL, K, NO_BIND_VALUES, NO_PARAM_TYPES, push, type Deferred, type Pending } from './requests.js';
+import type { ProxySession } from './session.js';
+
+/** Rolls the open transaction back to before its first write, keeping its snapshot (see occ-arbiter.ts). */
+export const RELEASE_LOCKS = 'ROLLBACK TO SAVEPOINT dsql_local_tx';
+
+/** Without that savepoint: a fresh transaction (the snapshot is lost). */
+export const RESTART = 'ROLLBACK; BEGIN ISOLATION LEVEL REPEATABLE READ';
+
+/** How long a statement replayed at COMMIT (or an autocommit write) may wait for a lock. */
+export const COMMIT_LOCK_TIMEOUT = "SET LOCAL lock_timeout = '5s'";
+
+/** Upstream errors of a replay at COMMIT that mean another transaction committed first. */
+export const REPLAY_CONFLICT_CODES = new Set(['40001', '40P01', '55P03', '23505', '23503']);
+
+/** `while updating tuple (0,1) in relation "t"`: the row version a lock-timeout error waited for. */
+export const WAITED_ROW_RE = /while (?:updating|deleting|locking) tuple \((\d+,\d+)\) in relation "([^"]+)"/;
+
+/** Frees the row locks of a doomed transaction, keeping its snapshot (and its failed state). */
+export function releaseLocks(s: ProxySession): void {
+  s.releaseWhenIdle = false;
+  const sql = s.txSavepointSent ? RELEASE_LOCKS : RESTART;
+  if (sql === RESTART) s.txSavepointSent = false;
+  internal(s, s.txStatus === 'E' ? `${sql}; ${FAILING_SQL}` : sql, () => {});
+}
+
+/** Remembers that transaction `serial` committed (the last 16), for the arbiter's `committed()`. */
+export function noteCommitted(s: ProxySession, serial: number | undefined): void {
+  if (serial === undefined) return;
+  s.committedSerials.push(serial);
+  if (s.committedSerials.length > 16) s.committedSerials.shift();
+}
+
+/**
+ * Takes the savepoint a statement about to run in a block is rolled back to if it meets a lock
+ * (`dsql_local_s`), after the one before the transaction's first write (`dsql_local_tx`).
+ */
+export function savepoint(s: ProxySession, extended: boolean): void {
+  const first = !s.txSavepointSent;
+  s.txSavepointSent = true;
+  if (extended) {
+    if (first) hiddenStatement(s, 'dsql_local_tx', 'SAVEPOINT dsql_local_tx');
+    hiddenStatement(s, 'dsql_local_s', 'SAVEPOINT dsql_local_s');
+    return;
+  }
+  push(s, { k: K.Internal, onDone: () => {} });
+  s.toUpstream.push(serialize.query(first ? 'SAVEPOINT dsql_local_tx; SAVEPOINT dsql_local_s' : 'SAVEPOINT dsql_local_s'));
+}
+
+/** A COMMIT or an autocommit write is being sent: others wait for its outcome (see occ-arbiter.ts). */
+export function startCommitting(s: ProxySession, p: Pending): void {
+  if (!s.ctx.occ) return;
+  s.committing = true;
+  if (p.wrapped || (p.k === K.Execute && s.batchWrapped)) s.serial++;
+  p.commitSerial = s.serial;
+  if (p.wrapped || s.batchWrapped) s.ctx.occ.watch(s);
+}
+
+/** The COMMIT about to be sent needs its deferred statements replayed first. */
+export function mustArbitrate(s: ProxySession): boolean {
+  return (
+    s.ctx.occ !== undefined &&
+    !s.commitCleared &&
+    !s.doomed &&
+    s.sendStatus === 'T' &&
+    (s.deferred.length > 0 || s.holders.length > 0 || s.holderLookups.length > 0)
+  );
+}
+
+/**
+ * Holds the COMMIT (and everything after it) back, replays the deferred statements allowing
+ * them to wait while the arbiter settles what they wait for, then lets the COMMIT go — as it
+ * is if s transaction won, failed with OC000 (doomed) if it lost.
+ */
+export function arbitrate(s: ProxySession, frame: Buffer): void {
+  s.held = [Buffer.from(frame)];
+  s.client.pause();
+  s.arbitrating = true;
+  void s.ctx.occ!.turn().then(async (done) => {
+    let lost: SqlError | undefined;
+    try {
+      // Doomed while waiting for the turn: another COMMIT got there first.
+      if (s.doomed || s.closed) lost = s.doomedError;
+      else {
+        s.committing = true;
+        // A session closing mid-way leaves its replays unanswered: the turn must not wait for them.
+        lost = await Promise.race([settle(s), s.whenClosed.then(() => OC000)]);
+      }
+    } catch {
+      lost = OC000;
+    } finally {
+      done();
+    }
+    arbitrated(s, lost);
+  });
+}
+
+/** The arbitration is over: the held COMMIT goes as it is (won) or fails with `lost`. */
+export function arbitrated(s: ProxySession, lost: SqlError | undefined): void {
+  s.arbitrating = false;
+  if (s.closed) return;
+  if (lost) {
+    s.doomed = true;
+    s.doomedError = lost;
+    s.committing = false;
+  } else s.commitCleared = true;
+  if (s.held) release(s);
+}
+
+/** Whether s transaction lost (and with what error), once its deferred statements ran again. */
+export async function settle(s: ProxySession): Promise<SqlError | undefined> {
+  await Promise.all(s.holderLookups);
+  if (s.holders.some((h) => h.session.committed(h.serial))) return OC000;
+  // Holders still running lose now: they have not committed and s transaction commits.
+  for (const h of s.holders) if (h.session.serial === h.serial) h.session.doom();
+  if (s.deferred.length === 0) return undefined;
+  const answers: Promise<Map<string, string> | undefined>[] = [hiddenRun(s, { sql: COMMIT_LOCK_TIMEOUT, paramTypes: NO_PARAM_TYPES, bindTail: NO_BIND_VALUES })];
+  for (const d of s.deferred) answers.push(hiddenRun(s, d));
+  flushUpstream(s);
+  s.ctx.occ!.watch(s);
+  for (const err of await Promise.all(answers)) {
+    if (!err) continue;
+    const code = err.get('C') ?? '';
+    if (REPLAY_CONFLICT_CODES.has(code)) return OC000;
+    return { code, message: err.get('M') ?? 'error', ...(err.has('D') ? { detail: err.get('D')! } : {}) };
+  }
+  // A holder that only locked the row and committed first does not fail the replay upstream.
+  if (s.holders.some((h) => h.session.committed(h.serial))) return OC000;
+  return undefined;
+}
+
+/** Runs a statement of the proxy's own as one hidden extended batch; resolves with its error, if any. */
+export function hiddenRun(s: ProxySession, d: Deferred): Promise<Map<string, string> | undefined> {
+  return new Promise((resolve) => {
+    const name = 'dsql_local_replay';
+    push(s, {
+      k: K.Internal,
+      onDone: (_s, err) => {
+        // A failed Execute skipped the Closes after it: drop the statement now.
+        if (err && !s.closed) {
+          push(s, { k: K.Internal, onDone: () => {} });
+          s.upstream.write(Buffer.concat([serialize.close({ type: 'P', name }), serialize.close({ type: 'S', name }), serialize.sync()]));
+        }
+        resolve(err);
+      },
+    });
+    s.toUpstream.push(
+      Buffer.concat([
+        // Closing first drops what an earlier failed replay left (closing nothing is no error).
+        serialize.close({ type: 'P', name }),
+        serialize.close({ type: 'S', name }),
+        ...ownStatementBatch(name, d),
+      ]),
+    );
+  });
+}
+
+/** Finds, in the background, the transactions holding the row a lock timeout named (`where`: its CONTEXT). */
+export function lookUpHolders(s: ProxySession, where: string | undefined): void {
+  const m = where === undefined ? null : WAITED_ROW_RE.exec(where);
+  if (!m || !s.ctx.occ) return;
+  const serial = s.serial;
+  const lookup = s.ctx.occ.holdersOf(m[2]!, `(${m[1]})`).then((found) => {
+    if (serial !== s.serial) return;
+    for (const h of found) if (h.session !== s) s.noteHolder(h);
+  });
+  s.holderLookups.push(lookup);
+  s.lookupBeforeAnswer = lookup;
+}
