@@ -1,6 +1,5 @@
 import { DialectAdapterBase, type Kysely, type MigrationLockOptions } from 'kysely';
-import type { RetryOptions } from '@dsql/core';
-import type { NestGuard } from './transaction.js';
+import type { NestedTransactionGuard, RetryOptions } from '@dsql/core';
 import type { DetachedQuery, RowLease } from '@dsql/core/migrations';
 import { migrationLease, runnerOf, type ResolvedMigrationLockConfig } from './migration-lock.js';
 
@@ -27,11 +26,11 @@ export class DsqlAdapter extends DialectAdapterBase {
   /** Default retry of `transaction()` from `@dsql/kysely` for databases using this dialect. */
   readonly retry: RetryOptions | boolean;
   /** Nested-transaction check of `transaction()` from `@dsql/kysely` (none: not checked). */
-  readonly nest: NestGuard | undefined;
+  readonly nest: NestedTransactionGuard | undefined;
 
   constructor(
     lock: ResolvedMigrationLockConfig,
-    options: { detached?: DetachedQuery; retry?: RetryOptions | boolean; nest?: NestGuard } = {},
+    options: { detached?: DetachedQuery; retry?: RetryOptions | boolean; nest?: NestedTransactionGuard } = {},
   ) {
     super();
     this.#lock = lock;

@@ -1,10 +1,10 @@
-import { DSQL_SESSION, DsqlConfigError, createDsqlSession, resolveDetectNestedTransactions, type RetryOptions } from '@dsql/core';
+import { DSQL_SESSION, DsqlConfigError, createDsqlSession, resolveDetectNestedTransactions, type NestedTransactionGuard, type RetryOptions } from '@dsql/core';
 import type { DsqlPoolConfig } from '@dsql/pg';
 import type { DatabaseConnection, DatabaseIntrospector, Dialect, DialectAdapter, Driver, Kysely, QueryCompiler } from 'kysely';
 import { DsqlAdapter } from './adapter.js';
 import { DsqlDriver } from './driver.js';
 import { DsqlIntrospector } from './introspector.js';
-import { nestGuard, type NestGuard } from './transaction.js';
+import { nestGuard } from './transaction.js';
 import type { DetachedQuery } from '@dsql/core/migrations';
 import { resolveMigrationLockConfig, type MigrationLockConfig, type ResolvedMigrationLockConfig } from './migration-lock.js';
 import { pgSource, type PgCursorConstructor, type PgPoolLike } from './pg-source.js';
@@ -175,7 +175,7 @@ export class DsqlDialect implements Dialect {
   readonly #lock: ResolvedMigrationLockConfig;
   readonly #retry: RetryOptions | boolean;
   readonly #onReserveConnection: DsqlDialectOptions['onReserveConnection'];
-  readonly #nest: NestGuard;
+  readonly #nest: NestedTransactionGuard;
 
   constructor(config: DsqlDialectConfig) {
     if (typeof config !== 'object' || config === null) {

@@ -1,16 +1,15 @@
 import {
+  ConnectionTransaction,
   assertRepeatableRead,
   classifyInPlace,
   isConnectionLoss,
   isInTransactionScope,
-  mustDiscardAfter,
   savepointError,
-  sendCommit,
-  sendRollback,
+  transactionStatements,
+  type NestedTransactionGuard,
 } from '@dsql/core';
 import type { CompiledQuery, DatabaseConnection, Driver, QueryResult, TransactionSettings } from 'kysely';
 import { DsqlJobError, jobIdOf, waitForJobSql } from './index-jobs.js';
-import type { NestGuard } from './transaction.js';
 import type { DsqlSession, SessionResult, SessionSource } from './session.js';
 
 /** What the driver needs besides a session source. */
@@ -20,7 +19,7 @@ export interface DsqlDriverOptions {
   /** Runs each time a session is checked out for Kysely. */
   readonly onReserveConnection?: ((connection: DatabaseConnection) => Promise<void>) | undefined;
   /** Nested-transaction check (`detectNestedTransactions`); none: not checked. */
-  readonly nest?: NestGuard | undefined;
+  readonly nest?: NestedTransactionGuard | undefined;
 }
 
 /**
@@ -64,21 +63,18 @@ class DeferredSession implements DsqlSession {
   }
 }
 
-/** Where a connection stands, as far as transactions go. */
-type TxState = 'none' | 'open' | 'ended';
-
 /** Statements whose numbers of affected rows Kysely reports. */
 const COUNTED = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE']);
 
-/** One Kysely connection: a session plus its transaction state and pending index jobs. */
+/** BEGIN / COMMIT / ROLLBACK as @dsql/core writes them, sent on a Kysely connection. */
+const STATEMENTS = transactionStatements(async (c: DsqlConnection, sql: string) => (await c.run(sql)).command);
+
+/** One Kysely connection: a session, its transaction state (core's) and pending index jobs. */
 export class DsqlConnection implements DatabaseConnection {
   readonly session: DsqlSession;
   readonly #options: DsqlDriverOptions;
-  tx: TxState = 'none';
-  /** The session must be closed, not reused: a ROLLBACK failed, a COMMIT was lost, the socket died. */
-  discarded = false;
-  /** The error with which the connection was lost, if it was. */
-  lostWith: unknown = undefined;
+  /** BEGIN … COMMIT / ROLLBACK on this connection, and whether it must be closed, not reused. */
+  readonly tx: ConnectionTransaction<DsqlConnection> = new ConnectionTransaction(STATEMENTS, this);
   /** Jobs started inside the open transaction: waited for after COMMIT. */
   pendingJobs: string[] = [];
 
@@ -89,15 +85,12 @@ export class DsqlConnection implements DatabaseConnection {
 
   /** Runs a statement; a lost connection marks the session for discard. */
   async run(sql: string, parameters: readonly unknown[] = []): Promise<SessionResult> {
-    if (this.lostWith !== undefined) throw this.lostWith;
-    if (this.discarded) throw new Error('@dsql/kysely: this connection was discarded (its state is unknown); use a new one.');
+    if (this.tx.lostWith !== undefined) throw this.tx.lostWith;
+    if (this.tx.discard) throw new Error('@dsql/kysely: this connection was discarded (its state is unknown); use a new one.');
     try {
       return await this.session.query(sql, parameters);
     } catch (err) {
-      if (isConnectionLoss(err)) {
-        this.discarded = true;
-        this.lostWith = err;
-      }
+      if (isConnectionLoss(err)) this.tx.connectionLost(err);
       // The error funnel: every statement's error leaves with err.dsql (whatever the driver).
       throw classifyInPlace(err);
     }
@@ -108,7 +101,7 @@ export class DsqlConnection implements DatabaseConnection {
     const jobId = this.#options.waitForIndexes ? jobIdOf(result) : undefined;
     if (jobId !== undefined) {
       // Inside a transaction the job cannot finish before COMMIT: wait for it afterwards.
-      if (this.tx === 'open') this.pendingJobs.push(jobId);
+      if (this.tx.open) this.pendingJobs.push(jobId);
       else await this.waitForJob(jobId);
     }
     const verb = result.command?.split(' ')[0]?.toUpperCase();
@@ -214,30 +207,16 @@ export class DsqlDriver implements Driver {
     } catch (err) {
       throw classifyInPlace(err);
     }
-    // Plain BEGIN is already repeatable read on DSQL; DSQL refuses SET TRANSACTION, so the access
-    // mode rides on the BEGIN itself.
-    const sql = settings.accessMode ? `start transaction ${settings.accessMode}` : 'begin';
-    await c.run(sql);
-    c.tx = 'open';
+    await c.tx.begin(settings.accessMode);
     c.pendingJobs = [];
   }
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
     const c = connection as DsqlConnection;
-    // Lost before COMMIT was sent (an error swallowed in the callback): nothing was committed,
-    // and the loss itself is the answer (a transient error, retried by transaction()).
-    if (c.lostWith !== undefined) {
-      c.tx = 'ended';
-      throw c.lostWith;
-    }
     try {
-      // Core's COMMIT-outcome decision: a server answer as it is, a lost answer CommitOutcomeUnknownError.
-      await sendCommit(() => c.run('commit'), (r) => r.command);
+      await c.tx.commit();
     } catch (err) {
-      if (mustDiscardAfter(err)) c.discarded = true;
       throw classifyInPlace(err);
-    } finally {
-      c.tx = 'ended';
     }
     const jobs = c.pendingJobs;
     c.pendingJobs = [];
@@ -246,14 +225,8 @@ export class DsqlDriver implements Driver {
 
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
     const c = connection as DsqlConnection;
-    const state = c.tx;
-    c.tx = 'none';
     c.pendingJobs = [];
-    // After a COMMIT attempt (answered or lost) there is nothing left to roll back.
-    if (state === 'ended' || c.discarded) return;
-    // A failed ROLLBACK leaves the connection in an unknown state: close it rather than reuse it;
-    // the error that caused the rollback stays the one the caller sees.
-    if (await sendRollback(() => c.run('rollback'))) c.discarded = true;
+    await c.tx.rollback();
   }
 
   async savepoint(): Promise<void> {
@@ -270,7 +243,7 @@ export class DsqlDriver implements Driver {
 
   async releaseConnection(connection: DatabaseConnection): Promise<void> {
     const c = connection as DsqlConnection;
-    await c.session.release(c.discarded);
+    await c.session.release(c.tx.discard);
   }
 
   async destroy(): Promise<void> {

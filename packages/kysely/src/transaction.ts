@@ -1,4 +1,11 @@
-import { DsqlUnsupportedError, NestedTransactionGuard, classifyInPlace, isRetryableTransactionError, retryTransaction, type RetryOptions } from '@dsql/core';
+import {
+  NestedTransactionGuard,
+  classifyInPlace,
+  isRetryableTransactionError,
+  nestedTransactionHandleError,
+  retryTransaction,
+  type RetryOptions,
+} from '@dsql/core';
 import type { Kysely, Transaction } from 'kysely';
 import { DsqlAdapter } from './adapter.js';
 import { DsqlJobError } from './index-jobs.js';
@@ -9,17 +16,13 @@ import type { SessionSource } from './session.js';
  * (or on the pool / `sql` underneath) from inside a running `transaction()` callback would run on
  * another connection. The check is @dsql/core's `NestedTransactionGuard` (its contract is there),
  * with the pool or `sql` as owner — known once the source created it — so it works across APIs:
- * this package, `pool.transaction()` of @dsql/pg, `sql.begin()` of @dsql/postgres.
- */
-export type NestGuard = NestedTransactionGuard;
-
-/**
- * The guard of a source: its owner, unless `detect` is `false` (`detectNestedTransactions`).
+ * this package, `pool.transaction()` of @dsql/pg, `sql.begin()` of @dsql/postgres. `detect`:
+ * `detectNestedTransactions` (`false`: no check).
  *
  * @example
  * const guard = nestGuard(pgSource(pool), true);
  */
-export function nestGuard(source: SessionSource, detect: boolean): NestGuard {
+export function nestGuard(source: SessionSource, detect: boolean): NestedTransactionGuard {
   return NestedTransactionGuard.lazy(() => (detect ? source.owner() : undefined), {
     callback: 'a transaction callback',
     owner: source.ownerName,
@@ -68,15 +71,7 @@ export function transaction<DB, T>(
   fn: (trx: Transaction<DB>, attempt: number) => Promise<T>,
   retry?: RetryOptions | boolean,
 ): Promise<T> {
-  if (db.isTransaction) {
-    return Promise.reject(
-      new DsqlUnsupportedError(
-        'nested transactions',
-        'transaction() was called with a transaction; Aurora DSQL has no nested transactions or savepoints. ' +
-          'Use the open transaction as it is, or run the work as its own transaction() afterwards.',
-      ),
-    );
-  }
+  if (db.isTransaction) return Promise.reject(nestedTransactionHandleError('transaction()', 'a transaction'));
   const adapter = db.getExecutor().adapter;
   const nest = adapter instanceof DsqlAdapter ? adapter.nest : undefined;
   const nested = nest?.refusal('transaction()');
