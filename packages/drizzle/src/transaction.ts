@@ -2,20 +2,20 @@
  * Drizzle transactions on Aurora DSQL, for both drivers: OCC retry, nested transactions
  * refused before anything is sent, a lost COMMIT reported as `CommitOutcomeUnknownError`.
  */
+import { sql } from 'drizzle-orm';
 import {
   DsqlUnsupportedError,
   NestedTransactionGuard,
-  assertCommitted,
   assertRepeatableRead,
   classifyInPlace,
-  serverAnswered,
   resolveRetryOptions,
   runManagedTransaction,
+  runTransaction,
   savepointError,
-  sendRollback,
   type RetryOptions,
+  type TransactionDriver,
 } from '@dsql/core';
-import { bindSession, nodePgPoolSession } from './pool-session.js';
+import { isPool, nodePgSessionOf, transactionOn, type NodePgClient, type NodePgSessionState, type NodePgTransactionLike } from './drizzle-session-private-state.js';
 
 /**
  * Retry of a transaction: retry options (`maxAttempts`, `baseDelayMs`, `maxDelayMs`,
@@ -135,94 +135,42 @@ function driverConnectionError(err: unknown): unknown {
   return typeof cause?.code === 'string' && POSTGRES_JS_CONNECTION_CODES.has(cause.code) ? cause : err;
 }
 
-const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
+/** Runs `fn` on `tx`, with Drizzle's savepoints (`tx.transaction()`) refused and inside the nested-transaction scope. */
+function inScope<T>(tx: object, fn: (tx: never) => Promise<T> | T, nesting: NestedTransactionGuard | undefined): Promise<T> {
+  Object.defineProperty(tx, 'transaction', { value: nestedTransactionRefused, configurable: true, writable: true });
+  // Another transaction on the same pool or sql started from here would not be part of this one.
+  return Promise.resolve(nesting === undefined ? fn(tx as never) : nesting.run(() => fn(tx as never)));
+}
+
+/** One attempt's connection on node-postgres: the client and Drizzle's transaction object on it. */
+interface NodePgAttempt {
+  client: NodePgClient;
+  tx: NodePgTransactionLike;
+}
 
 /**
- * Where an attempt is. Drizzle sends BEGIN before the callback and, with node-postgres, COMMIT
- * through `tx.execute` after it, then ROLLBACK through `tx.execute` if the callback or COMMIT
- * failed: `commit` and `rollback` name the statement the next `tx.execute` call sends.
+ * node-postgres: core's runner owns the connection and BEGIN / COMMIT / ROLLBACK (why: see
+ * drizzle-session-private-state.ts); they are sent through Drizzle's transaction object, so
+ * Drizzle's logger sees them and BEGIN carries Drizzle's options (`accessMode`, `deferrable`).
  */
-type Step = 'begin' | 'callback' | 'commit' | 'rollback' | 'done';
-
-/**
- * One attempt of a transaction through Drizzle's own transaction, with the DSQL guards. On a
- * node-postgres pool the client is checked out and released here (see `pool-session.ts`):
- * exactly once, and closed instead of returned when its transaction's state is unknown (BEGIN
- * or COMMIT without an answer, a failed ROLLBACK).
- */
-async function attempt<T>(
-  db: TransactionalDatabase,
-  original: TransactionalDatabase['transaction'],
-  fn: (tx: never) => Promise<T> | T,
-  config: TransactionConfig | undefined,
-  style: TransactionConfigStyle,
-  nesting: NestedTransactionGuard | undefined,
-  commitSent: () => void,
-): Promise<T> {
-  let step: Step = 'begin';
-  /** Set when the connection must not be reused. */
-  let discard: Error | undefined;
-  const callback = async (tx: { transaction: unknown; execute: (query: unknown) => Promise<unknown> }): Promise<T> => {
-    step = 'callback';
-    // Drizzle nests with savepoints; refuse before anything reaches the server.
-    Object.defineProperty(tx, 'transaction', { value: nestedTransactionRefused, configurable: true, writable: true });
-    // Drizzle (node-postgres) sends COMMIT through tx.execute and ignores its answer: a COMMIT
-    // answered ROLLBACK (a statement failed and its error was caught) would pass for success.
-    const execute = tx.execute;
-    Object.defineProperty(tx, 'execute', {
-      configurable: true,
-      writable: true,
-      value: async function executeChecked(query: unknown) {
-        if (step === 'commit') {
-          let result: unknown;
-          try {
-            result = await execute.call(tx, query);
-          } catch (err) {
-            step = 'rollback'; // Drizzle rolls back next
-            if (!serverAnswered(err)) discard ??= asError(err); // COMMIT's outcome is unknown
-            throw err;
-          }
-          const tag = (result as { command?: unknown } | undefined)?.command;
-          step = tag === 'ROLLBACK' ? 'rollback' : 'done';
-          assertCommitted(typeof tag === 'string' ? tag : undefined); // core: a ROLLBACK tag is DsqlTransactionRolledBackError
-          return result;
-        }
-        if (step === 'rollback') {
-          step = 'done';
-          // A failed ROLLBACK (core's sendRollback never throws): the connection is in an unknown
-          // state, close it. Drizzle would otherwise throw that error instead of the transaction's own.
-          if (await sendRollback(() => execute.call(tx, query))) discard ??= new Error('ROLLBACK failed: the connection is discarded');
-          return undefined;
-        }
-        return execute.call(tx, query);
-      },
-    });
-    let result: T;
-    try {
-      // Another transaction on the same pool or sql started from here would not be part of this one.
-      result = await (nesting === undefined ? fn(tx as never) : nesting.run(() => fn(tx as never)));
-    } catch (err) {
-      step = 'rollback';
-      throw style === 'set' ? driverConnectionError(err) : err;
-    }
-    step = 'commit';
-    commitSent();
-    return result;
+function nodePgDriver(session: NodePgSessionState, config: TransactionConfig | undefined): TransactionDriver<NodePgAttempt> {
+  const pooled = isPool(session);
+  return {
+    connect: async () => {
+      const client = pooled ? await session.client.connect!() : session.client;
+      try {
+        return { client, tx: await transactionOn(session, client) };
+      } catch (err) {
+        if (pooled) client.release?.();
+        throw err;
+      }
+    },
+    begin: async ({ tx }) => void (await tx.execute(sql`begin${config ? sql` ${tx.getTransactionConfigSQL(config)}` : undefined}`)),
+    commit: async ({ tx }) => (await tx.execute(sql`commit`)).command,
+    rollback: async ({ tx }) => void (await tx.execute(sql`rollback`)),
+    // A single client is the user's: never released nor closed here.
+    release: ({ client }, destroy) => (pooled ? client.release?.(destroy) : undefined),
   };
-  // After the callback resolved (commitSent()), the only failures left are COMMIT's: core's
-  // runManagedTransaction decides what they mean.
-  const pooled = style === 'begin' ? nodePgPoolSession(db) : undefined;
-  if (!pooled) return (await original.call(db, callback, config)) as T;
-  const client = await pooled.client.connect();
-  try {
-    return (await bindSession(pooled, client).transaction(callback as (tx: never) => Promise<T>, config)) as T;
-  } catch (err) {
-    // BEGIN failed: without an answer, whether a transaction is open is unknown.
-    if (step === 'begin' && !serverAnswered(err)) discard ??= asError(err);
-    throw err;
-  } finally {
-    client.release(discard);
-  }
 }
 
 function run<T>(
@@ -244,12 +192,32 @@ function run<T>(
   } catch (err) {
     return Promise.reject(classifyInPlace(err));
   }
+  const session = state.style === 'begin' ? nodePgSessionOf(db) : undefined;
+  const settled = session
+    ? runTransaction(nodePgDriver(session, checked), ({ tx }) => inScope(tx, fn, nesting), retry)
+    : // Postgres.js (and other drivers) run BEGIN … COMMIT themselves: core's managed runner
+      // decides what a failure after the callback resolved (COMMIT's) means.
+      runManagedTransaction(
+        ({ commitSent }) =>
+          state.original.call(
+            db,
+            async (tx: object) => {
+              let result: T;
+              try {
+                result = await inScope(tx, fn, nesting);
+              } catch (err) {
+                throw state.style === 'set' ? driverConnectionError(err) : err;
+              }
+              commitSent();
+              return result;
+            },
+            checked,
+          ) as Promise<T>,
+        retry,
+      );
   // The error funnel: what leaves db.transaction() / transaction() carries err.dsql — a
   // DrizzleQueryError too (its `cause`, the driver's error, carries it already).
-  return runManagedTransaction(
-    ({ commitSent }) => attempt(db, state.original, fn, checked, state.style, nesting, commitSent),
-    retry,
-  ).catch((err: unknown) => {
+  return settled.catch((err: unknown) => {
     throw classifyInPlace(err);
   });
 }
@@ -302,8 +270,9 @@ export function installDsqlTransactions<DB extends TransactionalDatabase>(
  *   runs after `fn` settled, transactions on another pool or `sql`, plain queries on `db`.
  *   `detectNestedTransactions: false` (a `drizzle()` option) turns the check off.
  * - An isolation level other than repeatable read rejects with `DsqlUnsupportedError`.
- * - On a node-postgres pool, each attempt's client is released exactly once (also when BEGIN
- *   fails), and closed instead of reused when its transaction's state is unknown.
+ * - On node-postgres, core's runner (`runTransaction`) sends BEGIN / COMMIT / ROLLBACK: on a
+ *   pool, each attempt's client is released exactly once (also when BEGIN fails), and closed
+ *   instead of reused when its transaction's state is unknown.
  *
  * @example
  * import { drizzle, transaction } from '@dsql/drizzle';
