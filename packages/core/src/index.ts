@@ -51,7 +51,13 @@ export {
   type ConnectRateLimitOptions,
   type AcquireOptions,
   type ConnectRateLimiterStats,
+  type ResolvedConnectRateLimit,
 } from './connect/rate-limiter.js';
+export {
+  AdaptiveConnectRateLimiter,
+  type AdaptiveConnectRateLimitOptions,
+  type AdaptiveConnectRateLimiterStats,
+} from './connect/adaptive-rate-limiter.js';
 export type { SecondsWindow } from './connect/lifecycle.js';
 export type { SslMode, UserTlsOptions } from './connect/tls.js';
 export { connectWithRetry, type ConnectRetryOptions } from './connect/connect-retry.js';

@@ -32,7 +32,7 @@ describe('resolveConfig', () => {
       tokenDurationSecs: 900,
       sslmode: 'verify-full',
       maxLifetimeSeconds: [2700, 3300],
-      connectRateLimit: { perSecond: 100, burst: 1000 },
+      connectRateLimit: { perSecond: 100, burst: 1000, adaptive: false },
       retry: { maxAttempts: 20, baseDelayMs: 5, maxDelayMs: 1000, maxElapsedMs: 30_000 },
       applicationName: `dsql-node/${VERSION}`,
       options: undefined,
@@ -212,7 +212,7 @@ describe('resolveConfig', () => {
     expect([c.retry, c.connectRateLimit, c.maxLifetimeSeconds]).toEqual([false, false, [1800, 1800]]);
     const d = resolveConfig({ host: HOST, retry: { maxAttempts: 3 }, connectRateLimit: { perSecond: 5 } }, undefined, {});
     expect(d.retry && d.retry.maxAttempts).toBe(3);
-    expect(d.connectRateLimit).toEqual({ perSecond: 5, burst: 1000 });
+    expect(d.connectRateLimit).toEqual({ perSecond: 5, burst: 1000, adaptive: false });
   });
 
   it('builds application_name from a prefix, at most 63 bytes', () => {

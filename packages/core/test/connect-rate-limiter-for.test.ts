@@ -42,6 +42,6 @@ describe('connectRateLimiterFor', () => {
     await viaPrivateLink.acquire();
     // The bucket of the cluster is empty now: a third connection, from either side, has to wait ~1 s.
     await expect(viaPrivateLink.acquire({ timeoutMs: 100 })).rejects.toMatchObject({ code: 'timeout' });
-    expect(viaPublic.stats()).toEqual({ immediate: 2, delayed: 0, refused: 1 });
+    expect(viaPublic.stats()).toEqual({ immediate: 2, delayed: 0, refused: 1, rateExceeded: 0 });
   });
 });

@@ -1,5 +1,5 @@
 import { ConnectRateLimiter, isDsqlError, DEFAULT_CONNECT_RATE } from '../src/index.js';
-import { sharedConnectRateLimiter } from '../src/connect/rate-limiter.js';
+import { sharedConnectRateLimiter } from '../src/connect/rate-limiter-for.js';
 import { manualClock } from './helpers.js';
 
 function limiter(perSecond: number, burst: number) {
@@ -24,7 +24,7 @@ describe('ConnectRateLimiter', () => {
     expect(waits).toEqual([]);
     await Promise.all(Array.from({ length: 5 }, () => l.acquire()));
     expect(waits).toEqual([10, 20, 30, 40, 50]); // one slot every 10 ms at 100/s, in arrival order
-    expect(l.stats()).toEqual({ immediate: 1000, delayed: 5, refused: 0 });
+    expect(l.stats()).toEqual({ immediate: 1000, delayed: 5, refused: 0, rateExceeded: 0 });
     // After a second the bucket holds 100 − 5 reserved = 95 tokens again.
     clock.advance(1000);
     await Promise.all(Array.from({ length: 95 }, () => l.acquire()));
@@ -64,7 +64,7 @@ describe('ConnectRateLimiter', () => {
     setTimeout(() => controller.abort(), 5);
     await expect(p).rejects.toMatchObject({ code: 'aborted' });
     await expect(l.acquire({ signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'aborted' });
-    expect(l.stats()).toEqual({ immediate: 1, delayed: 0, refused: 2 });
+    expect(l.stats()).toEqual({ immediate: 1, delayed: 0, refused: 2, rateExceeded: 0 });
     // The aborted waiters' slots were given back: the next one is at most 50 ms after the first.
     await expect(l.acquire({ timeoutMs: 50 })).resolves.toBeUndefined();
   });

@@ -5,7 +5,7 @@ import { TokenProvider, resolveConfig, isDsqlError, type AwsCredentials } from '
 import { SharedRegistry, SWEEP_INTERVAL_MS, setSharedRegistryClock } from '../src/shared-registry.js';
 import { sharedTokenProviderStats, tokenProviderFor } from '../src/auth/token-provider.js';
 import { sharedCredentialCache, sharedCredentialCacheStats } from '../src/auth/credentials.js';
-import { sharedConnectRateLimiter, sharedConnectRateLimiterStats } from '../src/connect/rate-limiter.js';
+import { sharedConnectRateLimiter, sharedConnectRateLimiterStats } from '../src/connect/rate-limiter-for.js';
 import { CLUSTER, CREDS, HOST, manualClock } from './helpers.js';
 
 /**

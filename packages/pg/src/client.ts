@@ -167,17 +167,22 @@ export class DsqlClient extends PgClient {
   /** One attempt: the shared connection rate limiter, then pg's own connect. */
   #connectOnce(cb: (err: Error | undefined) => void): void {
     const limiter = this.#dsql.session.limiter;
-    const pgConnect = (): void =>
+    const pgConnect = (done: (err: Error | undefined) => void): void =>
       super.connect((err: Error | null | undefined) => {
         if (!err) forgetPassword(this, this.#password);
-        cb(err ?? undefined);
+        done(err ?? undefined);
       });
-    if (!limiter) return pgConnect();
+    if (!limiter) return pgConnect(cb);
+    // Every admitted attempt's outcome goes back to the limiter (an adaptive one backs off on 53400).
+    const answered = (err: Error | undefined): void => {
+      limiter.observe(err);
+      cb(err);
+    };
     limiter.acquire({ timeoutMs: this.#dsql.session.connectDeadlineMs }).then(
       () => {
         // pg-pool's connectionTimeoutMillis destroys the (not yet connected) socket when it fires.
-        if (this.connection.stream.destroyed) return cb(new Error('timeout expired while waiting for the connection rate limiter'));
-        pgConnect();
+        if (this.connection.stream.destroyed) return answered(new Error('timeout expired while waiting for the connection rate limiter'));
+        pgConnect(answered);
       },
       (err: Error) => cb(err),
     );

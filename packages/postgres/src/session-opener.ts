@@ -62,12 +62,16 @@ export function sessionOpener(options: SessionOpenerOptions): SessionOpener {
   const attempt = async (startup: Buffer, signal: AbortSignal): Promise<Session> => {
     counters.attempts++;
     await session.limiter?.acquire({ signal });
-    const socket = await dial(signal);
+    let socket: Awaited<ReturnType<typeof dial>> | undefined;
     try {
+      socket = await dial(signal);
       const greeting = await startupHandshake(socket, startup, password, signal);
+      // Every admitted attempt's outcome goes back to the limiter (an adaptive one backs off on 53400).
+      session.limiter?.observe();
       return { socket, greeting };
     } catch (err) {
-      socket.destroy();
+      socket?.destroy();
+      session.limiter?.observe(err);
       throw err;
     }
   };
@@ -95,7 +99,14 @@ export function sessionOpener(options: SessionOpenerOptions): SessionOpener {
     },
     async raw(signal) {
       await session.limiter?.acquire({ signal });
-      return dial(signal);
+      try {
+        const socket = await dial(signal);
+        session.limiter?.observe();
+        return socket;
+      } catch (err) {
+        session.limiter?.observe(err);
+        throw err;
+      }
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { CredentialsInput } from '../auth/credentials-types.js';
 import type { SecondsWindow } from '../connect/lifecycle.js';
+import type { ResolvedConnectRateLimit } from '../connect/rate-limiter.js';
 import type { SslMode, UserTlsOptions } from '../connect/tls.js';
 import type { ResolvedRetryOptions, RetryOptions } from '../retry.js';
 import type { EndpointKind } from './endpoint.js';
@@ -61,8 +62,12 @@ export interface DsqlConnectionOptions {
   retry?: RetryOptions | boolean;
   /** A number, or a `[min, max]` window each connection draws from; default `[2700, 3300]`. */
   maxLifetimeSeconds?: number | SecondsWindow;
-  /** `{ perSecond, burst }` or `false`; default 100/s, burst 1,000, shared by the process per endpoint. */
-  connectRateLimit?: { perSecond?: number; burst?: number } | boolean;
+  /**
+   * `{ perSecond, burst, adaptive }` or `false`; default 100/s, burst 1,000, fixed, shared by the
+   * process per cluster. `adaptive: true` backs off on 53400 answers and probes upward again, so
+   * a fleet of processes finds its share of the cluster's quota (see `AdaptiveConnectRateLimiter`).
+   */
+  connectRateLimit?: { perSecond?: number; burst?: number; adaptive?: boolean } | boolean;
   /** `application_name`; default identifies this library (at most 63 bytes). */
   applicationName?: string;
   /** Prefix of the default `application_name` (an ORM or adapter name). */
@@ -103,7 +108,7 @@ export interface DsqlConfig {
   readonly ssl: UserTlsOptions | undefined;
   readonly retry: ResolvedRetryOptions | false;
   readonly maxLifetimeSeconds: SecondsWindow;
-  readonly connectRateLimit: { readonly perSecond: number; readonly burst: number } | false;
+  readonly connectRateLimit: ResolvedConnectRateLimit | false;
   readonly applicationName: string;
   /** Startup `options`, including `-c amzn-cluster-id=<id>` when needed. */
   readonly options: string | undefined;

@@ -1,6 +1,6 @@
 import { DsqlAbortError, DsqlConfigError, DsqlTimeoutError } from '../errors/errors.js';
-import { describeValue, redact } from '../errors/redact.js';
-import { processWide, SharedRegistry, sharedRegistryNow } from '../shared-registry.js';
+import { describeValue } from '../errors/redact.js';
+import { classifyError } from '../errors/sqlstate.js';
 import { sleep as realSleep, type Sleep } from '../timers.js';
 
 /**
@@ -8,8 +8,9 @@ import { sleep as realSleep, type Sleep } from '../timers.js';
  * `globalThis`, so it may hold a limiter built by another copy of this package (its ESM and CJS
  * builds side by side), whose `#private` fields this copy cannot read. Symbol-keyed methods can.
  */
-const TIGHTEN = Symbol.for('@dsql/core/connect-rate-limiter/tighten');
-const BUCKET_FULL = Symbol.for('@dsql/core/connect-rate-limiter/bucket-full');
+export const TIGHTEN = Symbol.for('@dsql/core/connect-rate-limiter/tighten');
+export const BUCKET_FULL = Symbol.for('@dsql/core/connect-rate-limiter/bucket-full');
+export const CONFIGURED = Symbol.for('@dsql/core/connect-rate-limiter/configured');
 
 /**
  * Options of {@link ConnectRateLimiter}.
@@ -54,6 +55,8 @@ export interface ConnectRateLimiterStats {
   readonly delayed: number;
   /** Acquisitions refused (timeout or abort). */
   readonly refused: number;
+  /** Attempts the cluster answered with 53400 (connection rate exceeded), as reported to {@link ConnectRateLimiter.observe}. */
+  readonly rateExceeded: number;
 }
 
 /**
@@ -65,18 +68,47 @@ export interface ConnectRateLimiterStats {
 export const DEFAULT_CONNECT_RATE: Readonly<{ perSecond: number; burst: number }> = Object.freeze({ perSecond: 100, burst: 1000 });
 
 /**
+ * A validated `connectRateLimit`: the rate and burst, and whether the limiter adapts to 53400
+ * answers (see `AdaptiveConnectRateLimiter`).
+ *
+ * @example
+ * const limit: ResolvedConnectRateLimit = resolveConfig(options).connectRateLimit || DEFAULT_LIMIT;
+ */
+export interface ResolvedConnectRateLimit {
+  readonly perSecond: number;
+  readonly burst: number;
+  readonly adaptive: boolean;
+}
+
+const DEFAULT_LIMIT: ResolvedConnectRateLimit = Object.freeze({ ...DEFAULT_CONNECT_RATE, adaptive: false });
+
+/**
+ * True for a connection attempt the cluster refused because its connection rate was exceeded
+ * (53400): the only answer that says the rate, not something else, was the problem.
+ *
+ * @internal
+ */
+export function isRateExceeded(outcome: unknown): boolean {
+  return outcome !== undefined && outcome !== null && classifyError(outcome).kind === 'rate-limited';
+}
+
+/**
  * Validates `{ perSecond, burst }` (or `false` / `true`) and fills in defaults.
  *
  * @example
- * resolveConnectRateLimit({ perSecond: 10 }) // → { perSecond: 10, burst: 1000 }
+ * resolveConnectRateLimit({ perSecond: 10 }) // → { perSecond: 10, burst: 1000, adaptive: false }
  */
-export function resolveConnectRateLimit(value: unknown, field = 'connectRateLimit'): { readonly perSecond: number; readonly burst: number } | false {
+export function resolveConnectRateLimit(value: unknown, field = 'connectRateLimit'): ResolvedConnectRateLimit | false {
   if (value === false) return false;
-  if (value === undefined || value === true) return DEFAULT_CONNECT_RATE;
+  if (value === undefined || value === true) return DEFAULT_LIMIT;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new DsqlConfigError(field, describeValue(value), '{ perSecond, burst }, true (defaults 100/s, burst 1000) or false');
+    throw new DsqlConfigError(field, describeValue(value), '{ perSecond, burst, adaptive }, true (defaults 100/s, burst 1000) or false');
   }
-  const v = value as { perSecond?: unknown; burst?: unknown };
+  const v = value as { perSecond?: unknown; burst?: unknown; adaptive?: unknown };
+  const adaptive = v.adaptive ?? false;
+  if (typeof adaptive !== 'boolean') {
+    throw new DsqlConfigError(`${field}.adaptive`, describeValue(adaptive), 'true (back off on 53400 answers, then probe upward again) or false (a fixed rate)');
+  }
   const perSecond = v.perSecond ?? DEFAULT_CONNECT_RATE.perSecond;
   const burst = v.burst ?? DEFAULT_CONNECT_RATE.burst;
   if (typeof perSecond !== 'number' || !Number.isFinite(perSecond) || perSecond <= 0 || perSecond > 1e6) {
@@ -85,14 +117,14 @@ export function resolveConnectRateLimit(value: unknown, field = 'connectRateLimi
   if (typeof burst !== 'number' || !Number.isInteger(burst) || burst < 1 || burst > 1e7) {
     throw new DsqlConfigError(`${field}.burst`, describeValue(burst), 'an integer from 1 to 10,000,000');
   }
-  return Object.freeze({ perSecond, burst });
+  return Object.freeze({ perSecond, burst, adaptive });
 }
 
 /**
  * A token bucket that paces new connections: `burst` may open at once, then `perSecond`.
  * Waiters are served in arrival order. Share one instance between the pools of a process
- * (see {@link sharedConnectRateLimiter}) so their sum stays under the cluster's quota, which
- * otherwise answers `53400 rate exceeded`.
+ * (a session's `limiter` is shared per cluster) so their sum stays under the cluster's quota,
+ * which otherwise answers `53400 rate exceeded`.
  *
  * @example
  * const limiter = new ConnectRateLimiter({ perSecond: 100, burst: 1000 });
@@ -109,6 +141,7 @@ export class ConnectRateLimiter {
   #immediate = 0;
   #delayed = 0;
   #refused = 0;
+  #rateExceeded = 0;
 
   constructor(options: ConnectRateLimitOptions = {}) {
     const { perSecond, burst } = resolveConnectRateLimit({ perSecond: options.perSecond, burst: options.burst }) as {
@@ -123,12 +156,12 @@ export class ConnectRateLimiter {
     this.#updatedAt = this.#now();
   }
 
-  /** Tokens added per second. A shared limiter may be lowered by a later pool ({@link sharedConnectRateLimiter}). */
+  /** Tokens added per second. A shared limiter may be lowered by a later pool (see `sharedConnectRateLimiter`). */
   get perSecond(): number {
     return this.#perSecond;
   }
 
-  /** Bucket size. A shared limiter may be lowered by a later pool ({@link sharedConnectRateLimiter}). */
+  /** Bucket size. A shared limiter may be lowered by a later pool (see `sharedConnectRateLimiter`). */
   get burst(): number {
     return this.#burst;
   }
@@ -142,7 +175,7 @@ export class ConnectRateLimiter {
 
   /**
    * Lowers the limits to `perSecond` / `burst` where they are lower (never raises them); waiters
-   * keep the slots they were promised. Used by {@link sharedConnectRateLimiter}.
+   * keep the slots they were promised. Used by `sharedConnectRateLimiter`.
    *
    * @internal
    */
@@ -151,6 +184,15 @@ export class ConnectRateLimiter {
     this.#perSecond = Math.min(this.#perSecond, perSecond);
     this.#burst = Math.min(this.#burst, burst);
     this.#tokens = Math.min(this.#tokens, this.#burst);
+  }
+
+  /**
+   * The limits this limiter was configured with (an adaptive one may run below them for a while).
+   *
+   * @internal
+   */
+  [CONFIGURED](): ResolvedConnectRateLimit {
+    return { perSecond: this.#perSecond, burst: this.#burst, adaptive: false };
   }
 
   /**
@@ -208,77 +250,19 @@ export class ConnectRateLimiter {
    * const { immediate, delayed, refused } = limiter.stats();
    */
   stats(): ConnectRateLimiterStats {
-    return { immediate: this.#immediate, delayed: this.#delayed, refused: this.#refused };
+    return { immediate: this.#immediate, delayed: this.#delayed, refused: this.#refused, rateExceeded: this.#rateExceeded };
   }
-}
 
-interface SharedLimiters {
-  readonly limiters: SharedRegistry<ConnectRateLimiter>;
-  /** Settings already warned about, per limiter (so a pool created per request warns once). */
-  readonly warned: WeakMap<ConnectRateLimiter, Set<string>>;
-}
-
-/**
- * A limiter is held after its last lookup for as long as a drained bucket takes to refill, and
- * while its bucket is not full; afterwards it stays shared for as long as anyone (a pool) still
- * holds it. One that nobody holds and whose bucket is full is equivalent to a fresh one.
- */
-function sharedLimiters(): SharedLimiters {
-  return processWide('@dsql/core/connect-rate-limiters/v2', () => ({
-    limiters: new SharedRegistry<ConnectRateLimiter>({
-      holdMs: (limiter) => Math.ceil((limiter.burst * 1000) / limiter.perSecond),
-      busy: (limiter) => !limiter[BUCKET_FULL](),
-    }),
-    warned: new WeakMap<ConnectRateLimiter, Set<string>>(),
-  }));
-}
-
-function describeRate(limits: { perSecond: number; burst: number }): string {
-  return `${limits.perSecond}/s, burst ${limits.burst}`;
-}
-
-/**
- * The process-wide limiter for an endpoint (key: usually the cluster hostname, compared case-
- * insensitively), because the quota belongs to the cluster, not to a pool. Shared through
- * `globalThis`, so duplicate installs of this package share it too. The registry stays bounded:
- * a limiter nobody holds any more is dropped once its bucket has refilled (it is then the same
- * as a fresh one).
- *
- * Options contract: the first call creates the limiter with `options` (defaults: DSQL's quota).
- * A later call without options joins it as it is. A later call whose options differ lowers the
- * shared limiter to the stricter of the two, field by field (`perSecond` and `burst` each take
- * the lower value), so no pool of the process can exceed what any pool asked for, and emits a
- * one-time `process.emitWarning` (code `DSQL_CONNECT_RATE_LIMIT_MISMATCH`) naming the endpoint,
- * the limits in force and the limits asked for. Limits are never raised while the limiter lives:
- * to raise them, give every pool of the endpoint the new value.
- *
- * @example
- * const limiter = sharedConnectRateLimiter(config.host, config.connectRateLimit || undefined);
- */
-export function sharedConnectRateLimiter(endpoint: string, options?: Omit<ConnectRateLimitOptions, 'now' | 'sleep'>): ConnectRateLimiter {
-  const key = endpoint.toLowerCase();
-  const shared = sharedLimiters();
-  const limiter = shared.limiters.get(key, () => new ConnectRateLimiter({ perSecond: options?.perSecond, burst: options?.burst, now: sharedRegistryNow }));
-  if (options === undefined) return limiter;
-  const asked = resolveConnectRateLimit({ perSecond: options.perSecond, burst: options.burst }) as { perSecond: number; burst: number };
-  if (asked.perSecond === limiter.perSecond && asked.burst === limiter.burst) return limiter;
-  const before = { perSecond: limiter.perSecond, burst: limiter.burst };
-  limiter[TIGHTEN](asked.perSecond, asked.burst);
-  const setting = describeRate(asked);
-  let warned = shared.warned.get(limiter);
-  if (warned === undefined) shared.warned.set(limiter, (warned = new Set()));
-  if (!warned.has(setting)) {
-    warned.add(setting);
-    process.emitWarning(
-      `Connection rate limit for ${redact(endpoint)}: a pool asked for ${setting}, but this process already shares ${describeRate(before)} for that endpoint; ` +
-        `every pool of it now uses the stricter ${describeRate(limiter)}. Give all pools of one endpoint the same connectRateLimit.`,
-      { type: 'DsqlWarning', code: 'DSQL_CONNECT_RATE_LIMIT_MISMATCH' },
-    );
+  /**
+   * Reports how a connection attempt this limiter admitted ended: its error, or nothing when it
+   * connected. Every adapter calls it once per attempt. A fixed limiter only counts 53400 answers
+   * (`stats().rateExceeded`); an `AdaptiveConnectRateLimiter` lowers its rate on them.
+   *
+   * @example
+   * await limiter.acquire();
+   * try { await dial(); limiter.observe(); } catch (err) { limiter.observe(err); throw err; }
+   */
+  observe(error?: unknown): void {
+    if (isRateExceeded(error)) this.#rateExceeded++;
   }
-  return limiter;
-}
-
-/** Test hook: counts of the shared limiters. @internal */
-export function sharedConnectRateLimiterStats(): { entries: number; held: number } {
-  return sharedLimiters().limiters.stats();
 }
