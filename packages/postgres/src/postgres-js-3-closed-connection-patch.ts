@@ -193,3 +193,51 @@ export function guardReserved<R extends postgres.ReservedSql<any>>(reserved: R, 
     },
   });
 }
+
+/** The answer withheld from Postgres.js 3.4: a promise that never settles. */
+export const withheld = (): Promise<never> => new Promise<never>(() => undefined);
+
+/**
+ * Postgres.js 3.4's side of one `sql.begin` attempt whose connection may close under it: the
+ * transaction's statements are guarded ({@link ConnectionGuard}: they reject with
+ * `CONNECTION_CLOSED`), and once the connection closed, the callback's answer — value or error —
+ * is {@link withheld} from Postgres.js, which would otherwise write COMMIT or ROLLBACK to the
+ * closed connection. `begin` has already been rejected with the connection error, and that
+ * rejection is what the caller gets. Postgres.js 4 does all of this itself.
+ *
+ * @example
+ * const guard = new TransactionCallbackGuard(where, () => beginSettled);
+ * const value = await fn(guard.wrap(tx));
+ * if (guard.closed()) return withheld();
+ */
+export class TransactionCallbackGuard {
+  readonly #connection: ConnectionGuard;
+  readonly #settled: () => boolean;
+
+  /** `settled`: whether Postgres.js's `begin` settled — while the callback runs, only when the connection closed. */
+  constructor(where: Omit<GuardedConnectionInfo, 'closed'> | undefined, settled: () => boolean) {
+    this.#settled = settled;
+    this.#connection = new ConnectionGuard({ host: where?.host ?? 'localhost', port: where?.port ?? 5432, live: where?.live, closed: settled });
+  }
+
+  /** The transaction's `tx`, its statements guarded. */
+  wrap<S extends object>(tx: S): S {
+    return this.#connection.wrap(tx);
+  }
+
+  /** Whether the transaction's connection is known to be closed. */
+  closed(): boolean {
+    return this.#settled() || this.#connection.sessionClosed();
+  }
+
+  /** What the callback answers Postgres.js when it failed with `err`: `err`, or nothing once the connection closed. */
+  async failed(err: unknown): Promise<never> {
+    // A connection loss is reported to the statement (by the socket's 'error') a moment before
+    // Postgres.js handles the close and rejects `begin`: give it that moment. The error is
+    // recognised through `cause` chains and AggregateErrors (core's isConnectionLoss), since ORMs
+    // (Drizzle's DrizzleQueryError) and applications wrap driver errors.
+    if (isConnectionLoss(err)) await new Promise((resolve) => setImmediate(resolve));
+    if (this.closed()) return withheld();
+    throw err;
+  }
+}

@@ -2,13 +2,12 @@ import type postgres from 'postgres';
 import {
   NestedTransactionGuard,
   classifyInPlace,
-  isConnectionLoss,
   nestedTransactionHandleError,
   runManagedTransaction,
   type RetryOptions,
   type TransactionRetryPolicy,
 } from '@dsql/core';
-import { ConnectionGuard, isPostgresJs3, type GuardedConnectionInfo } from './postgres-js-3-closed-connection-patch.js';
+import { TransactionCallbackGuard, isPostgresJs3, withheld, type GuardedConnectionInfo } from './postgres-js-3-closed-connection-patch.js';
 import { assertBeginOptions, guardTransaction } from './transaction-guard.js';
 
 /** What transactions on one `sql` run with: `dsql()` records it for its `sql` ({@link rememberSql}). */
@@ -87,11 +86,7 @@ type TxCallback<TT extends Record<string, unknown>, T> = (tx: postgres.Transacti
  * connection error.
  *
  * On Postgres.js 3.4 (`patch3`), nothing more may reach a closed connection, which 3.4 does not
- * ensure itself (see postgres-js-3-closed-connection-patch.ts): the transaction's statements are
- * guarded ({@link ConnectionGuard}: they reject with `CONNECTION_CLOSED`), and when the callback
- * finishes — either way — after the connection closed, its answer is withheld from Postgres.js:
- * `begin` has already been rejected with the connection error, and that rejection is what the
- * caller gets. Postgres.js 4 does all of that itself.
+ * ensure itself: see {@link TransactionCallbackGuard} (postgres-js-3-closed-connection-patch.ts).
  */
 async function beginAttempt<TT extends Record<string, unknown>, T>(
   target: TransactionTarget,
@@ -102,16 +97,9 @@ async function beginAttempt<TT extends Record<string, unknown>, T>(
 ): Promise<TransactionResult<T>> {
   assertBeginOptions(options);
   let settled = false;
-  /** Postgres.js 3.4's pending answer to a callback whose connection closed: never settles. */
-  const withheld = (): Promise<never> => new Promise<never>(() => undefined);
-  const where = target.connection;
   const begin = target.begin as unknown as postgres.Sql<TT>['begin'];
   const outcome = begin(options, async (tx) => {
-    // While the callback runs, `begin` settles only when the connection closed.
-    const guard = target.patch3
-      ? new ConnectionGuard({ host: where?.host ?? 'localhost', port: where?.port ?? 5432, live: where?.live, closed: () => settled })
-      : undefined;
-    const closed = (): boolean => settled || (guard?.sessionClosed() ?? false);
+    const guard = target.patch3 ? new TransactionCallbackGuard(target.connection, () => settled) : undefined;
     try {
       const guarded = guardTransaction(tx);
       const inner = guard ? guard.wrap(guarded) : guarded;
@@ -119,16 +107,14 @@ async function beginAttempt<TT extends Record<string, unknown>, T>(
         const value = fn(inner);
         return (Array.isArray(value) ? Promise.all(value) : value) as T | Promise<T>;
       });
-      if (closed()) return guard ? withheld() : (result as T);
+      if (guard?.closed()) return withheld();
+      // Postgres.js 4 settles `begin` while the callback runs only when the connection closed:
+      // `begin` has its answer (the connection error), and no COMMIT will be sent.
+      if (settled) return result as T;
       commitSent();
       return result as T;
     } catch (err) {
-      // A connection loss is reported to the statement (by the socket's 'error') a moment
-      // before Postgres.js handles the close and rejects `begin`: give it that moment. The error
-      // is recognised through `cause` chains and AggregateErrors (core's isConnectionLoss),
-      // since ORMs (Drizzle's DrizzleQueryError) and applications wrap driver errors.
-      if (guard && isConnectionLoss(err)) await new Promise((resolve) => setImmediate(resolve));
-      if (guard && closed()) return withheld();
+      if (guard) return guard.failed(err);
       throw err;
     }
   });
