@@ -9,7 +9,8 @@ import {
   type NestedTransactionGuard,
 } from '@dsql/core';
 import type { CompiledQuery, DatabaseConnection, Driver, QueryResult, TransactionSettings } from 'kysely';
-import { DsqlJobError, jobIdOf, waitForJobSql } from './index-jobs.js';
+// DSQL's asynchronous jobs (CREATE INDEX ASYNC, …) live in core's migration toolkit.
+import { DsqlJobError, jobIdOf, waitForJobSql } from '@dsql/core/migrations';
 import type { DsqlSession, SessionResult, SessionSource } from './session.js';
 
 /** What the driver needs besides a session source. */

@@ -19,7 +19,7 @@ export { transaction } from './transaction.js';
 export { DsqlAdapter } from './adapter.js';
 export { DsqlQueryCompiler, type DsqlQueryCompilerOptions } from './query-compiler.js';
 export { DsqlIntrospector } from './introspector.js';
-export { DsqlJobError } from './index-jobs.js';
+export { DsqlJobError } from '@dsql/core/migrations';
 export { resolveMigrationLockConfig, type MigrationLockConfig, type ResolvedMigrationLockConfig } from './migration-lock.js';
 export type { PgPoolLike, PgPoolClientLike, PgCursorConstructor } from './pg-source.js';
 export type { PostgresSqlLike, PostgresReservedLike, PostgresPendingLike } from './postgres-source.js';

@@ -8,7 +8,7 @@ import {
 } from '@dsql/core';
 import type { Kysely, Transaction } from 'kysely';
 import { DsqlAdapter } from './adapter.js';
-import { DsqlJobError } from './index-jobs.js';
+import { DsqlJobError } from '@dsql/core/migrations';
 import type { SessionSource } from './session.js';
 
 /**

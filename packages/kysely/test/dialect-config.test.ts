@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
 import { DsqlDialect, isDsqlError, resolveMigrationLockConfig } from '../src/index.js';
-import { jobIdOf, waitForJobSql } from '../src/index-jobs.js';
+import { jobIdOf, waitForJobSql } from '@dsql/core/migrations';
 
 function thrown(fn: () => unknown): Error & { field?: string } {
   try {
