@@ -21,6 +21,8 @@ import { entityKind } from 'drizzle-orm';
 export interface NodePgClient {
   query(text: string): Promise<{ command?: string }>;
   release?(err?: Error | boolean): void;
+  on?(event: 'error', listener: (err: Error) => void): unknown;
+  removeListener?(event: 'error', listener: (err: Error) => void): unknown;
 }
 
 /** Drizzle's `NodePgSession`, the fields read here. */

@@ -6,7 +6,6 @@ import type { DrizzleConfig } from 'drizzle-orm';
 import { drizzle as drizzleNodePg, type NodePgClient, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { DsqlPool, type DsqlPoolConfig } from '@dsql/pg';
 import { parseDrizzleArguments } from './arguments.js';
-import { guardCheckouts } from './checkout-guard.js';
 import { installDsqlTransactions, type TransactionRetry } from './transaction.js';
 
 /**
@@ -85,9 +84,6 @@ export function drizzle(...params: unknown[]): DsqlNodePgDatabase<Record<string,
   const args = parseDrizzleArguments(params);
   const client = (args.client ??
     (typeof args.connection === 'string' ? new DsqlPool(args.connection) : new DsqlPool(args.connection as DsqlPoolConfig))) as NodePgClient;
-  // A DsqlPool guards its own checkouts (and reports losses on `pool.on('error')`); a plain
-  // pg.Pool brought by the user does not, so Drizzle's transactions need the guard there.
-  if (!(client instanceof DsqlPool)) guardCheckouts(client);
   const db = drizzleNodePg(client, args.config as DrizzleConfig<Record<string, unknown>>);
   return installDsqlTransactions(db, args.retry, 'begin', args.detectNestedTransactions ?? true) as DsqlNodePgDatabase<Record<string, unknown>, NodePgClient>;
 }

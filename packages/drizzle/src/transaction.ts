@@ -142,6 +142,8 @@ function inScope<T>(tx: object, fn: (tx: never) => Promise<T> | T, nesting: Nest
   return Promise.resolve(nesting === undefined ? fn(tx as never) : nesting.run(() => fn(tx as never)));
 }
 
+const ignoreError = (): void => {};
+
 /** One attempt's connection on node-postgres: the client and Drizzle's transaction object on it. */
 interface NodePgAttempt {
   client: NodePgClient;
@@ -158,9 +160,15 @@ function nodePgDriver(session: NodePgSessionState, config: TransactionConfig | u
   return {
     connect: async () => {
       const client = pooled ? await session.client.connect!() : session.client;
+      // pg-pool stops listening for a checked-out client's `error`: a connection lost while the
+      // transaction holds it (DSQL's 60-minute limit, a failover) would emit an unhandled `error`
+      // and end the process, although the pending query rejects with it. A DsqlPool listens
+      // itself; a plain pg.Pool brought by the user does not.
+      client.on?.('error', ignoreError);
       try {
         return { client, tx: await transactionOn(session, client) };
       } catch (err) {
+        client.removeListener?.('error', ignoreError);
         if (pooled) client.release?.();
         throw err;
       }
@@ -169,7 +177,10 @@ function nodePgDriver(session: NodePgSessionState, config: TransactionConfig | u
     commit: async ({ tx }) => (await tx.execute(sql`commit`)).command,
     rollback: async ({ tx }) => void (await tx.execute(sql`rollback`)),
     // A single client is the user's: never released nor closed here.
-    release: ({ client }, destroy) => (pooled ? client.release?.(destroy) : undefined),
+    release: ({ client }, destroy) => {
+      client.removeListener?.('error', ignoreError);
+      if (pooled) client.release?.(destroy);
+    },
   };
 }
 

@@ -3,6 +3,8 @@
 // once. Against @dsql/local (a real PostgreSQL behind DSQL's rules).
 import { jest } from '@jest/globals';
 import { sql } from 'drizzle-orm';
+import pg from 'pg';
+import { TokenProvider } from '@dsql/core';
 import { DsqlClient } from '@dsql/pg';
 import { drizzle, transaction } from '@dsql/drizzle';
 import { drizzle as drizzlePostgresJs } from '@dsql/drizzle/postgres-js';
@@ -20,6 +22,14 @@ beforeAll(async () => {
 afterAll(async () => {
   await local?.stop();
 });
+
+/** Polls `condition` every 20 ms for at most 10 s; fails naming what was awaited. */
+async function waitUntil(condition: () => Promise<boolean>, what: string): Promise<void> {
+  for (const deadline = Date.now() + 10_000; !(await condition()); ) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 
 it('a COMMIT answered ROLLBACK (an error caught inside the callback) rejects with DsqlTransactionRolledBackError, once', async () => {
   const db = drizzle({ connection: { ...local.connectionOptions(), max: 2 } });
@@ -75,5 +85,35 @@ it('Postgres.js refuses transaction options (Drizzle would send SET TRANSACTION)
     await expect(db.transaction(async () => 1)).resolves.toBe(1);
   } finally {
     await db.$client.end({ timeout: 5 });
+  }
+});
+
+it("a plain pg.Pool's client lost while its transaction callback waits: the transaction rejects, the process stays up, the client is closed", async () => {
+  const o = local.connectionOptions();
+  const tokens = TokenProvider.shared({ host: o.host, region: o.region, user: o.user, credentials: o.credentials });
+  const pool = new pg.Pool({ host: o.hostaddr, port: o.port, user: o.user, database: o.database, password: () => tokens.getToken(), ssl: { ca: o.ssl.ca, servername: o.host }, max: 2 });
+  pool.on('error', () => undefined); // idle clients: pg-pool's own business
+  const db = drizzle(pool);
+  const uncaught: unknown[] = [];
+  const onUncaught = (err: unknown) => uncaught.push(err);
+  process.on('uncaughtException', onUncaught);
+  try {
+    const outcome = await transaction(
+      db,
+      async (tx) => {
+        const { pid } = (await tx.execute(sql`SELECT pg_backend_pid() AS pid`)).rows[0] as { pid: number };
+        // The server closes the connection while the callback holds it between two queries.
+        await adminQuery(local, `SELECT pg_terminate_backend(${Number(pid)})`);
+        await waitUntil(async () => (await adminQuery(local, `SELECT 1 FROM pg_stat_activity WHERE pid = ${Number(pid)}`)).length === 0, 'the backend to exit');
+        await tx.execute(sql`SELECT 1`);
+      },
+      false,
+    ).catch((e: unknown) => e);
+    expect(outcome).toBeInstanceOf(Error);
+    expect(uncaught).toEqual([]);
+    expect(pool.totalCount - pool.idleCount).toBe(0);
+  } finally {
+    process.off('uncaughtException', onUncaught);
+    await pool.end();
   }
 });
