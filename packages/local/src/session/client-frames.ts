@@ -26,7 +26,7 @@ export function onClientFrame(s: ProxySession, type: number, frame: Buffer): voi
     return;
   }
   if (s.holdNext) {
-    // The request before s frame must be finished first (see `held`).
+    // The request before this frame must be finished first (see `held`).
     s.holdNext = false;
     s.held = [Buffer.from(frame)];
     s.client.pause();
@@ -124,7 +124,7 @@ export function onClientFrame(s: ProxySession, type: number, frame: Buffer): voi
       if (info?.commit && !s.batchRefused && mustArbitrate(s)) return arbitrate(s, frame);
       // A later Execute of a started portal fetches more rows of the same run.
       const firstRun = bound?.started === false;
-      // After a failure the proxy made in s batch PostgreSQL runs nothing up to Sync.
+      // After a failure the proxy made in this batch PostgreSQL runs nothing up to Sync.
       if (info && !s.batchRefused) {
         // A prepared statement run again: faults and the transaction age limit apply to every
         // execution, not only to the Parse (which applied them). A COMMIT is decided here only.

@@ -34,6 +34,18 @@ export function releaseLocks(s: ProxySession): void {
   internal(s, s.txStatus === 'E' ? `${sql}; ${FAILING_SQL}` : sql, () => {});
 }
 
+/** The transaction ended (upstream is idle): nothing of its OCC state carries over to the next. */
+export function transactionEnded(s: ProxySession): void {
+  s.doomed = false;
+  s.doomedError = OC000;
+  s.committing = false;
+  s.commitCleared = false;
+  s.releaseWhenIdle = false;
+  if (s.deferred.length) s.deferred = [];
+  if (s.holders.length) s.holders = [];
+  if (s.holderLookups.length) s.holderLookups = [];
+}
+
 /** Remembers that transaction `serial` committed (the last 16), for the arbiter's `committed()`. */
 export function noteCommitted(s: ProxySession, serial: number | undefined): void {
   if (serial === undefined) return;
@@ -80,7 +92,7 @@ export function mustArbitrate(s: ProxySession): boolean {
 /**
  * Holds the COMMIT (and everything after it) back, replays the deferred statements allowing
  * them to wait while the arbiter settles what they wait for, then lets the COMMIT go — as it
- * is if s transaction won, failed with OC000 (doomed) if it lost.
+ * is if this transaction won, failed with OC000 (doomed) if it lost.
  */
 export function arbitrate(s: ProxySession, frame: Buffer): void {
   s.held = [Buffer.from(frame)];
@@ -117,11 +129,11 @@ export function arbitrated(s: ProxySession, lost: SqlError | undefined): void {
   if (s.held) release(s);
 }
 
-/** Whether s transaction lost (and with what error), once its deferred statements ran again. */
+/** Whether this transaction lost (and with what error), once its deferred statements ran again. */
 export async function settle(s: ProxySession): Promise<SqlError | undefined> {
   await Promise.all(s.holderLookups);
   if (s.holders.some((h) => h.session.committed(h.serial))) return OC000;
-  // Holders still running lose now: they have not committed and s transaction commits.
+  // Holders still running lose now: they have not committed and this transaction commits.
   for (const h of s.holders) if (h.session.serial === h.serial) h.session.doom();
   if (s.deferred.length === 0) return undefined;
   const answers: Promise<Map<string, string> | undefined>[] = [hiddenRun(s, { sql: COMMIT_LOCK_TIMEOUT, paramTypes: NO_PARAM_TYPES, bindTail: NO_BIND_VALUES })];

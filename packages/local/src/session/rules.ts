@@ -69,7 +69,7 @@ export function checkExecution(s: ProxySession, info: StatementInfo, portal: Por
 }
 
 /**
- * Opens a transaction for s extended batch before its first writing Execute, so a row cap
+ * Opens a transaction for this extended batch before its first writing Execute, so a row cap
  * reported by onCommandComplete can undo an autocommit statement. Uses a named statement and
  * portal of the proxy's own, so the client's unnamed ones are untouched.
  */

@@ -9,8 +9,8 @@ import { commandComplete, errorFields, errorFromFields, readyForQuery } from '..
 import { release } from './client-frames.js';
 import { emit, flushClient, internal, unstash } from './framing.js';
 import { closeForAge, isIdle } from './limits.js';
-import { noteCommitted, releaseLocks } from './occ-commit.js';
-import { OC000, onError, plausibleTag, replayExtended, replayOf, translateConflict } from './occ-translation.js';
+import { noteCommitted, releaseLocks, transactionEnded } from './occ-commit.js';
+import { onError, plausibleTag, replayExtended, replayOf, translateConflict } from './occ-translation.js';
 import { allAnswered, FAILING_SQL, K, dropUntilSync, peek, push, shift, type Pending } from './requests.js';
 import { onCommandComplete } from './rules.js';
 import type { ProxySession } from './session.js';
@@ -153,17 +153,10 @@ export function ready(s: ProxySession, status: TxStatus, frame: Buffer): void {
   if (status !== 'I' && s.txStatus === 'I') s.txStart = s.requestStart || Date.now();
   if (status === 'I') {
     s.txStart = 0;
-    s.doomed = false;
-    s.doomedError = OC000;
-    s.committing = false;
-    s.commitCleared = false;
-    s.releaseWhenIdle = false;
-    if (s.deferred.length) s.deferred = [];
-    if (s.holders.length) s.holders = [];
-    if (s.holderLookups.length) s.holderLookups = [];
+    transactionEnded(s);
   }
   s.txStatus = status;
-  // With nothing sent after it, s answer is the state the next statement runs in.
+  // With nothing sent after it, this answer is the state the next statement runs in.
   const pipelined = !allAnswered(s);
   // Doomed by the arbiter while busy: free the locks now that upstream is idle.
   if (s.releaseWhenIdle && !pipelined && !s.arbitrating) releaseLocks(s);
