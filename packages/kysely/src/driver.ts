@@ -153,11 +153,11 @@ export class DsqlConnection implements DatabaseConnection {
  * `sql`). What it does differently from Kysely's `PostgresDriver`:
  * - isolation levels other than repeatable read (DSQL's only one) and savepoints fail before
  *   anything is sent, with @dsql/core's `DsqlUnsupportedError` saying what to do instead;
- * - the end of a transaction follows @dsql/core's COMMIT-outcome contract: a COMMIT whose answer
- *   was lost becomes a `CommitOutcomeUnknownError` (never retried), a COMMIT answered `ROLLBACK`
- *   a `DsqlTransactionRolledBackError`;
- * - a failed ROLLBACK (or a lost connection) discards the connection instead of reusing it, and
- *   does not replace the error that caused the rollback;
+ * - BEGIN / COMMIT / ROLLBACK are @dsql/core's `ConnectionTransaction` on each connection: a
+ *   COMMIT whose answer was lost becomes a `CommitOutcomeUnknownError` (never retried), a COMMIT
+ *   answered `ROLLBACK` a `DsqlTransactionRolledBackError`; a failed ROLLBACK (or a lost
+ *   connection) discards the connection instead of reusing it, and does not replace the error
+ *   that caused the rollback;
  * - a DDL statement that starts a job (`CREATE INDEX ASYNC`) waits for it (`waitForIndexes`).
  */
 export class DsqlDriver implements Driver {

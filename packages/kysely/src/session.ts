@@ -1,8 +1,9 @@
 /**
  * The small seam between the Kysely driver and a database client: one checked-out connection
  * (`DsqlSession`) and where sessions come from (`SessionSource`). `@dsql/pg` pools and
- * Postgres.js `sql` instances each get a source of a few lines; every DSQL rule (transactions,
- * savepoints, index jobs, lost COMMITs) lives once, in the driver, above this seam.
+ * Postgres.js `sql` instances each get a source of a few lines; the DSQL rules (transactions,
+ * savepoints, index jobs, lost COMMITs) are applied once, by the driver above this seam, through
+ * @dsql/core.
  */
 
 /** What one statement answered. */
