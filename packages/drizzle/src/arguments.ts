@@ -3,8 +3,27 @@
  * plus the shared DSQL options given directly, sorted into what the driver needs and what
  * Drizzle needs. Shared by both drivers.
  */
+import type { DrizzleConfig } from 'drizzle-orm';
 import { DsqlConfigError, resolveDetectNestedTransactions } from '@dsql/core';
 import type { TransactionRetry } from './transaction.js';
+
+/**
+ * Drizzle's config plus `retry`: OCC retry of `db.transaction` (retry options or `true`;
+ * default: none, as in Drizzle), for either driver's `drizzle()`. `transaction(db, fn)` retries either way.
+ *
+ * @example
+ * const config: DsqlDrizzleConfig<typeof schema> = { schema, retry: { maxAttempts: 5 } };
+ */
+export type DsqlDrizzleConfig<TSchema extends Record<string, unknown> = Record<string, never>> = DrizzleConfig<TSchema> & {
+  retry?: TransactionRetry;
+  /**
+   * Refuse a transaction started on this database's pool or `sql` (`db.transaction()`,
+   * `transaction(db, …)`, `pool.transaction()`, `sql.begin()`) from inside a running transaction
+   * callback of it, with `DsqlUnsupportedError`, before a connection is checked out (default
+   * `true`). Given in the connection options, it also configures the pool's or `sql`'s own check.
+   */
+  detectNestedTransactions?: boolean;
+};
 
 /** Keys of Drizzle's own `DrizzleConfig` (and this package's `retry`, `detectNestedTransactions`). */
 const DRIZZLE_KEYS = ['schema', 'logger', 'casing', 'cache', 'retry', 'detectNestedTransactions'] as const;

@@ -5,26 +5,10 @@
 import type { DrizzleConfig } from 'drizzle-orm';
 import { drizzle as drizzleNodePg, type NodePgClient, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { DsqlPool, type DsqlPoolConfig } from '@dsql/pg';
-import { parseDrizzleArguments } from './arguments.js';
-import { installDsqlTransactions, type TransactionRetry } from './transaction.js';
+import { parseDrizzleArguments, type DsqlDrizzleConfig } from './arguments.js';
+import { installDsqlTransactions } from './transaction.js';
 
-/**
- * Drizzle's config plus `retry`: OCC retry of `db.transaction` (retry options or `true`;
- * default: none, as in Drizzle). `transaction(db, fn)` retries either way.
- *
- * @example
- * const config: DsqlDrizzleConfig<typeof schema> = { schema, retry: { maxAttempts: 5 } };
- */
-export type DsqlDrizzleConfig<TSchema extends Record<string, unknown> = Record<string, never>> = DrizzleConfig<TSchema> & {
-  retry?: TransactionRetry;
-  /**
-   * Refuse a transaction started on this database's pool or `sql` (`db.transaction()`,
-   * `transaction(db, …)`, `pool.transaction()`, `sql.begin()`) from inside a running transaction
-   * callback of it, with `DsqlUnsupportedError`, before a connection is checked out (default
-   * `true`). Given in the connection options, it also configures the pool's or `sql`'s own check.
-   */
-  detectNestedTransactions?: boolean;
-};
+export type { DsqlDrizzleConfig } from './arguments.js';
 
 /**
  * A Drizzle node-postgres database whose client is `TClient` (a `DsqlPool` unless you brought your own).

@@ -258,7 +258,8 @@ export function installDsqlTransactions<DB extends TransactionalDatabase>(
 
 /**
  * Runs `fn` in a transaction of a Drizzle database with @dsql/core's transaction runner
- * (`runManagedTransaction`, whose contracts these are) and **retries it by default**: on an OCC
+ * (`runTransaction` on node-postgres, `runManagedTransaction` on Postgres.js: the contracts are
+ * theirs) and **retries it by default**: on an OCC
  * conflict (SQLSTATE 40001, OC000/OC001), or a connection failure before COMMIT was sent, the
  * transaction is rolled back and `fn` runs again, with capped exponential backoff and jitter.
  * `retry` overrides the database's `retry` option (`true`: defaults; `false`: one attempt).
