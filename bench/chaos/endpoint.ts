@@ -7,7 +7,7 @@
 import { startDsqlLocal, type DsqlLocal, type DsqlLocalOptions, type DsqlLocalStats, type Fault } from '@dsql/local';
 // The emulator's own certificate generator (test-only import from source): a restarted proxy
 // must present a certificate the clients' pinned CA still verifies.
-import { generateTlsMaterial } from '@dsql/local/tls/certs';
+import { generateTlsMaterial } from '@dsql/local/accept/certs';
 
 /** `startDsqlLocal()` options a restartable endpoint passes on (the rest it fixes). */
 export type EndpointOptions = Omit<DsqlLocalOptions, 'upstream' | 'port' | 'tls' | 'clusterId' | 'credentials'>;
