@@ -69,5 +69,5 @@ export function drizzle(...params: unknown[]): DsqlNodePgDatabase<Record<string,
   const client = (args.client ??
     (typeof args.connection === 'string' ? new DsqlPool(args.connection) : new DsqlPool(args.connection as DsqlPoolConfig))) as NodePgClient;
   const db = drizzleNodePg(client, args.config as DrizzleConfig<Record<string, unknown>>);
-  return installDsqlTransactions(db, args.retry, 'begin', args.detectNestedTransactions ?? true) as DsqlNodePgDatabase<Record<string, unknown>, NodePgClient>;
+  return installDsqlTransactions(db, args.retry, args.detectNestedTransactions ?? true) as DsqlNodePgDatabase<Record<string, unknown>, NodePgClient>;
 }

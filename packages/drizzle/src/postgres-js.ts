@@ -68,7 +68,7 @@ export function drizzle(...params: unknown[]): DsqlPostgresJsDatabase<Record<str
     }
   }
   const db = drizzlePostgresJs(client, args.config as DrizzleConfig<Record<string, unknown>>);
-  return installDsqlTransactions(db, args.retry, 'set', args.detectNestedTransactions ?? true) as DsqlPostgresJsDatabase<Record<string, unknown>, Sql>;
+  return installDsqlTransactions(db, args.retry, args.detectNestedTransactions ?? true) as DsqlPostgresJsDatabase<Record<string, unknown>, Sql>;
 }
 
 export { transaction, type TransactionRetry, type TransactionConfig, type TransactionOf, type TransactionalDatabase } from './transaction.js';

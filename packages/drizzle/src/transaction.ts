@@ -59,19 +59,11 @@ export interface TransactionalDatabase {
  */
 export type TransactionOf<DB extends TransactionalDatabase> = Parameters<Parameters<DB['transaction']>[0]>[0];
 
-/**
- * How a driver applies transaction options: `begin` (node-postgres: `BEGIN <options>`, which
- * DSQL accepts when the level is repeatable read) or `set` (postgres-js: `SET TRANSACTION`,
- * which DSQL refuses in every form).
- */
-export type TransactionConfigStyle = 'begin' | 'set';
-
 interface DatabaseState {
   /** Drizzle's own `db.transaction`, before it was wrapped. */
   readonly original: TransactionalDatabase['transaction'];
   /** Retry of `db.transaction` (`false`: none, Drizzle's behaviour). */
   readonly retry: RetryOptions | false;
-  readonly style: TransactionConfigStyle;
   /** Whether nested transactions are refused (`detectNestedTransactions`, default true). */
   readonly detect: boolean;
 }
@@ -99,8 +91,12 @@ function nestingOf(db: TransactionalDatabase, state: DatabaseState): NestedTrans
   return new NestedTransactionGuard(client, { callback: 'a transaction callback', owner });
 }
 
-/** Checks Drizzle's transaction options against what DSQL accepts; returns the ones to pass on. */
-function checkConfig(config: TransactionConfig | undefined, style: TransactionConfigStyle): TransactionConfig | undefined {
+/**
+ * Checks Drizzle's transaction options against what DSQL accepts; returns the ones to pass on.
+ * node-postgres sends them with BEGIN (accepted when the level is repeatable read); Drizzle's
+ * postgres-js driver with SET TRANSACTION, which DSQL refuses in every form.
+ */
+function checkConfig(config: TransactionConfig | undefined, postgresJs: boolean): TransactionConfig | undefined {
   if (config === undefined || config === null) return undefined;
   const { isolationLevel, ...rest } = config;
   assertRepeatableRead(
@@ -110,7 +106,7 @@ function checkConfig(config: TransactionConfig | undefined, style: TransactionCo
   );
   const others = Object.entries(rest).filter(([, v]) => v !== undefined);
   if (others.length === 0) return undefined; // repeatable read is the only level: nothing to send
-  if (style === 'set') {
+  if (postgresJs) {
     throw new DsqlUnsupportedError(
       'SET TRANSACTION',
       `db.transaction(fn, { ${others.map(([k]) => k).join(', ')} }): drizzle-orm/postgres-js applies transaction options with ` +
@@ -197,13 +193,15 @@ function run<T>(
   const nesting = nestingOf(db, state);
   const nested = nesting?.refusal(called);
   if (nested) return Promise.reject(classifyInPlace(nested));
+  // A Postgres.js `sql` is a function; a node-postgres pool or client an object.
+  const postgresJs = typeof (db as { $client?: unknown }).$client === 'function';
   let checked: TransactionConfig | undefined;
   try {
-    checked = checkConfig(config, state.style);
+    checked = checkConfig(config, postgresJs);
   } catch (err) {
     return Promise.reject(classifyInPlace(err));
   }
-  const session = state.style === 'begin' ? nodePgSessionOf(db) : undefined;
+  const session = postgresJs ? undefined : nodePgSessionOf(db);
   const settled = session
     ? runTransaction(nodePgDriver(session, checked), ({ tx }) => inScope(tx, fn, nesting), retry)
     : // Postgres.js (and other drivers) run BEGIN … COMMIT themselves: core's managed runner
@@ -217,7 +215,7 @@ function run<T>(
               try {
                 result = await inScope(tx, fn, nesting);
               } catch (err) {
-                throw state.style === 'set' ? driverConnectionError(err) : err;
+                throw postgresJs ? driverConnectionError(err) : err;
               }
               commitSent();
               return result;
@@ -240,11 +238,10 @@ function run<T>(
 export function installDsqlTransactions<DB extends TransactionalDatabase>(
   db: DB,
   retry: TransactionRetry | undefined,
-  style: TransactionConfigStyle,
   detectNestedTransactions = true,
 ): DB {
   const resolved = retry === undefined || retry === false ? false : (resolveRetryOptions(retry, 'retry') as RetryOptions | false);
-  const state: DatabaseState = { original: db.transaction, retry: resolved, style, detect: detectNestedTransactions };
+  const state: DatabaseState = { original: db.transaction, retry: resolved, detect: detectNestedTransactions };
   states.set(db, state);
   Object.defineProperty(db, 'transaction', {
     configurable: true,
@@ -300,9 +297,8 @@ export function transaction<DB extends TransactionalDatabase, T>(
   fn: (tx: TransactionOf<DB>) => Promise<T> | T,
   retry?: TransactionRetry,
 ): Promise<T> {
-  // A database not made by this package: a Postgres.js `sql` (a function) means Drizzle's postgres-js driver.
-  const style: TransactionConfigStyle = typeof (db as { $client?: unknown }).$client === 'function' ? 'set' : 'begin';
-  const state = states.get(db) ?? { original: db.transaction, retry: false, style, detect: true };
+  // A database not made by this package: Drizzle's own transaction, no retry of its own.
+  const state = states.get(db) ?? { original: db.transaction, retry: false, detect: true };
   const policy: RetryOptions | boolean = retry ?? (state.retry === false ? true : state.retry);
   return run(db, state, fn as (tx: never) => Promise<T>, undefined, policy, 'transaction()');
 }
