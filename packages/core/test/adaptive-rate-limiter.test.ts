@@ -36,7 +36,8 @@ function virtualTime(start = 0) {
     /** Advances to `until` (or until nothing is due), firing due sleeps in time order. */
     async run(until = Number.POSITIVE_INFINITY): Promise<void> {
       await settle();
-      for (;;) {
+      for (let fired = 0; ; fired++) {
+        if (fired > 100_000) throw new Error(`virtual time stuck at ${t} ms: sleeps keep coming due`);
         due.sort((a, b) => a.at - b.at || a.seq - b.seq);
         const next = due[0];
         if (next === undefined || next.at > until) break;
@@ -66,14 +67,33 @@ async function grantTimes(limiter: AdaptiveConnectRateLimiter, time: ReturnType<
 }
 
 describe('AdaptiveConnectRateLimiter', () => {
-  it('slow start: one connection at once, then the configured rate; each admitted connection adds one to the burst', async () => {
+  it('slow start: an attempt waits for the one under way (its answer, or 2 s); each connected attempt widens the burst by one', async () => {
     const { limiter, time } = adaptive(10, 4);
-    expect(await grantTimes(limiter, time, 3)).toEqual([0, 100, 200]);
-    for (let i = 0; i < 3; i++) limiter.observe(); // three connected: burst 1 → 4 (the configured maximum)
+    await limiter.acquire(); // t = 0
+    let second: number | undefined;
+    void limiter.acquire().then(() => (second = time.now()));
+    await time.run(500);
+    expect(second).toBeUndefined(); // the first is still under way
+    limiter.observe(); // connected: the window is 2
+    await time.run(500);
+    expect(second).toBe(500);
+    limiter.observe();
+    expect(limiter.burst).toBe(3);
+    // An attempt never reported holds its place for 2 s only.
+    await grantTimes(limiter, time, 1);
+    let stuck: number | undefined;
+    void limiter.acquire().then(() => (stuck = time.now()));
+    void limiter.acquire().then(() => undefined);
     await time.run(10_000);
+    expect(stuck).toBeDefined();
+    // Back at full strength: the burst at once, then the configured rate.
+    for (let i = 0; i < 3; i++) limiter.observe();
     expect(limiter.burst).toBe(4);
-    expect(await grantTimes(limiter, time, 5)).toEqual([10_000, 10_000, 10_000, 10_000, 10_100]);
-    expect(limiter.stats()).toMatchObject({ immediate: 5, delayed: 3, rateExceeded: 0, decreases: 0, perSecond: 10 });
+    await time.run(20_000);
+    const times = await grantTimes(limiter, time, 5);
+    expect(times.slice(0, 4)).toEqual([20_000, 20_000, 20_000, 20_000]);
+    expect(times[4]).toBeGreaterThan(20_000); // the fifth waits for a place in the window (four under way)
+    expect(limiter.stats()).toMatchObject({ rateExceeded: 0, decreases: 0, perSecond: 10 });
   });
 
   it('a 53400 answer halves the rate and the burst, drops the tokens in hand, and slows the waiters already queued', async () => {
@@ -100,18 +120,19 @@ describe('AdaptiveConnectRateLimiter', () => {
 
   it('answers to attempts under way at the decrease do not decrease again; a later attempt\'s 53400 does', async () => {
     const { limiter, time } = adaptive(16, 16);
-    for (let i = 0; i < 4; i++) {
-      await grantTimes(limiter, time, 1);
-    }
-    limiter.observe(RATE_EXCEEDED()); // decrease 1: three more still under way
+    await grantTimes(limiter, time, 1);
+    limiter.observe(RATE_EXCEEDED()); // decrease 1 (16 → 8) ends slow start
+    await grantTimes(limiter, time, 4);
+    limiter.observe(RATE_EXCEEDED()); // decrease 2 (→ 4): three more still under way
     limiter.observe(RATE_EXCEEDED());
     limiter.observe(RATE_EXCEEDED());
     limiter.observe(TOO_MANY());
-    expect(limiter.stats()).toMatchObject({ rateExceeded: 3, decreases: 1, perSecond: 8 });
+    expect(limiter.stats()).toMatchObject({ rateExceeded: 4, decreases: 2 });
+    expect(limiter.perSecond).toBeCloseTo(4, 0);
     await grantTimes(limiter, time, 1);
     limiter.observe(RATE_EXCEEDED()); // admitted after the decrease
-    expect(limiter.stats()).toMatchObject({ rateExceeded: 4, decreases: 2 });
-    expect(limiter.perSecond).toBeCloseTo(4, 1); // half of 8 plus the little it had climbed meanwhile
+    expect(limiter.stats()).toMatchObject({ rateExceeded: 5, decreases: 3 });
+    expect(limiter.perSecond).toBeCloseTo(2, 0); // half of 4 plus the little it had climbed meanwhile
   });
 
   it('other refusals (53300, a refused socket) and successes never lower the rate', async () => {
@@ -124,14 +145,14 @@ describe('AdaptiveConnectRateLimiter', () => {
   });
 
   it('climbs back additively, jittered per limiter, up to the configured rate and never beyond', async () => {
-    // random 0.5 → climb ×1.0: a fortieth of 40/s = 1/s per second.
+    // random 0.5 → climb ×1.0: a hundredth of 40/s = 0.4/s per second.
     const { limiter, time } = adaptive(40, 40, () => 0.5);
     await grantTimes(limiter, time, 1);
     limiter.observe(RATE_EXCEEDED());
     expect(limiter.perSecond).toBe(20);
     await time.run(5000);
-    expect(limiter.perSecond).toBeCloseTo(25, 9);
-    await time.run(25_000);
+    expect(limiter.perSecond).toBeCloseTo(22, 9);
+    await time.run(50_000);
     expect(limiter.perSecond).toBe(40);
     await time.run(100_000);
     expect(limiter.perSecond).toBe(40);
@@ -141,7 +162,7 @@ describe('AdaptiveConnectRateLimiter', () => {
     await grantTimes(other.limiter, other.time, 1);
     other.limiter.observe(RATE_EXCEEDED());
     await other.time.run(5000);
-    expect(other.limiter.perSecond).toBeCloseTo(27.5, 9);
+    expect(other.limiter.perSecond).toBeCloseTo(23, 9);
   });
 
   it('never goes below its floor (a thousandth of the configured rate, at least 0.05/s) nor below a burst of one', async () => {
@@ -177,6 +198,7 @@ describe('AdaptiveConnectRateLimiter', () => {
   it('an aborted waiter leaves the queue and the next one takes its turn', async () => {
     const { limiter, time } = adaptive(10, 10);
     await grantTimes(limiter, time, 1);
+    limiter.observe();
     const controller = new AbortController();
     const aborted = limiter.acquire({ signal: controller.signal }).catch((e: unknown) => e);
     const next = limiter.acquire().then(() => time.now());

@@ -15,11 +15,16 @@ import {
 /** Multiplicative decrease: the rate (and burst) after a 53400 answer, as a share of the rate before. */
 const DECREASE = 0.5;
 /** Additive increase after a decrease, per second, as a share of the configured rate (jittered ×0.5–1.5). */
-const INCREASE_SHARE = 1 / 40;
+const INCREASE_SHARE = 1 / 100;
 /** Lowest rate, as a share of the configured one (and never below 0.05/s: one attempt per 20 s). */
 const FLOOR_SHARE = 1 / 1000;
 /** Answers to attempts admitted before a decrease stop counting as "before" after this long. */
 const STALE_ANSWERS_MS = 5000;
+/**
+ * In slow start an attempt holds its place in the window until it is answered, or this long (so
+ * that a caller that never reports outcomes is slowed, not stopped).
+ */
+const IN_FLIGHT_MS = 2000;
 
 /**
  * Options of {@link AdaptiveConnectRateLimiter}: those of {@link ConnectRateLimiter} plus an
@@ -66,8 +71,10 @@ interface Waiter {
  *
  * AIMD, as TCP and the AWS SDK's adaptive retry mode do it, with no coordination service:
  * - **Slow start.** The rate starts at the configured `perSecond`; the burst starts at one
- *   connection and grows by one per admitted connection up to the configured `burst`, so a
- *   fleet starting together does not spend the cluster's bucket N times over in its first instant.
+ *   connection and grows by one per admitted connection up to the configured `burst`, and no more
+ *   attempts than the burst are under way at once (an attempt holds its place until its outcome is
+ *   reported, at most 2 s), so a fleet starting together learns the cluster's answer before it
+ *   has spent the cluster's bucket N times over.
  * - **Multiplicative decrease.** On a 53400 answer (reported through {@link observe}) the rate and
  *   the burst halve and the tokens in hand are dropped. Answers to attempts that were already
  *   under way when it happened do not halve again: one decrease per congestion event.
@@ -100,8 +107,8 @@ export class AdaptiveConnectRateLimiter extends ConnectRateLimiter {
   #decreasedTo = 0;
   #decreasedAt = Number.NEGATIVE_INFINITY;
   #climbPerSecond = 0;
-  /** Attempts admitted and not yet reported; those under way at a decrease do not decrease again. */
-  #unanswered = 0;
+  /** When the attempts admitted and not yet reported were admitted (oldest first). */
+  readonly #inFlight: number[] = [];
   #staleAnswers = 0;
   readonly #queue: Waiter[] = [];
   #pumping = false;
@@ -160,6 +167,17 @@ export class AdaptiveConnectRateLimiter extends ConnectRateLimiter {
     this.#wake?.abort();
   }
 
+  /**
+   * Slow start is self-clocked, as TCP's is: no more attempts under way than the burst allows, so
+   * a fleet learns the cluster's answer before it has sent its whole burst.
+   */
+  #windowOpen(): boolean {
+    if (!this.#slowStart) return true;
+    const now = this.#clock();
+    while (this.#inFlight.length > 0 && now - this.#inFlight[0]! >= IN_FLIGHT_MS) this.#inFlight.shift();
+    return this.#inFlight.length < this.#capacity;
+  }
+
   override [CONFIGURED](): ResolvedConnectRateLimit {
     return { perSecond: this.#ceiling, burst: this.#maxBurst, adaptive: true };
   }
@@ -184,10 +202,10 @@ export class AdaptiveConnectRateLimiter extends ConnectRateLimiter {
       return Promise.reject(new DsqlAbortError('Waiting for a connection slot was aborted.', { cause: options.signal.reason }));
     }
     this.#refill();
-    if (this.#queue.length === 0 && this.#tokens >= 1) {
+    if (this.#queue.length === 0 && this.#tokens >= 1 && this.#windowOpen()) {
       this.#tokens -= 1;
       this.#immediate++;
-      this.#unanswered++;
+      this.#inFlight.push(this.#clock());
       return Promise.resolve();
     }
     const waitMs = Math.ceil(((this.#queue.length + 1 - this.#tokens) * 1000) / this.#rate);
@@ -242,18 +260,20 @@ export class AdaptiveConnectRateLimiter extends ConnectRateLimiter {
         }
         const head = this.#queue[0];
         if (head === undefined) break;
-        if (this.#tokens >= 1) {
+        const windowOpen = this.#windowOpen();
+        if (this.#tokens >= 1 && windowOpen) {
           this.#tokens -= 1;
           this.#queue.shift();
           head.cleanup();
           this.#delayed++;
-          this.#unanswered++;
+          this.#inFlight.push(now);
           head.resolve();
           continue;
         }
-        // Until the next token, or the first waiter's deadline if that comes sooner.
+        // Until the next token (or, with a full window, until the oldest attempt stops holding its
+        // place; an answer wakes it sooner), or the first waiter's deadline if that comes sooner.
         const firstDeadline = Math.min(...this.#queue.map((w) => w.deadline));
-        const untilToken = Math.ceil(((1 - this.#tokens) * 1000) / this.#rate);
+        const untilToken = windowOpen ? Math.ceil(((1 - this.#tokens) * 1000) / this.#rate) : Math.max(1, this.#inFlight[0]! + IN_FLIGHT_MS - now);
         this.#wake = new AbortController();
         await this.#wait(Math.max(0, Math.min(untilToken, firstDeadline - now)), this.#wake.signal).catch(() => undefined);
       }
@@ -274,11 +294,12 @@ export class AdaptiveConnectRateLimiter extends ConnectRateLimiter {
   override observe(error?: unknown): void {
     this.#refill();
     const now = this.#clock();
-    this.#unanswered = Math.max(0, this.#unanswered - 1);
+    this.#inFlight.shift();
     const stale = this.#staleAnswers > 0 && now - this.#decreasedAt < STALE_ANSWERS_MS;
     if (this.#staleAnswers > 0) this.#staleAnswers--;
     if (!isRateExceeded(error)) {
       if (error === undefined && this.#slowStart) this.#capacity = Math.min(this.#maxBurst, this.#capacity + 1);
+      this.#wake?.abort(); // a place in the window is free
       return;
     }
     this.#rateExceeded++;
@@ -292,7 +313,7 @@ export class AdaptiveConnectRateLimiter extends ConnectRateLimiter {
     this.#decreasedTo = this.#rate;
     this.#decreasedAt = now;
     this.#climbPerSecond = this.#ceiling * INCREASE_SHARE * (0.5 + this.#random());
-    this.#staleAnswers = this.#unanswered;
+    this.#staleAnswers = this.#inFlight.length;
     this.#wake?.abort();
   }
 
