@@ -1,3 +1,4 @@
+/** The public API of `@dsql/local` (see README "API"); how a connection is served: pipeline.ts. */
 export { startDsqlLocal, type DsqlLocal, type DsqlLocalConnectionOptions } from './server.js';
 export type { DsqlLocalOptions } from './options.js';
 export type { Fault, FaultEvent } from './admission/faults.js';

@@ -9,9 +9,11 @@
  * 3. auth/       the cluster the client names (SNI / amzn-cluster-id) and its IAM token
  *                (token.ts re-signs it with SigV4).
  * 4. upstream/   the upstream PostgreSQL session (connect.ts, roles.ts, the embedded server).
- * 5. session/    the running session (session.ts), split into framing (requests, answers),
- *                SQL rules (rules.ts applies ../sql), OCC translation (occ-*.ts) and limits
- *                (transaction age, row caps, connection age: limits.ts).
+ * 5. session/    the running session (session.ts), split into framing (framing.ts,
+ *                requests.ts, client-frames.ts, upstream-frames.ts), SQL rules (rules.ts
+ *                applies ../sql, row caps included), OCC translation (occ-translation.ts,
+ *                occ-commit.ts, occ-arbiter.ts) and limits (limits.ts: query / COMMIT faults,
+ *                transaction age, connection age).
  *
  * `wire/` holds the protocol's framing and the messages the proxy writes itself; `sql/` the
  * DSQL SQL rules; `server.ts` starts the listener and builds the `ConnectionContext` every stage
@@ -23,7 +25,7 @@ import { admitSession, connectFaultHit } from './admission/admit.js';
 import { authenticate, namedEndpoint } from './auth/authenticate.js';
 import type { ConnectionContext } from './context.js';
 import { ProxySession } from './session/session.js';
-import { backendPid, greet, openUpstream } from './upstream/session.js';
+import { backendPid, greet, openUpstream } from './upstream/open-session.js';
 import { fatal } from './wire/fatal.js';
 
 /** Runs one accepted TCP connection through the stages (see above). */

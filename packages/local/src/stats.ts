@@ -1,3 +1,4 @@
+/** The counters every stage adds to, returned by `stats()`. */
 import type { AuthFailureReason } from './auth/token.js';
 
 /**

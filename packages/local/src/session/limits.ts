@@ -44,7 +44,7 @@ export function failureOf(s: ProxySession, sql: string): Decided | undefined {
     if (f?.kind === 'drop') {
       // A COMMIT the proxy would refuse must not commit when dropped either: DSQL's outcome
       // would be "not committed" (the client only cannot tell).
-      if (s.doomed || ageError(s)) {
+      if (s.occState.doomed || ageError(s)) {
         dropRolledBack(s);
         return undefined;
       }
@@ -57,7 +57,7 @@ export function failureOf(s: ProxySession, sql: string): Decided | undefined {
   }
   const aged = ageError(s);
   if (aged) return isCommit ? { commitError: aged } : { refusal: aged };
-  if (isCommit && s.doomed) return { commitError: s.doomedError };
+  if (isCommit && s.occState.doomed) return { commitError: s.occState.doomedError };
   return NOTHING_MORE;
 }
 

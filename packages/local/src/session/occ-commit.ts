@@ -9,6 +9,7 @@ import { release } from './client-frames.js';
 import { flushUpstream, hiddenStatement, internal, ownStatementBatch } from './framing.js';
 import { OC000 } from './occ-translation.js';
 import { FAILING_SQL, K, NO_BIND_VALUES, NO_PARAM_TYPES, push, type Deferred, type Pending } from './requests.js';
+import type { Holder } from './occ-arbiter.js';
 import type { ProxySession } from './session.js';
 
 /** Rolls the open transaction back to before its first write, keeping its snapshot (see occ-arbiter.ts). */
@@ -26,31 +27,69 @@ export const REPLAY_CONFLICT_CODES = new Set(['40001', '40P01', '55P03', '23505'
 /** `while updating tuple (0,1) in relation "t"`: the row version a lock-timeout error waited for. */
 export const WAITED_ROW_RE = /while (?:updating|deleting|locking) tuple \((\d+,\d+)\) in relation "([^"]+)"/;
 
+/**
+ * A session's optimistic-concurrency state, mostly of the transaction it is sending upstream:
+ * whether it lost, what it deferred to COMMIT, whose locks it met, where a conflict rolls it
+ * back to (reset by `transactionEnded`); and which of its recent transactions committed.
+ */
+export class OccState {
+  /** This transaction lost: its COMMIT fails with `doomedError`. */
+  doomed = false;
+  doomedError: SqlError = OC000;
+  /** A conflict was swallowed in the current extended batch: answered once the transaction is reset. */
+  occBatch = false;
+  /** The conflicting Execute of `occBatch` has rows to answer with: the SELECT that gives them. */
+  occReplay: { sql: string; tagVerb?: string; paramTypes: Buffer; bindTail: Buffer } | undefined;
+  /** Statements that met a lock in this transaction, to run again at COMMIT. */
+  deferred: Deferred[] = [];
+  /** Transactions whose locks this one met; if one of them commits first, this one loses. */
+  holders: Holder[] = [];
+  /** Lookups of `holders` under way (see `lookUpHolders`). */
+  holderLookups: Promise<void>[] = [];
+  /** Recently committed transactions of this session, by number. */
+  readonly committedSerials: number[] = [];
+  /** SAVEPOINT dsql_local_tx was sent in the transaction being sent. */
+  txSavepointSent = false;
+  /** Doomed by the arbiter: roll back to dsql_local_tx (releasing locks) once upstream is idle. */
+  releaseWhenIdle = false;
+  /** The COMMIT held back while deferred statements are replayed. */
+  arbitrating = false;
+  /** The held COMMIT may go: its transaction won. */
+  commitCleared = false;
+  /** What a swallowed conflict rolls back (see onError). */
+  occRollback = RESTART;
+  /**
+   * The holder lookup of the statement just set aside: its answer waits for it, so a holder
+   * that commits after the client has its answer is known by then (see occ-arbiter.ts).
+   */
+  lookupBeforeAnswer: Promise<void> | undefined;
+}
+
 /** Frees the row locks of a doomed transaction, keeping its snapshot (and its failed state). */
 export function releaseLocks(s: ProxySession): void {
-  s.releaseWhenIdle = false;
-  const sql = s.txSavepointSent ? RELEASE_LOCKS : RESTART;
-  if (sql === RESTART) s.txSavepointSent = false;
+  s.occState.releaseWhenIdle = false;
+  const sql = s.occState.txSavepointSent ? RELEASE_LOCKS : RESTART;
+  if (sql === RESTART) s.occState.txSavepointSent = false;
   internal(s, s.txStatus === 'E' ? `${sql}; ${FAILING_SQL}` : sql, () => {});
 }
 
 /** The transaction ended (upstream is idle): nothing of its OCC state carries over to the next. */
 export function transactionEnded(s: ProxySession): void {
-  s.doomed = false;
-  s.doomedError = OC000;
+  s.occState.doomed = false;
+  s.occState.doomedError = OC000;
   s.committing = false;
-  s.commitCleared = false;
-  s.releaseWhenIdle = false;
-  if (s.deferred.length) s.deferred = [];
-  if (s.holders.length) s.holders = [];
-  if (s.holderLookups.length) s.holderLookups = [];
+  s.occState.commitCleared = false;
+  s.occState.releaseWhenIdle = false;
+  if (s.occState.deferred.length) s.occState.deferred = [];
+  if (s.occState.holders.length) s.occState.holders = [];
+  if (s.occState.holderLookups.length) s.occState.holderLookups = [];
 }
 
 /** Remembers that transaction `serial` committed (the last 16), for the arbiter's `committed()`. */
 export function noteCommitted(s: ProxySession, serial: number | undefined): void {
   if (serial === undefined) return;
-  s.committedSerials.push(serial);
-  if (s.committedSerials.length > 16) s.committedSerials.shift();
+  s.occState.committedSerials.push(serial);
+  if (s.occState.committedSerials.length > 16) s.occState.committedSerials.shift();
 }
 
 /**
@@ -58,8 +97,8 @@ export function noteCommitted(s: ProxySession, serial: number | undefined): void
  * (`dsql_local_s`), after the one before the transaction's first write (`dsql_local_tx`).
  */
 export function savepoint(s: ProxySession, extended: boolean): void {
-  const first = !s.txSavepointSent;
-  s.txSavepointSent = true;
+  const first = !s.occState.txSavepointSent;
+  s.occState.txSavepointSent = true;
   if (extended) {
     if (first) hiddenStatement(s, 'dsql_local_tx', 'SAVEPOINT dsql_local_tx');
     hiddenStatement(s, 'dsql_local_s', 'SAVEPOINT dsql_local_s');
@@ -82,10 +121,10 @@ export function startCommitting(s: ProxySession, p: Pending): void {
 export function mustArbitrate(s: ProxySession): boolean {
   return (
     s.ctx.occ !== undefined &&
-    !s.commitCleared &&
-    !s.doomed &&
+    !s.occState.commitCleared &&
+    !s.occState.doomed &&
     s.sendStatus === 'T' &&
-    (s.deferred.length > 0 || s.holders.length > 0 || s.holderLookups.length > 0)
+    (s.occState.deferred.length > 0 || s.occState.holders.length > 0 || s.occState.holderLookups.length > 0)
   );
 }
 
@@ -97,12 +136,12 @@ export function mustArbitrate(s: ProxySession): boolean {
 export function arbitrate(s: ProxySession, frame: Buffer): void {
   s.held = [Buffer.from(frame)];
   s.client.pause();
-  s.arbitrating = true;
+  s.occState.arbitrating = true;
   void s.ctx.occ!.turn().then(async (done) => {
     let lost: SqlError | undefined;
     try {
       // Doomed while waiting for the turn: another COMMIT got there first.
-      if (s.doomed || s.closed) lost = s.doomedError;
+      if (s.occState.doomed || s.closed) lost = s.occState.doomedError;
       else {
         s.committing = true;
         // A session closing mid-way leaves its replays unanswered: the turn must not wait for them.
@@ -119,25 +158,25 @@ export function arbitrate(s: ProxySession, frame: Buffer): void {
 
 /** The arbitration is over: the held COMMIT goes as it is (won) or fails with `lost`. */
 export function arbitrated(s: ProxySession, lost: SqlError | undefined): void {
-  s.arbitrating = false;
+  s.occState.arbitrating = false;
   if (s.closed) return;
   if (lost) {
-    s.doomed = true;
-    s.doomedError = lost;
+    s.occState.doomed = true;
+    s.occState.doomedError = lost;
     s.committing = false;
-  } else s.commitCleared = true;
+  } else s.occState.commitCleared = true;
   if (s.held) release(s);
 }
 
 /** Whether this transaction lost (and with what error), once its deferred statements ran again. */
 export async function settle(s: ProxySession): Promise<SqlError | undefined> {
-  await Promise.all(s.holderLookups);
-  if (s.holders.some((h) => h.session.committed(h.serial))) return OC000;
+  await Promise.all(s.occState.holderLookups);
+  if (s.occState.holders.some((h) => h.session.committed(h.serial))) return OC000;
   // Holders still running lose now: they have not committed and this transaction commits.
-  for (const h of s.holders) if (h.session.serial === h.serial) h.session.doom();
-  if (s.deferred.length === 0) return undefined;
+  for (const h of s.occState.holders) if (h.session.serial === h.serial) h.session.doom();
+  if (s.occState.deferred.length === 0) return undefined;
   const answers: Promise<Map<string, string> | undefined>[] = [hiddenRun(s, { sql: COMMIT_LOCK_TIMEOUT, paramTypes: NO_PARAM_TYPES, bindTail: NO_BIND_VALUES })];
-  for (const d of s.deferred) answers.push(hiddenRun(s, d));
+  for (const d of s.occState.deferred) answers.push(hiddenRun(s, d));
   flushUpstream(s);
   s.ctx.occ!.watch(s);
   for (const err of await Promise.all(answers)) {
@@ -147,7 +186,7 @@ export async function settle(s: ProxySession): Promise<SqlError | undefined> {
     return { code, message: err.get('M') ?? 'error', ...(err.has('D') ? { detail: err.get('D')! } : {}) };
   }
   // A holder that only locked the row and committed first does not fail the replay upstream.
-  if (s.holders.some((h) => h.session.committed(h.serial))) return OC000;
+  if (s.occState.holders.some((h) => h.session.committed(h.serial))) return OC000;
   return undefined;
 }
 
@@ -186,6 +225,6 @@ export function lookUpHolders(s: ProxySession, where: string | undefined): void 
     if (serial !== s.serial) return;
     for (const h of found) if (h.session !== s) s.noteHolder(h);
   });
-  s.holderLookups.push(lookup);
-  s.lookupBeforeAnswer = lookup;
+  s.occState.holderLookups.push(lookup);
+  s.occState.lookupBeforeAnswer = lookup;
 }

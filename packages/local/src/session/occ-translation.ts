@@ -9,7 +9,7 @@ import { returningReplaySql } from '../sql/returning-replay.js';
 import type { DsqlLocalStats } from '../stats.js';
 import { commandComplete, errorFields, errorFromFields, errorResponse } from '../wire/backend.js';
 import { emit, ownStatementBatch } from './framing.js';
-import { RELEASE_LOCKS, RESTART, lookUpHolders } from './occ-commit.js';
+import { RELEASE_LOCKS, RESTART, lookUpHolders, type OccState } from './occ-commit.js';
 import { K, dropUntilSync, hasPendingBeyondHead, pendingCount, push, shift, type Pending, type Replayable } from './requests.js';
 import type { ProxySession } from './session.js';
 import { DDL_RE, FOR_LOCK_RE, READ_RE } from './sql-text.js';
@@ -88,25 +88,25 @@ export function onError(s: ProxySession, frame: Buffer, h: Pending | undefined):
   if (inBlock && alone && !(schema && READ_RE.test(sql))) {
     if (code === '55P03' && h.savepointed && h.deferral && !schema) {
       // Another live transaction holds the row: who wins is decided at COMMIT (see occ-arbiter.ts).
-      if (!s.doomed) {
-        s.deferred.push(h.deferral);
+      if (!s.occState.doomed) {
+        s.occState.deferred.push(h.deferral);
         lookUpHolders(s, fields.get('W'));
       }
-      s.occRollback = 'ROLLBACK TO SAVEPOINT dsql_local_s';
+      s.occState.occRollback = 'ROLLBACK TO SAVEPOINT dsql_local_s';
     } else {
       // Someone committed a conflicting change first (40001), or no savepoint to go back to.
-      s.doomed = true;
-      s.doomedError = conflict;
-      s.occRollback = h.savepointed && !schema ? RELEASE_LOCKS : RESTART;
-      if (s.occRollback === RESTART) s.txSavepointSent = false;
+      s.occState.doomed = true;
+      s.occState.doomedError = conflict;
+      s.occState.occRollback = h.savepointed && !schema ? RELEASE_LOCKS : RESTART;
+      if (s.occState.occRollback === RESTART) s.occState.txSavepointSent = false;
     }
     if (h.k === K.Simple) h.occ = true;
     else {
-      s.occBatch = true;
+      s.occState.occBatch = true;
       // A statement whose rows are its answer is answered by a SELECT once the transaction is
       // reset (see `Replayable`); anything else gets its plausible tag now.
       const replay = h.replay && replayOf(h.replay);
-      if (replay) s.occReplay = { ...replay, paramTypes: h.replay!.paramTypes, bindTail: h.replay!.bindTail };
+      if (replay) s.occState.occReplay = { ...replay, paramTypes: h.replay!.paramTypes, bindTail: h.replay!.bindTail };
       else emit(s, commandComplete(plausibleTag(h.sql ?? '')));
     }
     return;
@@ -126,7 +126,7 @@ export function onError(s: ProxySession, frame: Buffer, h: Pending | undefined):
  * was relayed already if it asked). Its rows, CommandComplete and the batch's ReadyForQuery
  * reach the client as the answer to the original Execute.
  */
-export function replayExtended(s: ProxySession, r: NonNullable<ProxySession['occReplay']>): void {
+export function replayExtended(s: ProxySession, r: NonNullable<OccState['occReplay']>): void {
   const name = 'dsql_local_replay';
   push(s, { k: K.Parse, hidden: true });
   push(s, { k: K.Bind, hidden: true });

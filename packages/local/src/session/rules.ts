@@ -46,7 +46,7 @@ export function follow(s: ProxySession, transaction: 'opens' | 'closes' | undefi
 /** What is sent next runs outside a transaction block. */
 export function sendIdle(s: ProxySession): void {
   s.sendStatus = 'I';
-  s.txSavepointSent = false;
+  s.occState.txSavepointSent = false;
 }
 
 /** A statement the proxy fails aborts a block, as PostgreSQL's own errors do. */

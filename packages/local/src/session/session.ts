@@ -21,15 +21,15 @@ import type net from 'node:net';
 import type tls from 'node:tls';
 import { serialize } from 'pg-protocol';
 import type { FaultBook } from '../admission/faults.js';
-import type { SqlError, SqlSession, TxStatus } from '../sql/hook.js';
+import type { SqlSession, TxStatus } from '../sql/hook.js';
 import type { DsqlLocalStats } from '../stats.js';
 import { FrameReader } from '../wire/frames.js';
 import { flushUpstream, onClientData, onUpstreamData } from './framing.js';
 import { onAgeDeadline } from './limits.js';
 import type { Holder, OccArbiter, OccParticipant } from './occ-arbiter.js';
-import { RELEASE_LOCKS, RESTART, hiddenRun, releaseLocks } from './occ-commit.js';
+import { RELEASE_LOCKS, hiddenRun, OccState, releaseLocks } from './occ-commit.js';
 import { OC000 } from './occ-translation.js';
-import { allAnswered, NO_BIND_VALUES, NO_PARAM_TYPES, type Deferred, type Pending, type PortalInfo, type StatementInfo } from './requests.js';
+import { allAnswered, NO_BIND_VALUES, NO_PARAM_TYPES, type Pending, type PortalInfo, type StatementInfo } from './requests.js';
 
 /** Limits and services a session needs from its server. */
 export interface ProxyContext {
@@ -121,36 +121,8 @@ export class ProxySession implements OccParticipant {
   serial = 0;
   /** Its COMMIT (or an autocommit write) is under way (see `OccParticipant.committing`). */
   committing = false;
-  /** This transaction lost: its COMMIT fails with `doomedError`. */
-  doomed = false;
-  doomedError: SqlError = OC000;
-  /** A conflict was swallowed in the current extended batch: answered once the transaction is reset. */
-  occBatch = false;
-  /** The conflicting Execute of `occBatch` has rows to answer with: the SELECT that gives them. */
-  occReplay: { sql: string; tagVerb?: string; paramTypes: Buffer; bindTail: Buffer } | undefined;
-  /** Statements that met a lock in this transaction, to run again at COMMIT. */
-  deferred: Deferred[] = [];
-  /** Transactions whose locks this one met; if one of them commits first, this one loses. */
-  holders: Holder[] = [];
-  /** Lookups of `holders` under way (see `lookUpHolders`). */
-  holderLookups: Promise<void>[] = [];
-  /** Recently committed transactions of this session, by number. */
-  readonly committedSerials: number[] = [];
-  /** SAVEPOINT dsql_local_tx was sent in the transaction being sent. */
-  txSavepointSent = false;
-  /** Doomed by the arbiter: roll back to dsql_local_tx (releasing locks) once upstream is idle. */
-  releaseWhenIdle = false;
-  /** The COMMIT held back while deferred statements are replayed. */
-  arbitrating = false;
-  /** The held COMMIT may go: its transaction won. */
-  commitCleared = false;
-  /** What a swallowed conflict rolls back (see onError). */
-  occRollback = RESTART;
-  /**
-   * The holder lookup of the statement just set aside: its answer waits for it, so a holder
-   * that commits after the client has its answer is known by then (see occ-arbiter.ts).
-   */
-  lookupBeforeAnswer: Promise<void> | undefined;
+  /** This transaction's side of first-committer-wins (see occ-commit.ts). */
+  readonly occState = new OccState();
   /** Resolves when the session closes: an arbitration in progress stops waiting for upstream. */
   onClosed: () => void = () => {};
   readonly whenClosed = new Promise<void>((resolve) => (this.onClosed = resolve));
@@ -174,26 +146,26 @@ export class ProxySession implements OccParticipant {
   /** OccParticipant: this transaction is in the way of one that commits first (see occ-arbiter.ts). */
   doom(): void {
     if (this.committing || this.closed || this.sendStatus === 'I') return;
-    this.doomed = true;
-    this.doomedError = OC000;
-    this.releaseWhenIdle = true;
+    this.occState.doomed = true;
+    this.occState.doomedError = OC000;
+    this.occState.releaseWhenIdle = true;
     // Upstream idle (frames held back for an arbitration included): free the locks now.
     if (allAnswered(this)) releaseLocks(this);
     // A COMMIT waiting for its turn, sent in the middle of an extended batch (Parse and Bind
     // went ahead): nothing runs upstream, but the batch is open — free them within it.
-    else if (this.arbitrating && this.txSavepointSent) {
-      this.releaseWhenIdle = false;
+    else if (this.occState.arbitrating && this.occState.txSavepointSent) {
+      this.occState.releaseWhenIdle = false;
       void hiddenRun(this, { sql: RELEASE_LOCKS, paramTypes: NO_PARAM_TYPES, bindTail: NO_BIND_VALUES });
       flushUpstream(this);
     }
   }
 
   committed(serial: number): boolean {
-    return this.committedSerials.includes(serial);
+    return this.occState.committedSerials.includes(serial);
   }
 
   noteHolder(holder: Holder): void {
-    if (!this.holders.some((h) => h.session === holder.session && h.serial === holder.serial)) this.holders.push(holder);
+    if (!this.occState.holders.some((h) => h.session === holder.session && h.serial === holder.serial)) this.occState.holders.push(holder);
   }
 
   /** Starts forwarding; `rest` is anything upstream sent after its first ReadyForQuery. */

@@ -87,15 +87,15 @@ export function onReady(s: ProxySession, frame: Buffer): void {
     internal(s, 'ROLLBACK', () => ready(s, 'I', readyForQuery('I')));
     return;
   }
-  if (p?.occ || s.occBatch) {
+  if (p?.occ || s.occState.occBatch) {
     const replay = p?.occ ? p.sql : undefined;
     const described = p?.described === true;
-    const extendedReplay = s.occReplay;
-    s.occBatch = false;
-    s.occReplay = undefined;
-    internal(s, s.occRollback, () => {
-      const lookup = s.lookupBeforeAnswer;
-      s.lookupBeforeAnswer = undefined;
+    const extendedReplay = s.occState.occReplay;
+    s.occState.occBatch = false;
+    s.occState.occReplay = undefined;
+    internal(s, s.occState.occRollback, () => {
+      const lookup = s.occState.lookupBeforeAnswer;
+      s.occState.lookupBeforeAnswer = undefined;
       if (lookup) {
         void lookup.then(() => {
           if (s.closed) return;
@@ -159,7 +159,7 @@ export function ready(s: ProxySession, status: TxStatus, frame: Buffer): void {
   // With nothing sent after it, this answer is the state the next statement runs in.
   const pipelined = !allAnswered(s);
   // Doomed by the arbiter while busy: free the locks now that upstream is idle.
-  if (s.releaseWhenIdle && !pipelined && !s.arbitrating) releaseLocks(s);
+  if (s.occState.releaseWhenIdle && !pipelined && !s.occState.arbitrating) releaseLocks(s);
   if (!pipelined) {
     s.sendStatus = status;
     // Upstream is idle: whatever the proxy had to finish first is done.
@@ -167,7 +167,7 @@ export function ready(s: ProxySession, status: TxStatus, frame: Buffer): void {
   }
   s.rules.onReadyForQuery?.(status, pipelined);
   emit(s, frame);
-  if (s.held && !pipelined && !s.arbitrating) release(s);
+  if (s.held && !pipelined && !s.occState.arbitrating) release(s);
   if (s.closeWhenIdle && isIdle(s)) {
     flushClient(s);
     closeForAge(s);
