@@ -72,3 +72,4 @@ export {
   type DsqlLifetimePolicy,
 } from './session/session.js';
 export * from './transaction/index.js';
+export * from './diagnostics/index.js';

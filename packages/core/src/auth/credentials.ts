@@ -5,6 +5,7 @@ import { DsqlCredentialsError } from '../errors/errors.js';
 import { redact } from '../errors/redact.js';
 import { processWide, SharedRegistry, type SharedRegistryStats } from '../shared-registry.js';
 import { retryDelayMs, safetyMarginMs } from '../static-stability.js';
+import { channels, monotonicMs } from '../diagnostics/channels.js';
 
 /**
  * Where credentials come from, as {@link CredentialCache} needs to know.
@@ -231,16 +232,27 @@ export class CredentialCache {
 
   async #resolve(): Promise<AwsCredentials> {
     this.#resolutions++;
+    const observed = channels.credentialsResolved.hasSubscribers ? monotonicMs() : undefined;
     try {
       const creds = await this.#call();
       this.#failuresInRow = 0;
+      if (observed !== undefined) this.#publish(observed, 'ok', undefined);
       return creds;
     } catch (err) {
+      if (observed !== undefined) this.#publish(observed, 'error', err instanceof DsqlCredentialsError ? err.transient : undefined);
       this.#failures++;
       this.#failuresInRow++;
       this.#retryAt = this.#now() + retryDelayMs(this.#failuresInRow);
       throw err;
     }
+  }
+
+  /** `dsql:credentials:resolved`: the source's description and kind, never a value. */
+  #publish(started: number, outcome: 'ok' | 'error', transient: boolean | undefined): void {
+    if (!channels.credentialsResolved.hasSubscribers) return;
+    const c = this.#src.credentials;
+    const sourceKind = c !== undefined ? (typeof c === 'function' ? 'provider' : 'static') : this.#src.profile !== undefined ? 'profile' : 'default_chain';
+    channels.credentialsResolved.publish({ source: this.source, sourceKind, region: this.#src.region, outcome, transient, durationMs: monotonicMs() - started });
   }
 
   async #call(): Promise<AwsCredentials> {

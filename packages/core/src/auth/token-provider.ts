@@ -10,6 +10,7 @@ import { describeValue, redact } from '../errors/redact.js';
 import { checkRegion } from '../config/region.js';
 import { processWide, SharedRegistry, type SharedRegistryStats } from '../shared-registry.js';
 import { safetyMarginMs } from '../static-stability.js';
+import { channels, monotonicMs } from '../diagnostics/channels.js';
 
 /**
  * The IAM action a token authorises.
@@ -228,12 +229,27 @@ export class TokenProvider {
     if (this.#token === undefined || now >= this.#usableUntil) return undefined;
     this.#servingStale = true;
     this.#staleServed++;
+    if (channels.tokenStaleServed.hasSubscribers) channels.tokenStaleServed.publish({ endpoint: this.host, region: this.region, user: this.user });
     this.#refreshAt = Math.min(now + STALE_RECHECK_MS, this.#usableUntil);
     return this.#token;
   }
 
   async #sign(credentials: AwsCredentials): Promise<string> {
     const signedAt = this.#now();
+    // Only names and numbers go out on the channel: never the token or the credentials.
+    const observed = channels.tokenSigned.hasSubscribers ? monotonicMs() : undefined;
+    const publish = (outcome: 'ok' | 'error'): void => {
+      if (observed === undefined || !channels.tokenSigned.hasSubscribers) return;
+      channels.tokenSigned.publish({
+        endpoint: this.host,
+        region: this.region,
+        user: this.user,
+        action: this.action,
+        outcome,
+        durationMs: monotonicMs() - observed,
+        tokenDurationSecs: this.tokenDurationSecs,
+      });
+    };
     let token: string;
     try {
       // The SDK's SigV4 signer with the resolved identity, loaded at the first signing (see sign-token.ts).
@@ -247,11 +263,13 @@ export class TokenProvider {
       });
     } catch (err) {
       this.#failures++;
+      publish('error');
       throw new DsqlTokenError(`Could not sign a ${this.action} token for ${this.host} in ${this.region}: ${redact(err instanceof Error ? err.message : String(err))}`, {
         cause: err,
       });
     }
     this.#signings++;
+    publish('ok');
     const credentialsExpireAt = credentials.expiration?.getTime() ?? Number.POSITIVE_INFINITY;
     // X-Amz-Date has whole seconds: the token's validity starts at the second the signing began,
     // up to 999 ms before `signedAt`. Counting from the exact millisecond would let a short-lived

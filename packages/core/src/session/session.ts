@@ -12,6 +12,8 @@ import { DsqlConfigError } from '../errors/errors.js';
 import { resolveDetectNestedTransactions } from '../transaction/nested.js';
 import { describeValue } from '../errors/redact.js';
 import type { ResolvedRetryOptions } from '../retry.js';
+import { connectionCloseReason, probeConnectAttempt, type ConnectAttemptProbe } from '../diagnostics/connect-probe.js';
+import type { DsqlConnectionCloseReason } from '../diagnostics/channels.js';
 
 /**
  * Key under which options can carry a session already created from them, so that an adapter
@@ -125,6 +127,14 @@ export interface DsqlSession {
   readonly detectNestedTransactions: boolean;
   /** Turns a refused connection into an error saying what to check next (`describeConnectError` for this config). */
   describeConnectError(err: unknown): unknown;
+  /**
+   * A probe for one connection attempt to this endpoint: the adapter reports the limiter wait,
+   * the outcome and, later, the close; core publishes the `dsql:connect:*` and
+   * `dsql:connection:closed` diagnostics messages (a no-op object when nobody subscribes).
+   */
+  probeConnectAttempt(): ConnectAttemptProbe;
+  /** Why a connection of this session closed, from what the adapter saw (`connectionCloseReason` with this lifetime policy). */
+  closeReason(seen: { lost: boolean; idle: boolean; ageMs: number; idleMs: number }): DsqlConnectionCloseReason;
 }
 
 function deadlineOption(value: unknown): number {
@@ -171,6 +181,8 @@ export function createDsqlSession(
   const detectNestedTransactions = resolveDetectNestedTransactions(pick('detectNestedTransactions', input, overrides));
   const connectDeadlineMs = deadlineOption(pick('connectDeadlineMs', input, overrides));
   const lifetime = lifetimePolicy(config, pick('idleTimeoutMillis', input, overrides));
+  // What every diagnostics message of this session's connections names (no credentials).
+  const where = Object.freeze({ endpoint: config.host, region: config.region, port: config.port, user: config.user });
   return Object.freeze({
     config,
     dial: Object.freeze({
@@ -191,5 +203,7 @@ export function createDsqlSession(
     detectNestedTransactions,
     // Through the error funnel: a refused connection carries err.dsql, its hint for this connection.
     describeConnectError: (err: unknown) => classifyInPlace(describeConnectError(err, config), config),
+    probeConnectAttempt: () => probeConnectAttempt(where),
+    closeReason: (seen: { lost: boolean; idle: boolean; ageMs: number; idleMs: number }) => connectionCloseReason(seen, lifetime),
   });
 }

@@ -22,6 +22,7 @@ import { withRetry, resolveRetryOptions, type RetryOptions } from '../retry.js';
 import { isOccError, isTransientError } from '../errors/sqlstate.js';
 import { commitFailure } from './commit-outcome.js';
 import { ConnectionTransaction, type TransactionStatements } from './connection-transaction.js';
+import { observeTransaction } from '../diagnostics/transaction-events.js';
 
 /**
  * What an adapter plugs into {@link runTransaction}: how to get a connection and give it back,
@@ -81,8 +82,11 @@ export function retryTransaction<T>(
   policy: TransactionRetryPolicy | undefined,
   defaultRetryOn?: (err: unknown, attempt: number) => boolean,
 ): Promise<T> {
-  if (policy === false) return once(1);
-  return withRetry(once, transactionRetryOptions(policy === true ? undefined : policy, defaultRetryOn));
+  // Every adapter's transaction() passes here: the dsql:transaction:* messages are published once, for all.
+  const observed = observeTransaction(once);
+  if (policy === false) return observed.run(() => observed.once(1));
+  const options = transactionRetryOptions(policy === true ? undefined : policy, defaultRetryOn);
+  return observed.run(() => withRetry(observed.once, options));
 }
 
 /**

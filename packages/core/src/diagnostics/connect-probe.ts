@@ -1,0 +1,133 @@
+/**
+ * What an adapter reports about its physical connections, published by core on the
+ * `dsql:connect:*` and `dsql:connection:closed` channels (channels.ts). An adapter calls the
+ * probe at the points only it sees (the limiter admitted the attempt, the driver authenticated or
+ * failed, the socket closed); the payloads, outcomes and close reasons are decided here, once.
+ * Free when nobody listens: without subscribers a probe is a shared object whose methods do nothing.
+ */
+import { channels, monotonicMs, type DsqlConnectionCloseReason, type DsqlEndpointFields } from './channels.js';
+import { connectOutcome } from './outcomes.js';
+
+/**
+ * One open connection, as its adapter reports it.
+ *
+ * @example
+ * socket.once('close', () => connection.closed(connection.closeReason({ lost: socketError !== undefined, idle: true })));
+ */
+export interface ConnectionProbe {
+  /**
+   * Publishes `dsql:connection:closed` with `reason` (only the first call counts).
+   */
+  closed(reason: DsqlConnectionCloseReason): void;
+}
+
+/**
+ * One connection attempt, as its adapter reports it: {@link waitingForLimiter} before the
+ * limiter, {@link admitted} after it, then {@link succeeded} or {@link failed} exactly once.
+ *
+ * @example
+ * const probe = session.probeConnectAttempt();
+ * probe.waitingForLimiter(); await session.limiter?.acquire(); probe.admitted();
+ * try { await driverConnect(); connection = probe.succeeded(); } catch (err) { probe.failed(err); throw err; }
+ */
+export interface ConnectAttemptProbe {
+  /** The attempt starts waiting for the connection rate limiter. */
+  waitingForLimiter(): void;
+  /** The limiter admitted the attempt: publishes `dsql:connect:rate-limit-wait` when it had to wait. */
+  admitted(): void;
+  /** The connection is authenticated: publishes `dsql:connect:end` (`ok`); the returned probe reports its close. */
+  succeeded(): ConnectionProbe;
+  /** The attempt failed: publishes `dsql:connect:end` with the outcome and reason derived from `err`. */
+  failed(err: unknown): void;
+}
+
+const NOOP_CONNECTION: ConnectionProbe = Object.freeze({ closed: () => {} });
+const NOOP_ATTEMPT: ConnectAttemptProbe = Object.freeze({
+  waitingForLimiter: () => {},
+  admitted: () => {},
+  succeeded: () => NOOP_CONNECTION,
+  failed: () => {},
+});
+
+let attemptIds = 0;
+let connectionIds = 0;
+
+function listened(): boolean {
+  return channels.connectStart.hasSubscribers || channels.connectEnd.hasSubscribers || channels.connectRateLimitWait.hasSubscribers || channels.connectionClosed.hasSubscribers;
+}
+
+/**
+ * A probe for one connection attempt to `where`; publishes `dsql:connect:start` at once.
+ * Adapters get it from their session (`session.probeConnectAttempt()`).
+ *
+ * @example
+ * const probe = probeConnectAttempt({ endpoint: config.host, region: config.region, port: config.port, user: config.user });
+ */
+export function probeConnectAttempt(where: DsqlEndpointFields): ConnectAttemptProbe {
+  if (!listened()) return NOOP_ATTEMPT;
+  const attemptId = ++attemptIds;
+  const started = monotonicMs();
+  let waitStarted: number | undefined;
+  let waitMs = 0;
+  let ended = false;
+  if (channels.connectStart.hasSubscribers) channels.connectStart.publish({ ...where, attemptId });
+  const end = (fields: { outcome: string; reason: string | undefined; sqlstate: string | undefined; connectionId: number | undefined }): void => {
+    if (ended) return;
+    ended = true;
+    if (channels.connectEnd.hasSubscribers) {
+      channels.connectEnd.publish({ ...where, attemptId, ...fields, durationMs: monotonicMs() - started, rateLimitWaitMs: waitMs });
+    }
+  };
+  return {
+    waitingForLimiter: () => void (waitStarted = monotonicMs()),
+    admitted: () => {
+      if (waitStarted === undefined) return;
+      waitMs = monotonicMs() - waitStarted;
+      waitStarted = undefined;
+      // Admitted at once (a token was in the bucket) is not a wait: only a held attempt is reported.
+      if (waitMs >= 1 && channels.connectRateLimitWait.hasSubscribers) channels.connectRateLimitWait.publish({ ...where, attemptId, waitMs });
+    },
+    succeeded: () => {
+      const connectionId = ++connectionIds;
+      end({ outcome: 'ok', reason: undefined, sqlstate: undefined, connectionId });
+      const opened = monotonicMs();
+      let closed = false;
+      return {
+        closed: (reason) => {
+          if (closed) return;
+          closed = true;
+          if (channels.connectionClosed.hasSubscribers) channels.connectionClosed.publish({ ...where, connectionId, reason, ageMs: monotonicMs() - opened });
+        },
+      };
+    },
+    failed: (err) => {
+      if (waitStarted !== undefined) {
+        // The limiter's own wait ran out or was aborted.
+        waitMs = monotonicMs() - waitStarted;
+        waitStarted = undefined;
+      }
+      const { outcome, reason, sqlstate } = connectOutcome(err);
+      end({ outcome, reason, sqlstate, connectionId: undefined });
+    },
+  };
+}
+
+/**
+ * Why a connection closed, from what its adapter saw (the contract of `DsqlConnectionCloseReason`):
+ * lost without the client asking → `server_closed` when it was idle, else `error`; closed by the
+ * client (pool or application) → `lifetime` when it reached the lifetime window's lower bound,
+ * `idle` when it sat unused for the idle timeout, else `client`.
+ *
+ * @example
+ * connectionCloseReason({ lost: true, idle: true, ageMs: 1200, idleMs: 300 }, session.lifetime) // 'server_closed'
+ */
+export function connectionCloseReason(
+  seen: { lost: boolean; idle: boolean; ageMs: number; idleMs: number },
+  lifetime: { readonly maxLifetimeSeconds: readonly [number, number]; readonly idleTimeoutMillis: number },
+): DsqlConnectionCloseReason {
+  if (seen.lost) return seen.idle ? 'server_closed' : 'error';
+  // Timers fire a little early or late: a few ms of slack so a retirement on time counts as one.
+  if (seen.ageMs + 5 >= lifetime.maxLifetimeSeconds[0] * 1000) return 'lifetime';
+  if (seen.idle && lifetime.idleTimeoutMillis > 0 && seen.idleMs + 5 >= lifetime.idleTimeoutMillis) return 'idle';
+  return 'client';
+}

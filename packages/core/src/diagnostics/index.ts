@@ -1,0 +1,23 @@
+/**
+ * Observability built once: the `node:diagnostics_channel` contract (channels.ts) and the
+ * publishers core's connect, auth and transaction code use (connect-probe.ts, transaction-events.ts).
+ */
+export {
+  DSQL_CHANNELS,
+  type DsqlEndpointFields,
+  type DsqlConnectStartMessage,
+  type DsqlConnectRateLimitWaitMessage,
+  type DsqlConnectOutcome,
+  type DsqlConnectEndMessage,
+  type DsqlConnectionCloseReason,
+  type DsqlConnectionClosedMessage,
+  type DsqlTokenSignedMessage,
+  type DsqlTokenStaleServedMessage,
+  type DsqlCredentialsResolvedMessage,
+  type DsqlTransactionStartMessage,
+  type DsqlTransactionOutcome,
+  type DsqlTransactionAttemptMessage,
+  type DsqlTransactionEndMessage,
+} from './channels.js';
+export { probeConnectAttempt, connectionCloseReason, type ConnectAttemptProbe, type ConnectionProbe } from './connect-probe.js';
+export { connectOutcome, transactionOutcome } from './outcomes.js';
