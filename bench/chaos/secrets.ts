@@ -5,11 +5,11 @@
  * an issued token, its signature or the secret access key.
  */
 import { inspect } from 'node:util';
-import { DsqlSigner } from '@aws-sdk/dsql-signer';
 import { redact } from '@dsql/core';
+import { onTokenSigned } from '../lib/token-signings.mjs';
 
 export interface SecretScan {
-  /** Every token signed since `watchSecrets()` (through the one @aws-sdk/dsql-signer module). */
+  /** Every token signed since `watchSecrets()` (through the AWS SDK's SigV4 signer, see lib/token-signings.mjs). */
   readonly tokens: string[];
   /** Every captured text, labelled. */
   readonly texts: { label: string; text: string }[];
@@ -31,17 +31,7 @@ export interface SecretScan {
 export function watchSecrets(): SecretScan {
   const tokens: string[] = [];
   const texts: { label: string; text: string }[] = [];
-  const proto = DsqlSigner.prototype as unknown as Record<string, (...args: unknown[]) => Promise<string>>;
-  const originals: [string, (...args: unknown[]) => Promise<string>][] = [];
-  for (const method of ['getDbConnectAuthToken', 'getDbConnectAdminAuthToken']) {
-    const original = proto[method]!;
-    originals.push([method, original]);
-    proto[method] = async function recordingSigner(this: unknown, ...args: unknown[]) {
-      const token = await original.apply(this, args);
-      tokens.push(token);
-      return token;
-    };
-  }
+  const stopRecording = onTokenSigned((token) => tokens.push(token));
   const consoleMethods = ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const;
   const savedConsole = consoleMethods.map((m) => [m, console[m]] as const);
   for (const m of consoleMethods) {
@@ -74,7 +64,7 @@ export function watchSecrets(): SecretScan {
       return out;
     },
     restore() {
-      for (const [method, original] of originals) proto[method] = original;
+      stopRecording();
       for (const [m, fn] of savedConsole) console[m] = fn;
     },
   };

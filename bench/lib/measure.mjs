@@ -1,6 +1,6 @@
 // Small measuring helpers shared by the scenarios: medians and percentiles, alternating rounds,
 // a slow credential provider, and a count of every token signing in this process.
-import { DsqlSigner } from '@aws-sdk/dsql-signer';
+import { onTokenSigned } from './token-signings.mjs';
 
 /** Median of a non-empty list (the upper middle for an even count). */
 export function median(xs) {
@@ -56,18 +56,11 @@ export function slowCredentials(credentials, ms) {
 
 /**
  * Counts every DSQL token signed in this process: @dsql/core and AWS's connector both sign with
- * the one `@aws-sdk/dsql-signer` module installed here, so wrapping its two methods observes
- * both without touching either. `signings()` reads the count.
+ * the AWS SDK's SigV4 signer (see token-signings.mjs). `signings()` reads the count.
  */
 export const signings = (() => {
   let count = 0;
-  for (const method of ['getDbConnectAuthToken', 'getDbConnectAdminAuthToken']) {
-    const original = DsqlSigner.prototype[method];
-    DsqlSigner.prototype[method] = function countedSigning(...args) {
-      count++;
-      return original.apply(this, args);
-    };
-  }
+  onTokenSigned(() => count++);
   return () => count;
 })();
 
