@@ -12,7 +12,7 @@ import { connectOutcome } from './outcomes.js';
  * One open connection, as its adapter reports it.
  *
  * @example
- * socket.once('close', () => connection.closed(connection.closeReason({ lost: socketError !== undefined, idle: true })));
+ * socket.once('close', () => connection.closed(session.closeReason({ lost: !endRequested, idle: true, ageMs, idleMs })));
  */
 export interface ConnectionProbe {
   /**
@@ -29,23 +29,27 @@ export interface ConnectionProbe {
  * const probe = session.probeConnectAttempt();
  * probe.waitingForLimiter(); await session.limiter?.acquire(); probe.admitted();
  * try { await driverConnect(); connection = probe.succeeded(); } catch (err) { probe.failed(err); throw err; }
+ * connection?.closed('client');
  */
 export interface ConnectAttemptProbe {
   /** The attempt starts waiting for the connection rate limiter. */
   waitingForLimiter(): void;
   /** The limiter admitted the attempt: publishes `dsql:connect:rate-limit-wait` when it had to wait. */
   admitted(): void;
-  /** The connection is authenticated: publishes `dsql:connect:end` (`ok`); the returned probe reports its close. */
-  succeeded(): ConnectionProbe;
+  /**
+   * The connection is authenticated: publishes `dsql:connect:end` (`ok`); the returned probe
+   * reports its close — `undefined` when nobody listened as the attempt started, so an adapter
+   * watches the connection only when someone will hear of it.
+   */
+  succeeded(): ConnectionProbe | undefined;
   /** The attempt failed: publishes `dsql:connect:end` with the outcome and reason derived from `err`. */
   failed(err: unknown): void;
 }
 
-const NOOP_CONNECTION: ConnectionProbe = Object.freeze({ closed: () => {} });
 const NOOP_ATTEMPT: ConnectAttemptProbe = Object.freeze({
   waitingForLimiter: () => {},
   admitted: () => {},
-  succeeded: () => NOOP_CONNECTION,
+  succeeded: () => undefined,
   failed: () => {},
 });
 
