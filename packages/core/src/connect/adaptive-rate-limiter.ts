@@ -15,7 +15,7 @@ import {
 /** Multiplicative decrease: the rate (and burst) after a 53400 answer, as a share of the rate before. */
 const DECREASE = 0.5;
 /** Additive increase after a decrease, per second, as a share of the configured rate (jittered ×0.5–1.5). */
-const INCREASE_SHARE = 1 / 100;
+const INCREASE_SHARE = 1 / 40;
 /** Lowest rate, as a share of the configured one (and never below 0.05/s: one attempt per 20 s). */
 const FLOOR_SHARE = 1 / 1000;
 /** Answers to attempts admitted before a decrease stop counting as "before" after this long. */
