@@ -9,6 +9,7 @@ import {
   classifyInPlace,
   isOccError,
   runTransaction,
+  type ConnectionProbe,
   type NestedTransactionGuard,
   type TransactionDriver,
   type TransactionRetryPolicy,
@@ -106,6 +107,13 @@ export class DsqlClient extends PgClient {
   readonly #password: unknown;
   /** The nested-transaction check, scoped by the pool (or this standalone client): see `PreparedDsql.scopeOwner`. */
   readonly #nesting: NestedTransactionGuard;
+  /** Core's diagnostics probe of the open connection: set only while someone subscribes to its channels. */
+  #probe: ConnectionProbe | undefined;
+  /** When the connection opened and was last given a statement (for the close reason; only with a probe). */
+  #openedAt = 0;
+  #lastUsed = 0;
+  /** `end()` was called (by the application or the pool) before the socket closed. */
+  #endRequested = false;
 
   constructor(urlOrConfig?: string | DsqlClientConfig, overrides?: DsqlClientConfig) {
     const pooled = typeof urlOrConfig === 'object' && urlOrConfig !== null && PREPARED in urlOrConfig;
@@ -164,12 +172,30 @@ export class DsqlClient extends PgClient {
     return emitErrorSafely(this, 'DsqlClient', args, (...a) => super.emit('error', ...a));
   }
 
-  /** One attempt: the shared connection rate limiter, then pg's own connect. */
+  /**
+   * Closes the connection, as `pg.Client#end`; the diagnostics close reason of a connection
+   * closed this way is never `server_closed`.
+   */
+  override end(): Promise<void>;
+  override end(callback: (err: Error) => void): void;
+  override end(callback?: (err: Error) => void): Promise<void> | void {
+    this.#endRequested = true;
+    return callback ? super.end(callback) : super.end();
+  }
+
+  /** One attempt: the shared connection rate limiter, then pg's own connect; reported to core's diagnostics probe. */
   #connectOnce(cb: (err: Error | undefined) => void): void {
-    const limiter = this.#dsql.session.limiter;
+    const session = this.#dsql.session;
+    const limiter = session.limiter;
+    const probe = session.probeConnectAttempt();
     const pgConnect = (done: (err: Error | undefined) => void): void =>
       super.connect((err: Error | null | undefined) => {
-        if (!err) forgetPassword(this, this.#password);
+        if (err) probe.failed(err);
+        else {
+          forgetPassword(this, this.#password);
+          const connection = probe.succeeded();
+          if (connection) this.#watchClose(connection);
+        }
         done(err ?? undefined);
       });
     if (!limiter) return pgConnect(cb);
@@ -178,14 +204,41 @@ export class DsqlClient extends PgClient {
       limiter.observe(err);
       cb(err);
     };
-    limiter.acquire({ timeoutMs: this.#dsql.session.connectDeadlineMs }).then(
+    probe.waitingForLimiter();
+    limiter.acquire({ timeoutMs: session.connectDeadlineMs }).then(
       () => {
+        probe.admitted();
         // pg-pool's connectionTimeoutMillis destroys the (not yet connected) socket when it fires.
-        if (this.connection.stream.destroyed) return answered(new Error('timeout expired while waiting for the connection rate limiter'));
+        if (this.connection.stream.destroyed) {
+          const timeout = new Error('timeout expired while waiting for the connection rate limiter');
+          probe.failed(timeout);
+          return answered(timeout);
+        }
         pgConnect(answered);
       },
-      (err: Error) => cb(err),
+      (err: Error) => {
+        probe.failed(err);
+        cb(err);
+      },
     );
+  }
+
+  /**
+   * Reports the connection's close to core's diagnostics, with the reason core derives from what
+   * this client saw: the socket ended without `end()` (the server or the network closed it), idle
+   * or in use (pg emits `'error'` only when no query was running), its age and idle time.
+   */
+  #watchClose(connection: ConnectionProbe): void {
+    this.#probe = connection;
+    this.#openedAt = this.#lastUsed = performance.now();
+    let closedByServer = false;
+    // Prepended: pg's own 'end' handler may make the pool call end() before a listener added later runs.
+    this.connection.prependOnceListener('end', () => void (closedByServer = !this.#endRequested));
+    this.once('end', () => {
+      const now = performance.now();
+      const idle = !closedByServer || this.#lost !== undefined;
+      connection.closed(this.#dsql.session.closeReason({ lost: closedByServer, idle, ageMs: now - this.#openedAt, idleMs: now - this.#lastUsed }));
+    });
   }
 
   // Savepoints fail fast while transaction() runs: DSQL would refuse them and the refusal would
@@ -201,6 +254,7 @@ export class DsqlClient extends PgClient {
       writable: true,
       value: function query(this: DsqlClient, config: unknown, values?: unknown, callback?: unknown): unknown {
         if (this.#lost !== undefined && !isSubmittable(config)) return failQuery(values, callback, connectionLostError(this.#lost, this.#pooled));
+        if (this.#probe !== undefined) this.#lastUsed = performance.now();
         if (this.#inTransaction) {
           try {
             assertNoSavepoint(config);

@@ -1,11 +1,22 @@
 import { Duplex } from 'node:stream';
 import { CANCEL_REQUEST_CODE, PROTOCOL_3, initialMessageCode } from './wire.js';
+import type { ConnectionProbe, DsqlSession } from '@dsql/core';
 import type { Greeting } from './handshake.js';
 
 /** An authenticated session: the socket and what the server said while it was opened. */
 export interface Session {
   socket: Duplex;
   greeting: Greeting;
+  /** Core's diagnostics probe of this connection, when someone subscribes: the socket reports its close. */
+  connection?: ConnectionProbe;
+  /** How core names the close (the session's `closeReason`), given with `connection`. */
+  closeReason?: DsqlSession['closeReason'];
+}
+
+/** ReadyForQuery (`Z`, length 5, status): the server waits for the next statement. */
+function endsWithReadyForQuery(chunk: Buffer): boolean {
+  const n = chunk.length;
+  return n >= 6 && chunk[n - 6] === 0x5a && chunk.readInt32BE(n - 5) === 5;
 }
 
 /** How a {@link DsqlSocket} gets its real connection. */
@@ -42,6 +53,8 @@ export class DsqlSocket extends Duplex {
   readonly #live: Set<string> | undefined;
   #backendKey: string | undefined;
   #unrefd = false;
+  /** `end()` was called (Postgres.js closing an idle or retired connection, or `sql.end()`). */
+  #endRequested = false;
 
   /**
    * @param live the backend keys (`"<pid>:<secret>"`) of the sessions that are open right now:
@@ -106,8 +119,9 @@ export class DsqlSocket extends Duplex {
     const signal = this.#abort.signal;
     if (code === PROTOCOL_3) {
       const length = first.readInt32BE(0);
-      const { socket, greeting } = await this.#opener.session(first.subarray(0, length), signal);
+      const { socket, greeting, connection, closeReason } = await this.#opener.session(first.subarray(0, length), signal);
       this.#attach(socket);
+      if (connection && closeReason) this.#watchClose(socket, connection, closeReason);
       // Closed by Postgres.js meanwhile (its connect timeout): it must not hear from this session.
       if (this.destroyed) return;
       if (greeting.backendKey !== undefined && this.#live) {
@@ -152,6 +166,38 @@ export class DsqlSocket extends Duplex {
     socket.on('data', (chunk: Buffer) => this.emit('data', chunk));
     socket.on('error', (err) => this.destroy(err));
     socket.on('close', () => this.destroy());
+  }
+
+  /**
+   * Reports the session's close to core's diagnostics (only when someone subscribes): closed
+   * without `end()` means the server or the network closed it — idle when the last thing the
+   * server sent was ReadyForQuery and nothing was written since. Wraps the fast path's `write`
+   * to note activity, so it costs nothing without a subscriber.
+   */
+  #watchClose(socket: Duplex, connection: ConnectionProbe, closeReason: DsqlSession['closeReason']): void {
+    const openedAt = performance.now();
+    let lastUsed = openedAt;
+    let idle = true;
+    const self = this as unknown as { write: (...args: unknown[]) => boolean };
+    const write = self.write;
+    self.write = (...args: unknown[]): boolean => {
+      idle = false;
+      lastUsed = performance.now();
+      return write(...args);
+    };
+    socket.on('data', (chunk: Buffer) => {
+      idle = endsWithReadyForQuery(chunk);
+    });
+    socket.once('close', () => {
+      const now = performance.now();
+      const lost = !this.#endRequested;
+      connection.closed(closeReason({ lost, idle: !lost || idle, ageMs: now - openedAt, idleMs: now - lastUsed }));
+    });
+  }
+
+  override end(...args: unknown[]): this {
+    this.#endRequested = true;
+    return (super.end as (...a: unknown[]) => this)(...args);
   }
 
   override _read(): void {

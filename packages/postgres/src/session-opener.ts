@@ -34,7 +34,7 @@ export interface SessionOpenerOptions {
    * Core's session: where to dial and TLS, the IAM token (asked for only when the server wants a
    * password), the endpoint's rate limiter, and the explanation of a refused connection.
    */
-  session: Pick<DsqlSession, 'dial' | 'tls' | 'tokens' | 'limiter' | 'describeConnectError'>;
+  session: Pick<DsqlSession, 'dial' | 'tls' | 'tokens' | 'limiter' | 'describeConnectError' | 'probeConnectAttempt' | 'closeReason'>;
   /** TCP keep-alive, in seconds (Postgres.js's `keep_alive`). */
   keepAliveSeconds?: number | undefined;
   /** No new attempt starts after this many milliseconds. */
@@ -61,17 +61,30 @@ export function sessionOpener(options: SessionOpenerOptions): SessionOpener {
   const password = (): Promise<string> => session.tokens.getToken();
   const attempt = async (startup: Buffer, signal: AbortSignal): Promise<Session> => {
     counters.attempts++;
-    await session.limiter?.acquire({ signal });
+    // Core's diagnostics probe: the limiter wait, the outcome, and (through the DsqlSocket) the close.
+    const probe = session.probeConnectAttempt();
+    if (session.limiter) {
+      probe.waitingForLimiter();
+      try {
+        await session.limiter.acquire({ signal });
+      } catch (err) {
+        probe.failed(err);
+        throw err;
+      }
+      probe.admitted();
+    }
     let socket: Awaited<ReturnType<typeof dial>> | undefined;
     try {
       socket = await dial(signal);
       const greeting = await startupHandshake(socket, startup, password, signal);
       // Every admitted attempt's outcome goes back to the limiter (an adaptive one backs off on 53400).
       session.limiter?.observe();
-      return { socket, greeting };
+      const connection = probe.succeeded();
+      return connection ? { socket, greeting, connection, closeReason: session.closeReason } : { socket, greeting };
     } catch (err) {
       socket?.destroy();
       session.limiter?.observe(err);
+      probe.failed(err);
       throw err;
     }
   };
