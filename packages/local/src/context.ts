@@ -7,7 +7,7 @@ import type { FaultBook } from './admission/faults.js';
 import type { TokenBucket } from './admission/token-bucket.js';
 import type { DsqlLocalCredentials } from './auth/token.js';
 import type { OccArbiter } from './session/occ-arbiter.js';
-import type { SqlRules } from './sql/hook.js';
+import type { SqlError, SqlRules } from './sql/hook.js';
 import type { DsqlLocalStats } from './stats.js';
 import type { UpstreamTarget } from './upstream/connect.js';
 import type { RoleLogins } from './upstream/roles.js';
@@ -33,7 +33,12 @@ export interface ConnectionContext {
    * Authenticated connections: running sessions and the ones being connected upstream. Counted
    * against maxConnections; closed by stop().
    */
-  sessions: Set<{ close(): void }>;
+  sessions: Set<{ close(): void; fail?(err: SqlError): void }>;
+  /**
+   * Set while the endpoint refuses service (a cluster Region isolated in mode `'refuse'`): every
+   * connection is refused with it (see ../admission/admit.ts).
+   */
+  unavailable: SqlError | undefined;
   /** Decides lock conflicts at COMMIT, first committer wins (see session/occ-arbiter.ts); absent: the first writer wins. */
   occ?: OccArbiter;
   /**

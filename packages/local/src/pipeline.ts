@@ -3,7 +3,10 @@
  *
  * 1. accept/     TCP accept, TLS (SSLRequest or PostgreSQL 17 direct TLS; certs.ts makes the
  *                endpoint's certificate), the startup packet, CancelRequest relay.
- * 2. admission/  bounds on unauthenticated connections (handshakes.ts); armed `connect` faults
+ * 0. cluster/    (multi-Region clusters only) the network in front of each Regional endpoint:
+ *                latency, connections reset or blackholed (link.ts); then as for one endpoint.
+ * 2. admission/  refusal while unavailable (a Region isolated with `'refuse'`, admit.ts);
+ *                bounds on unauthenticated connections (handshakes.ts); armed `connect` faults
  *                (faults.ts); after authentication the connection rate (token-bucket.ts) and
  *                the connection cap (admit.ts).
  * 3. auth/       the cluster the client names (SNI / amzn-cluster-id) and its IAM token
@@ -21,7 +24,7 @@
  */
 import type net from 'node:net';
 import { acceptConnection, type Accepted } from './accept/accept.js';
-import { admitSession, connectFaultHit } from './admission/admit.js';
+import { admitSession, connectFaultHit, unavailableHit } from './admission/admit.js';
 import { authenticate, namedEndpoint } from './auth/authenticate.js';
 import type { ConnectionContext } from './context.js';
 import { ProxySession } from './session/session.js';
@@ -34,6 +37,7 @@ export function handleConnection(raw: net.Socket, ctx: ConnectionContext): void 
 }
 
 async function runStages({ socket, raw, handshake, params, extra }: Accepted, ctx: ConnectionContext): Promise<void> {
+  if (unavailableHit(socket, ctx)) return;
   const endpoint = namedEndpoint(socket, params, ctx);
   if (!endpoint) return;
   if (connectFaultHit(socket, ctx)) return;

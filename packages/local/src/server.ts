@@ -9,15 +9,13 @@ import { generateTlsMaterial } from './accept/certs.js';
 import type { DsqlLocalCredentials } from './auth/token.js';
 import { FaultBook, type Fault } from './admission/faults.js';
 import { TokenBucket } from './admission/token-bucket.js';
+import { NetworkLink } from './cluster/link.js';
 import type { ConnectionContext } from './context.js';
 import { handleConnection } from './pipeline.js';
-import { OccArbiter } from './session/occ-arbiter.js';
-import { resolveOptions, type DsqlLocalOptions } from './options.js';
-import { createDsqlRules, DSQL_SERVER_VERSION } from './sql/index.js';
+import { resolveOptions, type DsqlLocalOptions, type ResolvedOptions } from './options.js';
+import { DSQL_SERVER_VERSION } from './sql/index.js';
 import { emptyStats, type DsqlLocalStats } from './stats.js';
-import { parseUpstreamUrl, runUpstreamSql, type UpstreamTarget } from './upstream/connect.js';
-import { startEmbeddedPostgres, type EmbeddedUpstream } from './upstream/embedded.js';
-import { RoleLogins } from './upstream/roles.js';
+import { startSharedUpstream, type SharedUpstream } from './upstream/shared-upstream.js';
 import { parameterStatus } from './wire/backend.js';
 
 /**
@@ -99,30 +97,54 @@ export interface DsqlLocal {
  */
 export async function startDsqlLocal(options: DsqlLocalOptions = {}): Promise<DsqlLocal> {
   const o = resolveOptions(options);
-  const host = `${o.clusterId}.dsql.${o.region}.on.aws`;
-  const hostaddr = '127.0.0.1';
-
-  let embedded: EmbeddedUpstream | undefined;
-  let target: UpstreamTarget;
-  let upstreamUrl: string;
-  const tlsPromise = o.tls ? Promise.resolve(o.tls) : generateTlsMaterial([host, 'localhost', hostaddr]);
-  if (o.upstream === 'embedded') {
-    embedded = await startEmbeddedPostgres({ sessions: o.maxConnections });
-    target = embedded.target;
-    upstreamUrl = embedded.url;
-  } else {
-    target = parseUpstreamUrl(o.upstream);
-    upstreamUrl = o.upstream;
-  }
-
-  const server = net.createServer();
-  const sessions = new Set<{ close(): void }>();
-  const handshakes = new Set<{ close(): void }>();
+  const host = endpointHost(o);
+  // Certificates are made while the embedded server starts.
+  const tlsPromise = o.tls ? Promise.resolve(o.tls) : generateTlsMaterial([host, 'localhost', HOSTADDR]);
+  const shared = await startSharedUpstream({ upstream: o.upstream, sessions: o.maxConnections, rules: o.rules });
   try {
-    const material = await tlsPromise;
-    const rules = o.rules ?? createDsqlRules();
-    await rules.ready?.();
-    if (rules.bootstrapSql?.length) await runUpstreamSql(target, rules.bootstrapSql);
+    const { local } = await startEndpoint(o, shared, { material: await tlsPromise, ownsUpstream: true });
+    return local;
+  } catch (err) {
+    await shared.stop();
+    throw err;
+  }
+}
+
+/** The address every endpoint listens on. */
+const HOSTADDR = '127.0.0.1';
+
+/** `<clusterId>.dsql.<region>.on.aws`. */
+export function endpointHost(o: Pick<ResolvedOptions, 'clusterId' | 'region'>): string {
+  return `${o.clusterId}.dsql.${o.region}.on.aws`;
+}
+
+/** A started endpoint and the controls a cluster has over it. */
+export interface StartedEndpoint {
+  local: DsqlLocal;
+  ctx: ConnectionContext;
+  /** The network in front of it, when started with `link: true`. */
+  link: NetworkLink | undefined;
+}
+
+/**
+ * Starts one endpoint over `shared`. With `ownsUpstream`, its `stop()` stops `shared` too (a
+ * single endpoint); otherwise `shared` belongs to a cluster. With `link`, clients reach it
+ * through a `NetworkLink` (../cluster/link.ts), whose port the handle gives.
+ */
+export async function startEndpoint(
+  o: ResolvedOptions,
+  shared: SharedUpstream,
+  { material, ownsUpstream, link: withLink = false }: { material: { cert: string; key: string; ca: string }; ownsUpstream: boolean; link?: boolean },
+): Promise<StartedEndpoint> {
+  const host = endpointHost(o);
+  const hostaddr = HOSTADDR;
+  const { rules, target } = shared;
+  const upstreamUrl = shared.url;
+  const server = net.createServer();
+  const sessions: ConnectionContext['sessions'] = new Set();
+  const handshakes = new Set<{ close(): void }>();
+  let link: NetworkLink | undefined;
+  try {
     const stats = emptyStats();
     const ctx: ConnectionContext = {
       host,
@@ -143,23 +165,27 @@ export async function startDsqlLocal(options: DsqlLocalOptions = {}): Promise<Ds
       maxConnectionAgeMs: o.maxConnectionAgeSeconds * 1000,
       maxTransactionAgeMs: o.maxTransactionAgeSeconds * 1000,
       sessions,
-      occ: new OccArbiter(target),
+      unavailable: undefined,
+      occ: shared.occ,
       handshakes,
       maxHandshakes: o.maxHandshakes,
       handshakeTimeoutMs: o.handshakeTimeoutSeconds * 1000,
       closing: false,
-      roleLogins: embedded ? new RoleLogins(target) : undefined,
+      roleLogins: shared.roleLogins,
       serverVersionStatus: parameterStatus('server_version', rules.serverVersion ?? DSQL_SERVER_VERSION),
     };
     server.on('connection', (socket) => handleConnection(socket, ctx));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(o.port, hostaddr, () => {
+      // Behind a link, the endpoint's own port is private (any free one); the link takes `port`.
+      server.listen(withLink ? 0 : o.port, hostaddr, () => {
         server.removeListener('error', reject);
         resolve();
       });
     });
-    const port = (server.address() as net.AddressInfo).port;
+    const serverPort = (server.address() as net.AddressInfo).port;
+    if (withLink) link = await NetworkLink.listen(serverPort, o.port);
+    const port = link ? link.port : serverPort;
     const credentials = hideSecret({ ...o.credentials[0]! });
     let stopping: Promise<void> | undefined;
     const safeUpstreamUrl = upstreamUrl.replace(/^([a-z]+:\/\/[^:@/]*:)[^@/]*@/i, '$1[redacted]@');
@@ -190,13 +216,14 @@ export async function startDsqlLocal(options: DsqlLocalOptions = {}): Promise<Ds
       stop: () =>
         (stopping ??= (async () => {
           ctx.closing = true;
+          const linkClosed = link?.close();
           await new Promise<void>((resolve) => {
             server.close(() => resolve());
             for (const s of [...handshakes]) s.close();
             for (const s of [...sessions]) s.close();
           });
-          ctx.occ?.close();
-          await embedded?.stop();
+          await linkClosed;
+          if (ownsUpstream) await shared.stop();
         })()),
       toJSON: () => ({ host, hostaddr, port, region: o.region, clusterId: o.clusterId, accessKeyId: credentials.accessKeyId, upstreamUrl: safeUpstreamUrl }),
     };
@@ -205,12 +232,12 @@ export async function startDsqlLocal(options: DsqlLocalOptions = {}): Promise<Ds
       enumerable: false,
       value: () => `DsqlLocal { host: '${host}', hostaddr: '${hostaddr}', port: ${port}, region: '${o.region}' }`,
     });
-    return local;
+    return { local, ctx, link };
   } catch (err) {
     server.close();
+    await link?.close();
     for (const s of [...handshakes]) s.close();
     for (const s of [...sessions]) s.close();
-    await embedded?.stop();
     throw err;
   }
 }

@@ -39,6 +39,11 @@ export interface DsqlLocalStats {
   handshakesEvicted: number;
   /** Connections refused before authentication for a malformed or oversized message. */
   protocolViolations: number;
+  /**
+   * Connections refused, and open sessions closed, with `XX000 server unavailable` while the
+   * endpoint's Region is isolated in mode `'refuse'` (see `startDsqlLocalCluster`).
+   */
+  unavailable: number;
 }
 
 /** A fresh zeroed stats object. */
@@ -59,5 +64,6 @@ export function emptyStats(): DsqlLocalStats {
     handshakeTimeouts: 0,
     handshakesEvicted: 0,
     protocolViolations: 0,
+    unavailable: 0,
   };
 }

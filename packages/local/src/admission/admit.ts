@@ -14,6 +14,23 @@ import { finishHandshake, type Handshake } from './handshakes.js';
 /** DSQL's answer when the cluster's connection quota is used up. */
 export const TOO_MANY_CONNECTIONS: SqlError = { code: '53300', message: 'Unable to accept connection, too many open connections.' };
 
+/**
+ * DSQL's answer while it cannot serve (FACTS: `XX000 server unavailable`, a transient error
+ * clients retry), sent as FATAL: what a Region isolated in mode `'refuse'` answers.
+ */
+export const SERVER_UNAVAILABLE: SqlError = { code: 'XX000', message: 'server unavailable' };
+
+/**
+ * Refuses the connection while the endpoint is unavailable (`ctx.unavailable`): true when it
+ * did. Checked first, and again once a client authenticated (isolation may start meanwhile).
+ */
+export function unavailableHit(socket: tls.TLSSocket, ctx: ConnectionContext): boolean {
+  if (!ctx.unavailable) return false;
+  ctx.stats.unavailable++;
+  fatal(socket, ctx.unavailable);
+  return true;
+}
+
 /** Applies an armed `connect` fault: true when it ended the connection (dropped or refused). */
 export function connectFaultHit(socket: tls.TLSSocket, ctx: ConnectionContext): boolean {
   if (ctx.faults.empty) return false;
@@ -36,6 +53,7 @@ export function connectFaultHit(socket: tls.TLSSocket, ctx: ConnectionContext): 
  */
 export function admitSession(socket: tls.TLSSocket, raw: net.Socket, handshake: Handshake, ctx: ConnectionContext): { release(): void } | undefined {
   const { stats } = ctx;
+  if (unavailableHit(socket, ctx)) return undefined;
   if (ctx.bucket && !ctx.bucket.tryTake()) {
     stats.rateLimited++;
     fatal(socket, { code: '53400', message: 'Unable to accept connection, rate exceeded.' });

@@ -21,7 +21,8 @@ import type net from 'node:net';
 import type tls from 'node:tls';
 import { serialize } from 'pg-protocol';
 import type { FaultBook } from '../admission/faults.js';
-import type { SqlSession, TxStatus } from '../sql/hook.js';
+import type { SqlError, SqlSession, TxStatus } from '../sql/hook.js';
+import { errorResponse } from '../wire/backend.js';
 import type { DsqlLocalStats } from '../stats.js';
 import { FrameReader } from '../wire/frames.js';
 import { flushUpstream, onClientData, onUpstreamData } from './framing.js';
@@ -186,6 +187,17 @@ export class ProxySession implements OccParticipant {
       this.ageTimer = setTimeout(() => onAgeDeadline(this), Math.max(0, delay));
       this.ageTimer.unref();
     }
+  }
+
+  /**
+   * Ends the session with a FATAL error the client reads first (an endpoint that stops serving:
+   * see `ConnectionContext.unavailable`), then both sockets close.
+   */
+  fail(err: SqlError): void {
+    if (this.closed) return;
+    this.upstream.pause();
+    this.client.end(errorResponse({ ...err, severity: 'FATAL' }), () => this.close());
+    setTimeout(() => this.close(), 1000).unref();
   }
 
   /** Ends the session: both sockets close. Idempotent. */
