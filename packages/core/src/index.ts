@@ -73,3 +73,4 @@ export {
 } from './session/session.js';
 export * from './transaction/index.js';
 export * from './diagnostics/index.js';
+export * from './failover/index.js';

@@ -74,6 +74,67 @@ export interface DsqlConnectionOptions {
   applicationNamePrefix?: string;
   /** PostgreSQL startup `options` (e.g. `-c search_path=app`). */
   options?: string;
+  /**
+   * A multi-Region cluster's Regional endpoints, most preferred first (instead of `host`): host
+   * strings, or `{ host, region?, port?, hostaddr?, ssl? }` (a local endpoint's
+   * `connectionOptions()` is accepted as an entry). Each endpoint gets its own token (signed for
+   * its host and Region) and its own connection rate limiter; a failed, refused or timed-out
+   * connection attempt marks an endpoint unhealthy, new connections go to the next healthy one,
+   * and a background probe restores it. See the README's multi-Region section.
+   */
+  endpoints?: readonly (string | DsqlEndpointOption)[];
+  /** With `endpoints`: `'ordered'` (default: the first healthy endpoint listed) or `'latency'` (the healthy one with the lowest measured connect time). */
+  endpointSelection?: EndpointSelection;
+  /** With `endpoints`: the backoff of the probe that restores an unhealthy endpoint. */
+  endpointProbe?: EndpointProbeOptions;
+}
+
+/**
+ * One entry of the `endpoints` option.
+ *
+ * @example
+ * const entry: DsqlEndpointOption = { host: 'bbbbbbbbbbbbbbbbbbbbbbbbbb.dsql.us-east-2.on.aws', hostaddr: '10.1.0.7' };
+ */
+export interface DsqlEndpointOption {
+  host: string;
+  /** Default: the Region the hostname names, else the shared `region`. */
+  region?: string;
+  /** Default: the shared `port` (5432). */
+  port?: number | string;
+  /** Address to dial for this endpoint; `host` still drives SNI, certificate check and token. */
+  hostaddr?: string;
+  /** TLS for this endpoint (as the shared `ssl`); default: the shared `ssl`. */
+  ssl?: boolean | SslMode | UserTlsOptions;
+  sslmode?: SslMode;
+  clusterId?: string;
+  /** Must equal the shared user (accepted so a local endpoint's `connectionOptions()` fits as is). */
+  user?: string;
+  /** Must equal the shared database. */
+  database?: string;
+  /** This endpoint's AWS identity; default: the shared `credentials`. */
+  credentials?: CredentialsInput;
+}
+
+/**
+ * How the endpoint of a new connection is chosen among the healthy ones.
+ *
+ * @example
+ * const selection: EndpointSelection = 'latency';
+ */
+export type EndpointSelection = 'ordered' | 'latency';
+
+/**
+ * Backoff of the background probe that restores an unhealthy endpoint: the first probe after
+ * `baseDelayMs` (default 1,000), doubling per failed probe up to `maxDelayMs` (default 30,000),
+ * each delay jittered; a probe taking longer than `timeoutMs` (default 10,000) failed.
+ *
+ * @example
+ * const probe: EndpointProbeOptions = { baseDelayMs: 500, maxDelayMs: 10_000 };
+ */
+export interface EndpointProbeOptions {
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  timeoutMs?: number;
 }
 
 /**

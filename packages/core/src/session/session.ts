@@ -1,19 +1,19 @@
-import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
-import { tokenProviderFor, type TokenProvider } from '../auth/token-provider.js';
+import type { TokenProvider } from '../auth/token-provider.js';
 import { resolveConfig, type DsqlConfig, type DsqlConnectionOptions } from '../config/config.js';
-import { describeConnectError } from '../connect/describe-connect-error.js';
-import { classifyInPlace } from '../errors/funnel.js';
 import { LifecyclePolicy } from '../connect/lifecycle.js';
-import { connectRateLimiterFor } from '../connect/rate-limiter-for.js';
 import type { ConnectRateLimiter } from '../connect/rate-limiter.js';
-import { tlsOptions } from '../connect/tls.js';
 import { DsqlConfigError } from '../errors/errors.js';
 import { resolveDetectNestedTransactions } from '../transaction/nested.js';
 import { describeValue } from '../errors/redact.js';
 import type { ResolvedRetryOptions } from '../retry.js';
-import { connectionCloseReason, probeConnectAttempt, type ConnectAttemptProbe } from '../diagnostics/connect-probe.js';
+import { connectionCloseReason, type ConnectAttemptProbe } from '../diagnostics/connect-probe.js';
 import type { DsqlConnectionCloseReason } from '../diagnostics/channels.js';
+import { endpointSession, type DsqlDialTarget, type DsqlEndpointSession } from '../failover/endpoint-session.js';
+import { EndpointRouter } from '../failover/endpoint-router.js';
+import { DEFAULT_ENDPOINT_PROBE, resolveEndpoints } from '../failover/resolve-endpoints.js';
+
+export type { DsqlDialTarget } from '../failover/endpoint-session.js';
 
 /**
  * Key under which options can carry a session already created from them, so that an adapter
@@ -57,26 +57,6 @@ export interface DsqlSessionOptions extends DsqlConnectionOptions {
   idleTimeoutMillis?: number | null;
   /** Time allowed for opening a connection, retries included, in ms. Default 30,000. */
   connectDeadlineMs?: number;
-}
-
-/**
- * Where a connection goes: dial `address` (`hostaddr` when given, else `host`) on `port`, and
- * name `host` in TLS (`servername`, `undefined` for an IP host: SNI carries names only) and in
- * the certificate check.
- *
- * @example
- * net.connect({ host: session.dial.address, port: session.dial.port });
- */
-export interface DsqlDialTarget {
-  /** The cluster hostname (or custom host): SNI and certificate identity. */
-  readonly host: string;
-  readonly port: number;
-  /** The address given to dial instead of resolving `host`, if any. */
-  readonly hostaddr: string | undefined;
-  /** What to connect the socket to: `hostaddr ?? host`. */
-  readonly address: string;
-  /** The TLS SNI name: `host`, or `undefined` when `host` is an IP address. */
-  readonly servername: string | undefined;
 }
 
 /**
@@ -135,6 +115,20 @@ export interface DsqlSession {
   probeConnectAttempt(): ConnectAttemptProbe;
   /** Why a connection of this session closed, from what the adapter saw (`connectionCloseReason` with this lifetime policy). */
   closeReason(seen: { lost: boolean; idle: boolean; ageMs: number; idleMs: number }): DsqlConnectionCloseReason;
+  /**
+   * Every endpoint a connection may go to, most preferred first: the `endpoints` option, else
+   * the one `host` (then `endpoints[0]` carries exactly the `config`, `dial`, `tls`, `tokens` and
+   * `limiter` above, which always describe `endpoints[0]`). Each has its own token provider,
+   * rate limiter and TLS identity.
+   */
+  readonly endpoints: readonly DsqlEndpointSession[];
+  /**
+   * Chooses the endpoint of each new connection (health-based failover between Regional
+   * endpoints; trivial with one endpoint): `router.attempt()` before dialling, then report the
+   * outcome. Adapters register a probe with `router.useProbe` and call `router.close()` when the
+   * pool or `sql` ends.
+   */
+  readonly router: EndpointRouter<DsqlEndpointSession>;
 }
 
 function deadlineOption(value: unknown): number {
@@ -177,33 +171,29 @@ export function createDsqlSession(
   overrides?: DsqlSessionOptions,
   env: Record<string, string | undefined> = process.env,
 ): DsqlSession {
-  const config = resolveConfig(input, overrides, env);
+  const listed = resolveEndpoints(input, overrides, env);
+  const configs = listed?.configs ?? [resolveConfig(input, overrides, env)];
+  const endpoints = Object.freeze(configs.map((c, i) => endpointSession(c, i)));
+  const preferred = endpoints[0]!;
+  const config = preferred.config;
   const detectNestedTransactions = resolveDetectNestedTransactions(pick('detectNestedTransactions', input, overrides));
   const connectDeadlineMs = deadlineOption(pick('connectDeadlineMs', input, overrides));
   const lifetime = lifetimePolicy(config, pick('idleTimeoutMillis', input, overrides));
-  // What every diagnostics message of this session's connections names (no credentials).
-  const where = Object.freeze({ endpoint: config.host, region: config.region, port: config.port, user: config.user });
   return Object.freeze({
     config,
-    dial: Object.freeze({
-      host: config.host,
-      port: config.port,
-      hostaddr: config.hostaddr,
-      address: config.dialHost,
-      servername: isIP(config.host) === 0 ? config.host : undefined,
-    }),
-    tls: tlsOptions(config),
-    tokens: tokenProviderFor(config),
-    // One limiter per cluster in the process, whatever the driver or the host name used to reach it.
-    limiter: connectRateLimiterFor(config),
+    dial: preferred.dial,
+    tls: preferred.tls,
+    tokens: preferred.tokens,
+    limiter: preferred.limiter,
     lifetime,
     connectDeadlineMs,
     retry: config.retry,
     retryRequested: pick('retry', input, overrides) !== undefined,
     detectNestedTransactions,
-    // Through the error funnel: a refused connection carries err.dsql, its hint for this connection.
-    describeConnectError: (err: unknown) => classifyInPlace(describeConnectError(err, config), config),
-    probeConnectAttempt: () => probeConnectAttempt(where),
+    describeConnectError: preferred.describeConnectError,
+    probeConnectAttempt: preferred.probeConnectAttempt,
     closeReason: (seen: { lost: boolean; idle: boolean; ageMs: number; idleMs: number }) => connectionCloseReason(seen, lifetime),
+    endpoints,
+    router: new EndpointRouter(endpoints, { selection: listed?.selection ?? 'ordered', probe: listed?.probe ?? DEFAULT_ENDPOINT_PROBE }),
   });
 }

@@ -1,0 +1,327 @@
+// Chooses the endpoint of each new connection among a multi-Region cluster's Regional endpoints,
+// with one circuit breaker per endpoint. Hand-written rather than taken from a circuit-breaker
+// library (opossum, cockatiel): those wrap one function call and decide per call; here the unit
+// is an endpoint chosen before the call, recovery is a background probe the adapter supplies
+// (a real connection with its own token), and every state change is a diagnostics event.
+import { classifyError } from '../errors/sqlstate.js';
+import { DsqlAbortError } from '../errors/errors.js';
+import type { EndpointProbeOptions, EndpointSelection } from '../config/options.js';
+import { failoverChannels, type DsqlEndpointRef } from './events.js';
+
+/** What the router needs of an endpoint: how events name it. */
+export interface RoutedEndpoint {
+  readonly ref: DsqlEndpointRef;
+}
+
+/**
+ * Opens and closes one connection to `endpoint` (the adapter's own connect path, with that
+ * endpoint's token and TLS), resolving when it authenticated. Rejecting, or not settling before
+ * `signal` aborts, means the endpoint is still unhealthy.
+ *
+ * @example
+ * router.useProbe(async (endpoint, signal) => { const c = await openConnection(endpoint, signal); await c.close(); });
+ */
+export type EndpointProbe<E> = (endpoint: E, signal: AbortSignal) => Promise<void>;
+
+/**
+ * One connection attempt routed by {@link EndpointRouter.attempt}: report exactly one outcome.
+ *
+ * @example
+ * const attempt = session.router.attempt();
+ * try { await dial(attempt.endpoint); attempt.succeeded(); } catch (err) { attempt.failed(err); throw err; }
+ */
+export interface RoutedAttempt<E> {
+  readonly endpoint: E;
+  /** The connection authenticated: restores the endpoint if it was unhealthy, records the connect time. */
+  succeeded(): void;
+  /** The attempt failed: a failure of the endpoint (refused, reset, timed out, unavailable) marks it unhealthy. */
+  failed(err: unknown): void;
+}
+
+/**
+ * The health of one endpoint, as {@link EndpointRouter.health} reports it.
+ *
+ * @example
+ * session.router.health().filter((h) => !h.healthy).map((h) => h.region);
+ */
+export interface EndpointHealth extends DsqlEndpointRef {
+  readonly healthy: boolean;
+  /** Consecutive failures while unhealthy (the probe's backoff grows with them). */
+  readonly failures: number;
+  /** Smoothed connect time of recent successful attempts, in ms (undefined before the first). */
+  readonly connectMs: number | undefined;
+}
+
+interface State {
+  healthy: boolean;
+  failures: number;
+  /** Monotonic ms when it was marked unhealthy. */
+  downSince: number;
+  reason: string;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  probing: AbortController | undefined;
+  connectMs: number | undefined;
+}
+
+/** Options of {@link EndpointRouter}. */
+export interface EndpointRouterOptions {
+  selection?: EndpointSelection;
+  probe: Required<EndpointProbeOptions>;
+  /** Injectable for tests. */
+  random?: () => number;
+}
+
+/**
+ * Errors that say nothing about the endpoint's health: the caller's abort, the rate limiter,
+ * access denied (the same identity would be refused elsewhere too), configuration and
+ * credentials. Everything else an attempt can meet — refused, reset, timed out, "unavailable",
+ * too many connections, a TLS failure — counts against the endpoint.
+ */
+const NOT_THE_ENDPOINT = new Set(['rate-limited', 'access-denied', 'config', 'credentials', 'occ-conflict', 'unsupported']);
+
+/**
+ * Whether a failed connection attempt counts against its endpoint's health.
+ *
+ * @example
+ * if (isEndpointFailure(err)) console.warn('endpoint down?', err);
+ */
+export function isEndpointFailure(err: unknown): boolean {
+  if (err instanceof DsqlAbortError) return false;
+  if (NOT_THE_ENDPOINT.has(classifyError(err).kind)) return false;
+  return true;
+}
+
+function reasonOf(err: unknown): { reason: string; sqlstate: string | undefined } {
+  const { kind, sqlstate } = classifyError(err);
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  // A socket's own code (ECONNREFUSED, ECONNRESET, ETIMEDOUT) says more than "transient".
+  if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return { reason: code.toLowerCase(), sqlstate };
+  return { reason: kind, sqlstate };
+}
+
+const now = (): number => performance.now();
+
+/**
+ * Chooses the endpoint of each new connection. `ordered` (default): the first healthy endpoint
+ * listed; `latency`: the healthy endpoint with the lowest smoothed connect time (an unmeasured
+ * one is tried first, so each gets measured). A failure of the endpoint (see
+ * {@link isEndpointFailure}) opens its circuit breaker at once: new connections go to the next
+ * healthy endpoint. When every endpoint is unhealthy, the one with the fewest consecutive
+ * failures is tried (the most preferred on a tie), so connections keep being attempted.
+ *
+ * Recovery: one background probe per unhealthy endpoint (never more than one in flight), after
+ * `probe.baseDelayMs`, doubling per failed probe up to `probe.maxDelayMs`, each delay drawn
+ * uniformly from 75–125 % of it (endpoints and processes do not probe in step). Timers are
+ * unref'd: they never keep a process alive. A successful probe (or a successful connection that
+ * started after the endpoint was marked down) closes the breaker: new connections prefer it
+ * again; connections already open elsewhere drain through their normal lifetime. Without a
+ * probe (an adapter that registered none), the breaker half-opens after the delay and the next
+ * connection tries the endpoint.
+ *
+ * With one endpoint there is nothing to choose: no state is kept, nothing is published.
+ *
+ * @example
+ * const router = new EndpointRouter(endpoints, { probe: { baseDelayMs: 1000, maxDelayMs: 30_000, timeoutMs: 10_000 } });
+ * const attempt = router.attempt();
+ * connect(attempt.endpoint).then(() => attempt.succeeded(), (err) => attempt.failed(err));
+ */
+export class EndpointRouter<E extends RoutedEndpoint> {
+  readonly endpoints: readonly E[];
+  readonly #states: State[];
+  readonly #options: EndpointRouterOptions;
+  readonly #random: () => number;
+  #probe: EndpointProbe<E> | undefined;
+  /** Where the last new connection was sent (failover / failback events compare with it). */
+  #active = 0;
+  #closed = false;
+
+  constructor(endpoints: readonly E[], options: EndpointRouterOptions) {
+    this.endpoints = endpoints;
+    this.#options = options;
+    this.#random = options.random ?? Math.random;
+    this.#states = endpoints.map(() => ({ healthy: true, failures: 0, downSince: 0, reason: '', timer: undefined, probing: undefined, connectMs: undefined }));
+  }
+
+  /** Registers how to probe an unhealthy endpoint (the adapter's connect path). The first registration wins. */
+  useProbe(probe: EndpointProbe<E>): void {
+    this.#probe ??= probe;
+  }
+
+  /** The endpoint for a new connection, now. */
+  pick(): E {
+    if (this.endpoints.length === 1) return this.endpoints[0]!;
+    const index = this.#choose();
+    if (index !== this.#active) {
+      const from = this.#active;
+      this.#active = index;
+      const channel = index > from ? failoverChannels.failover : failoverChannels.failback;
+      if (channel.hasSubscribers) {
+        const reason = index > from ? this.#states[from]!.reason || 'unhealthy' : 'healthy';
+        channel.publish({ from: this.endpoints[from]!.ref, to: this.endpoints[index]!.ref, reason });
+      }
+    }
+    return this.endpoints[index]!;
+  }
+
+  /** Picks an endpoint for one connection attempt, whose outcome the caller reports. */
+  attempt(): RoutedAttempt<E> {
+    const endpoint = this.pick();
+    if (this.endpoints.length === 1) return { endpoint, succeeded: () => {}, failed: () => {} };
+    const started = now();
+    let reported = false;
+    return {
+      endpoint,
+      succeeded: () => {
+        if (reported) return;
+        reported = true;
+        this.#succeeded(endpoint, started);
+      },
+      failed: (err) => {
+        if (reported) return;
+        reported = true;
+        this.reportFailure(endpoint, err);
+      },
+    };
+  }
+
+  /** Whether another endpoint than `endpoint` is healthy now (so an attempt is worth making there at once). */
+  hasHealthyAlternative(endpoint: E): boolean {
+    return this.endpoints.some((e, i) => e !== endpoint && this.#states[i]!.healthy);
+  }
+
+  /**
+   * Reports a failure of `endpoint` seen outside a connection attempt (an open connection lost).
+   * Only failures of the endpoint count (see {@link isEndpointFailure}).
+   */
+  reportFailure(endpoint: E, err: unknown): void {
+    if (this.endpoints.length === 1 || this.#closed || !isEndpointFailure(err)) return;
+    const i = this.endpoints.indexOf(endpoint);
+    const state = this.#states[i];
+    if (state === undefined || !state.healthy) return; // already down: its probe decides
+    const { reason, sqlstate } = reasonOf(err);
+    state.healthy = false;
+    state.failures = 1;
+    state.downSince = now();
+    state.reason = reason;
+    const delay = this.#schedule(i);
+    if (failoverChannels.endpointUnhealthy.hasSubscribers) {
+      failoverChannels.endpointUnhealthy.publish({ ...endpoint.ref, reason, sqlstate, failures: state.failures, nextProbeMs: delay });
+    }
+  }
+
+  /** Each endpoint's health, in the order listed. */
+  health(): EndpointHealth[] {
+    return this.endpoints.map((e, i) => {
+      const s = this.#states[i]!;
+      return { ...e.ref, healthy: s.healthy, failures: s.failures, connectMs: s.connectMs };
+    });
+  }
+
+  /** Stops probing (the pool or `sql` ended). Idempotent. */
+  close(): void {
+    this.#closed = true;
+    for (const s of this.#states) {
+      if (s.timer) clearTimeout(s.timer);
+      s.timer = undefined;
+      s.probing?.abort();
+    }
+  }
+
+  #choose(): number {
+    const healthy = this.#states.flatMap((s, i) => (s.healthy ? [i] : []));
+    if (healthy.length === 0) {
+      // Nothing healthy: keep trying where the fewest consecutive failures were seen.
+      let best = 0;
+      this.#states.forEach((s, i) => {
+        if (s.failures < this.#states[best]!.failures) best = i;
+      });
+      return best;
+    }
+    if (this.#options.selection !== 'latency') return healthy[0]!;
+    let best = healthy[0]!;
+    for (const i of healthy) {
+      const ms = this.#states[i]!.connectMs ?? -1; // unmeasured: try it, so it gets measured
+      if (ms < (this.#states[best]!.connectMs ?? -1)) best = i;
+    }
+    return best;
+  }
+
+  #succeeded(endpoint: E, started: number): void {
+    const i = this.endpoints.indexOf(endpoint);
+    const state = this.#states[i]!;
+    const ms = now() - started;
+    state.connectMs = state.connectMs === undefined ? ms : state.connectMs * 0.8 + ms * 0.2;
+    // An attempt that started before the endpoint went down says nothing about it now.
+    if (!state.healthy && started > state.downSince) this.#restore(i, 'connection');
+  }
+
+  #restore(i: number, by: 'probe' | 'connection'): void {
+    const state = this.#states[i]!;
+    if (state.healthy) return;
+    if (state.timer) clearTimeout(state.timer);
+    state.timer = undefined;
+    const probing = state.probing;
+    state.probing = undefined;
+    probing?.abort();
+    state.healthy = true;
+    state.failures = 0;
+    state.reason = '';
+    if (failoverChannels.endpointHealthy.hasSubscribers) {
+      failoverChannels.endpointHealthy.publish({ ...this.endpoints[i]!.ref, downMs: now() - state.downSince, by });
+    }
+  }
+
+  /** Schedules the next probe of endpoint `i`; returns its delay. */
+  #schedule(i: number): number {
+    const state = this.#states[i]!;
+    const { baseDelayMs, maxDelayMs } = this.#options.probe;
+    const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** Math.min(state.failures - 1, 30));
+    const delay = Math.round(ceiling * (0.75 + 0.5 * this.#random()));
+    state.timer = setTimeout(() => {
+      state.timer = undefined;
+      this.#runProbe(i);
+    }, delay);
+    state.timer.unref?.();
+    return delay;
+  }
+
+  #runProbe(i: number): void {
+    const state = this.#states[i]!;
+    if (this.#closed || state.healthy || state.probing) return;
+    const probe = this.#probe;
+    if (probe === undefined) {
+      // No probe registered: half-open, the next connection tries it (and a failure re-opens it).
+      this.#restore(i, 'probe');
+      return;
+    }
+    const controller = new AbortController();
+    state.probing = controller;
+    const timeout = setTimeout(() => controller.abort(new Error('endpoint probe timed out')), this.#options.probe.timeoutMs);
+    timeout.unref?.();
+    const settle = (err: unknown): void => {
+      clearTimeout(timeout);
+      if (state.probing !== controller) return; // restored or closed meanwhile
+      state.probing = undefined;
+      if (this.#closed) return;
+      if (err === undefined) return this.#restore(i, 'probe');
+      state.failures++;
+      const delay = this.#schedule(i);
+      if (failoverChannels.endpointUnhealthy.hasSubscribers) {
+        const { reason, sqlstate } = reasonOf(err ?? controller.signal.reason);
+        failoverChannels.endpointUnhealthy.publish({ ...this.endpoints[i]!.ref, reason, sqlstate, failures: state.failures, nextProbeMs: delay });
+      }
+    };
+    // A probe that ignores its signal is abandoned when the timeout fires (a blackholed endpoint never answers).
+    controller.signal.addEventListener('abort', () => settle(controller.signal.reason ?? new Error('endpoint probe aborted')), { once: true });
+    let result: Promise<void>;
+    try {
+      result = Promise.resolve(probe(this.endpoints[i]!, controller.signal));
+    } catch (err) {
+      result = Promise.reject(err);
+    }
+    result.then(
+      () => settle(undefined),
+      (err: unknown) => settle(err ?? new Error('probe failed')),
+    );
+  }
+}
