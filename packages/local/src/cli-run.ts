@@ -1,12 +1,14 @@
 /**
  * The `dsql-local` command without its process wiring (signals, exit), so it can be tested:
- * parses flags, starts the endpoint, writes the CA file and prints how to connect.
+ * parses flags, starts the endpoint (or, with `--regions`, a multi-Region cluster), writes the
+ * CA file and prints how to connect.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { DsqlLocalOptions } from './options.js';
+import { startDsqlLocalCluster, type DsqlLocalCluster } from './cluster/cluster.js';
 import { startDsqlLocal, type DsqlLocal } from './server.js';
 
 /** Usage text of `dsql-local --help`. */
@@ -18,6 +20,8 @@ in front of a private PostgreSQL 16 or a PostgreSQL you run.
 Options:
   --port <n>                     port on 127.0.0.1 (default 0: any free port)
   --region <region>              region of the emulated cluster (default us-east-1)
+  --regions <r1,r2,...>          a multi-Region cluster: one endpoint per Region over one
+                                 PostgreSQL (instead of --region, --cluster-id and --port)
   --cluster-id <id>              26-character cluster id (default: generated)
   --upstream <embedded|url>      'embedded' (default) or postgres://user:pass@host:port/db
   --max-connections <n>          default 10000
@@ -32,7 +36,10 @@ Options:
 
 /** A started command: the endpoint, its CA file, and how to stop both. */
 export interface CliRun {
+  /** The endpoint (with `--regions`: the first Region's). */
   dsql: DsqlLocal;
+  /** With `--regions`: the cluster, whose endpoints are all printed. */
+  cluster: DsqlLocalCluster | undefined;
   caFile: string;
   /** Stops the endpoint and removes the CA file (idempotent). */
   stop(): Promise<void>;
@@ -60,6 +67,7 @@ export async function runCli(args: readonly string[], print: (text: string) => v
     options: {
       port: { type: 'string' },
       region: { type: 'string' },
+      regions: { type: 'string' },
       'cluster-id': { type: 'string' },
       upstream: { type: 'string' },
       'max-connections': { type: 'string' },
@@ -86,10 +94,7 @@ export async function runCli(args: readonly string[], print: (text: string) => v
     }
     connectRate = { perSecond: perSecond!, burst: burst! };
   }
-  const dsql = await startDsqlLocal({
-    port: num('port', values.port),
-    region: values.region,
-    clusterId: values['cluster-id'],
+  const shared = {
     upstream: values.upstream,
     maxConnections: num('max-connections', values['max-connections']),
     connectRate,
@@ -97,7 +102,20 @@ export async function runCli(args: readonly string[], print: (text: string) => v
     maxTransactionAgeSeconds: num('max-transaction-age', values['max-transaction-age']),
     maxHandshakes: num('max-handshakes', values['max-handshakes']),
     handshakeTimeoutSeconds: num('handshake-timeout', values['handshake-timeout']),
-  });
+  };
+  let cluster: DsqlLocalCluster | undefined;
+  let dsql: DsqlLocal;
+  if (values.regions !== undefined) {
+    for (const flag of ['region', 'cluster-id', 'port'] as const) {
+      if (values[flag] !== undefined) throw new TypeError(`--${flag}: not with --regions (each Region's endpoint gets its own)`);
+    }
+    const regions = values.regions.split(',').map((r) => r.trim());
+    cluster = await startDsqlLocalCluster({ ...shared, regions });
+    dsql = cluster.endpoints[0]!;
+  } else {
+    dsql = await startDsqlLocal({ ...shared, port: num('port', values.port), region: values.region, clusterId: values['cluster-id'] });
+  }
+  const endpoints = cluster ? cluster.endpoints : [dsql];
   let caDir: string | undefined;
   let caFile = values['ca-file'];
   if (!caFile) {
@@ -111,7 +129,26 @@ export async function runCli(args: readonly string[], print: (text: string) => v
     else rmSync(file, { force: true });
   };
 
-  print(`dsql-local: Aurora DSQL endpoint ready
+  if (cluster) {
+    print(`dsql-local: Aurora DSQL multi-Region cluster ready (${endpoints.length} Regional endpoints over one PostgreSQL)
+${endpoints.map((e) => `  ${e.region.padEnd(15)} endpoint ${e.host}  hostaddr ${e.hostaddr}  port ${e.port}`).join('\n')}
+  CA        ${file}
+
+# Credentials accepted by every endpoint (local only); a token is valid only for the endpoint it names:
+export AWS_ACCESS_KEY_ID=${dsql.credentials.accessKeyId}
+export AWS_SECRET_ACCESS_KEY=${dsql.credentials.secretAccessKey}
+export PGUSER=admin PGDATABASE=postgres PGSSLMODE=verify-full PGSSLROOTCERT=${file}
+${endpoints
+  .map(
+    (e) => `# ${e.region}:
+#   PGHOST=${e.host} PGHOSTADDR=${e.hostaddr} PGPORT=${e.port} AWS_REGION=${e.region} \\
+#   PGPASSWORD=$(aws dsql generate-db-connect-admin-auth-token --hostname ${e.host} --region ${e.region}) psql`,
+  )
+  .join('\n')}
+
+Press Ctrl+C to stop.`);
+  } else {
+    print(`dsql-local: Aurora DSQL endpoint ready
   endpoint  ${dsql.host}
   hostaddr  ${dsql.hostaddr}
   port      ${dsql.port}
@@ -128,13 +165,15 @@ export PGSSLMODE=verify-full PGSSLROOTCERT=${file}
 export PGPASSWORD=$(aws dsql generate-db-connect-admin-auth-token --hostname ${dsql.host} --region ${dsql.region})
 
 Press Ctrl+C to stop.`);
+  }
 
   let stopping: Promise<void> | undefined;
   return {
     dsql,
+    cluster,
     caFile: file,
     removeCaFile,
     stop: () =>
-      (stopping ??= dsql.stop().finally(removeCaFile)),
+      (stopping ??= (cluster ?? dsql).stop().finally(removeCaFile)),
   };
 }

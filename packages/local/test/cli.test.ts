@@ -63,4 +63,33 @@ describe('dsql-local command', () => {
     }
     expect(existsSync(run!.caFile)).toBe(false);
   });
+
+  it('--regions starts a multi-Region cluster and prints every endpoint; each takes tokens for itself', async () => {
+    expect(await failure(() => runCli(['--regions', 'us-east-1,us-east-2', '--port', '5432'], () => {}))).toEqual(
+      expect.objectContaining({ message: `--port: not with --regions (each Region's endpoint gets its own)` }),
+    );
+    let out = '';
+    const run = await runCli(['--regions', 'us-east-1,us-east-2', '--connect-rate', 'off'], (t) => (out += t));
+    try {
+      const cluster = run!.cluster!;
+      expect(cluster.endpoints.map((e) => e.region)).toEqual(['us-east-1', 'us-east-2']);
+      expect(readFileSync(run!.caFile, 'utf8')).toBe(cluster.endpoints[0]!.ca);
+      const { DsqlSigner } = await import('@aws-sdk/dsql-signer');
+      const accessKeyId = /AWS_ACCESS_KEY_ID=(\S+)/.exec(out)![1]!;
+      const secretAccessKey = /AWS_SECRET_ACCESS_KEY=(\S+)/.exec(out)![1]!;
+      for (const region of ['us-east-1', 'us-east-2']) {
+        // What it printed for this Region is enough to connect.
+        const [, host, port] = new RegExp(`${region} +endpoint (\\S+) +hostaddr 127\\.0\\.0\\.1 +port (\\d+)`).exec(out)!;
+        expect(out).toContain(`PGHOST=${host} PGHOSTADDR=127.0.0.1 PGPORT=${port} AWS_REGION=${region}`);
+        const password = await new DsqlSigner({ hostname: host!, region, credentials: { accessKeyId, secretAccessKey } }).getDbConnectAdminAuthToken();
+        const client = new pg.Client({ host: '127.0.0.1', port: Number(port), user: 'admin', database: 'postgres', password, ssl: { ca: readFileSync(run!.caFile, 'utf8'), servername: host! } });
+        await client.connect();
+        expect((await client.query('SELECT current_setting($1) AS tz', ['TimeZone'])).rows).toEqual([{ tz: 'UTC' }]);
+        await client.end();
+      }
+    } finally {
+      await run?.stop();
+    }
+    expect(existsSync(run!.caFile)).toBe(false);
+  });
 });
