@@ -1,11 +1,11 @@
-import type { Sha256 } from '@smithy/core/checksum';
+import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import type { buildQueryString } from '@smithy/core/protocols';
 import type { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentials } from './credentials-types.js';
 
 /**
  * What signing a DSQL token needs, loaded on first use: the SDK's own SigV4 signer
- * (`@smithy/signature-v4`), its SHA-256 and its query-string encoding.
+ * (`@smithy/signature-v4`) and its query-string encoding.
  *
  * Why not `@aws-sdk/dsql-signer`: it does the same few steps with the same signer, but its module
  * loads the SDK's whole default credential chain (`@aws-sdk/credential-provider-node`) at import,
@@ -14,21 +14,60 @@ import type { AwsCredentials } from './credentials-types.js';
  */
 interface Signing {
   readonly SignatureV4: typeof SignatureV4;
-  readonly Sha256: typeof Sha256;
   readonly buildQueryString: typeof buildQueryString;
 }
 
 let signing: Promise<Signing> | undefined;
 
 function loadSigning(): Promise<Signing> {
-  signing ??= Promise.all([import('@smithy/signature-v4'), import('@smithy/core/checksum'), import('@smithy/core/protocols')]).then(
-    ([v4, checksum, protocols]) => ({ SignatureV4: v4.SignatureV4, Sha256: checksum.Sha256, buildQueryString: protocols.buildQueryString }),
+  signing ??= Promise.all([import('@smithy/signature-v4'), import('@smithy/core/protocols')]).then(
+    ([v4, protocols]) => ({ SignatureV4: v4.SignatureV4, buildQueryString: protocols.buildQueryString }),
     (err: unknown) => {
       signing = undefined;
       throw err;
     },
   );
   return signing;
+}
+
+/** What the signer hashes (`@smithy/types`' `SourceData`). */
+type SourceData = string | ArrayBuffer | ArrayBufferView;
+
+/**
+ * SHA-256 and HMAC-SHA-256 for the signer, from `node:crypto` — what the SDK's Node hash
+ * (`@smithy/hash-node`) is; written here rather than imported from `@smithy/core/checksum`, whose
+ * ESM build costs a cold start 20–50 ms of module loading for these few lines.
+ */
+class NodeSha256 {
+  readonly #secret: SourceData | undefined;
+  #hash: Hash | Hmac;
+
+  constructor(secret?: SourceData) {
+    this.#secret = secret;
+    this.#hash = NodeSha256.#create(secret);
+  }
+
+  static #create(secret: SourceData | undefined): Hash | Hmac {
+    return secret === undefined ? createHash('sha256') : createHmac('sha256', toBuffer(secret));
+  }
+
+  update(data: SourceData): void {
+    this.#hash.update(toBuffer(data));
+  }
+
+  digest(): Promise<Uint8Array> {
+    return Promise.resolve(new Uint8Array(this.#hash.digest()));
+  }
+
+  reset(): void {
+    this.#hash = NodeSha256.#create(this.#secret);
+  }
+}
+
+function toBuffer(data: SourceData): Buffer {
+  if (typeof data === 'string') return Buffer.from(data, 'utf8');
+  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  return Buffer.from(data);
 }
 
 /**
@@ -55,7 +94,7 @@ export interface TokenRequest {
  */
 export async function signDsqlToken(request: TokenRequest): Promise<string> {
   const loaded = await loadSigning();
-  const signer = new loaded.SignatureV4({ service: 'dsql', region: request.region, credentials: request.credentials, sha256: loaded.Sha256 });
+  const signer = new loaded.SignatureV4({ service: 'dsql', region: request.region, credentials: request.credentials, sha256: NodeSha256 });
   const presigned = await signer.presign(
     { method: 'GET', protocol: 'https:', hostname: request.hostname, path: '/', query: { Action: request.action }, headers: { host: request.hostname } },
     { expiresIn: request.expiresInSecs, signingDate: request.signingDate },
