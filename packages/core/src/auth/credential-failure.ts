@@ -2,7 +2,7 @@
  * Whether a credential provider's failure goes away by itself (the endpoint did not answer)
  * or will fail the same way again (nothing configured, access denied). Internal.
  */
-import { isThrottlingError, isTransientError as isSdkTransientError } from '@smithy/service-error-classification';
+import type { isThrottlingError, isTransientError } from '@smithy/service-error-classification';
 import { errorChain, type ErrorFields } from '../errors/error-chain.js';
 
 /**
@@ -22,13 +22,32 @@ function retryableStatus(status: unknown): boolean {
   return typeof status === 'number' && (status === 429 || (status >= 500 && status <= 599));
 }
 
-function isTransientNode(f: ErrorFields): boolean {
+interface SdkClassification {
+  readonly isTransientError: typeof isTransientError;
+  readonly isThrottlingError: typeof isThrottlingError;
+}
+
+let classification: Promise<SdkClassification> | undefined;
+
+/** Loaded when a credential source first fails (its ESM build costs a cold start some 25 ms). */
+function loadClassification(): Promise<SdkClassification> {
+  classification ??= import('@smithy/service-error-classification').then(
+    (m) => ({ isTransientError: m.isTransientError, isThrottlingError: m.isThrottlingError }),
+    (err: unknown) => {
+      classification = undefined;
+      throw err;
+    },
+  );
+  return classification;
+}
+
+function isTransientNode(f: ErrorFields, sdkClassification: SdkClassification): boolean {
   const node = f.node as { name?: unknown; statusCode?: unknown; $metadata?: { httpStatusCode?: unknown } };
   if (f.name === 'AbortError') return false;
   // The SDK's own classification (what its retry strategy retries): throttling error names and
   // 429, 500/502/503/504, TimeoutError / RequestTimeout, Node socket and DNS codes, $retryable.
-  const sdk = node as Parameters<typeof isSdkTransientError>[0];
-  if (isSdkTransientError(sdk) || isThrottlingError(sdk)) return true;
+  const sdk = node as Parameters<typeof isTransientError>[0];
+  if (sdkClassification.isTransientError(sdk) || sdkClassification.isThrottlingError(sdk)) return true;
   // IMDS puts the status on `statusCode` (ProviderError), SDK clients on `$metadata.httpStatusCode`.
   if (retryableStatus(node.statusCode) || retryableStatus(node.$metadata?.httpStatusCode)) return true;
   return TRANSIENT_TEXT.test(f.message);
@@ -50,6 +69,7 @@ function isTransientNode(f: ErrorFields): boolean {
  *
  * @internal
  */
-export function isTransientCredentialFailure(err: unknown): boolean {
-  return errorChain(err).some(isTransientNode);
+export async function isTransientCredentialFailure(err: unknown): Promise<boolean> {
+  const sdkClassification = await loadClassification();
+  return errorChain(err).some((f) => isTransientNode(f, sdkClassification));
 }

@@ -263,7 +263,7 @@ export class CredentialCache {
     } catch (err) {
       this.#provider = undefined;
       const cause = err instanceof Error ? err : new Error(String(err));
-      const transient = isTransientCredentialFailure(cause);
+      const transient = await isTransientCredentialFailure(cause);
       throw new DsqlCredentialsError(this.source, `Could not get AWS credentials from ${this.source}: ${redact(cause.message)}`, {
         cause,
         transient,
