@@ -114,6 +114,8 @@ export class DsqlClient extends PgClient {
   #lastUsed = 0;
   /** `end()` was called (by the application or the pool) before the socket closed. */
   #endRequested = false;
+  /** No statement under way: the server's last answer ended with ReadyForQuery (only tracked with a probe). */
+  #idle = true;
 
   constructor(urlOrConfig?: string | DsqlClientConfig, overrides?: DsqlClientConfig) {
     const pooled = typeof urlOrConfig === 'object' && urlOrConfig !== null && PREPARED in urlOrConfig;
@@ -225,19 +227,24 @@ export class DsqlClient extends PgClient {
 
   /**
    * Reports the connection's close to core's diagnostics, with the reason core derives from what
-   * this client saw: the socket ended without `end()` (the server or the network closed it), idle
-   * or in use (pg emits `'error'` only when no query was running), its age and idle time.
+   * this client saw: the socket ended without `end()` or pg reported the connection's failure (the
+   * server or the network closed it), idle (ReadyForQuery since the last statement) or in use,
+   * its age and idle time.
    */
   #watchClose(connection: ConnectionProbe): void {
     this.#probe = connection;
     this.#openedAt = this.#lastUsed = performance.now();
+    this.#idle = true;
     let closedByServer = false;
     // Prepended: pg's own 'end' handler may make the pool call end() before a listener added later runs.
     this.connection.prependOnceListener('end', () => void (closedByServer = !this.#endRequested));
+    this.connection.on('readyForQuery', () => void (this.#idle = true));
     this.once('end', () => {
       const now = performance.now();
-      const idle = !closedByServer || this.#lost !== undefined;
-      connection.closed(this.#dsql.session.closeReason({ lost: closedByServer, idle, ageMs: now - this.#openedAt, idleMs: now - this.#lastUsed }));
+      // pg emits 'error' (recorded in #lost) when the connection fails; the pool then calls end()
+      // on the client, possibly before the socket ends: the loss still came from the server.
+      const lost = closedByServer || this.#lost !== undefined;
+      connection.closed(this.#dsql.session.closeReason({ lost, idle: !lost || this.#idle, ageMs: now - this.#openedAt, idleMs: now - this.#lastUsed }));
     });
   }
 
@@ -254,7 +261,10 @@ export class DsqlClient extends PgClient {
       writable: true,
       value: function query(this: DsqlClient, config: unknown, values?: unknown, callback?: unknown): unknown {
         if (this.#lost !== undefined && !isSubmittable(config)) return failQuery(values, callback, connectionLostError(this.#lost, this.#pooled));
-        if (this.#probe !== undefined) this.#lastUsed = performance.now();
+        if (this.#probe !== undefined) {
+          this.#lastUsed = performance.now();
+          this.#idle = false;
+        }
         if (this.#inTransaction) {
           try {
             assertNoSavepoint(config);

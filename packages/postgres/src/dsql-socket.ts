@@ -170,8 +170,8 @@ export class DsqlSocket extends Duplex {
 
   /**
    * Reports the session's close to core's diagnostics (only when someone subscribes): closed
-   * without `end()` means the server or the network closed it — idle when the last thing the
-   * server sent was ReadyForQuery and nothing was written since. Wraps the fast path's `write`
+   * without `end()` means the server or the network closed it — idle when the server's last
+   * response ended with ReadyForQuery and nothing was written since. Wraps the fast path's `write`
    * to note activity, so it costs nothing without a subscriber.
    */
   #watchClose(socket: Duplex, connection: ConnectionProbe, closeReason: DsqlSession['closeReason']): void {
@@ -185,8 +185,10 @@ export class DsqlSocket extends Duplex {
       lastUsed = performance.now();
       return write(...args);
     };
+    // Idle from the ReadyForQuery that ends a response until the next write: a message the server
+    // sends on its own meanwhile (a FATAL before it closes, a notice) leaves the session idle.
     socket.on('data', (chunk: Buffer) => {
-      idle = endsWithReadyForQuery(chunk);
+      if (!idle && endsWithReadyForQuery(chunk)) idle = true;
     });
     socket.once('close', () => {
       const now = performance.now();

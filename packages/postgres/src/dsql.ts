@@ -193,7 +193,14 @@ export function dsql<T extends Record<string, postgres.PostgresType> = {}>(
   urlOrOptions?: string | DsqlPostgresOptions<T>,
   options?: DsqlPostgresOptions<T>,
 ): DsqlSql<T> {
-  const session = createDsqlSession(urlOrOptions as string | DsqlConnectionOptions | undefined, options);
+  // Postgres.js's own idle_timeout (seconds) is the session's idle policy, so core can tell an idle close from others.
+  const idleSeconds = [options, typeof urlOrOptions === 'object' ? urlOrOptions : undefined]
+    .map((o) => (o as { idle_timeout?: unknown } | undefined)?.idle_timeout)
+    .find((v) => v !== undefined);
+  const session = createDsqlSession(
+    urlOrOptions as string | DsqlConnectionOptions | undefined,
+    typeof idleSeconds === 'number' ? { ...(options as DsqlConnectionOptions | undefined), idleTimeoutMillis: idleSeconds * 1000 } : options,
+  );
   const { config, tokens, limiter, lifetime, detectNestedTransactions } = session;
   const driver = {
     ...driverOptionsOf(typeof urlOrOptions === 'object' ? urlOrOptions : undefined),

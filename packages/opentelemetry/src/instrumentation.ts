@@ -1,0 +1,213 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { context, SpanKind, SpanStatusCode, type Attributes, type Span } from '@opentelemetry/api';
+import { InstrumentationBase, type InstrumentationConfig } from '@opentelemetry/instrumentation';
+import {
+  DSQL_CHANNELS,
+  type DsqlConnectEndMessage,
+  type DsqlConnectRateLimitWaitMessage,
+  type DsqlConnectStartMessage,
+  type DsqlConnectionClosedMessage,
+  type DsqlCredentialsResolvedMessage,
+  type DsqlEndpointFields,
+  type DsqlTokenSignedMessage,
+  type DsqlTokenStaleServedMessage,
+  type DsqlTransactionAttemptMessage,
+  type DsqlTransactionEndMessage,
+  type DsqlTransactionStartMessage,
+} from '@dsql/core';
+import { createInstruments, type Instruments } from './metrics.js';
+import { VERSION } from './version.js';
+
+/**
+ * Options of {@link DsqlInstrumentation}: OpenTelemetry's `InstrumentationConfig` (`enabled`)
+ * plus which signals to record.
+ *
+ * @example
+ * new DsqlInstrumentation({ spans: false } satisfies DsqlInstrumentationConfig);
+ */
+export interface DsqlInstrumentationConfig extends InstrumentationConfig {
+  /** Record spans (one per `transaction()` call, one per connection attempt). Default `true`. */
+  spans?: boolean;
+}
+
+type Listener = (message: unknown) => void;
+
+/** What every message about a connection adds to a metric point. */
+function endpointAttributes(m: DsqlEndpointFields): Attributes {
+  return { endpoint: m.endpoint, region: m.region };
+}
+
+/**
+ * Turns the diagnostics events `@dsql/core` publishes on `node:diagnostics_channel` (for every
+ * adapter: `@dsql/pg`, `@dsql/postgres`, `@dsql/kysely`, `@dsql/drizzle`) into OpenTelemetry
+ * metrics (see `DSQL_METRICS`) and spans: `dsql.transaction` per `transaction()` call, with each
+ * attempt as a span event and the final outcome, and `dsql.connect` per physical connection
+ * attempt, with its rate-limit wait as an event and its outcome.
+ *
+ * An OpenTelemetry instrumentation in the usual shape (it extends `InstrumentationBase`): register
+ * it with `registerInstrumentations`, beside `@opentelemetry/instrumentation-pg` and friends, which
+ * keep recording the queries themselves (this one records no query span, so nothing is counted
+ * twice). It patches no module: it subscribes to core's channels while enabled, and core builds no
+ * event while nobody subscribes. Attributes hold endpoints, Regions, roles, outcomes and reasons:
+ * never a token, password or secret.
+ *
+ * @example
+ * import { registerInstrumentations } from '@opentelemetry/instrumentation';
+ * import { DsqlInstrumentation } from '@dsql/opentelemetry';
+ *
+ * registerInstrumentations({ instrumentations: [new DsqlInstrumentation()] });
+ */
+export class DsqlInstrumentation extends InstrumentationBase<DsqlInstrumentationConfig> {
+  // `declare`: InstrumentationBase calls _updateMetricInstruments() and enable() from its own
+  // constructor, before class fields would be initialised (and an initialiser would then reset them).
+  declare private _instruments: Instruments | undefined;
+  declare private _listeners: Map<string, Listener> | undefined;
+  /** Open spans, by the id core gives the attempt or transaction (ended and removed with their end message). */
+  declare private _connectSpans: Map<number, Span> | undefined;
+  declare private _transactionSpans: Map<number, Span> | undefined;
+
+  constructor(config: DsqlInstrumentationConfig = {}) {
+    super('@dsql/opentelemetry', VERSION, config);
+  }
+
+  /** No module to patch: the events come from `node:diagnostics_channel`. */
+  protected override init(): void {
+    return undefined;
+  }
+
+  protected override _updateMetricInstruments(): void {
+    this._instruments = createInstruments(this.meter);
+  }
+
+  /**
+   * Subscribes to core's channels (idempotent). Called by `registerInstrumentations`, and by the
+   * constructor unless `enabled: false`.
+   *
+   * @example
+   * instrumentation.enable();
+   */
+  override enable(): void {
+    super.enable();
+    if (this._listeners !== undefined) return;
+    this._connectSpans = new Map();
+    this._transactionSpans = new Map();
+    const listeners = new Map<string, Listener>([
+      [DSQL_CHANNELS.connectStart, (m) => this._connectStart(m as DsqlConnectStartMessage)],
+      [DSQL_CHANNELS.connectRateLimitWait, (m) => this._rateLimitWait(m as DsqlConnectRateLimitWaitMessage)],
+      [DSQL_CHANNELS.connectEnd, (m) => this._connectEnd(m as DsqlConnectEndMessage)],
+      [DSQL_CHANNELS.connectionClosed, (m) => this._connectionClosed(m as DsqlConnectionClosedMessage)],
+      [DSQL_CHANNELS.tokenSigned, (m) => this._tokenSigned(m as DsqlTokenSignedMessage)],
+      [DSQL_CHANNELS.tokenStaleServed, (m) => this._tokenStaleServed(m as DsqlTokenStaleServedMessage)],
+      [DSQL_CHANNELS.credentialsResolved, (m) => this._credentialsResolved(m as DsqlCredentialsResolvedMessage)],
+      [DSQL_CHANNELS.transactionStart, (m) => this._transactionStart(m as DsqlTransactionStartMessage)],
+      [DSQL_CHANNELS.transactionAttempt, (m) => this._transactionAttempt(m as DsqlTransactionAttemptMessage)],
+      [DSQL_CHANNELS.transactionEnd, (m) => this._transactionEnd(m as DsqlTransactionEndMessage)],
+    ]);
+    for (const [name, listener] of listeners) subscribe(name, listener);
+    this._listeners = listeners;
+  }
+
+  /**
+   * Unsubscribes (idempotent); spans still open are ended.
+   *
+   * @example
+   * instrumentation.disable();
+   */
+  override disable(): void {
+    super.disable();
+    const listeners = this._listeners;
+    if (listeners === undefined) return;
+    for (const [name, listener] of listeners) unsubscribe(name, listener);
+    this._listeners = undefined;
+    for (const span of [...(this._connectSpans?.values() ?? []), ...(this._transactionSpans?.values() ?? [])]) span.end();
+    this._connectSpans?.clear();
+    this._transactionSpans?.clear();
+  }
+
+  private get _m(): Instruments {
+    return (this._instruments ??= createInstruments(this.meter));
+  }
+
+  private get _spans(): boolean {
+    return this.getConfig().spans !== false;
+  }
+
+  private _connectStart(m: DsqlConnectStartMessage): void {
+    if (!this._spans) return;
+    const span = this.tracer.startSpan(
+      'dsql.connect',
+      {
+        kind: SpanKind.CLIENT,
+        attributes: { 'server.address': m.endpoint, 'server.port': m.port, 'cloud.region': m.region, 'db.user': m.user, 'dsql.connect.attempt_id': m.attemptId },
+      },
+      context.active(),
+    );
+    this._connectSpans?.set(m.attemptId, span);
+  }
+
+  private _rateLimitWait(m: DsqlConnectRateLimitWaitMessage): void {
+    this._m.connectRateLimitWait.record(m.waitMs / 1000, endpointAttributes(m));
+    this._connectSpans?.get(m.attemptId)?.addEvent('dsql.connect.rate_limit_wait', { 'dsql.wait_ms': m.waitMs });
+  }
+
+  private _connectEnd(m: DsqlConnectEndMessage): void {
+    const attributes: Attributes = { ...endpointAttributes(m), outcome: m.outcome };
+    if (m.reason !== undefined) attributes.reason = m.reason;
+    this._m.connectAttempts.add(1, attributes);
+    if (m.outcome === 'ok') this._m.connectionCreateTime.record(m.durationMs / 1000, { ...endpointAttributes(m), 'db.client.connection.pool.name': m.endpoint });
+    const span = this._connectSpans?.get(m.attemptId);
+    if (span === undefined) return;
+    this._connectSpans?.delete(m.attemptId);
+    span.setAttributes({ 'dsql.connect.outcome': m.outcome, 'dsql.connect.rate_limit_wait_ms': m.rateLimitWaitMs });
+    if (m.connectionId !== undefined) span.setAttribute('dsql.connection.id', m.connectionId);
+    if (m.outcome !== 'ok') {
+      if (m.reason !== undefined) span.setAttribute('dsql.connect.reason', m.reason);
+      if (m.sqlstate !== undefined) span.setAttribute('db.response.status_code', m.sqlstate);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: m.outcome });
+    }
+    span.end();
+  }
+
+  private _connectionClosed(m: DsqlConnectionClosedMessage): void {
+    this._m.connectionClosed.add(1, { ...endpointAttributes(m), reason: m.reason });
+  }
+
+  private _tokenSigned(m: DsqlTokenSignedMessage): void {
+    this._m.tokenSignings.add(1, { endpoint: m.endpoint, region: m.region, outcome: m.outcome });
+  }
+
+  private _tokenStaleServed(m: DsqlTokenStaleServedMessage): void {
+    this._m.tokenStaleServed.add(1, { endpoint: m.endpoint, region: m.region });
+  }
+
+  private _credentialsResolved(m: DsqlCredentialsResolvedMessage): void {
+    const attributes: Attributes = { source: m.sourceKind, outcome: m.outcome };
+    if (m.region !== undefined) attributes.region = m.region;
+    this._m.credentialResolutions.add(1, attributes);
+  }
+
+  private _transactionStart(m: DsqlTransactionStartMessage): void {
+    if (!this._spans) return;
+    // Published synchronously inside the caller's transaction() call: the active context is the caller's.
+    this._transactionSpans?.set(m.transactionId, this.tracer.startSpan('dsql.transaction', { kind: SpanKind.CLIENT }, context.active()));
+  }
+
+  private _transactionAttempt(m: DsqlTransactionAttemptMessage): void {
+    this._m.transactionAttempts.add(1, { outcome: m.outcome });
+    if (m.outcome === 'occ_conflict') this._m.occConflicts.add(1);
+    if (m.outcome === 'commit_unknown') this._m.commitUnknown.add(1);
+    const attributes: Attributes = { 'dsql.transaction.attempt': m.attempt, 'dsql.transaction.outcome': m.outcome, 'dsql.duration_ms': m.durationMs };
+    if (m.sqlstate !== undefined) attributes['db.response.status_code'] = m.sqlstate;
+    this._transactionSpans?.get(m.transactionId)?.addEvent('dsql.transaction.attempt', attributes);
+  }
+
+  private _transactionEnd(m: DsqlTransactionEndMessage): void {
+    const span = this._transactionSpans?.get(m.transactionId);
+    if (span === undefined) return;
+    this._transactionSpans?.delete(m.transactionId);
+    span.setAttributes({ 'dsql.transaction.attempts': m.attempts, 'dsql.transaction.outcome': m.outcome });
+    if (m.outcome !== 'committed') span.setStatus({ code: SpanStatusCode.ERROR, message: m.outcome });
+    span.end();
+  }
+}
+

@@ -1,0 +1,67 @@
+/**
+ * The metrics of `DsqlInstrumentation`: names, units and descriptions in one place (the
+ * package README lists the same table). Counters count diagnostics events of @dsql/core one
+ * for one, so a metric and the event stream never disagree.
+ */
+import type { Counter, Histogram, Meter } from '@opentelemetry/api';
+
+/**
+ * Metric names, as exported.
+ *
+ * @example
+ * const points = resourceMetrics.scopeMetrics[0].metrics.find((m) => m.descriptor.name === DSQL_METRICS.occConflicts);
+ */
+export const DSQL_METRICS = Object.freeze({
+  /** Histogram, seconds: time to open a connection (rate-limit wait, TLS, authentication), successful attempts. OpenTelemetry DB semantic conventions. */
+  connectionCreateTime: 'db.client.connection.create_time',
+  /** Counter: connection attempts, attribute `outcome` (`ok`, `refused`, `rate_limited`, `timeout`, `error`) and `reason`. */
+  connectAttempts: 'dsql.client.connect.attempts',
+  /** Histogram, seconds: time attempts waited for the process's connection rate limiter (only attempts that waited). */
+  connectRateLimitWait: 'dsql.client.connect.rate_limit_wait',
+  /** Counter: tokens signed, attribute `outcome`. */
+  tokenSignings: 'dsql.client.token.signings',
+  /** Counter: tokens served past their refresh point while the credential source failed. */
+  tokenStaleServed: 'dsql.client.token.stale_served',
+  /** Counter: calls to the credential source, attributes `outcome` and `source` (`static`, `provider`, `profile`, `default_chain`). */
+  credentialResolutions: 'dsql.client.credentials.resolutions',
+  /** Counter: transaction attempts, attribute `outcome` (`committed`, `occ_conflict`, `transient`, `commit_unknown`, `error`). */
+  transactionAttempts: 'dsql.client.transaction.attempts',
+  /** Counter: OCC conflicts absorbed or returned (transaction attempts that ended in 40001). */
+  occConflicts: 'dsql.client.occ.conflicts',
+  /** Counter: transactions whose COMMIT outcome is unknown (`CommitOutcomeUnknownError`). */
+  commitUnknown: 'dsql.client.commit.unknown',
+  /** Counter: connections closed, attribute `reason` (`lifetime`, `idle`, `server_closed`, `error`, `client`). */
+  connectionClosed: 'dsql.client.connection.closed',
+} as const);
+
+/** The instruments, created from one meter. @internal */
+export interface Instruments {
+  connectionCreateTime: Histogram;
+  connectAttempts: Counter;
+  connectRateLimitWait: Histogram;
+  tokenSignings: Counter;
+  tokenStaleServed: Counter;
+  credentialResolutions: Counter;
+  transactionAttempts: Counter;
+  occConflicts: Counter;
+  commitUnknown: Counter;
+  connectionClosed: Counter;
+}
+
+/** Creates the instruments on `meter`. @internal */
+export function createInstruments(meter: Meter): Instruments {
+  const seconds = { unit: 's' };
+  const count = (name: string, description: string, unit = '{event}'): Counter => meter.createCounter(name, { description, unit });
+  return {
+    connectionCreateTime: meter.createHistogram(DSQL_METRICS.connectionCreateTime, { ...seconds, description: 'The time it took to create a new connection.' }),
+    connectAttempts: count(DSQL_METRICS.connectAttempts, 'Connection attempts to Aurora DSQL, by outcome.', '{attempt}'),
+    connectRateLimitWait: meter.createHistogram(DSQL_METRICS.connectRateLimitWait, { ...seconds, description: 'Time connection attempts waited for the connection rate limiter.' }),
+    tokenSignings: count(DSQL_METRICS.tokenSignings, 'IAM authentication tokens signed.', '{token}'),
+    tokenStaleServed: count(DSQL_METRICS.tokenStaleServed, 'Tokens served past their refresh point while the credential source failed.', '{token}'),
+    credentialResolutions: count(DSQL_METRICS.credentialResolutions, 'Calls to the AWS credential source.', '{call}'),
+    transactionAttempts: count(DSQL_METRICS.transactionAttempts, 'Transaction attempts, by outcome.', '{attempt}'),
+    occConflicts: count(DSQL_METRICS.occConflicts, 'Optimistic concurrency conflicts (SQLSTATE 40001).', '{conflict}'),
+    commitUnknown: count(DSQL_METRICS.commitUnknown, 'Transactions whose COMMIT outcome is unknown.', '{transaction}'),
+    connectionClosed: count(DSQL_METRICS.connectionClosed, 'Connections closed, by reason.', '{connection}'),
+  };
+}

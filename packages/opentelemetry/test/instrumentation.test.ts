@@ -1,0 +1,91 @@
+import { readFileSync } from 'node:fs';
+import { channel } from 'node:diagnostics_channel';
+import { context, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { DSQL_CHANNELS, runTransaction, type TransactionDriver } from '@dsql/core';
+import { DsqlInstrumentation, DSQL_METRICS, VERSION } from '../src/index.js';
+import { Observed } from './support/otel.js';
+
+const occ = (): Error => Object.assign(new Error('change conflicts with another transaction, please retry: (OC000)'), { code: '40001' });
+
+/** A driver that answers COMMIT from a script: stands in for a database; the instrumentation is under test. */
+function driver(commits: Array<Error | string>): TransactionDriver<number> {
+  return {
+    connect: async () => 1,
+    begin: async () => {},
+    commit: async () => {
+      const next = commits.shift() ?? 'COMMIT';
+      if (next instanceof Error) throw next;
+      return next;
+    },
+    rollback: async () => {},
+    release: async () => {},
+  };
+}
+const fast = { baseDelayMs: 0, maxDelayMs: 0 };
+
+describe('DsqlInstrumentation', () => {
+  test('VERSION matches package.json; the scope is @dsql/opentelemetry', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(VERSION).toBe(pkg.version);
+    const instrumentation = new DsqlInstrumentation({ enabled: false });
+    expect(instrumentation.instrumentationName).toBe('@dsql/opentelemetry');
+    expect(instrumentation.instrumentationVersion).toBe(VERSION);
+  });
+
+  test('subscribes while enabled, once however often enabled; disable unsubscribes', async () => {
+    const observed = new Observed();
+    try {
+      expect(channel(DSQL_CHANNELS.transactionAttempt).hasSubscribers).toBe(true);
+      observed.instrumentation.enable(); // registerInstrumentations already enabled it
+      await runTransaction(driver([occ()]), async () => 1, fast);
+      expect(await observed.by(DSQL_METRICS.transactionAttempts, 'outcome')).toEqual({ occ_conflict: 1, committed: 1 });
+      expect(observed.spans('dsql.transaction')).toHaveLength(1);
+      observed.instrumentation.disable();
+      await runTransaction(driver([]), async () => 1, fast);
+      expect(await observed.by(DSQL_METRICS.transactionAttempts, 'outcome')).toEqual({ occ_conflict: 1, committed: 1 });
+      expect(channel(DSQL_CHANNELS.transactionAttempt).hasSubscribers).toBe(false);
+    } finally {
+      await observed.stop();
+    }
+  });
+
+  test('{ enabled: false } subscribes to nothing until enable()', () => {
+    const instrumentation = new DsqlInstrumentation({ enabled: false });
+    expect(channel(DSQL_CHANNELS.connectEnd).hasSubscribers).toBe(false);
+    instrumentation.enable();
+    expect(channel(DSQL_CHANNELS.connectEnd).hasSubscribers).toBe(true);
+    instrumentation.disable();
+    expect(channel(DSQL_CHANNELS.connectEnd).hasSubscribers).toBe(false);
+  });
+
+  test('{ spans: false } records metrics only', async () => {
+    const observed = new Observed();
+    try {
+      observed.instrumentation.setConfig({ spans: false });
+      await runTransaction(driver([]), async () => 1, fast);
+      expect(await observed.by(DSQL_METRICS.transactionAttempts, 'outcome')).toEqual({ committed: 1 });
+      expect(observed.spans()).toEqual([]);
+    } finally {
+      await observed.stop();
+    }
+  });
+
+  test('a transaction span is a child of the span active when transaction() was called', async () => {
+    const observed = new Observed();
+    try {
+      // What NodeSDK installs: without a context manager there is no active span to be a child of.
+      const contextManager = new AsyncLocalStorageContextManager().enable();
+      context.setGlobalContextManager(contextManager);
+      const tracer = observed.tracerProvider.getTracer('app');
+      const parent = tracer.startSpan('request');
+      await context.with(trace.setSpan(context.active(), parent), () => runTransaction(driver([]), async () => 1, fast));
+      parent.end();
+      const [tx] = observed.spans('dsql.transaction');
+      expect(tx!.parentSpanContext?.spanId).toBe(parent.spanContext().spanId);
+      context.disable();
+    } finally {
+      await observed.stop();
+    }
+  });
+});
