@@ -161,8 +161,10 @@ export class NetworkLink {
   }
 
   private reset(r: Relay): void {
-    this.resets++;
-    r.client.resetAndDestroy();
+    if (!r.client.destroyed) {
+      this.resets++;
+      r.client.resetAndDestroy();
+    }
     this.end(r);
   }
 
