@@ -1,7 +1,10 @@
-import { connectWithRetry, type DsqlSession, type RetryInfo } from '@dsql/core';
+import { connectWithRetry, type DsqlEndpointSession, type DsqlSession, type RetryInfo } from '@dsql/core';
 import type { Session, SessionOpener } from './dsql-socket.js';
 import { startupHandshake } from './handshake.js';
 import { dialTls } from './tls-dial.js';
+
+/** The Terminate message ('X', length 4): ends a probe's session politely. */
+const TERMINATE = Buffer.from([0x58, 0, 0, 0, 4]);
 
 /**
  * Counters of the connections opened for one `sql` instance.
@@ -31,10 +34,11 @@ export interface ConnectCounters {
 /** What a {@link sessionOpener} needs. */
 export interface SessionOpenerOptions {
   /**
-   * Core's session: where to dial and TLS, the IAM token (asked for only when the server wants a
-   * password), the endpoint's rate limiter, and the explanation of a refused connection.
+   * Core's session: its router says which endpoint each attempt goes to; the endpoint gives
+   * where to dial and TLS, the IAM token for that endpoint (asked for only when the server wants
+   * a password), its rate limiter, and the explanation of a refused connection.
    */
-  session: Pick<DsqlSession, 'dial' | 'tls' | 'tokens' | 'limiter' | 'describeConnectError' | 'probeConnectAttempt' | 'closeReason'>;
+  session: Pick<DsqlSession, 'router' | 'closeReason'>;
   /** TCP keep-alive, in seconds (Postgres.js's `keep_alive`). */
   keepAliveSeconds?: number | undefined;
   /** No new attempt starts after this many milliseconds. */
@@ -57,39 +61,69 @@ export interface SessionOpenerOptions {
  */
 export function sessionOpener(options: SessionOpenerOptions): SessionOpener {
   const { counters, session } = options;
-  const dial = (signal: AbortSignal) => dialTls({ dial: session.dial, tls: session.tls, keepAliveSeconds: options.keepAliveSeconds }, signal);
-  const password = (): Promise<string> => session.tokens.getToken();
-  const attempt = async (startup: Buffer, signal: AbortSignal): Promise<Session> => {
-    counters.attempts++;
-    // Core's diagnostics probe: the limiter wait, the outcome, and (through the DsqlSocket) the close.
-    const probe = session.probeConnectAttempt();
-    if (session.limiter) {
-      probe.waitingForLimiter();
+  const { router } = session;
+  const dial = (endpoint: DsqlEndpointSession, signal: AbortSignal) =>
+    dialTls({ dial: endpoint.dial, tls: endpoint.tls, keepAliveSeconds: options.keepAliveSeconds }, signal);
+  /**
+   * One attempt on `endpoint`: its limiter, its address and TLS identity, its token. Reported to
+   * core's diagnostics (the limiter wait, the outcome, and through the DsqlSocket the close) when
+   * `diagnostics` is on; a failover probe's connection is not one of the application's.
+   */
+  const open = async (endpoint: DsqlEndpointSession, startup: Buffer, signal: AbortSignal, diagnostics: boolean): Promise<Session> => {
+    const probe = diagnostics ? endpoint.probeConnectAttempt() : undefined;
+    if (endpoint.limiter) {
+      probe?.waitingForLimiter();
       try {
-        await session.limiter.acquire({ signal });
+        await endpoint.limiter.acquire({ signal });
       } catch (err) {
-        probe.failed(err);
+        probe?.failed(err);
         throw err;
       }
-      probe.admitted();
+      probe?.admitted();
     }
     let socket: Awaited<ReturnType<typeof dial>> | undefined;
     try {
-      socket = await dial(signal);
-      const greeting = await startupHandshake(socket, startup, password, signal);
+      socket = await dial(endpoint, signal);
+      const greeting = await startupHandshake(socket, startup, () => endpoint.tokens.getToken(), signal);
       // Every admitted attempt's outcome goes back to the limiter (an adaptive one backs off on 53400).
-      session.limiter?.observe();
-      const connection = probe.succeeded();
+      endpoint.limiter?.observe();
+      const connection = probe?.succeeded();
       return connection ? { socket, greeting, connection, closeReason: session.closeReason } : { socket, greeting };
     } catch (err) {
       socket?.destroy();
-      session.limiter?.observe(err);
-      probe.failed(err);
+      endpoint.limiter?.observe(err);
+      probe?.failed(err);
+      throw err;
+    }
+  };
+  /** The driver's startup message: the same for every endpoint (user, database, parameters). */
+  let lastStartup: Buffer | undefined;
+  // core's failover router probes an unhealthy endpoint with one real session, closed at once.
+  router.useProbe(async (endpoint, signal) => {
+    if (lastStartup === undefined) throw new Error('no startup message to probe with yet');
+    const { socket } = await open(endpoint, lastStartup, signal, false);
+    socket.on('error', () => {}); // a reset after Terminate says nothing: the probe has its answer
+    socket.end(TERMINATE);
+  });
+  let lastEndpoint: DsqlEndpointSession = router.endpoints[0]!;
+  const attempt = async (startup: Buffer, signal: AbortSignal): Promise<Session> => {
+    counters.attempts++;
+    // Each attempt goes where core's router says: after a failure of the endpoint, the next healthy one.
+    const routed = router.attempt();
+    lastEndpoint = routed.endpoint;
+    try {
+      const opened = await open(routed.endpoint, startup, signal, true);
+      routed.succeeded();
+      return opened;
+    } catch (err) {
+      // The caller's abort (connect_timeout, sql.end()) is not the endpoint's failure.
+      if (!signal.aborted) routed.failed(err);
       throw err;
     }
   };
   return {
     async session(startup, signal) {
+      lastStartup = startup;
       try {
         const session = await connectWithRetry(() => attempt(startup, signal), {
           deadlineMs: options.deadlineMs,
@@ -107,17 +141,19 @@ export function sessionOpener(options: SessionOpenerOptions): SessionOpener {
         return session;
       } catch (err) {
         counters.failed++;
-        throw session.describeConnectError(err);
+        throw lastEndpoint.describeConnectError(err);
       }
     },
     async raw(signal) {
-      await session.limiter?.acquire({ signal });
+      // A CancelRequest: to the endpoint new connections go to (where the session to cancel most likely is).
+      const endpoint = router.pick();
+      await endpoint.limiter?.acquire({ signal });
       try {
-        const socket = await dial(signal);
-        session.limiter?.observe();
+        const socket = await dial(endpoint, signal);
+        endpoint.limiter?.observe();
         return socket;
       } catch (err) {
-        session.limiter?.observe(err);
+        endpoint.limiter?.observe(err);
         throw err;
       }
     },
