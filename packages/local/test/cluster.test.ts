@@ -236,4 +236,21 @@ describe('startDsqlLocalCluster stop()', () => {
     expect(await portOpen(b.port)).toBe(false);
     await cluster.stop();
   });
+
+  it("stopping one endpoint leaves the database to the others; the cluster's stop() still stops everything", async () => {
+    const cluster = await startDsqlLocalCluster({ regions: ['ap-south-1', 'ap-south-2'] });
+    try {
+      const [a, b] = cluster.endpoints as [DsqlLocal, DsqlLocal];
+      await a.stop();
+      expect(await portOpen(a.port)).toBe(false);
+      const client = await connectPg(b);
+      try {
+        expect((await client.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+      } finally {
+        await client.end();
+      }
+    } finally {
+      await cluster.stop();
+    }
+  });
 });
