@@ -1,6 +1,10 @@
 import postgres from 'postgres';
 import type { DsqlLocal } from '@dsql/local';
-import { DsqlPool } from '@dsql/pg';
+import { DsqlPool, type DsqlPoolConfig } from '@dsql/pg';
+import { Kysely, sql as kyselySql } from 'kysely';
+import { DsqlDialect, transaction as kyselyTransaction } from '@dsql/kysely';
+import { sql as drizzleSql } from 'drizzle-orm';
+import { drizzle, transaction as drizzleTransaction } from '@dsql/drizzle';
 import { dsql, transaction as postgresTransaction } from '@dsql/postgres';
 import type { RetryOptions } from '@dsql/core';
 
@@ -26,18 +30,25 @@ export interface Adapter {
   open(local: DsqlLocal, options: PoolOptions): Db;
 }
 
+/** A `DsqlPool` with the scenario's options (Kysely and Drizzle run on it too). */
+function dsqlPool(local: DsqlLocal, o: PoolOptions): DsqlPool {
+  const config: DsqlPoolConfig = {
+    ...local.connectionOptions(),
+    max: o.max,
+    ...(o.idleMs !== undefined ? { idleTimeoutMillis: o.idleMs } : {}),
+    ...(o.maxLifetimeSeconds !== undefined ? { maxLifetimeSeconds: o.maxLifetimeSeconds } : {}),
+    ...(o.credentials !== undefined ? { credentials: o.credentials as never } : {}),
+  };
+  const pool = new DsqlPool(config);
+  pool.on('error', () => {}); // a server-closed idle connection is expected here
+  return pool;
+}
+
 export const ADAPTERS: Adapter[] = [
   {
     name: '@dsql/pg',
     open(local, o) {
-      const pool = new DsqlPool({
-        ...local.connectionOptions(),
-        max: o.max,
-        ...(o.idleMs !== undefined ? { idleTimeoutMillis: o.idleMs } : {}),
-        ...(o.maxLifetimeSeconds !== undefined ? { maxLifetimeSeconds: o.maxLifetimeSeconds } : {}),
-        ...(o.credentials !== undefined ? { credentials: o.credentials as never } : {}),
-      });
-      pool.on('error', () => {}); // a server-closed idle connection is expected here
+      const pool = dsqlPool(local, o);
       return {
         query: async (text) => (await pool.query(text)).rows,
         transaction: (fn, retry) => pool.transaction(async (tx) => fn((text) => tx.query(text)), retry),
@@ -59,6 +70,32 @@ export const ADAPTERS: Adapter[] = [
         query: async (text) => [...(await sql.unsafe(text))] as Array<Record<string, unknown>>,
         transaction: async (fn, retry) => void (await postgresTransaction(sql, async (tx) => fn((text) => tx.unsafe(text)), retry)),
         end: () => sql.end({ timeout: 5 }),
+      };
+    },
+  },
+  {
+    name: '@dsql/kysely',
+    open(local, o) {
+      const db = new Kysely<Record<string, never>>({ dialect: new DsqlDialect({ pool: dsqlPool(local, o) }) });
+      return {
+        query: async (text) => (await kyselySql.raw<Record<string, unknown>>(text).execute(db)).rows,
+        transaction: async (fn, retry) => void (await kyselyTransaction(db, async (trx) => fn((text) => kyselySql.raw(text).execute(trx)), retry)),
+        end: () => db.destroy(),
+      };
+    },
+  },
+  {
+    name: '@dsql/drizzle',
+    open(local, o) {
+      const pool = dsqlPool(local, o);
+      const db = drizzle({ client: pool });
+      // This package's drizzle-orm and @dsql/drizzle's are one version resolved under two peer
+      // sets (optional @opentelemetry/api): the same runtime classes, distinct declarations.
+      const raw = (text: string): never => drizzleSql.raw(text) as never;
+      return {
+        query: async (text) => (await db.execute<Record<string, unknown>>(raw(text))).rows,
+        transaction: async (fn, retry) => void (await drizzleTransaction(db, async (tx) => fn((text) => tx.execute(raw(text))), retry)),
+        end: () => pool.end(),
       };
     },
   },
