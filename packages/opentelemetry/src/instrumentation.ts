@@ -3,6 +3,9 @@ import { context, SpanKind, SpanStatusCode, type Attributes, type Span } from '@
 import { InstrumentationBase, type InstrumentationConfig } from '@opentelemetry/instrumentation';
 import {
   DSQL_CHANNELS,
+  DSQL_FAILOVER_CHANNELS,
+  type DsqlEndpointUnhealthyMessage,
+  type DsqlFailoverMessage,
   type DsqlConnectEndMessage,
   type DsqlConnectRateLimitWaitMessage,
   type DsqlConnectStartMessage,
@@ -102,6 +105,9 @@ export class DsqlInstrumentation extends InstrumentationBase<DsqlInstrumentation
       [DSQL_CHANNELS.transactionStart, (m) => this._transactionStart(m as DsqlTransactionStartMessage)],
       [DSQL_CHANNELS.transactionAttempt, (m) => this._transactionAttempt(m as DsqlTransactionAttemptMessage)],
       [DSQL_CHANNELS.transactionEnd, (m) => this._transactionEnd(m as DsqlTransactionEndMessage)],
+      [DSQL_FAILOVER_CHANNELS.failover, (m) => this._failover('failover', m as DsqlFailoverMessage)],
+      [DSQL_FAILOVER_CHANNELS.failback, (m) => this._failover('failback', m as DsqlFailoverMessage)],
+      [DSQL_FAILOVER_CHANNELS.endpointUnhealthy, (m) => this._endpointUnhealthy(m as DsqlEndpointUnhealthyMessage)],
     ]);
     for (const [name, listener] of listeners) subscribe(name, listener);
     this._listeners = listeners;
@@ -184,6 +190,14 @@ export class DsqlInstrumentation extends InstrumentationBase<DsqlInstrumentation
     const attributes: Attributes = { source: m.sourceKind, outcome: m.outcome };
     if (m.region !== undefined) attributes.region = m.region;
     this._m.credentialResolutions.add(1, attributes);
+  }
+
+  private _failover(direction: 'failover' | 'failback', m: DsqlFailoverMessage): void {
+    this._m.failovers.add(1, { direction, from_region: m.from.region, to_region: m.to.region, endpoint: m.to.endpoint, region: m.to.region, reason: m.reason });
+  }
+
+  private _endpointUnhealthy(m: DsqlEndpointUnhealthyMessage): void {
+    this._m.endpointUnhealthy.add(1, { endpoint: m.endpoint, region: m.region, reason: m.reason });
   }
 
   private _transactionStart(m: DsqlTransactionStartMessage): void {

@@ -32,6 +32,10 @@ export const DSQL_METRICS = Object.freeze({
   commitUnknown: 'dsql.client.commit.unknown',
   /** Counter: connections closed, attribute `reason` (`lifetime`, `idle`, `server_closed`, `error`, `client`). */
   connectionClosed: 'dsql.client.connection.closed',
+  /** Counter: new connections moving to another Regional endpoint, attribute `direction` (`failover`, `failback`), `from_region`, `to_region`, `reason`. */
+  failovers: 'dsql.client.failovers',
+  /** Counter: Regional endpoints marked unhealthy, attribute `reason`. */
+  endpointUnhealthy: 'dsql.client.endpoint.unhealthy',
 } as const);
 
 /** The instruments, created from one meter. @internal */
@@ -46,6 +50,8 @@ export interface Instruments {
   occConflicts: Counter;
   commitUnknown: Counter;
   connectionClosed: Counter;
+  failovers: Counter;
+  endpointUnhealthy: Counter;
 }
 
 /** Creates the instruments on `meter`. @internal */
@@ -63,5 +69,7 @@ export function createInstruments(meter: Meter): Instruments {
     occConflicts: count(DSQL_METRICS.occConflicts, 'Optimistic concurrency conflicts (SQLSTATE 40001).', '{conflict}'),
     commitUnknown: count(DSQL_METRICS.commitUnknown, 'Transactions whose COMMIT outcome is unknown.', '{transaction}'),
     connectionClosed: count(DSQL_METRICS.connectionClosed, 'Connections closed, by reason.', '{connection}'),
+    failovers: count(DSQL_METRICS.failovers, 'New connections moved to another Regional endpoint (failover) or back (failback).', '{event}'),
+    endpointUnhealthy: count(DSQL_METRICS.endpointUnhealthy, 'Regional endpoints marked unhealthy.', '{event}'),
   };
 }

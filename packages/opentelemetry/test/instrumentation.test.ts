@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { channel } from 'node:diagnostics_channel';
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { DSQL_CHANNELS, runTransaction, type TransactionDriver } from '@dsql/core';
+import { DSQL_CHANNELS, DSQL_FAILOVER_CHANNELS, runTransaction, type TransactionDriver } from '@dsql/core';
 import { DsqlInstrumentation, DSQL_METRICS, VERSION } from '../src/index.js';
 import { Observed } from './support/otel.js';
 
@@ -66,6 +66,23 @@ describe('DsqlInstrumentation', () => {
       await runTransaction(driver([]), async () => 1, fast);
       expect(await observed.by(DSQL_METRICS.transactionAttempts, 'outcome')).toEqual({ committed: 1 });
       expect(observed.spans()).toEqual([]);
+    } finally {
+      await observed.stop();
+    }
+  });
+
+  test("failover and failback (core's failover router's events) are counted with both Regions", async () => {
+    const observed = new Observed();
+    try {
+      const east1 = { endpoint: 'aaaaaaaaaaaaaaaaaaaaaaaaaa.dsql.us-east-1.on.aws', region: 'us-east-1', port: 5432, index: 0 };
+      const east2 = { endpoint: 'aaaaaaaaaaaaaaaaaaaaaaaaaa.dsql.us-east-2.on.aws', region: 'us-east-2', port: 5432, index: 1 };
+      // Published on the real channels, as core's router does (its own tests cover when it does).
+      channel(DSQL_FAILOVER_CHANNELS.endpointUnhealthy).publish({ ...east1, reason: 'transient', sqlstate: undefined, failures: 3, nextProbeMs: 500 });
+      channel(DSQL_FAILOVER_CHANNELS.failover).publish({ from: east1, to: east2, reason: 'transient' });
+      channel(DSQL_FAILOVER_CHANNELS.failback).publish({ from: east2, to: east1, reason: 'healthy' });
+      expect(await observed.by(DSQL_METRICS.failovers, 'direction')).toEqual({ failover: 1, failback: 1 });
+      expect(await observed.by(DSQL_METRICS.failovers, 'to_region')).toEqual({ 'us-east-2': 1, 'us-east-1': 1 });
+      expect(await observed.by(DSQL_METRICS.endpointUnhealthy, 'region')).toEqual({ 'us-east-1': 1 });
     } finally {
       await observed.stop();
     }
