@@ -4,6 +4,7 @@ import type { ResolvedConnectRateLimit } from '../connect/rate-limiter.js';
 import type { SslMode, UserTlsOptions } from '../connect/tls.js';
 import type { ResolvedRetryOptions, RetryOptions } from '../retry.js';
 import type { EndpointKind } from './endpoint.js';
+import type { DsqlLogger } from '../diagnostics/logger.js';
 
 // The shapes on both sides of resolveConfig (config.ts): what users pass, what adapters get.
 
@@ -87,6 +88,12 @@ export interface DsqlConnectionOptions {
   endpointSelection?: EndpointSelection;
   /** With `endpoints`: the backoff of the probe that restores an unhealthy endpoint. */
   endpointProbe?: EndpointProbeOptions;
+  /**
+   * A pino-style logger (`debug`, `info`, `warn`, `error` methods taking `(fields, message)`), told
+   * what the library decides on its own: failed connection attempts, retried transactions,
+   * recycled and server-closed connections. Only names, numbers and error kinds are logged.
+   */
+  logger?: DsqlLogger;
 }
 
 /**

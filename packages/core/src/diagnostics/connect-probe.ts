@@ -5,8 +5,9 @@
  * failed, the socket closed); the payloads, outcomes and close reasons are decided here, once.
  * Free when nobody listens: without subscribers a probe is a shared object whose methods do nothing.
  */
-import { channels, monotonicMs, type DsqlConnectionCloseReason, type DsqlEndpointFields } from './channels.js';
+import { channels, monotonicMs, type DsqlConnectOutcome, type DsqlConnectionCloseReason, type DsqlEndpointFields } from './channels.js';
 import { connectOutcome } from './outcomes.js';
+import { logConnectFailure, logConnectionClosed, type DsqlLogger } from './logger.js';
 
 /**
  * One open connection, as its adapter reports it.
@@ -61,26 +62,27 @@ function listened(): boolean {
 }
 
 /**
- * A probe for one connection attempt to `where`; publishes `dsql:connect:start` at once.
- * Adapters get it from their session (`session.probeConnectAttempt()`).
+ * A probe for one connection attempt to `where`; publishes `dsql:connect:start` at once. With a
+ * `logger` (the session's `logger` option) it also logs a failed attempt and the connection's
+ * close, subscribers or not. Adapters get it from their session (`session.probeConnectAttempt()`).
  *
  * @example
  * const probe = probeConnectAttempt({ endpoint: config.host, region: config.region, port: config.port, user: config.user });
  */
-export function probeConnectAttempt(where: DsqlEndpointFields): ConnectAttemptProbe {
-  if (!listened()) return NOOP_ATTEMPT;
+export function probeConnectAttempt(where: DsqlEndpointFields, logger?: DsqlLogger): ConnectAttemptProbe {
+  if (logger === undefined && !listened()) return NOOP_ATTEMPT;
   const attemptId = ++attemptIds;
   const started = monotonicMs();
   let waitStarted: number | undefined;
   let waitMs = 0;
   let ended = false;
   if (channels.connectStart.hasSubscribers) channels.connectStart.publish({ ...where, attemptId });
-  const end = (fields: { outcome: string; reason: string | undefined; sqlstate: string | undefined; connectionId: number | undefined }): void => {
+  const end = (fields: { outcome: DsqlConnectOutcome; reason: string | undefined; sqlstate: string | undefined; connectionId: number | undefined }): void => {
     if (ended) return;
     ended = true;
-    if (channels.connectEnd.hasSubscribers) {
-      channels.connectEnd.publish({ ...where, attemptId, ...fields, durationMs: monotonicMs() - started, rateLimitWaitMs: waitMs });
-    }
+    const message = { ...where, attemptId, ...fields, durationMs: monotonicMs() - started, rateLimitWaitMs: waitMs };
+    if (channels.connectEnd.hasSubscribers) channels.connectEnd.publish(message);
+    if (logger !== undefined && fields.outcome !== 'ok') logConnectFailure(logger, message);
   };
   return {
     waitingForLimiter: () => void (waitStarted = monotonicMs()),
@@ -100,7 +102,9 @@ export function probeConnectAttempt(where: DsqlEndpointFields): ConnectAttemptPr
         closed: (reason) => {
           if (closed) return;
           closed = true;
-          if (channels.connectionClosed.hasSubscribers) channels.connectionClosed.publish({ ...where, connectionId, reason, ageMs: monotonicMs() - opened });
+          const message = { ...where, connectionId, reason, ageMs: monotonicMs() - opened };
+          if (channels.connectionClosed.hasSubscribers) channels.connectionClosed.publish(message);
+          if (logger !== undefined) logConnectionClosed(logger, message);
         },
       };
     },

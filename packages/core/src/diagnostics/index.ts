@@ -21,3 +21,4 @@ export {
 } from './channels.js';
 export { probeConnectAttempt, connectionCloseReason, type ConnectAttemptProbe, type ConnectionProbe } from './connect-probe.js';
 export { connectOutcome, transactionOutcome } from './outcomes.js';
+export { resolveLogger, type DsqlLogger } from './logger.js';

@@ -10,6 +10,7 @@ import { connectRateLimiterFor } from '../connect/rate-limiter-for.js';
 import type { ConnectRateLimiter } from '../connect/rate-limiter.js';
 import { tlsOptions } from '../connect/tls.js';
 import { probeConnectAttempt, type ConnectAttemptProbe } from '../diagnostics/connect-probe.js';
+import type { DsqlLogger } from '../diagnostics/logger.js';
 import { classifyInPlace } from '../errors/funnel.js';
 import type { DsqlEndpointRef } from './events.js';
 
@@ -67,7 +68,7 @@ export interface DsqlEndpointSession {
  * @example
  * const endpoint = endpointSession(resolveConfig({ host }), 0);
  */
-export function endpointSession(config: DsqlConfig, index: number): DsqlEndpointSession {
+export function endpointSession(config: DsqlConfig, index: number, logger?: DsqlLogger): DsqlEndpointSession {
   // What every diagnostics message of this endpoint's connections names (no credentials).
   const where = Object.freeze({ endpoint: config.host, region: config.region, port: config.port, user: config.user });
   return Object.freeze({
@@ -86,6 +87,6 @@ export function endpointSession(config: DsqlConfig, index: number): DsqlEndpoint
     limiter: connectRateLimiterFor(config),
     // Through the error funnel: a refused connection carries err.dsql, its hint for this connection.
     describeConnectError: (err: unknown) => classifyInPlace(describeConnectError(err, config), config),
-    probeConnectAttempt: () => probeConnectAttempt(where),
+    probeConnectAttempt: () => probeConnectAttempt(where, logger),
   });
 }

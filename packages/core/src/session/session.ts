@@ -9,6 +9,7 @@ import { describeValue } from '../errors/redact.js';
 import type { ResolvedRetryOptions } from '../retry.js';
 import { connectionCloseReason, type ConnectAttemptProbe } from '../diagnostics/connect-probe.js';
 import type { DsqlConnectionCloseReason } from '../diagnostics/channels.js';
+import { resolveLogger, retryWithLogging, type DsqlLogger } from '../diagnostics/logger.js';
 import { endpointSession, type DsqlDialTarget, type DsqlEndpointSession } from '../failover/endpoint-session.js';
 import { EndpointRouter } from '../failover/endpoint-router.js';
 import { DEFAULT_ENDPOINT_PROBE, resolveEndpoints } from '../failover/resolve-endpoints.js';
@@ -97,8 +98,10 @@ export interface DsqlSession {
   readonly lifetime: DsqlLifetimePolicy;
   /** Time allowed for opening a connection, retries included. */
   readonly connectDeadlineMs: number;
-  /** The resolved default OCC retry of transactions, or `false`. */
+  /** The resolved default OCC retry of transactions, or `false` (each retry logged when a `logger` is set). */
   readonly retry: ResolvedRetryOptions | false;
+  /** The `logger` option, validated. */
+  readonly logger: DsqlLogger | undefined;
   /**
    * Whether the options set `retry` themselves (not the default). A driver method that retries
    * only when asked, such as Postgres.js's `sql.begin`, reads this.
@@ -173,7 +176,8 @@ export function createDsqlSession(
 ): DsqlSession {
   const listed = resolveEndpoints(input, overrides, env);
   const configs = listed?.configs ?? [resolveConfig(input, overrides, env)];
-  const endpoints = Object.freeze(configs.map((c, i) => endpointSession(c, i)));
+  const logger = resolveLogger(pick('logger', input, overrides));
+  const endpoints = Object.freeze(configs.map((c, i) => endpointSession(c, i, logger)));
   const preferred = endpoints[0]!;
   const config = preferred.config;
   const detectNestedTransactions = resolveDetectNestedTransactions(pick('detectNestedTransactions', input, overrides));
@@ -187,7 +191,8 @@ export function createDsqlSession(
     limiter: preferred.limiter,
     lifetime,
     connectDeadlineMs,
-    retry: config.retry,
+    retry: retryWithLogging(config.retry, logger),
+    logger,
     retryRequested: pick('retry', input, overrides) !== undefined,
     detectNestedTransactions,
     describeConnectError: preferred.describeConnectError,
