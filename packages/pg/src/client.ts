@@ -10,14 +10,16 @@ import {
   isOccError,
   runTransaction,
   type ConnectionProbe,
+  type DsqlEndpointSession,
   type NestedTransactionGuard,
+  type RoutedAttempt,
   type TransactionDriver,
   type TransactionRetryPolicy,
 } from '@dsql/core';
 import { describeConnectFailure } from './describe.js';
-import { prepareConfig, PREPARED, type DsqlClientConfig, type PreparedDsql } from './config.js';
+import { prepareConfig, PREPARED, routeConnection, type DsqlClientConfig, type PreparedDsql } from './config.js';
 import { connectRetrying } from './connect-retry.js';
-import { forgetPassword, resetConnection } from './pg-client-private-state.js';
+import { forgetPassword, resetConnection, type ConnectionSeed } from './pg-client-private-state.js';
 import { nestedTransactionGuard, transactionSteps } from './transaction-steps.js';
 import { assertNoSavepoint } from './savepoint-guard.js';
 import { emitErrorSafely } from './unhandled-error.js';
@@ -103,6 +105,8 @@ export class DsqlClient extends PgClient {
   #inTransaction = false;
   /** The error that reported the connection's loss (pg has then stopped taking queries). */
   #lost: Error | undefined;
+  /** The endpoint this client's connection goes to (core's failover router chose it), and where its outcome is reported. */
+  readonly #attempt: RoutedAttempt<DsqlEndpointSession>;
   /** The password function pg replaces by the token it returned (see forgetPassword). */
   readonly #password: unknown;
   /** The nested-transaction check, scoped by the pool (or this standalone client): see `PreparedDsql.scopeOwner`. */
@@ -120,9 +124,14 @@ export class DsqlClient extends PgClient {
   constructor(urlOrConfig?: string | DsqlClientConfig, overrides?: DsqlClientConfig) {
     const pooled = typeof urlOrConfig === 'object' && urlOrConfig !== null && PREPARED in urlOrConfig;
     const prepared = prepareConfig(urlOrConfig, overrides);
-    super(prepared.pg);
-    this.#password = prepared.pg.password;
+    // One client is one connection: core's router says which endpoint it goes to.
+    const routed = routeConnection(prepared);
+    super(routed.pg);
+    this.#password = routed.pg.password;
+    this.#attempt = routed.attempt;
     this.#dsql = prepared.dsql;
+    // A standalone client retries a refused connect on this object (resetConnection), to the same endpoint.
+    if (!pooled) this.#dsql.seed.stream = routed.pg.stream as ConnectionSeed['stream'];
     // A pool's clients share the pool's scope owner (the pool); a standalone client is its own.
     this.#dsql.scopeOwner ??= this;
     this.#pooled = pooled;
@@ -188,12 +197,17 @@ export class DsqlClient extends PgClient {
   /** One attempt: the shared connection rate limiter, then pg's own connect; reported to core's diagnostics probe. */
   #connectOnce(cb: (err: Error | undefined) => void): void {
     const session = this.#dsql.session;
-    const limiter = session.limiter;
-    const probe = session.probeConnectAttempt();
+    const attempt = this.#attempt;
+    const limiter = attempt.endpoint.limiter;
+    const probe = attempt.endpoint.probeConnectAttempt();
     const pgConnect = (done: (err: Error | undefined) => void): void =>
       super.connect((err: Error | null | undefined) => {
-        if (err) probe.failed(err);
-        else {
+        if (err) {
+          probe.failed(err);
+          // A failure of the endpoint marks it unhealthy: the pool's next attempt goes elsewhere.
+          attempt.failed(err);
+        } else {
+          attempt.succeeded();
           forgetPassword(this, this.#password);
           const connection = probe.succeeded();
           if (connection) this.#watchClose(connection);

@@ -5,11 +5,14 @@ import {
   resolveRetryOptions,
   sessionCarriedBy,
   type DsqlConnectionOptions,
+  type DsqlEndpointSession,
   type DsqlSession,
+  type RoutedAttempt,
   type RetryOptions,
 } from '@dsql/core';
 import type { ConnectionSeed } from './pg-client-private-state.js';
 import { dialAddress } from './address-socket.js';
+import { probeWith } from './endpoint-probe.js';
 
 /**
  * Options of `DsqlClient`: the shared DSQL options plus every `pg.Client` option.
@@ -70,6 +73,10 @@ export interface PreparedDsql {
   queryRetry: RetryOptions | false;
   /** pg options that shape a connection (to rebuild one after a refused attempt). */
   seed: ConnectionSeed;
+  /** The application's own `password` (replacing the IAM token for every endpoint), if any. */
+  userPassword?: pg.ClientConfig['password'];
+  /** The application's own `stream` (used for every endpoint), if any. */
+  userStream?: pg.ClientConfig['stream'];
   /**
    * What nested-transaction scopes (@dsql/core's `runInTransactionScope`) are keyed by: the
    * `DsqlPool` itself (its clients share this object), or a standalone `DsqlClient` — so an ORM
@@ -87,6 +94,7 @@ const SHARED_KEYS = [
   'host', 'region', 'port', 'user', 'database', 'hostaddr', 'credentials', 'profile', 'tokenDurationSecs',
   'ssl', 'sslmode', 'retry', 'maxLifetimeSeconds', 'connectRateLimit', 'connectionString', 'queryRetry',
   'clusterId', 'admin', 'applicationName', 'applicationNamePrefix', 'options', 'detectNestedTransactions',
+  'endpoints', 'endpointSelection', 'endpointProbe',
 ] as const;
 
 /**
@@ -101,7 +109,29 @@ export function poolSession(options: string | DsqlPoolConfig | undefined): DsqlS
   return createDsqlSession(options, { connectDeadlineMs: typeof timeout === 'number' && timeout > 0 ? timeout : undefined });
 }
 
-type Prepared = { pg: pg.PoolConfig & { [PREPARED]: PreparedDsql }; dsql: PreparedDsql };
+type PgOptions = pg.PoolConfig & { [PREPARED]: PreparedDsql };
+type Prepared = { pg: PgOptions; dsql: PreparedDsql };
+
+/**
+ * The pg options of a connection to `endpoint`: its host and port, its TLS identity, its token
+ * (signed for its host and Region only) and its dial address. The options themselves when the
+ * endpoint is the one they were made for (a single `host`: nothing is copied).
+ *
+ * @example
+ * const options = endpointPgOptions(poolOptions, session.router.pick());
+ */
+export function endpointPgOptions(options: PgOptions, endpoint: DsqlEndpointSession): PgOptions {
+  const dsql = options[PREPARED];
+  if (endpoint === dsql.session.endpoints[0]) return options;
+  return {
+    ...options,
+    host: endpoint.config.host,
+    port: endpoint.config.port,
+    ssl: endpoint.tls,
+    password: dsql.userPassword ?? (() => endpoint.tokens.getToken()),
+    stream: dsql.userStream ?? (endpoint.dial.hostaddr ? dialAddress(endpoint.dial.address) : undefined),
+  } as PgOptions;
+}
 
 /**
  * Turns `DsqlPool`/`DsqlClient` arguments into pg options plus what DSQL needs beside them
@@ -110,7 +140,7 @@ type Prepared = { pg: pg.PoolConfig & { [PREPARED]: PreparedDsql }; dsql: Prepar
  */
 export function prepareConfig(urlOrConfig: string | DsqlPoolConfig | undefined, overrides?: DsqlPoolConfig): Prepared {
   if (typeof urlOrConfig === 'object' && urlOrConfig !== null && PREPARED in urlOrConfig) {
-    return { pg: urlOrConfig as Prepared['pg'], dsql: (urlOrConfig as Prepared['pg'])[PREPARED] };
+    return { pg: urlOrConfig as PgOptions, dsql: (urlOrConfig as PgOptions)[PREPARED] };
   }
   const input: DsqlPoolConfig = typeof urlOrConfig === 'string' ? { connectionString: urlOrConfig } : { ...(urlOrConfig ?? {}) };
   const explicit: DsqlPoolConfig = { ...input, ...(overrides ?? {}) };
@@ -129,6 +159,8 @@ export function prepareConfig(urlOrConfig: string | DsqlPoolConfig | undefined, 
     detectNestedTransactions: session.detectNestedTransactions,
     queryRetry: explicit.queryRetry === undefined || explicit.queryRetry === false ? false : resolveRetryOptions(explicit.queryRetry, 'queryRetry'),
     seed: { stream: undefined, keepAlive: explicit.keepAlive, keepAliveInitialDelayMillis: explicit.keepAliveInitialDelayMillis },
+    ...(explicit.password !== undefined ? { userPassword: explicit.password } : {}),
+    ...(explicit.stream !== undefined ? { userStream: explicit.stream } : {}),
   };
 
   const pgConfig = {
@@ -147,5 +179,20 @@ export function prepareConfig(urlOrConfig: string | DsqlPoolConfig | undefined, 
     [PREPARED]: dsql,
   } as Prepared['pg'];
   dsql.seed.stream = pgConfig.stream as ConnectionSeed['stream'];
+  session.router.useProbe(probeWith(pgConfig));
   return { pg: pgConfig, dsql };
+}
+
+/**
+ * Where one new connection goes: core's router picks the endpoint (the first healthy one, or
+ * the lowest-latency one), and the client connects there with that endpoint's options and
+ * reports the outcome on `attempt`. A client is one connection: a pool's next connection (or its
+ * retry of a refused one) is a new client, routed anew.
+ *
+ * @example
+ * const { pg: options, attempt } = routeConnection(prepareConfig(config));
+ */
+export function routeConnection(prepared: Prepared): { pg: PgOptions; attempt: RoutedAttempt<DsqlEndpointSession> } {
+  const attempt = prepared.dsql.session.router.attempt();
+  return { pg: endpointPgOptions(prepared.pg, attempt.endpoint), attempt };
 }

@@ -77,6 +77,20 @@ export class DsqlPool extends PgPool {
   }
 
   /**
+   * Closes the pool as `pg.Pool#end` does, and stops the background probes of failover between
+   * `endpoints` (nothing else of the pool's session outlives it).
+   *
+   * @example
+   * await pool.end();
+   */
+  override end(): Promise<void>;
+  override end(callback: () => void): void;
+  override end(callback?: () => void): Promise<void> | void {
+    this.#dsql.session.router.close();
+    return callback ? super.end(callback) : super.end();
+  }
+
+  /**
    * Checks a client out. A new connection that is refused for a transient reason is retried
    * (a fresh client each time) with backoff within `connectionTimeoutMillis`; a reused idle
    * connection costs nothing extra.
