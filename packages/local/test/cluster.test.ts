@@ -155,6 +155,17 @@ describe('startDsqlLocalCluster', () => {
     expect((await (await connect(east1)).query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
   });
 
+  it("'refuse': a connection with a statement under way is closed without an answer (its outcome is unknown, so no error says it did not run)", async () => {
+    const busy = await connect(east1);
+    const queriesBefore = east1.stats().queries;
+    const running = failure(() => busy.query('SELECT pg_sleep(10)'));
+    await until(() => east1.stats().queries > queriesBefore, 10_000, 'the proxy to forward the statement');
+    cluster.isolate('us-east-1', { mode: 'refuse' });
+    const err = await within(running, 10_000, 'the busy connection to be closed');
+    expect(err.code).toBeUndefined();
+    expect(err.message).toMatch(/Connection terminated unexpectedly/);
+  });
+
   it("'drop': every open connection is reset, and each new one; heal restores", async () => {
     const open = await connect(east1);
     const before = cluster.stats()['us-east-1']!.connectionsReset;

@@ -190,12 +190,18 @@ export class ProxySession implements OccParticipant {
   }
 
   /**
-   * Ends the session with a FATAL error the client reads first (an endpoint that stops serving:
-   * see `ConnectionContext.unavailable`), then both sockets close.
+   * Ends the session for an endpoint that stops serving (see `ConnectionContext.unavailable`).
+   * Nothing the client sends from now on reaches upstream, so an idle session is told `err` (a
+   * FATAL the client reads first: what it sends next was not run). A session with a request
+   * under way is closed without an answer: that request may have run (a COMMIT may have
+   * committed), and an error would tell the client it had not.
    */
   fail(err: SqlError): void {
     if (this.closed) return;
+    this.dropping = true;
+    this.client.pause();
     this.upstream.pause();
+    if (!allAnswered(this)) return this.close();
     this.client.end(errorResponse({ ...err, severity: 'FATAL' }), () => this.close());
     setTimeout(() => this.close(), 1000).unref();
   }
