@@ -113,6 +113,9 @@ const SHARED_KEYS = [
   'applicationName',
   'applicationNamePrefix',
   'options',
+  'endpoints',
+  'endpointSelection',
+  'endpointProbe',
 ] as const;
 
 /** Options of `dsql()` itself that are neither shared DSQL options nor Postgres.js's. */
@@ -283,6 +286,17 @@ export function dsql<T extends Record<string, postgres.PostgresType> = {}>(
       },
     });
   }
+  // sql.end() also stops the background probes of failover between `endpoints`.
+  const rawEnd = sql.end;
+  Object.defineProperty(sql, 'end', {
+    configurable: true,
+    writable: true,
+    enumerable: true,
+    value: function end(endOptions?: Parameters<postgres.Sql['end']>[0]) {
+      session.router.close();
+      return rawEnd(endOptions);
+    },
+  });
   // Plain queries' errors carry err.dsql (Postgres.js 4's diagnostics_channel; see query-errors.ts).
   classifyQueryErrors(config);
   statsOf.set(sql, () => ({
