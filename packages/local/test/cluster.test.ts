@@ -202,6 +202,16 @@ describe('startDsqlLocalCluster', () => {
     expect((await (await connect(east1)).query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
   });
 
+  it('isolating again replaces the mode without healing in between: a blackhole turned drop resets what it held', async () => {
+    const open = await connect(east1);
+    cluster.isolate('us-east-1', { mode: 'blackhole' });
+    const held = failure(() => open.query('SELECT 1'));
+    expect(await stillPendingAfter(held, 100)).toBe('pending');
+    cluster.isolate('us-east-1', { mode: 'drop' });
+    expect((await within(held, 10_000, 'the held query to fail')).message).toMatch(RESET);
+    expect(cluster.stats()['us-east-1']!.isolation).toBe('drop');
+  });
+
   it('setLatency adds at least that delay to every round trip, open connections included', async () => {
     const open = await connect(east1);
     cluster.setLatency('us-east-1', 150);

@@ -156,17 +156,19 @@ export async function startDsqlLocalCluster(options: DsqlLocalClusterOptions): P
       if (mode !== 'refuse' && mode !== 'drop' && mode !== 'blackhole') {
         throw new TypeError(`isolate: 'mode' must be 'refuse', 'drop' or 'blackhole' (got ${JSON.stringify(mode)})`);
       }
-      heal(r);
       r.isolation = mode;
       const { ctx, link } = r.started;
+      // Straight from one mode to the next: healing in between would let a blackhole's held
+      // answers out before a drop.
+      ctx.unavailable = mode === 'refuse' ? SERVER_UNAVAILABLE : undefined;
       if (mode === 'refuse') {
-        ctx.unavailable = SERVER_UNAVAILABLE;
         for (const s of [...ctx.sessions]) {
           ctx.stats.unavailable++;
           if (s.fail) s.fail(SERVER_UNAVAILABLE);
           else s.close();
         }
-      } else link!.setCondition(mode);
+      }
+      link!.setCondition(mode === 'refuse' ? 'pass' : mode);
     },
     heal: (region) => heal(regionOf('heal', region)),
     setLatency: (region, ms) => {
