@@ -1,7 +1,7 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { randomUUID } from 'node:crypto';
 import { startDsqlLocalCluster, type DsqlLocalCluster } from '@dsql/local';
-import { DSQL_FAILOVER_CHANNELS, isCommitOutcomeUnknownError, type DsqlFailoverMessage } from '@dsql/core';
+import { CommitOutcomeUnknownError, DSQL_FAILOVER_CHANNELS, isCommitOutcomeUnknownError, type DsqlFailoverMessage } from '@dsql/core';
 import { DsqlPool } from '../src/index.js';
 
 // Health-based failover between the Regional endpoints of a (local) multi-Region cluster: a
@@ -145,4 +145,32 @@ describe.each(['refuse', 'drop'] as const)("isolating the preferred Region ('%s'
     // No token signed for one Region's host was presented to the other.
     for (const region of [PREFERRED, OTHER]) expect(cluster.stats()[region]!.authFailures).toEqual({});
   }, 120_000);
+});
+
+describe('a COMMIT lost with endpoints', () => {
+  it('stays CommitOutcomeUnknownError: never retried, on either endpoint', async () => {
+    const pool = new DsqlPool({ endpoints: cluster.endpoints.map((e) => e.connectionOptions()), max: 2 });
+    pool.on('error', () => {});
+    try {
+      await pool.query('SELECT 1'); // a connection to the preferred endpoint
+      cluster.endpoint(PREFERRED).inject({ on: 'commit', drop: true });
+      let calls = 0;
+      const err = await pool
+        .transaction(async (tx) => {
+          calls++;
+          await tx.query('INSERT INTO accounts (run, id, balance) VALUES ($1, 1, 0)', ['lost-commit']);
+        })
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(err).toBeInstanceOf(CommitOutcomeUnknownError);
+      expect(calls).toBe(1);
+      // The pool carries on (the connection of the lost COMMIT was discarded).
+      expect((await pool.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await pool.end();
+    }
+    for (const region of [PREFERRED, OTHER]) expect(cluster.stats()[region]!.authFailures).toEqual({});
+  }, 60_000);
 });
