@@ -94,7 +94,7 @@ const SHARED_KEYS = [
   'host', 'region', 'port', 'user', 'database', 'hostaddr', 'credentials', 'profile', 'tokenDurationSecs',
   'ssl', 'sslmode', 'retry', 'maxLifetimeSeconds', 'connectRateLimit', 'connectionString', 'queryRetry',
   'clusterId', 'admin', 'applicationName', 'applicationNamePrefix', 'options', 'detectNestedTransactions',
-  'endpoints', 'endpointSelection', 'endpointProbe',
+  'endpoints', 'endpointSelection', 'endpointProbe', 'logger',
 ] as const;
 
 /**

@@ -116,6 +116,7 @@ const SHARED_KEYS = [
   'endpoints',
   'endpointSelection',
   'endpointProbe',
+  'logger',
 ] as const;
 
 /** Options of `dsql()` itself that are neither shared DSQL options nor Postgres.js's. */
