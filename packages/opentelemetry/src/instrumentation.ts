@@ -35,6 +35,23 @@ export interface DsqlInstrumentationConfig extends InstrumentationConfig {
 
 type Listener = (message: unknown) => void;
 
+/**
+ * Open spans kept at most: core publishes an end for every start, so this bound only matters if
+ * an adapter ever failed to report one; the oldest span is then ended rather than kept forever.
+ */
+const MAX_OPEN_SPANS = 10_000;
+
+function remember(spans: Map<number, Span> | undefined, id: number, span: Span): void {
+  if (spans === undefined) return;
+  if (spans.size >= MAX_OPEN_SPANS) {
+    const [oldestId, oldest] = spans.entries().next().value as [number, Span];
+    spans.delete(oldestId);
+    oldest.setStatus({ code: SpanStatusCode.ERROR, message: 'no end reported' });
+    oldest.end();
+  }
+  spans.set(id, span);
+}
+
 /** What every message about a connection adds to a metric point. */
 function endpointAttributes(m: DsqlEndpointFields): Attributes {
   return { endpoint: m.endpoint, region: m.region };
@@ -148,7 +165,7 @@ export class DsqlInstrumentation extends InstrumentationBase<DsqlInstrumentation
       },
       context.active(),
     );
-    this._connectSpans?.set(m.attemptId, span);
+    remember(this._connectSpans, m.attemptId, span);
   }
 
   private _rateLimitWait(m: DsqlConnectRateLimitWaitMessage): void {
@@ -203,7 +220,7 @@ export class DsqlInstrumentation extends InstrumentationBase<DsqlInstrumentation
   private _transactionStart(m: DsqlTransactionStartMessage): void {
     if (!this._spans) return;
     // Published synchronously inside the caller's transaction() call: the active context is the caller's.
-    this._transactionSpans?.set(m.transactionId, this.tracer.startSpan('dsql.transaction', { kind: SpanKind.CLIENT }, context.active()));
+    remember(this._transactionSpans, m.transactionId, this.tracer.startSpan('dsql.transaction', { kind: SpanKind.CLIENT }, context.active()));
   }
 
   private _transactionAttempt(m: DsqlTransactionAttemptMessage): void {

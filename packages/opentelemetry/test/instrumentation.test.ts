@@ -71,6 +71,19 @@ describe('DsqlInstrumentation', () => {
     }
   });
 
+  test('a start whose end never comes is ended once 10,000 spans are open, not kept forever', async () => {
+    const observed = new Observed();
+    try {
+      const start = channel(DSQL_CHANNELS.transactionStart);
+      for (let id = -1; id >= -10_001; id--) start.publish({ transactionId: id });
+      const abandoned = observed.spans('dsql.transaction');
+      expect(abandoned).toHaveLength(1);
+      expect(abandoned[0]!.status).toMatchObject({ code: 2, message: 'no end reported' });
+    } finally {
+      await observed.stop(); // ends the 10,000 still open
+    }
+  });
+
   test("failover and failback (core's failover router's events) are counted with both Regions", async () => {
     const observed = new Observed();
     try {
