@@ -138,8 +138,9 @@ const fakes = (...names: string[]): Fake[] => names.map((name, index) => ({ name
 
 describe('EndpointRouter', () => {
   const routers: EndpointRouter<Fake>[] = [];
-  const router = (endpoints: Fake[], probe = { baseDelayMs: 20, maxDelayMs: 80, timeoutMs: 200 }, selection: 'ordered' | 'latency' = 'ordered') => {
-    const r = new EndpointRouter(endpoints, { probe, selection });
+  const router = (endpoints: Fake[], probe: { baseDelayMs: number; maxDelayMs: number; timeoutMs: number; intervalMs?: number } = { baseDelayMs: 20, maxDelayMs: 80, timeoutMs: 200 }, selection: 'ordered' | 'latency' = 'ordered') => {
+    // No periodic checks unless a test asks for them.
+    const r = new EndpointRouter(endpoints, { probe: { intervalMs: 3_600_000, ...probe }, selection });
     routers.push(r);
     return r;
   };
@@ -311,6 +312,41 @@ describe('EndpointRouter', () => {
     expect(r.pick()).toBe(b);
     r.attempt().failed(refused());
     expect(r.pick()).toBe(a);
+  });
+
+  it('checks healthy endpoints periodically: one that stops answering is marked unhealthy and its connections drained', async () => {
+    const [a, b] = fakes('east1', 'east2') as [Fake, Fake];
+    const r = router([a, b], { baseDelayMs: 10_000, maxDelayMs: 10_000, timeoutMs: 30, intervalMs: 20 });
+    const drained: [string, boolean][] = [];
+    r.onUnhealthy((e, drain) => drained.push([e.name, drain]));
+    let blackholed = false;
+    const checked = new Set<string>();
+    r.useProbe((e) => {
+      checked.add(e.name);
+      return e === a && blackholed ? new Promise<void>(() => {}) : Promise.resolve();
+    });
+    await until('both endpoints checked while healthy', () => checked.size === 2);
+    expect(r.health().map((h) => h.healthy)).toEqual([true, true]);
+    blackholed = true;
+    await until('east1 marked unhealthy by its health check', () => !r.health()[0]!.healthy);
+    expect(drained).toEqual([['east1', true]]);
+    expect(r.pick()).toBe(b);
+  });
+
+  it('bounds a connection attempt only when there is another endpoint to try', () => {
+    const [a, b] = fakes('east1', 'east2') as [Fake, Fake];
+    expect(router([a, b], { baseDelayMs: 10, maxDelayMs: 10, timeoutMs: 1234 }).attemptTimeoutMs()).toBe(1234);
+    expect(router([a], { baseDelayMs: 10, maxDelayMs: 10, timeoutMs: 1234 }).attemptTimeoutMs()).toBeUndefined();
+  });
+
+  it('does not drain an endpoint that only refused for too many connections', () => {
+    const [a, b] = fakes('east1', 'east2') as [Fake, Fake];
+    const r = router([a, b], { baseDelayMs: 60_000, maxDelayMs: 60_000, timeoutMs: 100 });
+    const drained: boolean[] = [];
+    r.onUnhealthy((_e, drain) => drained.push(drain));
+    r.attempt().failed(Object.assign(new Error('Unable to accept connection, too many open connections.'), { code: '53300' }));
+    expect(r.pick()).toBe(b);
+    expect(drained).toEqual([false]);
   });
 
   it('stops probing when closed', async () => {

@@ -131,17 +131,20 @@ export interface DsqlEndpointOption {
 export type EndpointSelection = 'ordered' | 'latency';
 
 /**
- * Backoff of the background probe that restores an unhealthy endpoint: the first probe after
- * `baseDelayMs` (default 1,000), doubling per failed probe up to `maxDelayMs` (default 30,000),
- * each delay jittered; a probe taking longer than `timeoutMs` (default 10,000) failed.
+ * The health checks of `endpoints`. An unhealthy endpoint is probed (one real connection) after
+ * `baseDelayMs` (default 1,000), doubling per failed probe up to `maxDelayMs` (default 30,000);
+ * every endpoint, healthy ones included, is also checked every `intervalMs` (default 30,000);
+ * each delay is jittered ±25 %. A probe, or a connection attempt while another endpoint could be
+ * tried, that takes longer than `timeoutMs` (default 10,000) failed.
  *
  * @example
- * const probe: EndpointProbeOptions = { baseDelayMs: 500, maxDelayMs: 10_000 };
+ * const probe: EndpointProbeOptions = { baseDelayMs: 500, maxDelayMs: 10_000, intervalMs: 15_000, timeoutMs: 3000 };
  */
 export interface EndpointProbeOptions {
   baseDelayMs?: number;
   maxDelayMs?: number;
   timeoutMs?: number;
+  intervalMs?: number;
 }
 
 /**

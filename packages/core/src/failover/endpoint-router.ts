@@ -61,6 +61,8 @@ interface State {
   timer: ReturnType<typeof setTimeout> | undefined;
   probing: AbortController | undefined;
   connectMs: number | undefined;
+  /** The periodic health check's timer (every endpoint, healthy ones included). */
+  check: ReturnType<typeof setTimeout> | undefined;
 }
 
 /** Options of {@link EndpointRouter}. */
@@ -139,12 +141,46 @@ export class EndpointRouter<E extends RoutedEndpoint> {
     this.endpoints = endpoints;
     this.#options = options;
     this.#random = options.random ?? Math.random;
-    this.#states = endpoints.map(() => ({ healthy: true, failures: 0, downSince: 0, reason: '', timer: undefined, probing: undefined, connectMs: undefined }));
+    this.#states = endpoints.map(() => ({ healthy: true, failures: 0, downSince: 0, reason: '', timer: undefined, probing: undefined, connectMs: undefined, check: undefined }));
   }
 
-  /** Registers how to probe an unhealthy endpoint (the adapter's connect path). The first registration wins. */
+  readonly #unhealthyListeners = new Set<(endpoint: E, drain: boolean) => void>();
+
+  /**
+   * Registers how to probe an endpoint (the adapter's connect path). The first registration
+   * wins. From then on, with more than one endpoint, every endpoint is also checked
+   * periodically (`probe.intervalMs`, jittered), healthy ones included: a Region that stops
+   * answering under a full pool, where no new connection attempt would notice, is found within
+   * about `intervalMs + timeoutMs`.
+   */
   useProbe(probe: EndpointProbe<E>): void {
-    this.#probe ??= probe;
+    if (this.#probe !== undefined) return;
+    this.#probe = probe;
+    if (this.endpoints.length > 1 && !this.#closed) this.endpoints.forEach((_, i) => this.#scheduleCheck(i));
+  }
+
+  /**
+   * Calls `listener(endpoint, drain)` each time an endpoint is marked unhealthy. `drain` is
+   * `true` unless the endpoint only refused for too many connections (then its open connections
+   * are fine): an adapter closes the endpoint's idle connections and fails its busy ones with a
+   * connection error, so a Region that stopped answering holds no query until TCP gives up.
+   * Returns a function that removes the listener.
+   *
+   * @example
+   * session.router.onUnhealthy((endpoint, drain) => { if (drain) closeConnectionsOf(endpoint); });
+   */
+  onUnhealthy(listener: (endpoint: E, drain: boolean) => void): () => void {
+    this.#unhealthyListeners.add(listener);
+    return () => this.#unhealthyListeners.delete(listener);
+  }
+
+  /**
+   * How long one connection attempt may take before it counts as a failure of its endpoint and
+   * the next one is tried (`probe.timeoutMs`), or `undefined` with a single endpoint (then only
+   * the connect deadline applies, as before). Bounds a blackholed endpoint's share of a connect call.
+   */
+  attemptTimeoutMs(): number | undefined {
+    return this.endpoints.length > 1 ? this.#options.probe.timeoutMs : undefined;
   }
 
   /** The endpoint for a new connection, now. */
@@ -207,6 +243,14 @@ export class EndpointRouter<E extends RoutedEndpoint> {
     if (failoverChannels.endpointUnhealthy.hasSubscribers) {
       failoverChannels.endpointUnhealthy.publish({ ...endpoint.ref, reason, sqlstate, failures: state.failures, nextProbeMs: delay });
     }
+    const drain = reason !== 'too-many-connections';
+    for (const listener of this.#unhealthyListeners) {
+      try {
+        listener(endpoint, drain);
+      } catch {
+        // A listener's failure must not stop routing (nor reach the connection attempt that failed).
+      }
+    }
   }
 
   /** Each endpoint's health, in the order listed. */
@@ -220,9 +264,11 @@ export class EndpointRouter<E extends RoutedEndpoint> {
   /** Stops probing (the pool or `sql` ended). Idempotent. */
   close(): void {
     this.#closed = true;
+    this.#unhealthyListeners.clear();
     for (const s of this.#states) {
       if (s.timer) clearTimeout(s.timer);
-      s.timer = undefined;
+      if (s.check) clearTimeout(s.check);
+      s.timer = s.check = undefined;
       s.probing?.abort();
     }
   }
@@ -277,6 +323,7 @@ export class EndpointRouter<E extends RoutedEndpoint> {
     const { baseDelayMs, maxDelayMs } = this.#options.probe;
     const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** Math.min(state.failures - 1, 30));
     const delay = Math.round(ceiling * (0.75 + 0.5 * this.#random()));
+    if (state.timer) clearTimeout(state.timer);
     state.timer = setTimeout(() => {
       state.timer = undefined;
       this.#runProbe(i);
@@ -285,24 +332,55 @@ export class EndpointRouter<E extends RoutedEndpoint> {
     return delay;
   }
 
+  /** The next periodic health check of endpoint `i`, jittered (75–125 % of `intervalMs`). */
+  #scheduleCheck(i: number): void {
+    const state = this.#states[i]!;
+    const delay = Math.round(this.#options.probe.intervalMs * (0.75 + 0.5 * this.#random()));
+    state.check = setTimeout(() => {
+      state.check = undefined;
+      if (this.#closed) return;
+      // An unhealthy endpoint is already probed on its backoff; one probe in flight at most.
+      if (state.healthy && !state.probing) this.#probeNow(i);
+      this.#scheduleCheck(i);
+    }, delay);
+    state.check.unref?.();
+  }
+
   #runProbe(i: number): void {
     const state = this.#states[i]!;
     if (this.#closed || state.healthy || state.probing) return;
-    const probe = this.#probe;
-    if (probe === undefined) {
+    if (this.#probe === undefined) {
       // No probe registered: half-open, the next connection tries it (and a failure re-opens it).
       this.#restore(i, 'probe');
       return;
     }
+    this.#probeNow(i);
+  }
+
+  /**
+   * Runs the probe on endpoint `i`, abandoned after `timeoutMs`. For an unhealthy endpoint a
+   * success restores it and a failure schedules the next probe; for a healthy one (the periodic
+   * check) a failure marks it unhealthy.
+   */
+  #probeNow(i: number): void {
+    const state = this.#states[i]!;
+    const probe = this.#probe!;
     const controller = new AbortController();
     state.probing = controller;
-    const timeout = setTimeout(() => controller.abort(new Error('endpoint probe timed out')), this.#options.probe.timeoutMs);
+    const timeout = setTimeout(
+      () => controller.abort(Object.assign(new Error('endpoint probe timed out'), { code: 'ETIMEDOUT' })),
+      this.#options.probe.timeoutMs,
+    );
     timeout.unref?.();
     const settle = (err: unknown): void => {
       clearTimeout(timeout);
       if (state.probing !== controller) return; // restored or closed meanwhile
       state.probing = undefined;
       if (this.#closed) return;
+      if (state.healthy) {
+        if (err !== undefined) this.reportFailure(this.endpoints[i]!, err);
+        return;
+      }
       if (err === undefined) return this.#restore(i, 'probe');
       state.failures++;
       const delay = this.#schedule(i);

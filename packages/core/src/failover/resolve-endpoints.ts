@@ -20,7 +20,7 @@ const ACCEPTED_LIST =
   'or objects { host, region?, port?, hostaddr?, ssl? } (a local endpoint\'s connectionOptions() is accepted as an entry)';
 
 /** Default backoff of the probe that restores an unhealthy endpoint. */
-export const DEFAULT_ENDPOINT_PROBE: Readonly<Required<EndpointProbeOptions>> = Object.freeze({ baseDelayMs: 1000, maxDelayMs: 30_000, timeoutMs: 10_000 });
+export const DEFAULT_ENDPOINT_PROBE: Readonly<Required<EndpointProbeOptions>> = Object.freeze({ baseDelayMs: 1000, maxDelayMs: 30_000, timeoutMs: 10_000, intervalMs: 30_000 });
 
 /** What {@link resolveEndpoints} returns for options that list endpoints. */
 export interface ResolvedEndpoints {
@@ -55,11 +55,11 @@ function checkSelection(value: unknown): EndpointSelection {
 function checkProbe(value: unknown): Readonly<Required<EndpointProbeOptions>> {
   if (value === undefined) return DEFAULT_ENDPOINT_PROBE;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new DsqlConfigError('endpointProbe', describeValue(value), 'an object { baseDelayMs?, maxDelayMs?, timeoutMs? }');
+    throw new DsqlConfigError('endpointProbe', describeValue(value), 'an object { baseDelayMs?, maxDelayMs?, timeoutMs?, intervalMs? }');
   }
   const out: Record<string, number> = { ...DEFAULT_ENDPOINT_PROBE };
   for (const [key, v] of Object.entries(value)) {
-    if (!(key in DEFAULT_ENDPOINT_PROBE)) throw new DsqlConfigError(`endpointProbe.${key}`, 'an unknown key', 'baseDelayMs, maxDelayMs or timeoutMs');
+    if (!(key in DEFAULT_ENDPOINT_PROBE)) throw new DsqlConfigError(`endpointProbe.${key}`, 'an unknown key', 'baseDelayMs, maxDelayMs, timeoutMs or intervalMs');
     if (v === undefined) continue;
     if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new DsqlConfigError(`endpointProbe.${key}`, describeValue(v), 'a number of milliseconds > 0');
     out[key] = v;
