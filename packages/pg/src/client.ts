@@ -208,6 +208,10 @@ export class DsqlClient extends PgClient {
           attempt.failed(err);
         } else {
           attempt.succeeded();
+          // Tracked by endpoint, so failover can close it if its endpoint stops answering.
+          const live = this.#dsql.live;
+          live.opened(attempt.endpoint, this);
+          this.once('end', () => live.closed(attempt.endpoint, this));
           forgetPassword(this, this.#password);
           const connection = probe.succeeded();
           if (connection) this.#watchClose(connection);

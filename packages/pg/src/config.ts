@@ -13,6 +13,7 @@ import {
 import type { ConnectionSeed } from './pg-client-private-state.js';
 import { dialAddress } from './address-socket.js';
 import { probeWith } from './endpoint-probe.js';
+import { EndpointConnections } from './endpoint-drain.js';
 
 /**
  * Options of `DsqlClient`: the shared DSQL options plus every `pg.Client` option.
@@ -73,6 +74,8 @@ export interface PreparedDsql {
   queryRetry: RetryOptions | false;
   /** pg options that shape a connection (to rebuild one after a refused attempt). */
   seed: ConnectionSeed;
+  /** The open connections of the pool (or standalone client) by endpoint, to drain an unhealthy one. */
+  live: EndpointConnections;
   /** The application's own `password` (replacing the IAM token for every endpoint), if any. */
   userPassword?: pg.ClientConfig['password'];
   /** The application's own `stream` (used for every endpoint), if any. */
@@ -114,17 +117,26 @@ type Prepared = { pg: PgOptions; dsql: PreparedDsql };
 
 /**
  * The pg options of a connection to `endpoint`: its host and port, its TLS identity, its token
- * (signed for its host and Region only) and its dial address. The options themselves when the
- * endpoint is the one they were made for (a single `host`: nothing is copied).
+ * (signed for its host and Region only) and its dial address; with more than one endpoint, a
+ * `connectionTimeoutMillis` no longer than the router's attempt bound. The options themselves
+ * with a single `host` (nothing is copied).
  *
  * @example
  * const options = endpointPgOptions(poolOptions, session.router.pick());
  */
 export function endpointPgOptions(options: PgOptions, endpoint: DsqlEndpointSession): PgOptions {
   const dsql = options[PREPARED];
-  if (endpoint === dsql.session.endpoints[0]) return options;
+  const { session } = dsql;
+  if (session.endpoints.length === 1) return options;
+  // With another endpoint to try, one attempt may not take the whole connect deadline (a blackholed endpoint).
+  const bound = session.router.attemptTimeoutMs()!;
+  const own = options.connectionTimeoutMillis;
+  const connectionTimeoutMillis = typeof own === 'number' && own > 0 ? Math.min(own, bound) : bound;
+  // pg-pool keeps `password` non-enumerable on its options (a spread drops it): carried over explicitly.
+  if (endpoint === session.endpoints[0]) return { ...options, password: options.password, connectionTimeoutMillis };
   return {
     ...options,
+    connectionTimeoutMillis,
     host: endpoint.config.host,
     port: endpoint.config.port,
     ssl: endpoint.tls,
@@ -159,6 +171,7 @@ export function prepareConfig(urlOrConfig: string | DsqlPoolConfig | undefined, 
     detectNestedTransactions: session.detectNestedTransactions,
     queryRetry: explicit.queryRetry === undefined || explicit.queryRetry === false ? false : resolveRetryOptions(explicit.queryRetry, 'queryRetry'),
     seed: { stream: undefined, keepAlive: explicit.keepAlive, keepAliveInitialDelayMillis: explicit.keepAliveInitialDelayMillis },
+    live: new EndpointConnections(session),
     ...(explicit.password !== undefined ? { userPassword: explicit.password } : {}),
     ...(explicit.stream !== undefined ? { userStream: explicit.stream } : {}),
   };
