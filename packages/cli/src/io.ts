@@ -1,0 +1,31 @@
+/**
+ * Where a command writes and what it reads from its process: kept apart so that every command
+ * runs in a test exactly as in the `dsql` binary.
+ */
+
+/**
+ * The process around a command run.
+ *
+ * @example
+ * const io: CliIo = { out: console.log, err: console.error, env: process.env, cwd: process.cwd(), interactive: false };
+ */
+export interface CliIo {
+  /** Standard output, one call per line or block (no trailing newline). */
+  out(text: string): void;
+  /** Standard error, likewise: warnings, progress, errors. */
+  err(text: string): void;
+  /** The environment the connection options fall back to (`PGHOST`, `AWS_REGION`, …). */
+  env: Record<string, string | undefined>;
+  /** Relative paths are resolved against it. */
+  cwd: string;
+  /**
+   * A child process (`dsql psql`, `dsql local`) shares the terminal (true: the binary), or its
+   * output is read and handed to `out` / `err` (false: tests, programs).
+   */
+  interactive: boolean;
+}
+
+/** A command failed in a way its message explains (bad usage: exit 2). */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
