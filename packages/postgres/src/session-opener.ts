@@ -69,7 +69,7 @@ export function sessionOpener(options: SessionOpenerOptions): SessionOpener {
    * core's diagnostics (the limiter wait, the outcome, and through the DsqlSocket the close) when
    * `diagnostics` is on; a failover probe's connection is not one of the application's.
    */
-  const open = async (endpoint: DsqlEndpointSession, startup: Buffer, signal: AbortSignal, diagnostics: boolean): Promise<Session> => {
+  const open = async (endpoint: DsqlEndpointSession, startup: Buffer, signal: AbortSignal, diagnostics: boolean, bound?: AbortSignal): Promise<Session> => {
     const probe = diagnostics ? endpoint.probeConnectAttempt() : undefined;
     if (endpoint.limiter) {
       probe?.waitingForLimiter();
@@ -83,8 +83,10 @@ export function sessionOpener(options: SessionOpenerOptions): SessionOpener {
     }
     let socket: Awaited<ReturnType<typeof dial>> | undefined;
     try {
-      socket = await dial(endpoint, signal);
-      const greeting = await startupHandshake(socket, startup, () => endpoint.tokens.getToken(), signal);
+      // The attempt's own bound (another endpoint could be tried) starts after the limiter admitted it.
+      const attemptSignal = bound ? AbortSignal.any([signal, bound]) : signal;
+      socket = await dial(endpoint, attemptSignal);
+      const greeting = await startupHandshake(socket, startup, () => endpoint.tokens.getToken(), attemptSignal);
       // Every admitted attempt's outcome goes back to the limiter (an adaptive one backs off on 53400).
       endpoint.limiter?.observe();
       const connection = probe?.succeeded();
@@ -106,19 +108,48 @@ export function sessionOpener(options: SessionOpenerOptions): SessionOpener {
     socket.end(TERMINATE);
   });
   let lastEndpoint: DsqlEndpointSession = router.endpoints[0]!;
+  /** Open sessions by endpoint (with more than one), so failover can close those of an endpoint that stopped answering. */
+  const live = new Map<DsqlEndpointSession, Set<Session['socket']>>();
+  if (router.endpoints.length > 1) {
+    router.onUnhealthy((endpoint, drain) => {
+      if (!drain) return;
+      const { endpoint: host, region } = endpoint.ref;
+      // A connection loss to core's classification ("connection closed"): a transaction attempt
+      // that had not sent COMMIT is retried on a healthy endpoint.
+      for (const socket of live.get(endpoint) ?? []) socket.destroy(new Error(`Connection closed by failover: the endpoint ${host} (${region}) did not answer its health check`));
+      live.delete(endpoint);
+    });
+  }
   const attempt = async (startup: Buffer, signal: AbortSignal): Promise<Session> => {
     counters.attempts++;
     // Each attempt goes where core's router says: after a failure of the endpoint, the next healthy one.
     const routed = router.attempt();
     lastEndpoint = routed.endpoint;
+    // With another endpoint to try, one attempt may not take the whole connect deadline (a blackholed endpoint).
+    const boundMs = router.attemptTimeoutMs();
+    const bound = boundMs === undefined ? undefined : new AbortController();
+    const timer =
+      bound &&
+      setTimeout(() => {
+        const { endpoint: host, region } = routed.endpoint.ref;
+        bound.abort(Object.assign(new Error(`Connection attempt to ${host} (${region}) timed out after ${boundMs} ms`), { code: 'ETIMEDOUT' }));
+      }, boundMs);
     try {
-      const opened = await open(routed.endpoint, startup, signal, true);
+      const opened = await open(routed.endpoint, startup, signal, true, bound?.signal);
       routed.succeeded();
+      if (bound) {
+        let sockets = live.get(routed.endpoint);
+        if (sockets === undefined) live.set(routed.endpoint, (sockets = new Set()));
+        sockets.add(opened.socket);
+        opened.socket.once('close', () => live.get(routed.endpoint)?.delete(opened.socket));
+      }
       return opened;
     } catch (err) {
       // The caller's abort (connect_timeout, sql.end()) is not the endpoint's failure.
       if (!signal.aborted) routed.failed(err);
       throw err;
+    } finally {
+      if (timer) clearTimeout(timer);
     }
   };
   return {

@@ -79,7 +79,7 @@ function transfers(sql: ReturnType<typeof dsql>, run: string) {
   };
 }
 
-describe.each(['refuse', 'drop'] as const)("isolating the preferred Region ('%s')", (mode) => {
+describe.each(['refuse', 'drop', 'blackhole'] as const)("isolating the preferred Region ('%s')", (mode) => {
   it('keeps transfers committing through the other Region, exactly, and fails back after heal', async () => {
     for (let id = 0; id < 2 * WORKERS; id++) await admin`INSERT INTO accounts (run, id, balance) VALUES (${mode}, ${id}, ${START_BALANCE})`;
 
@@ -91,7 +91,8 @@ describe.each(['refuse', 'drop'] as const)("isolating the preferred Region ('%s'
     });
     const sql = dsql({
       endpoints: cluster.endpoints.map((e) => e.connectionOptions()),
-      endpointProbe: { baseDelayMs: 100, maxDelayMs: 400, timeoutMs: 5000 },
+      // Health checks every ~300 ms, unanswered after 3 s: a blackholed Region is found within seconds.
+      endpointProbe: { baseDelayMs: 100, maxDelayMs: 400, timeoutMs: 3000, intervalMs: 300 },
       // Short lifetimes: after heal, connections on the other Region are replaced soon, by new ones to the preferred.
       maxLifetimeSeconds: [2, 3],
       max: WORKERS,
