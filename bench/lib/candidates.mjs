@@ -39,7 +39,8 @@ export function presignedToken(emu) {
  * @param {{ max?: number, credMs?: number, token?: string, lifetime?: [number, number],
  *   connectTimeoutSeconds?: number }} options `lifetime`: max connection age window in seconds
  *   (the plain drivers and AWS's pool take its lower bound, having no window)
- * @returns {Promise<Candidate>} with `query()`, `reserve()`, `transfer(from, to, amount)`,
+ * @returns {Promise<Candidate>} with `query()`, `reserve()`, `transact()` (one transaction running
+ *   `SELECT 1`: the connector's transaction API, plain `BEGIN…COMMIT` otherwise), `transfer(from, to, amount)`,
  *   `credentialCalls()`, `poolErrors()` and `end()`
  */
 export async function createCandidate(name, emu, options = {}) {
@@ -92,6 +93,21 @@ export async function createCandidate(name, emu, options = {}) {
         const client = await pool.connect();
         return { query: () => client.query('SELECT 1'), release: () => client.release() };
       },
+      transact:
+        name === 'DsqlPool'
+          ? () => pool.transaction((tx) => tx.query('SELECT 1'))
+          : async () => {
+              const client = await pool.connect();
+              try {
+                await client.query('BEGIN');
+                await client.query('SELECT 1');
+                await client.query('COMMIT');
+                client.release();
+              } catch (err) {
+                client.release(err);
+                throw err;
+              }
+            },
       transfer:
         name === 'pg.Pool'
           ? plainTransfer
@@ -124,6 +140,7 @@ export async function createCandidate(name, emu, options = {}) {
         const conn = await sql.reserve();
         return { query: () => conn`select 1`, release: () => conn.release() };
       },
+      transact: name === 'postgres()' ? () => sql.begin((tx) => tx`select 1`) : () => transaction(sql, (tx) => tx`select 1`),
       transfer:
         name === 'postgres()'
           ? (from, to, amount) => sql.begin((tx) => body(tx, from, to, amount))

@@ -1,0 +1,157 @@
+// Instrumentation overhead: steady throughput of each connector with nobody subscribed to
+// @dsql/core's diagnostics channels and with DsqlInstrumentation (@dsql/opentelemetry) registered
+// on the real OpenTelemetry SDK, side by side against the plain driver. Two workloads, 16 callers
+// on a warm pool of 8: `SELECT 1` (no connector event on this path: the pool is warm) and one
+// transaction per call running `SELECT 1` (three events per call while instrumented: start, attempt,
+// end → a metric point, a span with an event).
+//
+// Subscribing is process-wide, so the instrumented candidate is its own pool and the
+// instrumentation is enabled only around its rounds (InstrumentationBase's enable()/disable());
+// every other round checks that no core channel has a subscriber.
+import diagnosticsChannel from 'node:diagnostics_channel';
+import { DSQL_CHANNELS } from '@dsql/core';
+import { DsqlInstrumentation, DSQL_METRICS } from '@dsql/opentelemetry';
+import { registerInstrumentations } from '@opentelemetry/instrumentation';
+import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { createCandidate, presignedToken } from '../lib/candidates.mjs';
+import { startEmulator } from '../lib/emulator.mjs';
+import { alternate, int, median, medianRatio, ms, percentile, times } from '../lib/measure.mjs';
+
+export const id = 'instrumentation';
+export const title = 'Diagnostics and DsqlInstrumentation overhead (steady throughput)';
+
+const OTEL = ' + otel';
+/** Per family: the plain driver (the baseline), the connector, the connector instrumented. */
+const FAMILIES = [
+  ['pg.Pool', 'DsqlPool', `DsqlPool${OTEL}`],
+  ['postgres()', 'dsql()', `dsql()${OTEL}`],
+];
+const WORKLOADS = [
+  { id: 'select', label: 'SELECT 1', call: (c) => c.query() },
+  { id: 'transaction', label: 'transaction (SELECT 1)', call: (c) => c.transact() },
+];
+
+/** A reader collected once at the end (no export interval: nothing runs during the rounds but the recording). */
+class CollectingReader extends MetricReader {
+  async onForceFlush() {}
+  async onShutdown() {}
+}
+
+/** A span exporter that only counts (the BatchSpanProcessor's queue, batching and export still run). */
+class CountingSpanExporter {
+  spans = 0;
+  export(spans, done) {
+    this.spans += spans.length;
+    done({ code: 0 });
+  }
+  async shutdown() {}
+  async forceFlush() {}
+}
+
+function subscribed() {
+  return Object.values(DSQL_CHANNELS).filter((name) => diagnosticsChannel.channel(name).hasSubscribers);
+}
+
+async function load(call, candidate, callers, seconds) {
+  const latencies = [];
+  const until = performance.now() + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: callers }, async () => {
+      while (performance.now() < until) {
+        const t = performance.now();
+        await call(candidate);
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  return { qps: latencies.length / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), n: latencies.length };
+}
+
+export async function run({ quick, log }) {
+  const rounds = quick ? 2 : 7;
+  const seconds = quick ? 0.3 : 1.5;
+  const callers = 16;
+  const max = 8;
+  const emu = await startEmulator();
+  const reader = new CollectingReader();
+  const meterProvider = new MeterProvider({ readers: [reader] });
+  const spanExporter = new CountingSpanExporter();
+  const tracerProvider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(spanExporter)] });
+  const instrumentation = new DsqlInstrumentation();
+  const unregister = registerInstrumentations({ instrumentations: [instrumentation], meterProvider, tracerProvider });
+  instrumentation.disable(); // enabled only around the instrumented candidate's rounds
+  const candidates = {};
+  try {
+    const token = await presignedToken(emu);
+    const names = FAMILIES.flat();
+    for (const name of names) candidates[name] = await createCandidate(name.replace(OTEL, ''), emu, { max, token });
+    const measure = async (workload, name, secs = seconds) => {
+      const instrumented = name.endsWith(OTEL);
+      if (instrumented) instrumentation.enable();
+      else if (subscribed().length > 0) throw new Error(`${name} must run with no subscriber, but ${subscribed().join(', ')} have one`);
+      try {
+        return await load(workload.call, candidates[name], callers, secs);
+      } finally {
+        if (instrumented) instrumentation.disable();
+      }
+    };
+    const table = [];
+    for (const workload of WORKLOADS) {
+      log(`  ${workload.label}`);
+      for (const name of names) await measure(workload, name, quick ? 0.2 : 1); // warm up: connections, JIT
+      const perRound = await alternate(names, rounds, (name) => measure(workload, name));
+      for (const family of FAMILIES) {
+        const [driver, plain] = family;
+        for (const name of family) {
+          const r = perRound[name];
+          const row = {
+            workload: workload.id,
+            name,
+            qps: median(r.map((x) => x.qps)),
+            ratio: medianRatio(perRound, name, driver, (x) => x.qps),
+            vsUninstrumented: name.endsWith(OTEL) ? medianRatio(perRound, name, plain, (x) => x.qps) : undefined,
+            p50: median(r.map((x) => x.p50)),
+            p99: median(r.map((x) => x.p99)),
+            rounds: r.map((x) => Math.round(x.qps)),
+            baseline: driver,
+          };
+          table.push(row);
+          const extra = row.vsUninstrumented === undefined ? '' : `  (${times(row.vsUninstrumented)} ${plain})`;
+          log(`    ${name.padEnd(16)} ${int(row.qps).padStart(7)} q/s  ${times(row.ratio)} ${driver}${extra}  p50 ${ms(row.p50)} ms  p99 ${ms(row.p99)} ms  rounds ${row.rounds.join(' ')}`);
+        }
+      }
+    }
+    // Proof that the instrumented rounds recorded: transactions counted, spans exported.
+    await tracerProvider.forceFlush();
+    const { resourceMetrics } = await reader.collect();
+    const attempts = resourceMetrics.scopeMetrics
+      .flatMap((s) => s.metrics)
+      .filter((m) => m.descriptor.name === DSQL_METRICS.transactionAttempts)
+      .flatMap((m) => m.dataPoints)
+      .reduce((a, p) => a + p.value, 0);
+    if (!(attempts > 0) || !(spanExporter.spans > 0)) throw new Error(`the instrumented rounds recorded nothing (transaction attempts ${attempts}, spans ${spanExporter.spans})`);
+    log(`  instrumented rounds recorded ${int(attempts)} transaction attempts and exported ${int(spanExporter.spans)} spans`);
+    return {
+      setup: `${rounds} rounds × ${seconds} s per candidate and workload, ${callers} callers, pool max ${max}, warm pools; \`+ otel\`: DsqlInstrumentation on the OpenTelemetry SDK (MeterProvider, BasicTracerProvider with a BatchSpanProcessor), enabled only during its own rounds; every other round checked to have no subscriber on core's channels`,
+      columns: ['workload', 'candidate', 'median q/s', 'vs plain driver', 'vs no subscriber', 'p50 ms', 'p99 ms', 'q/s per round'],
+      rows: table.map((r) => [
+        r.workload,
+        r.name,
+        int(r.qps),
+        `${times(r.ratio)} ${r.baseline}`,
+        r.vsUninstrumented === undefined ? '' : times(r.vsUninstrumented),
+        ms(r.p50),
+        ms(r.p99),
+        r.rounds.join(' '),
+      ]),
+      data: table,
+    };
+  } finally {
+    await Promise.all(Object.values(candidates).map((c) => c.end().catch(() => undefined)));
+    unregister();
+    await tracerProvider.shutdown();
+    await meterProvider.shutdown();
+    await emu.stop();
+  }
+}
