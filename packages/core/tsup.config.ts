@@ -15,4 +15,6 @@ export default defineConfig({
   sourcemap: false,
   clean: true,
   target: 'node20',
+  // import.meta.url in the CommonJS build too (sign-token.ts requires the signer relative to the module).
+  shims: true,
 });

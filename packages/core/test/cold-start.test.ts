@@ -38,19 +38,21 @@ register('./record-hook.mjs', { parentURL: pathToFileURL(__filename), data: { po
   ${load}
   const result = await (async () => { ${body} })();
   for (let m; (m = receiveMessageOnPort(port1)); ) seen.add(m.message);
+  const imported = [...seen];
   for (const file of Object.keys(require.cache)) seen.add(file);
-  process.stdout.write(JSON.stringify({ result, loaded: [...seen] }));
+  process.stdout.write(JSON.stringify({ result, loaded: [...seen], imported }));
 })().catch((err) => { console.error(err); process.exit(1); });
 `;
 }
 
-function runChild(format: 'esm' | 'cjs', body: string, env: Record<string, string> = {}): { result: unknown; loaded: string[] } {
+/** `loaded`: every module the child loaded; `imported`: those the ESM loader resolved (import, and require inside imported CommonJS). */
+function runChild(format: 'esm' | 'cjs', body: string, env: Record<string, string> = {}): { result: unknown; loaded: string[]; imported: string[] } {
   const file = join(dir, `child-${format}-${Math.random().toString(36).slice(2)}.cjs`);
   writeFileSync(file, childScript(format, body));
   // Only what the child needs: no AWS_* from the machine running the tests.
   const base = { PATH: process.env.PATH ?? '', HOME: join(dir, 'home'), AWS_CONFIG_FILE: join(dir, 'home', 'config'), AWS_SHARED_CREDENTIALS_FILE: join(dir, 'home', 'credentials') };
   const out = execFileSync(process.execPath, ['--no-warnings', file], { cwd: dir, env: { ...base, ...env }, encoding: 'utf8', timeout: 60_000 });
-  return JSON.parse(out) as { result: unknown; loaded: string[] };
+  return JSON.parse(out) as { result: unknown; loaded: string[]; imported: string[] };
 }
 
 beforeAll(() => {
@@ -70,6 +72,8 @@ beforeAll(() => {
       join(coreDir, 'src', 'index.ts'),
       '--bundle', '--platform=node', '--target=node20', '--packages=external', `--format=${format}`,
       '--log-level=warning', `--outfile=${join(dir, format === 'esm' ? 'core.mjs' : 'core.cjs')}`,
+      // import.meta.url in CommonJS, as tsup's `shims: true` gives the published build.
+      ...(format === 'cjs' ? ['--define:import.meta.url=importMetaUrl', "--banner:js=const importMetaUrl = require('node:url').pathToFileURL(__filename).href;"] : []),
     ]);
   }
 }, 60_000);
@@ -98,6 +102,13 @@ describe.each(['esm', 'cjs'] as const)('a fresh process (%s build)', (format) =>
     expect(new URL(`https://${token}`).searchParams.get('X-Amz-Security-Token')).toBe(SESSION_CREDS.sessionToken);
     expect(loaded.some((m) => SIGNER.test(m))).toBe(true);
     expect(loaded.filter((m) => CHAIN.test(m))).toEqual([]);
+  });
+
+  it('loads the signer through require, not through the ESM loader (which lexes every CommonJS file it loads: tens of ms)', () => {
+    const { result, loaded, imported } = runChild(format, SIGN, ENV_CREDS);
+    expect(result).toMatchObject({ stats: { signings: 1 } });
+    expect(loaded.some((m) => SIGNER.test(m))).toBe(true);
+    expect(imported.filter((m) => /@(aws-sdk|smithy)[+/]/.test(m))).toEqual([]);
   });
 
   it('loads the chain when it is needed (a profile): the recorder sees it', async () => {
