@@ -44,7 +44,7 @@ afterAll(async () => {
 
 const connection = () => ({
   endpoints: cluster.endpoints.map((e) => e.connectionOptions()),
-  endpointProbe: { baseDelayMs: 100, maxDelayMs: 400, timeoutMs: 5000 },
+  endpointProbe: { baseDelayMs: 100, maxDelayMs: 400, timeoutMs: 3000, intervalMs: 300 },
   maxLifetimeSeconds: [2, 3] as [number, number],
   max: WORKERS,
 });
@@ -73,7 +73,7 @@ const drivers: Record<'node-postgres' | 'postgres-js', () => { inTransaction(sta
 };
 
 describe.each(['node-postgres', 'postgres-js'] as const)('Drizzle (%s)', (driver) => {
-  describe.each(['refuse', 'drop'] as const)("isolating the preferred Region ('%s')", (mode) => {
+  describe.each(['refuse', 'drop', 'blackhole'] as const)("isolating the preferred Region ('%s')", (mode) => {
     it('keeps transfers committing through the other Region, exactly, and fails back after heal', async () => {
       const run = `${driver}-${mode}`;
       for (let id = 0; id < 2 * WORKERS; id++) await admin.query('INSERT INTO accounts (run, id, balance) VALUES ($1, $2, $3)', [run, id, START_BALANCE]);

@@ -45,7 +45,7 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-describe.each(['refuse', 'drop'] as const)("Kysely, isolating the preferred Region ('%s')", (mode) => {
+describe.each(['refuse', 'drop', 'blackhole'] as const)("Kysely, isolating the preferred Region ('%s')", (mode) => {
   it('keeps transfers committing through the other Region, exactly, and fails back after heal', async () => {
     for (let id = 0; id < 2 * WORKERS; id++) await admin.insertInto('accounts').values({ run: mode, id, balance: START_BALANCE }).execute();
     const failbacks: DsqlFailoverMessage[] = [];
@@ -54,7 +54,7 @@ describe.each(['refuse', 'drop'] as const)("Kysely, isolating the preferred Regi
     const db = new Kysely<Database>({
       dialect: new DsqlDialect({
         endpoints: cluster.endpoints.map((e) => e.connectionOptions()),
-        endpointProbe: { baseDelayMs: 100, maxDelayMs: 400, timeoutMs: 5000 },
+        endpointProbe: { baseDelayMs: 100, maxDelayMs: 400, timeoutMs: 3000, intervalMs: 300 },
         maxLifetimeSeconds: [2, 3],
         max: WORKERS,
         connectionTimeoutMillis: 20_000,
