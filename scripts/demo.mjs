@@ -65,6 +65,47 @@ async function whenThingsGoWrong(local) {
   console.log('');
 }
 
+/**
+ * Counts what the connector did, from @dsql/core's diagnostics channels (node:diagnostics_channel):
+ * the same events @dsql/opentelemetry's DsqlInstrumentation turns into metrics, tallied here without
+ * OpenTelemetry to keep the demo's dependencies light. Returns the summary lines and an unsubscribe.
+ */
+async function tallyDiagnostics() {
+  const { subscribe, unsubscribe } = await import('node:diagnostics_channel');
+  const { DSQL_CHANNELS } = await built('packages/core/dist/index.js');
+  const counts = {};
+  const add = (metric, key) => {
+    const m = (counts[metric] ??= {});
+    m[key] = (m[key] ?? 0) + 1;
+  };
+  const listeners = [
+    [DSQL_CHANNELS.connectEnd, (m) => add('connect', m.outcome === 'ok' ? 'ok' : `${m.outcome} (${m.reason ?? m.sqlstate ?? 'unknown'})`)],
+    [DSQL_CHANNELS.connectRateLimitWait, () => add('rateLimitWaits', 'waited')],
+    [DSQL_CHANNELS.tokenSigned, (m) => add('tokens', m.outcome)],
+    [DSQL_CHANNELS.credentialsResolved, (m) => add('credentials', `${m.sourceKind} ${m.outcome}`)],
+    [DSQL_CHANNELS.transactionAttempt, (m) => add('attempts', m.outcome)],
+    [DSQL_CHANNELS.transactionEnd, (m) => add('transactions', m.outcome)],
+    [DSQL_CHANNELS.connectionClosed, (m) => add('closed', m.reason)],
+  ];
+  for (const [name, listener] of listeners) subscribe(name, listener);
+  const list = (metric) => {
+    const entries = Object.entries(counts[metric] ?? {}).sort((a, b) => b[1] - a[1]);
+    return entries.length ? entries.map(([k, n]) => `${n} ${k}`).join(', ') : 'none';
+  };
+  const total = (metric) => Object.values(counts[metric] ?? {}).reduce((a, b) => a + b, 0);
+  return {
+    lines: () => [
+      `connection attempts: ${list('connect')}${total('rateLimitWaits') ? ` (${total('rateLimitWaits')} waited for the rate limiter)` : ''}`,
+      `IAM tokens signed: ${list('tokens')}; credential lookups: ${list('credentials')}`,
+      `transactions: ${total('transactions')} calls (${list('transactions')}) in ${total('attempts')} attempts (${list('attempts')})`,
+      `connections closed: ${list('closed')}`,
+    ],
+    stop: () => {
+      for (const [name, listener] of listeners) unsubscribe(name, listener);
+    },
+  };
+}
+
 /** Rejects if `promise` has not settled after `ms`, so a stuck example fails the demo instead of hanging it. */
 function withDeadline(promise, ms) {
   let timer;
@@ -78,6 +119,7 @@ const seconds = (since) => `${((performance.now() - since) / 1000).toFixed(1)} s
 const started = performance.now();
 const { startDsqlLocal } = await built('packages/local/dist/index.js');
 
+const tally = await tallyDiagnostics();
 process.stdout.write('Starting @dsql/local on an embedded PostgreSQL 16 … ');
 const local = await startDsqlLocal();
 let failed = false;
@@ -107,7 +149,10 @@ try {
     `@dsql/local saw ${s.authenticated} IAM-authenticated connections, ${s.queries} statements, ` +
       `${s.occConflicts} OCC conflicts (40001) — all retried by the adapters.`,
   );
+  console.log("\nMetrics  (tallied from @dsql/core's diagnostics channels — what @dsql/opentelemetry records)");
+  for (const line of tally.lines()) console.log(`  ${line}`);
 } finally {
+  tally.stop();
   // A stuck example's sessions must not keep the demo alive: stop() ends them all.
   await withDeadline(local.stop(), 30_000).catch((err) => console.log(`stopping @dsql/local: ${err.message}`));
 }
