@@ -54,9 +54,15 @@ export interface Instruments {
   endpointUnhealthy: Counter;
 }
 
+/** Histogram bucket boundaries (seconds) of the duration histograms. @internal */
+export const SECONDS_BUCKETS: number[] = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10];
+
 /** Creates the instruments on `meter`. @internal */
 export function createInstruments(meter: Meter): Instruments {
-  const seconds = { unit: 's' };
+  // The SDK's default histogram buckets (0, 5, 10, 25 … 10,000) suit milliseconds: a connection
+  // opened in 60 ms would land in the first bucket. These are the database semantic conventions'
+  // boundaries for durations in seconds (db.client.operation.duration).
+  const seconds = { unit: 's', advice: { explicitBucketBoundaries: SECONDS_BUCKETS } };
   const count = (name: string, description: string, unit = '{event}'): Counter => meter.createCounter(name, { description, unit });
   return {
     connectionCreateTime: meter.createHistogram(DSQL_METRICS.connectionCreateTime, { ...seconds, description: 'The time it took to create a new connection.' }),

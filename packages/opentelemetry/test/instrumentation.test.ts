@@ -50,6 +50,30 @@ describe('DsqlInstrumentation', () => {
     }
   });
 
+  test('duration histograms are in seconds with second-sized buckets (not the SDK default for milliseconds)', async () => {
+    const observed = new Observed();
+    try {
+      const where = { endpoint: 'aaaaaaaaaaaaaaaaaaaaaaaaaa.dsql.us-east-1.on.aws', region: 'us-east-1', port: 5432, user: 'admin' };
+      channel(DSQL_CHANNELS.connectRateLimitWait).publish({ ...where, attemptId: -1, waitMs: 200 });
+      channel(DSQL_CHANNELS.connectEnd).publish({ ...where, attemptId: -1, outcome: 'ok', reason: undefined, sqlstate: undefined, durationMs: 60, rateLimitWaitMs: 200, connectionId: -1 });
+      const { resourceMetrics } = await observed.reader.collect();
+      const histogram = (name: string) => {
+        const metric = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.descriptor.name === name);
+        return (metric?.dataPoints[0]?.value ?? {}) as { buckets?: { boundaries: number[]; counts: number[] }; sum?: number };
+      };
+      const boundaries = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10];
+      const create = histogram(DSQL_METRICS.connectionCreateTime);
+      expect(create.buckets?.boundaries).toEqual(boundaries);
+      expect(create.sum).toBeCloseTo(0.06);
+      expect(create.buckets?.counts).toEqual([0, 0, 0, 0, 1, 0, 0, 0, 0, 0]); // (0.05, 0.1]
+      const wait = histogram(DSQL_METRICS.connectRateLimitWait);
+      expect(wait.buckets?.boundaries).toEqual(boundaries);
+      expect(wait.buckets?.counts).toEqual([0, 0, 0, 0, 0, 1, 0, 0, 0, 0]); // (0.1, 0.5]
+    } finally {
+      await observed.stop();
+    }
+  });
+
   test('{ enabled: false } subscribes to nothing until enable()', () => {
     const instrumentation = new DsqlInstrumentation({ enabled: false });
     expect(channel(DSQL_CHANNELS.connectEnd).hasSubscribers).toBe(false);
