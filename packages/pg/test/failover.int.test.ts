@@ -175,3 +175,24 @@ describe('a COMMIT lost with endpoints', () => {
     for (const region of [PREFERRED, OTHER]) expect(cluster.stats()[region]!.authFailures).toEqual({});
   }, 60_000);
 });
+
+describe("endpointSelection: 'latency'", () => {
+  it('sends new connections to the endpoint with the lower measured connect time', async () => {
+    // The preferred endpoint is far away: every round trip to it takes 300 ms more.
+    cluster.setLatency(PREFERRED, 300);
+    const pool = new DsqlPool({ endpoints: cluster.endpoints.map((e) => e.connectionOptions()), endpointSelection: 'latency', max: 6 });
+    pool.on('error', () => {});
+    const before = { [PREFERRED]: authenticated(PREFERRED), [OTHER]: authenticated(OTHER) };
+    const clients = [];
+    try {
+      // Each endpoint is tried once to be measured (in the order listed), then the nearer one wins.
+      for (let i = 0; i < 5; i++) clients.push(await pool.connect());
+      expect(authenticated(PREFERRED) - before[PREFERRED]!).toBe(1);
+      expect(authenticated(OTHER) - before[OTHER]!).toBe(4);
+    } finally {
+      clients.forEach((c) => c.release());
+      await pool.end();
+      cluster.setLatency(PREFERRED, 0);
+    }
+  }, 60_000);
+});
