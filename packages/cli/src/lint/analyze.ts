@@ -7,6 +7,7 @@
  * statement's parse node, which `lintSql` does not return.
  */
 import { judgeStatement, loadParser, parseStatements, type LintVerdict, type ParsedStatement } from '@dsql/core/lint';
+import type { MigrationStep } from '@dsql/core/migrations';
 import { NOT_DDL_STATEMENTS } from '@dsql/core/rules';
 import type { SourceKind } from './sources.js';
 
@@ -55,6 +56,12 @@ interface Statement {
 /** A linted file: findings in order, the edits `--fix` would make, and the statement count. */
 export interface FileLint {
   statements: number;
+  /**
+   * What to run, each step in its own transaction (core's verdict steps, rewrites made), for the
+   * statements DSQL accepts; BEGIN / COMMIT of a psql script are left out (every step is a
+   * transaction of its own).
+   */
+  steps: MigrationStep[];
   findings: Finding[];
   edits: Edit[];
 }
@@ -173,11 +180,13 @@ export async function lintFile(text: string, kind: SourceKind): Promise<FileLint
   });
   const inBlock = (i: number): boolean => kind === 'sql' && unitOf[i]! > 0;
 
+  const steps: MigrationStep[] = [];
   for (const [i, s] of statements.entries()) {
     const { verdict, parsed } = s;
     const offset = s.offset;
     // BEGIN / COMMIT / ROLLBACK are how a psql script makes its transactions.
     if (kind === 'sql' && (s.kind === 'begin' || s.kind === 'end')) continue;
+    if (verdict.ok) steps.push(...verdict.steps);
     if (!verdict.ok) {
       findings.push({ offset, ...at(offset), rule: verdict.rule, severity: 'error', message: verdict.message, fix: verdict.fix, fixable: false });
     } else if (verdict.rewrite) {
@@ -235,7 +244,7 @@ export async function lintFile(text: string, kind: SourceKind): Promise<FileLint
   }
 
   findings.sort((a, b) => a.offset - b.offset);
-  return { statements: statements.length, findings: findings.map(({ offset: _offset, ...f }) => f), edits };
+  return { statements: statements.length, steps, findings: findings.map(({ offset: _offset, ...f }) => f), edits };
 }
 
 /**
