@@ -106,6 +106,11 @@ it('serves dsql_client_* series on /metrics that count what the workload did', a
   const createSeconds = by(samples, 'db_client_connection_create_time_sum')['*']!;
   expect(createSeconds).toBeGreaterThan(0);
   expect(createSeconds).toBeLessThan(60 * connects.ok!);
+  // Buckets sized for seconds (cumulative, the last one counting every connection).
+  const buckets = samples.filter((s) => s.name === 'db_client_connection_create_time_bucket');
+  expect(buckets.map((s) => s.labels.le)).toEqual(['0.001', '0.005', '0.01', '0.05', '0.1', '0.5', '1', '5', '10', '+Inf']);
+  expect(buckets.every((s, i) => i === 0 || s.value >= buckets[i - 1]!.value)).toBe(true);
+  expect(buckets.at(-1)?.value).toBe(connects.ok);
   expect(by(samples, 'dsql_client_token_signings_total', 'outcome')).toEqual({ ok: 1 });
   expect(by(samples, 'dsql_client_credentials_resolutions_total', 'source')).toEqual({ static: 1 });
 
