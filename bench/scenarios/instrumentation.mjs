@@ -53,8 +53,15 @@ function subscribed() {
   return Object.values(DSQL_CHANNELS).filter((name) => diagnosticsChannel.channel(name).hasSubscribers);
 }
 
+/**
+ * Runs `callers` loops of `call(candidate)` for `seconds`: calls per second, latency percentiles,
+ * and this process's CPU time per call (user + system; the emulator runs in another process).
+ * On a machine shared with other work, wall-clock throughput swings with their load; CPU per call
+ * is the client's own cost and barely moves, so it carries the overhead ratio.
+ */
 async function load(call, candidate, callers, seconds) {
   const latencies = [];
+  const cpu = process.cpuUsage();
   const until = performance.now() + seconds * 1000;
   await Promise.all(
     Array.from({ length: callers }, async () => {
@@ -65,12 +72,16 @@ async function load(call, candidate, callers, seconds) {
       }
     }),
   );
-  return { qps: latencies.length / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), n: latencies.length };
+  const used = process.cpuUsage(cpu);
+  const n = latencies.length;
+  return { qps: n / seconds, cpuUs: (used.user + used.system) / n, p50: percentile(latencies, 50), p99: percentile(latencies, 99), n };
 }
 
 export async function run({ quick, log }) {
-  const rounds = quick ? 2 : 7;
-  const seconds = quick ? 0.3 : 1.5;
+  // Many short rounds: the two sides of a ratio run back to back, so load from other processes
+  // (which changes on a scale of seconds) hits both alike, and the median of per-round ratios drops the outliers.
+  const rounds = quick ? 2 : 15;
+  const seconds = quick ? 0.3 : 0.6;
   const callers = 16;
   const max = 8;
   const emu = await startEmulator();
@@ -111,14 +122,22 @@ export async function run({ quick, log }) {
             qps: median(r.map((x) => x.qps)),
             ratio: medianRatio(perRound, name, driver, (x) => x.qps),
             vsUninstrumented: name.endsWith(OTEL) ? medianRatio(perRound, name, plain, (x) => x.qps) : undefined,
+            cpuUs: median(r.map((x) => x.cpuUs)),
+            // Calls per CPU second relative to the driver's (its CPU per call over ours), per round, median.
+            cpuRatio: medianRatio(perRound, driver, name, (x) => x.cpuUs),
+            cpuVsUninstrumented: name.endsWith(OTEL) ? medianRatio(perRound, plain, name, (x) => x.cpuUs) : undefined,
             p50: median(r.map((x) => x.p50)),
             p99: median(r.map((x) => x.p99)),
             rounds: r.map((x) => Math.round(x.qps)),
             baseline: driver,
           };
           table.push(row);
-          const extra = row.vsUninstrumented === undefined ? '' : `  (${times(row.vsUninstrumented)} ${plain})`;
-          log(`    ${name.padEnd(16)} ${int(row.qps).padStart(7)} q/s  ${times(row.ratio)} ${driver}${extra}  p50 ${ms(row.p50)} ms  p99 ${ms(row.p99)} ms  rounds ${row.rounds.join(' ')}`);
+          const extra = row.vsUninstrumented === undefined ? '' : ` (${times(row.vsUninstrumented)} ${plain})`;
+          const cpuExtra = row.cpuVsUninstrumented === undefined ? '' : ` (${times(row.cpuVsUninstrumented)} ${plain})`;
+          log(
+            `    ${name.padEnd(16)} ${int(row.qps).padStart(7)} q/s  ${times(row.ratio)} ${driver}${extra}  ` +
+              `CPU ${row.cpuUs.toFixed(1)} µs/call  ${times(row.cpuRatio)} ${driver}${cpuExtra}  p50 ${ms(row.p50)} ms  p99 ${ms(row.p99)} ms`,
+          );
         }
       }
     }
@@ -134,13 +153,16 @@ export async function run({ quick, log }) {
     log(`  instrumented rounds recorded ${int(attempts)} transaction attempts and exported ${int(spanExporter.spans)} spans`);
     return {
       setup: `${rounds} rounds × ${seconds} s per candidate and workload, ${callers} callers, pool max ${max}, warm pools; \`+ otel\`: DsqlInstrumentation on the OpenTelemetry SDK (MeterProvider, BasicTracerProvider with a BatchSpanProcessor), enabled only during its own rounds; every other round checked to have no subscriber on core's channels`,
-      columns: ['workload', 'candidate', 'median q/s', 'vs plain driver', 'vs no subscriber', 'p50 ms', 'p99 ms', 'q/s per round'],
+      columns: ['workload', 'candidate', 'median q/s', 'q/s vs plain driver', 'q/s vs no subscriber', 'client CPU µs/call', 'calls per CPU s vs plain driver', 'vs no subscriber', 'p50 ms', 'p99 ms', 'q/s per round'],
       rows: table.map((r) => [
         r.workload,
         r.name,
         int(r.qps),
         `${times(r.ratio)} ${r.baseline}`,
         r.vsUninstrumented === undefined ? '' : times(r.vsUninstrumented),
+        r.cpuUs.toFixed(1),
+        `${times(r.cpuRatio)} ${r.baseline}`,
+        r.cpuVsUninstrumented === undefined ? '' : times(r.cpuVsUninstrumented),
         ms(r.p50),
         ms(r.p99),
         r.rounds.join(' '),
