@@ -9,6 +9,8 @@ export default defineConfig({
   // No source maps: the published JavaScript is unminified and keeps its names.
   sourcemap: false,
   clean: true,
+  // import.meta.url (dsql local finds @dsql/local's script with it) in the CommonJS build too.
+  shims: true,
   target: 'node20',
   // The bin is the ESM `dist/cli.js`: the CommonJS copy tsup builds of every entry is removed.
   onSuccess: async () => {

@@ -59,6 +59,23 @@ export function connectionOptions(flags: ConnectionFlags): DsqlConnectionOptions
   return options;
 }
 
+/**
+ * Static keys from the command's environment (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+ * `AWS_SESSION_TOKEN`), as the credential chain's first step would read them — from the
+ * environment the command was given rather than the process's (a program or test running
+ * `runCli` with an environment of its own). Without them (or with --profile) the chain runs.
+ *
+ * @example
+ * envCredentials({}, { AWS_ACCESS_KEY_ID: 'AKID', AWS_SECRET_ACCESS_KEY: '…' }); // { credentials: { accessKeyId: 'AKID', … } }
+ */
+export function envCredentials(flags: ConnectionFlags, env: Record<string, string | undefined>): DsqlConnectionOptions {
+  const accessKeyId = env['AWS_ACCESS_KEY_ID'];
+  const secretAccessKey = env['AWS_SECRET_ACCESS_KEY'];
+  if (flags.profile !== undefined || !accessKeyId || !secretAccessKey) return {};
+  const sessionToken = env['AWS_SESSION_TOKEN'];
+  return { credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } };
+}
+
 /** Resolved options and the root certificate file (flag, else `PGSSLROOTCERT`). */
 export interface ResolvedConnection {
   config: DsqlConfig;
@@ -72,7 +89,7 @@ export interface ResolvedConnection {
  * const { config } = resolveConnection({ host: 'abc…' }, process.env);
  */
 export function resolveConnection(flags: ConnectionFlags, env: Record<string, string | undefined>): ResolvedConnection {
-  const config = resolveConfig({}, connectionOptions(flags), env);
+  const config = resolveConfig({}, { ...connectionOptions(flags), ...envCredentials(flags, env) }, env);
   return { config, caFile: flags['ca-file'] ?? (env['PGSSLROOTCERT'] || undefined) };
 }
 

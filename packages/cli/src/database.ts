@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { isOccError, withRetry } from '@dsql/core';
 import type { MigrationRow, MigrationSession, MigrationSql } from '@dsql/core/migrations';
 import { DsqlPool } from '@dsql/pg';
-import { connectionOptions, type ConnectionFlags } from './connection.js';
+import { connectionOptions, envCredentials, type ConnectionFlags } from './connection.js';
 import { UsageError } from './io.js';
 
 /**
@@ -26,7 +26,7 @@ export function openPool(flags: ConnectionFlags, env: Record<string, string | un
     }
   }
   // core's resolveConfig reads PGHOST & co. from process.env: hand it the command's environment.
-  return new DsqlPool({ ...envOptions(env), ...connectionOptions(flags), ...(ca ? { ssl: { ca } } : {}), max: 2 });
+  return new DsqlPool({ ...envOptions(env), ...connectionOptions(flags), ...envCredentials(flags, env), ...(ca ? { ssl: { ca } } : {}), max: 2 });
 }
 
 /** The PG… and AWS_… variables the adapters read, as options (so a test's or a program's env is honoured). */

@@ -23,6 +23,8 @@ export interface CliIo {
    * output is read and handed to `out` / `err` (false: tests, programs).
    */
   interactive: boolean;
+  /** Aborting it stops a running child (`dsql local`, `dsql psql`) with SIGTERM. */
+  signal?: AbortSignal;
 }
 
 /** A command failed in a way its message explains (bad usage: exit 2). */

@@ -4,6 +4,7 @@
 import { DsqlConfigError, redact } from '@dsql/core';
 import { envCommand, ENV_HELP } from './commands/env.js';
 import { lintCommand, LINT_HELP } from './commands/lint.js';
+import { localCommand, LOCAL_HELP } from './commands/local.js';
 import { migrateCommand, MIGRATE_HELP } from './commands/migrate.js';
 import { psqlCommand, PSQL_HELP } from './commands/psql.js';
 import { tokenCommand, TOKEN_HELP } from './commands/token.js';
@@ -34,6 +35,7 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   psql: { run: psqlCommand, help: PSQL_HELP },
   lint: { run: lintCommand, help: LINT_HELP },
   migrate: { run: migrateCommand, help: MIGRATE_HELP },
+  local: { run: localCommand, help: LOCAL_HELP },
 };
 
 /**

@@ -105,28 +105,43 @@ export async function psqlCommand(args: string[], io: CliIo): Promise<number> {
 
 /**
  * Runs a child to its end and resolves its exit code: sharing the terminal when `io.interactive`
- * (Ctrl-C then reaches the child, which decides; dsql waits for it), else with its output
- * handed to `io`.
+ * (Ctrl-C reaches the child, which decides; dsql waits for it; SIGTERM is passed on), else with its
+ * output handed to `io` — at the end, or as it comes with `stream` (a server's banner).
+ * `io.signal` aborted stops the child (SIGTERM).
  */
-export function runChild(command: string, args: readonly string[], env: NodeJS.ProcessEnv, io: CliIo): Promise<number> {
+export function runChild(command: string, args: readonly string[], env: NodeJS.ProcessEnv, io: CliIo, stream = false): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { env, stdio: io.interactive ? 'inherit' : ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { env, stdio: io.interactive ? 'inherit' : ['ignore', 'pipe', 'pipe'], ...(io.signal ? { signal: io.signal } : {}) });
     const ignore = (): void => undefined;
-    if (io.interactive) process.on('SIGINT', ignore);
+    const forward = (): void => void child.kill('SIGTERM');
+    if (io.interactive) {
+      process.on('SIGINT', ignore);
+      process.on('SIGTERM', forward);
+    }
+    const done = (): void => {
+      process.off('SIGINT', ignore);
+      process.off('SIGTERM', forward);
+    };
     let out = '';
     let err = '';
-    child.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d));
-    child.stderr?.setEncoding('utf8').on('data', (d: string) => (err += d));
+    const take = (which: 'out' | 'err') => (d: string) => {
+      if (stream) io[which](d.replace(/\n$/, ''));
+      else if (which === 'out') out += d;
+      else err += d;
+    };
+    child.stdout?.setEncoding('utf8').on('data', take('out'));
+    child.stderr?.setEncoding('utf8').on('data', take('err'));
     child.once('error', (e) => {
-      process.off('SIGINT', ignore);
+      if ((e as NodeJS.ErrnoException).code === 'ABORT_ERR') return; // 'close' follows
+      done();
       io.err(`${NOT_FOUND(command)} (${e.message})`);
       resolve(127);
     });
     child.once('close', (code, signal) => {
-      process.off('SIGINT', ignore);
+      done();
       if (out) io.out(out.replace(/\n$/, ''));
       if (err) io.err(err.replace(/\n$/, ''));
-      resolve(code ?? (signal ? 128 + 2 : 1));
+      resolve(code ?? (signal === 'SIGINT' ? 130 : signal === 'SIGTERM' ? 143 : 1));
     });
   });
 }
