@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { serialize } from 'pg-protocol';
+import { loadPgProtocol } from './pg-protocol.js';
 import { FrameReader } from './wire.js';
 
 /** What the server said during a successful startup, for Postgres.js to read as if it had asked. */
@@ -36,14 +36,15 @@ export interface Greeting {
  * @example
  * const greeting = await startupHandshake(tlsSocket, startupBytes, () => tokens.getToken(), signal);
  */
-export function startupHandshake(
+export async function startupHandshake(
   socket: Duplex,
   startup: Buffer,
   password: () => string | Promise<string>,
   signal?: AbortSignal,
 ): Promise<Greeting> {
+  const { serialize, Parser } = await loadPgProtocol();
   return new Promise((resolve, reject) => {
-    const reader = new FrameReader();
+    const reader = new FrameReader(Parser);
     const replay: Buffer[] = [];
     let backendKey: string | undefined;
     let settled = false;

@@ -1,6 +1,7 @@
 import { connectWithRetry, type DsqlEndpointSession, type DsqlSession, type RetryInfo } from '@dsql/core';
 import type { Session, SessionOpener } from './dsql-socket.js';
 import { startupHandshake } from './handshake.js';
+import { loadPgProtocol } from './pg-protocol.js';
 import { dialTls } from './tls-dial.js';
 
 /** The Terminate message ('X', length 4): ends a probe's session politely. */
@@ -85,7 +86,10 @@ export function sessionOpener(options: SessionOpenerOptions): SessionOpener {
     try {
       // The attempt's own bound (another endpoint could be tried) starts after the limiter admitted it.
       const attemptSignal = bound ? AbortSignal.any([signal, bound]) : signal;
-      socket = await dial(endpoint, attemptSignal);
+      const dialing = dial(endpoint, attemptSignal);
+      // The handshake's pg-protocol (loaded once, at the first connection) loads while the TCP connect is under way.
+      loadPgProtocol().catch(() => {});
+      socket = await dialing;
       const greeting = await startupHandshake(socket, startup, () => endpoint.tokens.getToken(), attemptSignal);
       // Every admitted attempt's outcome goes back to the limiter (an adaptive one backs off on 53400).
       endpoint.limiter?.observe();

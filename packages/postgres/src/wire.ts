@@ -1,5 +1,5 @@
-import { Parser } from 'pg-protocol/dist/parser.js';
 import type { BackendMessage } from 'pg-protocol/dist/messages.js';
+import type { PgProtocol } from './pg-protocol.js';
 
 /** Protocol 3.0 StartupMessage version field. */
 export const PROTOCOL_3 = 196608;
@@ -28,7 +28,12 @@ export interface BackendFrame {
  */
 export class FrameReader {
   #pending: Buffer = Buffer.alloc(0);
-  readonly #parser = new Parser();
+  readonly #parser: InstanceType<PgProtocol['Parser']>;
+
+  /** `Parser`: pg-protocol's, as {@link loadPgProtocol} loads it. */
+  constructor(Parser: PgProtocol['Parser']) {
+    this.#parser = new Parser();
+  }
 
   /** Adds bytes; returns every message now complete, in order. */
   push(chunk: Buffer): BackendFrame[] {
