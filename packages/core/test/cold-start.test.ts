@@ -17,8 +17,8 @@ import { signDsqlToken } from '../src/auth/sign-token.js';
 import { CREDS, HOST, SESSION_CREDS, verifyToken } from './helpers.js';
 
 const coreDir = join(dirname(fileURLToPath(import.meta.url)), '..');
-/** The credential chain (and the packages that load it); the signer `@aws-sdk/dsql-signer` loads it too. */
-const CHAIN = /@aws-sdk[+/](credential-providers|credential-provider-node|dsql-signer)/;
+/** The credential chain, the profile provider (and the packages that load them); the signer `@aws-sdk/dsql-signer` loads the chain too. */
+const CHAIN = /@aws-sdk[+/](credential-providers|credential-provider-node|credential-provider-ini|dsql-signer)/;
 const SIGNER = /@smithy[+/]signature-v4/;
 
 let dir: string;
@@ -60,7 +60,8 @@ beforeAll(() => {
   dir = mkdtempSync(join(coreDir, 'node_modules', '.cold-start-'));
   mkdirSync(join(dir, 'home'));
   writeFileSync(join(dir, 'home', 'config'), '[profile filed]\nregion = us-east-1\n');
-  writeFileSync(join(dir, 'home', 'credentials'), `[filed]\naws_access_key_id = ${CREDS.accessKeyId}\naws_secret_access_key = ${CREDS.secretAccessKey}\n`);
+  const keys = `aws_access_key_id = ${CREDS.accessKeyId}\naws_secret_access_key = ${CREDS.secretAccessKey}\n`;
+  writeFileSync(join(dir, 'home', 'credentials'), `[filed]\n${keys}[default]\n${keys}`);
   writeFileSync(
     join(dir, 'record-hook.mjs'),
     'let port;\nexport function initialize(data) { port = data.port; }\nexport async function resolve(specifier, context, next) {\n  const r = await next(specifier, context);\n  port.postMessage(r.url);\n  return r;\n}\n',
@@ -109,6 +110,13 @@ describe.each(['esm', 'cjs'] as const)('a fresh process (%s build)', (format) =>
     expect(result).toMatchObject({ stats: { signings: 1 } });
     expect(loaded.some((m) => SIGNER.test(m))).toBe(true);
     expect(imported.filter((m) => /@(aws-sdk|smithy)[+/]/.test(m))).toEqual([]);
+  });
+
+  it('loads the default chain without environment credentials (here it answers from the shared credentials file)', async () => {
+    const { result, loaded } = runChild(format, SIGN);
+    const { token } = result as { token: string };
+    expect((await verifyToken(token, CREDS)).signatureMatches).toBe(true);
+    expect(loaded.some((m) => /@aws-sdk[+/]credential-provider-node/.test(m))).toBe(true);
   });
 
   it('loads the chain when it is needed (a profile): the recorder sees it', async () => {

@@ -93,11 +93,17 @@ async function providerFor(source: CredentialSource): Promise<AwsCredentialsProv
     const fromEnvironment = environmentCredentials(process.env);
     if (fromEnvironment !== undefined) return async () => fromEnvironment;
   }
-  // Loaded on first use: the provider package is large and not needed with explicit or environment credentials.
-  const { fromIni, fromNodeProviderChain } = await import('@aws-sdk/credential-providers');
+  // Loaded on first use: the providers are large and not needed with explicit or environment
+  // credentials. Their own packages, not `@aws-sdk/credential-providers` (whose fromIni and
+  // fromNodeProviderChain only forward to these): that one also carries the Cognito provider and
+  // its client, ~26 KB of every application bundle.
   const clientConfig = source.region ? { region: source.region } : undefined;
-  if (source.profile !== undefined) return fromIni({ profile: source.profile, clientConfig });
-  return fromNodeProviderChain({ clientConfig });
+  if (source.profile !== undefined) {
+    const { fromIni } = await import('@aws-sdk/credential-provider-ini');
+    return fromIni({ profile: source.profile, clientConfig });
+  }
+  const { defaultProvider } = await import('@aws-sdk/credential-provider-node');
+  return defaultProvider({ clientConfig });
 }
 
 /**
