@@ -2,6 +2,7 @@
  * The `dsql` command as a function: the binary (`cli.ts`) only wires it to the process.
  */
 import { DsqlConfigError, redact } from '@dsql/core';
+import { doctorCommand, DOCTOR_HELP } from './commands/doctor.js';
 import { envCommand, ENV_HELP } from './commands/env.js';
 import { lintCommand, LINT_HELP } from './commands/lint.js';
 import { localCommand, LOCAL_HELP } from './commands/local.js';
@@ -21,6 +22,7 @@ Commands:
   lint      check SQL migrations against DSQL's rules, offline (--fix rewrites what is mechanical)
   migrate   apply a folder of SQL migrations (or Prisma's) the DSQL-safe way
   local     start a local DSQL endpoint (@dsql/local)
+  doctor    walk the troubleshooting steps: DNS, TCP, TLS, credentials, token, auth, query, clock
 
 Run dsql <command> --help for a command's options and examples.`;
 
@@ -36,6 +38,7 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   lint: { run: lintCommand, help: LINT_HELP },
   migrate: { run: migrateCommand, help: MIGRATE_HELP },
   local: { run: localCommand, help: LOCAL_HELP },
+  doctor: { run: doctorCommand, help: DOCTOR_HELP },
 };
 
 /**
