@@ -22,10 +22,16 @@ export const id = 'instrumentation';
 export const title = 'Diagnostics and DsqlInstrumentation overhead (steady throughput)';
 
 const OTEL = ' + otel';
-/** Per family: the plain driver (the baseline), the connector, the connector instrumented. */
+const METRICS_ONLY = ' + otel metrics';
+const INSTRUMENTED = [OTEL, METRICS_ONLY];
+const instrumentedAs = (name) => INSTRUMENTED.find((suffix) => name.endsWith(suffix));
+/**
+ * Per family: the plain driver (the baseline), the connector, the connector instrumented
+ * (metrics and spans, the default), the connector instrumented with `spans: false`.
+ */
 const FAMILIES = [
-  ['pg.Pool', 'DsqlPool', `DsqlPool${OTEL}`],
-  ['postgres()', 'dsql()', `dsql()${OTEL}`],
+  ['pg.Pool', 'DsqlPool', `DsqlPool${OTEL}`, `DsqlPool${METRICS_ONLY}`],
+  ['postgres()', 'dsql()', `dsql()${OTEL}`, `dsql()${METRICS_ONLY}`],
 ];
 const WORKLOADS = [
   { id: 'select', label: 'SELECT 1', call: (c) => c.query() },
@@ -96,11 +102,13 @@ export async function run({ quick, log }) {
   try {
     const token = await presignedToken(emu);
     const names = FAMILIES.flat();
-    for (const name of names) candidates[name] = await createCandidate(name.replace(OTEL, ''), emu, { max, token });
+    for (const name of names) candidates[name] = await createCandidate(name.replace(instrumentedAs(name) ?? '', ''), emu, { max, token });
     const measure = async (workload, name, secs = seconds) => {
-      const instrumented = name.endsWith(OTEL);
-      if (instrumented) instrumentation.enable();
-      else if (subscribed().length > 0) throw new Error(`${name} must run with no subscriber, but ${subscribed().join(', ')} have one`);
+      const instrumented = instrumentedAs(name) !== undefined;
+      if (instrumented) {
+        instrumentation.setConfig({ spans: instrumentedAs(name) === OTEL });
+        instrumentation.enable();
+      } else if (subscribed().length > 0) throw new Error(`${name} must run with no subscriber, but ${subscribed().join(', ')} have one`);
       try {
         return await load(workload.call, candidates[name], callers, secs);
       } finally {
@@ -121,11 +129,11 @@ export async function run({ quick, log }) {
             name,
             qps: median(r.map((x) => x.qps)),
             ratio: medianRatio(perRound, name, driver, (x) => x.qps),
-            vsUninstrumented: name.endsWith(OTEL) ? medianRatio(perRound, name, plain, (x) => x.qps) : undefined,
+            vsUninstrumented: instrumentedAs(name) ? medianRatio(perRound, name, plain, (x) => x.qps) : undefined,
             cpuUs: median(r.map((x) => x.cpuUs)),
             // Calls per CPU second relative to the driver's (its CPU per call over ours), per round, median.
             cpuRatio: medianRatio(perRound, driver, name, (x) => x.cpuUs),
-            cpuVsUninstrumented: name.endsWith(OTEL) ? medianRatio(perRound, plain, name, (x) => x.cpuUs) : undefined,
+            cpuVsUninstrumented: instrumentedAs(name) ? medianRatio(perRound, plain, name, (x) => x.cpuUs) : undefined,
             p50: median(r.map((x) => x.p50)),
             p99: median(r.map((x) => x.p99)),
             rounds: r.map((x) => Math.round(x.qps)),
@@ -152,7 +160,7 @@ export async function run({ quick, log }) {
     if (!(attempts > 0) || !(spanExporter.spans > 0)) throw new Error(`the instrumented rounds recorded nothing (transaction attempts ${attempts}, spans ${spanExporter.spans})`);
     log(`  instrumented rounds recorded ${int(attempts)} transaction attempts and exported ${int(spanExporter.spans)} spans`);
     return {
-      setup: `${rounds} rounds × ${seconds} s per candidate and workload, ${callers} callers, pool max ${max}, warm pools; \`+ otel\`: DsqlInstrumentation on the OpenTelemetry SDK (MeterProvider, BasicTracerProvider with a BatchSpanProcessor), enabled only during its own rounds; every other round checked to have no subscriber on core's channels`,
+      setup: `${rounds} rounds × ${seconds} s per candidate and workload, ${callers} callers, pool max ${max}, warm pools; \`+ otel\`: DsqlInstrumentation on the OpenTelemetry SDK (MeterProvider, BasicTracerProvider with a BatchSpanProcessor), \`+ otel metrics\`: the same with \`spans: false\`; enabled only during their own rounds; every other round checked to have no subscriber on core's channels`,
       columns: ['workload', 'candidate', 'median q/s', 'q/s vs plain driver', 'q/s vs no subscriber', 'client CPU µs/call', 'calls per CPU s vs plain driver', 'vs no subscriber', 'p50 ms', 'p99 ms', 'q/s per round'],
       rows: table.map((r) => [
         r.workload,
