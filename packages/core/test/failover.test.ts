@@ -181,12 +181,10 @@ describe('EndpointRouter', () => {
       return () => unsubscribe(name, fn);
     });
     try {
-      r.pick();
       r.attempt().failed(refused());
-      r.pick();
       up = true;
-      await until('the endpoint to be restored', () => r.health()[0]!.healthy);
-      r.pick();
+      // Failback is published when the probe restores the endpoint, without waiting for a new connection.
+      await until('the failback event', () => seen.some(([n]) => n === 'dsql:endpoint:failback'));
     } finally {
       listeners.forEach((off) => off());
     }

@@ -186,6 +186,15 @@ export class EndpointRouter<E extends RoutedEndpoint> {
   /** The endpoint for a new connection, now. */
   pick(): E {
     if (this.endpoints.length === 1) return this.endpoints[0]!;
+    return this.endpoints[this.#settleActive()]!;
+  }
+
+  /**
+   * Where new connections go now; publishes failover / failback when that changed. Called when
+   * health changes too (not only when a connection is opened), so the events say when the choice
+   * changed, also for a full pool that opens no connection.
+   */
+  #settleActive(): number {
     const index = this.#choose();
     if (index !== this.#active) {
       const from = this.#active;
@@ -196,7 +205,7 @@ export class EndpointRouter<E extends RoutedEndpoint> {
         channel.publish({ from: this.endpoints[from]!.ref, to: this.endpoints[index]!.ref, reason });
       }
     }
-    return this.endpoints[index]!;
+    return index;
   }
 
   /** Picks an endpoint for one connection attempt, whose outcome the caller reports. */
@@ -243,6 +252,7 @@ export class EndpointRouter<E extends RoutedEndpoint> {
     if (failoverChannels.endpointUnhealthy.hasSubscribers) {
       failoverChannels.endpointUnhealthy.publish({ ...endpoint.ref, reason, sqlstate, failures: state.failures, nextProbeMs: delay });
     }
+    this.#settleActive();
     const drain = reason !== 'too-many-connections';
     for (const listener of this.#unhealthyListeners) {
       try {
@@ -315,6 +325,7 @@ export class EndpointRouter<E extends RoutedEndpoint> {
     if (failoverChannels.endpointHealthy.hasSubscribers) {
       failoverChannels.endpointHealthy.publish({ ...this.endpoints[i]!.ref, downMs: now() - state.downSince, by });
     }
+    this.#settleActive();
   }
 
   /** Schedules the next probe of endpoint `i`; returns its delay. */
