@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { rootCertificates } from 'node:tls';
 import pg from 'pg';
 import { verifyDsqlToken } from '@dsql/local';
 import { dsql, startTarget, type LocalTarget } from './support/cli.js';
@@ -150,6 +151,28 @@ describe('dsql psql', () => {
     const argv = readFileSync(argvFile, 'utf8');
     expect(argv).toBe('-XtA\n-c\nSELECT current_user, current_database()\n');
     expect(argv).not.toContain('X-Amz');
+  });
+
+  it('with a psql older than 16 and no --ca-file, hands psql the Node.js roots in a private file removed afterwards', async () => {
+    // The wrapper reports what psql would get (the token's presence only) and claims version 15.
+    const seen = join(target.dir, 'seen.txt');
+    const wrapper = join(target.dir, 'psql-15.sh');
+    writeFileSync(
+      wrapper,
+      `#!/bin/sh\nif [ "$1" = "--version" ]; then echo 'psql (PostgreSQL) 15.14'; exit 0; fi\n` +
+        `{ echo "$PGSSLROOTCERT"; stat -c %a "$PGSSLROOTCERT"; grep -c 'BEGIN CERTIFICATE' "$PGSSLROOTCERT"; [ -n "$PGPASSWORD" ] && echo token-set; echo "$PGSSLMODE"; } > '${seen}'\n`,
+    );
+    chmodSync(wrapper, 0o755);
+    const flags = target.flags.filter((f, i, all) => f !== '--ca-file' && all[i - 1] !== '--ca-file');
+    const run = await dsql(['psql', ...flags, '--psql', wrapper, '-c', 'SELECT 1']);
+    expect(run).toMatchObject({ code: 0, err: '' });
+    const [file, mode, certificates, token, sslmode] = readFileSync(seen, 'utf8').trim().split('\n');
+    expect(file).toMatch(/dsql-psql-[^/]+\/roots\.pem$/);
+    expect(mode).toBe('600');
+    expect(Number(certificates)).toBe(rootCertificates.length);
+    expect(token).toBe('token-set');
+    expect(sslmode).toBe('verify-full');
+    expect(existsSync(file!)).toBe(false);
   });
 
   it("passes psql's exit code and errors through, and everything after -- to psql", async () => {
