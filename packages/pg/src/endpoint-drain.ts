@@ -2,7 +2,7 @@
 // health check went unanswered: a blackholed Region). Without this, a pool already full never
 // notices: idle connections would be handed out and hang, busy ones would wait for TCP.
 import type { DsqlEndpointSession, DsqlSession } from '@dsql/core';
-import type pg from 'pg';
+import type * as pg from 'pg';
 
 /**
  * The open connections of one pool (or standalone client), by endpoint. When the router marks an

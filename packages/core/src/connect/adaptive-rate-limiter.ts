@@ -12,12 +12,18 @@ import {
   type ResolvedConnectRateLimit,
 } from './rate-limiter.js';
 
-/** Multiplicative decrease: the rate (and burst) after a 53400 answer, as a share of the rate before. */
-const DECREASE = 0.5;
-/** Additive increase after a decrease, per second, as a share of the configured rate (jittered ×0.5–1.5). */
-const INCREASE_SHARE = 1 / 40;
+/** Least decrease per congestion event (CUBIC's and the AWS SDK's β): the rate after it is at most this share of the rate before. */
+const DECREASE = 0.7;
+/** Largest decrease per congestion event (four halvings): the rate after it is at least this share of the rate before. */
+const MAX_DECREASE = 1 / 16;
+/** A sample in which nothing was admitted counts this many admissions (a refusal says little about how small the share is). */
+const NOTHING_ADMITTED = 0.5;
+/** Seconds from a decrease back to the configured rate (cubic: flat at first, then faster), jittered ×0.8–1.2 per limiter. */
+const RECOVERY_SECONDS = 8;
 /** Lowest rate, as a share of the configured one (and never below 0.05/s: one attempt per 20 s). */
 const FLOOR_SHARE = 1 / 1000;
+/** Answer times kept for the share estimate's windows (the oldest go first; the whole sample's count stays). */
+const SAMPLE_TIMES = 1024;
 /** Answers to attempts admitted before a decrease stop counting as "before" after this long. */
 const STALE_ANSWERS_MS = 5000;
 /**
@@ -69,18 +75,42 @@ interface Waiter {
  * each pacing at the full rate offer N times what it admits; the excess is refused with 53400,
  * each refusal a TLS handshake and an authentication the cluster did for nothing.
  *
- * AIMD, as TCP and the AWS SDK's adaptive retry mode do it, with no coordination service:
+ * With no coordination service, it learns from the only signal there is, the cluster's 53400
+ * answers (reported through {@link observe}), in the manner of TCP CUBIC and the AWS SDK's adaptive
+ * retry mode (`DefaultRateLimiter`: a cubic climb after a multiplicative decrease to a measured
+ * rate), with a decrease sized by measurement rather than a fixed halving:
  * - **Slow start.** The rate starts at the configured `perSecond`; the burst starts at one
  *   connection and grows by one per admitted connection up to the configured `burst`, and no more
  *   attempts than the burst are under way at once (an attempt holds its place until its outcome is
- *   reported, at most 2 s), so a fleet starting together learns the cluster's answer before it
- *   has spent the cluster's bucket N times over.
- * - **Multiplicative decrease.** On a 53400 answer (reported through {@link observe}) the rate and
- *   the burst halve and the tokens in hand are dropped. Answers to attempts that were already
- *   under way when it happened do not halve again: one decrease per congestion event.
- * - **Additive increase.** From there the rate climbs back linearly (by a fortieth of the
- *   configured rate per second, jittered per limiter so processes do not probe in lockstep) up to
- *   the configured rate, the burst with it.
+ *   reported, at most 2 s). A process alone gets the configured rate within a few round trips;
+ *   a fleet starting together has only a few attempts each under way when the cluster's bucket
+ *   runs dry, and every one of those is refused.
+ * - **Decrease to the measured share.** A refusal means the cluster's bucket is empty: the fleet
+ *   asks more than the cluster's rate, by an unknown factor. Halving needs log₂(N) refusals per
+ *   process to get N processes down to their share; instead the limiter measures it. In any window
+ *   the cluster admits to everyone at most what its bucket held when the window began (the
+ *   configured `burst` at the start of a busy period, nothing just after a refusal, refilling at
+ *   the configured rate in between) plus the configured rate for the window's length, so the part
+ *   of that which went to this process's attempts is a lower bound of its share; windows start at
+ *   the sample's start and at each admission, and the tightest bound counts (time the bucket sat
+ *   full while processes were still starting does not dilute it). Summed over the fleet these
+ *   shares come to about the cluster's rate, so one refusal per process brings the fleet there.
+ *   The rate drops to that share, but at least to 0.7× (CUBIC's β) and at most to 1/16 of what it
+ *   was; a sample with nothing admitted counts as half an admission. Answers to attempts already
+ *   under way at the decrease, and refusals sooner after it than the bucket takes to refill
+ *   (`burst / perSecond`: the rest of the fleet may not have slowed down yet), do not decrease
+ *   again: one decrease per congestion event. The tokens in hand are dropped.
+ * - **Cubic climb.** From the decreased rate it climbs back to the configured one on a cubic curve,
+ *   flat at first and steeper later, in ~8 s (jittered ×0.8–1.2 per limiter so processes do not
+ *   probe in lockstep): a fleet whose shares add up stays there for a few seconds without a
+ *   refusal, and capacity left by processes that finished is taken up within seconds.
+ *
+ * What the measurement cannot do: tell N processes apart before one of them is refused (each
+ * must be refused about once, plus whatever it had under way), or make the shares equal when the
+ * cluster's bucket holds only a few connections per process (who got the last tokens is luck;
+ * the climb evens it out over seconds). It takes the configured limits for the cluster's quota
+ * (they are DSQL's by default): configured lower, the shares come out higher (the 0.7× bound
+ * still applies); configured higher, lower (the climb makes up for it).
  *
  * The configured rate is a ceiling it never exceeds. Waiters are served in arrival order and a
  * lower rate applies to those already waiting. Adapters report every attempt's outcome, so a
@@ -103,10 +133,21 @@ export class AdaptiveConnectRateLimiter extends ConnectRateLimiter {
   #tokens = 1;
   #updatedAt: number;
   #slowStart = true;
-  /** After a decrease: the rate it set, when, and this limiter's jittered climb per second. */
+  /** After a decrease: the rate it set, when, and this limiter's jittered time back to the ceiling. */
   #decreasedTo = 0;
   #decreasedAt = Number.NEGATIVE_INFINITY;
-  #climbPerSecond = 0;
+  #recoveryMs = RECOVERY_SECONDS * 1000;
+  /**
+   * The share estimate's sample: since when, the most the cluster can have admitted to everyone
+   * at that moment (its full bucket at a busy period's start, nothing right after a refusal), and
+   * how many of this limiter's attempts it admitted since.
+   */
+  #sampleFrom: number;
+  #sampleBucket: number;
+  #sampleAdmitted = 0;
+  /** When the sample's admitted attempts were answered (the most recent {@link SAMPLE_TIMES}). */
+  readonly #sampleTimes: number[] = [];
+  #lastActive = Number.NEGATIVE_INFINITY;
   /** When the attempts admitted and not yet reported were admitted (oldest first). */
   readonly #inFlight: number[] = [];
   #staleAnswers = 0;
@@ -129,6 +170,8 @@ export class AdaptiveConnectRateLimiter extends ConnectRateLimiter {
     this.#random = options.random ?? Math.random;
     this.#rate = this.#ceiling;
     this.#updatedAt = this.#clock();
+    this.#sampleFrom = this.#updatedAt;
+    this.#sampleBucket = this.#maxBurst;
   }
 
   /** The rate in force now: the configured one, or less after 53400 answers. */
@@ -150,8 +193,8 @@ export class AdaptiveConnectRateLimiter extends ConnectRateLimiter {
     // Tokens accrue at the rate in force before this refill (rates only change between refills).
     this.#tokens = Math.min(this.#capacity, this.#tokens + (elapsed * this.#rate) / 1000);
     if (!this.#slowStart && this.#rate < this.#ceiling) {
-      const climbed = this.#decreasedTo + (this.#climbPerSecond * (now - this.#decreasedAt)) / 1000;
-      this.#rate = Math.min(this.#ceiling, climbed);
+      const progress = Math.min(1, (now - this.#decreasedAt) / this.#recoveryMs);
+      this.#rate = Math.min(this.#ceiling, this.#decreasedTo + (this.#ceiling - this.#decreasedTo) * progress ** 3);
       this.#capacity = Math.max(1, Math.min(this.#maxBurst, (this.#maxBurst * this.#rate) / this.#ceiling));
     }
   }
@@ -178,6 +221,27 @@ export class AdaptiveConnectRateLimiter extends ConnectRateLimiter {
     return this.#inFlight.length < this.#capacity;
   }
 
+  /**
+   * A new busy period after a quiet one at least as long as the cluster's bucket takes to refill:
+   * the bucket may be full again, so the share estimate starts a new sample from there.
+   */
+  #active(): void {
+    const now = this.#clock();
+    const quiet = now - this.#lastActive >= this.#refillMs();
+    if (quiet && this.#queue.length === 0 && this.#inFlight.length === 0) {
+      this.#sampleFrom = now;
+      this.#sampleBucket = this.#maxBurst;
+      this.#sampleAdmitted = 0;
+      this.#sampleTimes.length = 0;
+    }
+    this.#lastActive = now;
+  }
+
+  /** How long the cluster's bucket takes to refill from empty, the configured limits taken as its quota. */
+  #refillMs(): number {
+    return (this.#maxBurst * 1000) / this.#ceiling;
+  }
+
   override [CONFIGURED](): ResolvedConnectRateLimit {
     return { perSecond: this.#ceiling, burst: this.#maxBurst, adaptive: true };
   }
@@ -202,6 +266,7 @@ export class AdaptiveConnectRateLimiter extends ConnectRateLimiter {
       return Promise.reject(new DsqlAbortError('Waiting for a connection slot was aborted.', { cause: options.signal.reason }));
     }
     this.#refill();
+    this.#active();
     if (this.#queue.length === 0 && this.#tokens >= 1 && this.#windowOpen()) {
       this.#tokens -= 1;
       this.#immediate++;
@@ -285,8 +350,10 @@ export class AdaptiveConnectRateLimiter extends ConnectRateLimiter {
 
   /**
    * Reports how an admitted attempt ended (its error, or nothing when it connected). A 53400
-   * answer halves the rate and the burst, unless the attempt was already under way when the
-   * last decrease happened; an admitted connection grows the burst while in slow start.
+   * answer lowers the rate and the burst to this limiter's measured share of the cluster's rate
+   * (0.7× to 1/16 of the rate before), unless the attempt was already under way at the last
+   * decrease or the last decrease was less than a bucket refill ago; a connected attempt counts
+   * in the share's sample and grows the burst while in slow start.
    *
    * @example
    * try { await dial(); limiter.observe(); } catch (err) { limiter.observe(err); throw err; }
@@ -295,26 +362,65 @@ export class AdaptiveConnectRateLimiter extends ConnectRateLimiter {
     this.#refill();
     const now = this.#clock();
     this.#inFlight.shift();
+    this.#lastActive = now;
     const stale = this.#staleAnswers > 0 && now - this.#decreasedAt < STALE_ANSWERS_MS;
     if (this.#staleAnswers > 0) this.#staleAnswers--;
     if (!isRateExceeded(error)) {
+      // An attempt under way at the last decrease was admitted before the cluster's bucket ran dry: not part of the sample.
+      if (error === undefined && !stale) {
+        this.#sampleAdmitted++;
+        this.#sampleTimes.push(now);
+        if (this.#sampleTimes.length > SAMPLE_TIMES) this.#sampleTimes.shift();
+      }
       if (error === undefined && this.#slowStart) this.#capacity = Math.min(this.#maxBurst, this.#capacity + 1);
       this.#wake?.abort(); // a place in the window is free
       return;
     }
     this.#rateExceeded++;
     if (stale) return;
+    // Sooner after the last decrease than the cluster's bucket takes to refill: the same
+    // congestion event (the rest of the fleet may not have slowed down yet), and too short a
+    // sample to measure a share by.
+    if (now - this.#decreasedAt < this.#refillMs()) return;
     this.#decreases++;
     this.#slowStart = false;
-    this.#rate = Math.max(this.#floor, this.#rate * DECREASE);
+    this.#rate = Math.max(this.#floor, this.#rate * MAX_DECREASE, Math.min(this.#rate * DECREASE, this.#share(now)));
     this.#capacity = Math.max(1, Math.min(this.#capacity * DECREASE, (this.#maxBurst * this.#rate) / this.#ceiling));
     // The cluster's bucket is empty: what this limiter still holds would only be refused too.
     this.#tokens = Math.min(this.#tokens, 0);
     this.#decreasedTo = this.#rate;
     this.#decreasedAt = now;
-    this.#climbPerSecond = this.#ceiling * INCREASE_SHARE * (0.5 + this.#random());
+    this.#recoveryMs = RECOVERY_SECONDS * 1000 * (0.8 + 0.4 * this.#random());
     this.#staleAnswers = this.#inFlight.length;
+    // The cluster's bucket is empty now: the next sample starts from nothing.
+    this.#sampleFrom = now;
+    this.#sampleBucket = 0;
+    this.#sampleAdmitted = 0;
+    this.#sampleTimes.length = 0;
     this.#wake?.abort();
+  }
+
+  /**
+   * This limiter's share of the cluster's rate, as the sample shows it. In any window of the
+   * sample, the cluster can have admitted to everyone at most what its bucket held when the
+   * window began (at most `burst`, and at most what it held at the sample's start plus what
+   * refilled since) plus the configured rate for the window's length; the part of that which
+   * went to this limiter's attempts is a lower bound of its share. Windows start at the sample's
+   * start and at each admission; the share is the tightest (largest) of those bounds, so time
+   * the fleet left the bucket full (processes still starting up) does not dilute it. Nothing
+   * admitted counts as half an attempt: a refusal says little about how small the share is.
+   */
+  #share(now: number): number {
+    const c = this.#ceiling / 1000;
+    const bound = (from: number, admitted: number): number => {
+      const bucket = Math.min(this.#maxBurst, this.#sampleBucket + c * (from - this.#sampleFrom));
+      const available = bucket + c * Math.max(0, now - from);
+      return available > 0 ? admitted / available : 0;
+    };
+    let share = bound(this.#sampleFrom, Math.max(this.#sampleAdmitted, NOTHING_ADMITTED));
+    const times = this.#sampleTimes;
+    for (let i = 0; i < times.length; i++) share = Math.max(share, bound(times[i]!, times.length - i));
+    return this.#ceiling * share;
   }
 
   /**
