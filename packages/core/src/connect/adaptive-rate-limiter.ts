@@ -216,9 +216,13 @@ export class AdaptiveConnectRateLimiter extends ConnectRateLimiter {
    */
   #windowOpen(): boolean {
     if (!this.#slowStart) return true;
-    const now = this.#clock();
-    while (this.#inFlight.length > 0 && now - this.#inFlight[0]! >= IN_FLIGHT_MS) this.#inFlight.shift();
+    this.#forgetUnanswered(this.#clock());
     return this.#inFlight.length < this.#capacity;
+  }
+
+  /** An attempt never reported stops counting as under way after {@link IN_FLIGHT_MS}. */
+  #forgetUnanswered(now: number): void {
+    while (this.#inFlight.length > 0 && now - this.#inFlight[0]! >= IN_FLIGHT_MS) this.#inFlight.shift();
   }
 
   /**
@@ -227,6 +231,7 @@ export class AdaptiveConnectRateLimiter extends ConnectRateLimiter {
    */
   #active(): void {
     const now = this.#clock();
+    this.#forgetUnanswered(now);
     const quiet = now - this.#lastActive >= this.#refillMs();
     if (quiet && this.#queue.length === 0 && this.#inFlight.length === 0) {
       this.#sampleFrom = now;
