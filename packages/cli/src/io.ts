@@ -23,6 +23,12 @@ export interface CliIo {
    * output is read and handed to `out` / `err` (false: tests, programs).
    */
   interactive: boolean;
+  /**
+   * A transient status line (a terminal: rewritten in place, cleared by the next `out`), for
+   * long steps — index jobs, doctor's network steps. Absent when output is not a terminal: only
+   * the plain lines are written then.
+   */
+  status?(text: string): void;
   /** Aborting it stops a running child (`dsql local`, `dsql psql`) with SIGTERM. */
   signal?: AbortSignal;
 }

@@ -50,8 +50,11 @@ describe('dsql doctor', () => {
     expect(run.code).toBe(0);
     expect(marks(run.out)).toEqual(ALL.map((s) => `✓ ${s}`));
     expect(run.out).toContain(`✓ token       DbConnectAdmin for admin at ${target.local.host} in ${target.local.region}, valid 900 s`);
-    const json = await dsql(['doctor', ...target.flags, '--json']);
+    const onTerminal = await dsql(['doctor', ...target.flags], { tty: true });
+    expect(onTerminal.statuses).toEqual(ALL.map((s) => `… ${s}`));
+    const json = await dsql(['doctor', ...target.flags, '--json'], { tty: true });
     expect(json.code).toBe(0);
+    expect(json.statuses).toEqual([]);
     const report = JSON.parse(json.out);
     expect(report.ok).toBe(true);
     expect(report.steps.map((s: { step: string }) => s.step)).toEqual(ALL);
@@ -94,6 +97,20 @@ describe('dsql doctor', () => {
     expect(marks(run.out).at(-1)).toBe('✗ auth');
     expect(run.out).toContain('DbConnect for reporting');
     expect(run.out).toMatch(/✗ auth .*"reporting"/);
+  });
+
+  it('DNS: a name that resolves is dialled; a name that does not is ✗ dns', async () => {
+    // localhost resolves (A/AAAA); @dsql/local's certificate names localhost too.
+    const flags = withFlag(withFlag(target.flags.filter((f, i, all) => f !== '--hostaddr' && all[i - 1] !== '--hostaddr'), '--host', 'localhost'), '--region', target.local.region);
+    const run = await dsql(['doctor', ...flags]);
+    expect(run.err).toBe('');
+    expect(marks(run.out)).toEqual(ALL.map((s) => `✓ ${s}`));
+    expect(run.out).toMatch(/✓ dns +localhost → \S/);
+    expect(run.code).toBe(0);
+    // RFC 6761: .invalid never resolves.
+    const unknown = await dsql(['doctor', ...withFlag(flags, '--host', 'no-such-cluster.invalid'), '--timeout', '3']);
+    expect(unknown.code).toBe(1);
+    expect(marks(unknown.out)).toEqual(['✓ options', '✓ region', '✗ dns']);
   });
 
   it('closed port: ✗ tcp, connection refused', async () => {

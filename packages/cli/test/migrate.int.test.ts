@@ -38,6 +38,7 @@ function folder(name: string, files: Record<string, string>): string {
 }
 
 const migrate = (dir: string, ...more: string[]) => dsql(['migrate', dir, ...target.flags, ...more], { cwd: work });
+const migrateOnTerminal = (dir: string) => dsql(['migrate', dir, ...target.flags], { cwd: work, tty: true });
 
 describe('dsql migrate', () => {
   afterEach(async () => {
@@ -56,9 +57,11 @@ describe('dsql migrate', () => {
       ].join('\n'),
       '0002_fk.sql': 'ALTER TABLE mig_posts ADD CONSTRAINT mig_posts_author_fk FOREIGN KEY (author) REFERENCES mig_users (id);\n',
     });
-    const run = await migrate(dir);
+    const run = await migrateOnTerminal(dir);
     expect(run.err).toBe('');
     expect(run.code).toBe(0);
+    // On a terminal, the job wait also shows a status line with its elapsed time.
+    expect(run.statuses.some((s) => /^ {2}\[3\] waiting for job \S+ … \d+ s$/.test(s))).toBe(true);
     const lines = run.out.split('\n');
     expect(lines).toContain('0001_init: 4 statement(s)');
     expect(lines).toContain('  [3/4] CREATE INDEX ASYNC mig_posts_author ON mig_posts (author)');
@@ -73,7 +76,7 @@ describe('dsql migrate', () => {
       { tag: '0002_fk', steps: 2, done: 2, finished: true },
     ]);
     const again = await migrate(dir);
-    expect(again).toMatchObject({ code: 0, out: 'nothing to apply: all 2 migration(s) are applied' });
+    expect(again).toMatchObject({ code: 0, out: 'nothing to apply: all 2 migration(s) are applied', statuses: [] });
   });
 
   it('resumes a migration that stopped half-way at the statement it stopped at', async () => {

@@ -126,7 +126,11 @@ async function walk(values: Record<string, string | boolean | undefined>, io: Cl
       async () => {
         if (config.hostaddr) return `not used: dialling --hostaddr ${config.hostaddr} (${config.host} still names the cluster for SNI, certificate and token)`;
         try {
-          const addresses = await lookup(config.host, { all: true });
+          let timer: NodeJS.Timeout | undefined;
+          const timeout = new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(Object.assign(new Error('timeout'), { code: `no answer within ${timeoutMs / 1000} s` })), timeoutMs);
+          });
+          const addresses = await Promise.race([lookup(config.host, { all: true }), timeout]).finally(() => clearTimeout(timer));
           return `${config.host} → ${addresses.map((a) => a.address).join(', ')}`;
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code ?? 'ERROR';
@@ -302,6 +306,7 @@ async function walk(values: Record<string, string | boolean | undefined>, io: Cl
 
   try {
     for (const [step, run] of steps) {
+      if (!values['json']) io.status?.(`… ${step}`); // never inside --json output
       try {
         report({ step, ok: true, detail: await run() });
       } catch (err) {

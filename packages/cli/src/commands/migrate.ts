@@ -108,8 +108,23 @@ const short = (sql: string): string => {
   return one.length > 72 ? `${one.slice(0, 71)}…` : one;
 };
 
-function progress(io: CliIo): (e: MigrationEvent) => void {
-  return (e) => {
+/** Progress lines for the toolkit's events; `stop()` ends a running status ticker. */
+function progress(io: CliIo): { onEvent: (e: MigrationEvent) => void; stop: () => void } {
+  // On a terminal, a job's wait shows its elapsed time until the next event.
+  let ticking: NodeJS.Timeout | undefined;
+  const stop = (): void => {
+    clearInterval(ticking);
+    ticking = undefined;
+  };
+  const onEvent = (e: MigrationEvent): void => {
+    stop();
+    if (e.type === 'job' && io.status) {
+      const started = Date.now();
+      const show = (): void => io.status!(`  [${e.step}] waiting for job ${e.jobId} … ${Math.round((Date.now() - started) / 1000)} s`);
+      show();
+      ticking = setInterval(show, 1000);
+      ticking.unref();
+    }
     switch (e.type) {
       case 'lock-wait':
         io.out(`waiting for the migration lock (held by ${e.holder} until ${e.expiresAt})`);
@@ -134,6 +149,7 @@ function progress(io: CliIo): (e: MigrationEvent) => void {
         break;
     }
   };
+  return { onEvent, stop };
 }
 
 function seconds(flag: string, v: string | undefined): number | undefined {
@@ -170,11 +186,11 @@ export async function migrateCommand(args: string[], io: CliIo): Promise<number>
       ...(values['lock-lease'] !== undefined ? { lockLeaseSeconds: seconds('lock-lease', values['lock-lease'])! } : {}),
       ...(values['lock-timeout'] !== undefined ? { lockTimeoutSeconds: seconds('lock-timeout', values['lock-timeout'])! } : {}),
       ...(values['job-timeout'] !== undefined ? { jobTimeoutSeconds: seconds('job-timeout', values['job-timeout'])! } : {}),
-      onEvent: progress(io),
     },
     { caller: 'dsql migrate', migrationsSchema: 'public', migrationsTable: 'dsql_migrations' },
   );
   const loaded = await loadFolder(resolve(io.cwd, display), display);
+  const shown = progress(io);
   const pool = openPool(values, io.env);
   try {
     const session = sessionOf(pool);
@@ -184,12 +200,11 @@ export async function migrateCommand(args: string[], io: CliIo): Promise<number>
       todo = todo.filter((m) => !applied.has(m.tag));
     }
     const startedAt = new Map<string, Date>();
-    const onEvent = run.onEvent!;
     const result = await applyMigrations(session, todo, {
       ...run,
       onEvent: (e) => {
         if (e.type === 'migration-start') startedAt.set(e.tag, new Date());
-        onEvent(e);
+        shown.onEvent(e);
       },
     });
     if (loaded.prisma) {
@@ -210,6 +225,7 @@ export async function migrateCommand(args: string[], io: CliIo): Promise<number>
     );
     return 0;
   } finally {
+    shown.stop();
     await pool.end();
   }
 }

@@ -12,20 +12,24 @@ export interface CliRun {
   code: number;
   out: string;
   err: string;
+  /** Status lines, when run as on a terminal (`tty: true`). */
+  statuses: string[];
 }
 
 /** `dsql …args` with `env` as its environment (default: this process's). */
-export async function dsql(args: string[], options: { env?: Record<string, string | undefined>; cwd?: string } = {}): Promise<CliRun> {
+export async function dsql(args: string[], options: { env?: Record<string, string | undefined>; cwd?: string; tty?: boolean } = {}): Promise<CliRun> {
   const out: string[] = [];
   const err: string[] = [];
+  const statuses: string[] = [];
   const code = await runCli(args, {
+    ...(options.tty ? { status: (t: string) => statuses.push(t) } : {}),
     out: (t) => out.push(t),
     err: (t) => err.push(t),
     env: options.env ?? process.env,
     cwd: options.cwd ?? process.cwd(),
     interactive: false,
   });
-  return { code, out: out.join('\n'), err: err.join('\n') };
+  return { code, out: out.join('\n'), err: err.join('\n'), statuses };
 }
 
 /** A temporary folder, removed by `removeTemp`. */
