@@ -31,6 +31,8 @@ Options:
   --max-handshakes <n>           unauthenticated connections kept (default 1000)
   --handshake-timeout <s>        time to authenticate (default 10)
   --ca-file <path>               where to write the CA certificate (default: a temp file)
+  --websocket                    also serve PostgreSQL over WebSocket (wss://, any free port)
+  --websocket-port <n>           the same on this port
   -h, --help                     show this help
 `;
 
@@ -77,6 +79,8 @@ export async function runCli(args: readonly string[], print: (text: string) => v
       'max-handshakes': { type: 'string' },
       'handshake-timeout': { type: 'string' },
       'ca-file': { type: 'string' },
+      websocket: { type: 'boolean' },
+      'websocket-port': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -113,7 +117,9 @@ export async function runCli(args: readonly string[], print: (text: string) => v
     cluster = await startDsqlLocalCluster({ ...shared, regions });
     dsql = cluster.endpoints[0]!;
   } else {
-    dsql = await startDsqlLocal({ ...shared, port: num('port', values.port), region: values.region, clusterId: values['cluster-id'] });
+    const webSocketPort = num('websocket-port', values['websocket-port']);
+    const webSocket = values.websocket || webSocketPort !== undefined ? (webSocketPort === undefined ? true : { port: webSocketPort }) : undefined;
+    dsql = await startDsqlLocal({ ...shared, port: num('port', values.port), region: values.region, clusterId: values['cluster-id'], webSocket });
   }
   const endpoints = cluster ? cluster.endpoints : [dsql];
   let caDir: string | undefined;
@@ -151,7 +157,7 @@ Press Ctrl+C to stop.`);
     print(`dsql-local: Aurora DSQL endpoint ready
   endpoint  ${dsql.host}
   hostaddr  ${dsql.hostaddr}
-  port      ${dsql.port}
+  port      ${dsql.port}${dsql.webSocketUrl ? `\n  websocket ${dsql.webSocketUrl} (dial ${dsql.hostaddr})` : ''}
   region    ${dsql.region}
   CA        ${file}
 

@@ -54,6 +54,12 @@ export interface DsqlLocalOptions {
   rules?: SqlRules;
   /** Certificates to use instead of generated ones (PEM). */
   tls?: { cert: string; key: string; ca: string };
+  /**
+   * Also serve PostgreSQL over WebSocket, as DSQL's `wss://<endpoint>:443` does (binary frames,
+   * TLS with the same certificate, the same authentication, rules, limits and faults): `true`
+   * on any free port, or `{ port }`. The handle's `webSocketUrl` names it. Default off.
+   */
+  webSocket?: boolean | { port?: number };
 }
 
 /** Options after defaults and validation. */
@@ -72,6 +78,8 @@ export interface ResolvedOptions {
   lockTimeoutMs: number;
   rules: SqlRules | undefined;
   tls: { cert: string; key: string; ca: string } | undefined;
+  /** WebSocket port (0: any free one); undefined: no WebSocket. */
+  webSocketPort: number | undefined;
 }
 
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
@@ -138,5 +146,13 @@ export function resolveOptions(o: DsqlLocalOptions = {}): ResolvedOptions {
     lockTimeoutMs: o.lockTimeoutMs === undefined ? 1 : positive('lockTimeoutMs', o.lockTimeoutMs, { integer: true }),
     rules: o.rules,
     tls: tlsOpt,
+    webSocketPort: resolveWebSocket(o.webSocket),
   };
+}
+
+function resolveWebSocket(v: DsqlLocalOptions['webSocket']): number | undefined {
+  if (v === undefined || v === false) return undefined;
+  if (v === true) return 0;
+  if (typeof v === 'object' && v !== null) return v.port === undefined ? 0 : positive('webSocket.port', v.port, { integer: true, allowZero: true });
+  throw new TypeError(`startDsqlLocal: 'webSocket' must be true, false or { port } (got ${JSON.stringify(v)})`);
 }

@@ -2,7 +2,8 @@
  * One client connection, stage by stage. The folders of `src/` are these stages, in order:
  *
  * 1. accept/     TCP accept, TLS (SSLRequest or PostgreSQL 17 direct TLS; certs.ts makes the
- *                endpoint's certificate), the startup packet, CancelRequest relay.
+ *                endpoint's certificate), the startup packet, CancelRequest relay; or a
+ *                WebSocket over HTTPS (websocket.ts), whose stream then takes the same stages.
  * 0. cluster/    (multi-Region clusters only) the network in front of each Regional endpoint:
  *                latency, connections reset or blackholed (link.ts); then as for one endpoint.
  * 2. admission/  refusal while unavailable (a Region isolated with `'refuse'`, admit.ts);
@@ -22,8 +23,11 @@
  * DSQL SQL rules; `server.ts` starts the listener and builds the `ConnectionContext` every stage
  * reads (context.ts).
  */
+import type { IncomingMessage } from 'node:http';
 import type net from 'node:net';
+import type { WebSocket } from 'ws';
 import { acceptConnection, type Accepted } from './accept/accept.js';
+import { acceptWebSocket } from './accept/websocket.js';
 import { admitSession, connectFaultHit, unavailableHit } from './admission/admit.js';
 import { authenticate, namedEndpoint } from './auth/authenticate.js';
 import type { ConnectionContext } from './context.js';
@@ -34,6 +38,11 @@ import { fatal } from './wire/fatal.js';
 /** Runs one accepted TCP connection through the stages (see above). */
 export function handleConnection(raw: net.Socket, ctx: ConnectionContext): void {
   acceptConnection(raw, ctx, (accepted) => runStages(accepted, ctx));
+}
+
+/** Runs one WebSocket (PostgreSQL over WebSocket, accept/websocket.ts) through the same stages. */
+export function handleWebSocket(ws: WebSocket, req: IncomingMessage, ctx: ConnectionContext): void {
+  acceptWebSocket(ws, req, ctx, (accepted) => runStages(accepted, ctx));
 }
 
 async function runStages({ socket, raw, handshake, params, extra }: Accepted, ctx: ConnectionContext): Promise<void> {

@@ -6,12 +6,13 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { inspect } from 'node:util';
 import { generateTlsMaterial } from './accept/certs.js';
+import { listenWebSocket, type WebSocketListener } from './accept/websocket.js';
 import type { DsqlLocalCredentials } from './auth/token.js';
 import { FaultBook, type Fault } from './admission/faults.js';
 import { TokenBucket } from './admission/token-bucket.js';
 import { NetworkLink } from './cluster/link.js';
 import type { ConnectionContext } from './context.js';
-import { handleConnection } from './pipeline.js';
+import { handleConnection, handleWebSocket } from './pipeline.js';
 import { resolveOptions, type DsqlLocalOptions, type ResolvedOptions } from './options.js';
 import { DSQL_SERVER_VERSION } from './sql/index.js';
 import { emptyStats, type DsqlLocalStats } from './stats.js';
@@ -51,6 +52,15 @@ export interface DsqlLocal {
   /** The address to dial: `127.0.0.1`. */
   readonly hostaddr: string;
   readonly port: number;
+  /**
+   * With `webSocket`: where PostgreSQL over WebSocket is served, `wss://<host>:<port>` (dial
+   * `hostaddr`; the name is checked as SNI is). Undefined otherwise.
+   *
+   * @example
+   * const local = await startDsqlLocal({ webSocket: true });
+   * const sql = dsql({ ...local.connectionOptions(), transport: 'websocket', webSocketUrl: local.webSocketUrl });
+   */
+  readonly webSocketUrl: string | undefined;
   readonly region: string;
   readonly clusterId: string;
   /** CA certificate (PEM) that signs the endpoint's certificate: trust it for verify-full. */
@@ -144,6 +154,7 @@ export async function startEndpoint(
   const sessions: ConnectionContext['sessions'] = new Set();
   const handshakes = new Set<{ close(): void }>();
   let link: NetworkLink | undefined;
+  let webSocket: WebSocketListener | undefined;
   try {
     const stats = emptyStats();
     const ctx: ConnectionContext = {
@@ -186,6 +197,8 @@ export async function startEndpoint(
     const serverPort = (server.address() as net.AddressInfo).port;
     if (withLink) link = await NetworkLink.listen(serverPort, o.port);
     const port = link ? link.port : serverPort;
+    if (o.webSocketPort !== undefined) webSocket = await listenWebSocket(ctx, material, hostaddr, o.webSocketPort, (ws, req) => handleWebSocket(ws, req, ctx));
+    const webSocketUrl = webSocket ? `wss://${host}:${webSocket.port}` : undefined;
     const credentials = hideSecret({ ...o.credentials[0]! });
     let stopping: Promise<void> | undefined;
     const safeUpstreamUrl = upstreamUrl.replace(/^([a-z]+:\/\/[^:@/]*:)[^@/]*@/i, '$1[redacted]@');
@@ -193,6 +206,7 @@ export async function startEndpoint(
       host,
       hostaddr,
       port,
+      webSocketUrl,
       region: o.region,
       clusterId: o.clusterId,
       ca: material.ca,
@@ -217,12 +231,14 @@ export async function startEndpoint(
         (stopping ??= (async () => {
           ctx.closing = true;
           const linkClosed = link?.close();
+          const webSocketClosed = webSocket?.close();
           await new Promise<void>((resolve) => {
             server.close(() => resolve());
             for (const s of [...handshakes]) s.close();
             for (const s of [...sessions]) s.close();
           });
           await linkClosed;
+          await webSocketClosed;
           if (ownsUpstream) await shared.stop();
         })()),
       toJSON: () => ({ host, hostaddr, port, region: o.region, clusterId: o.clusterId, accessKeyId: credentials.accessKeyId, upstreamUrl: safeUpstreamUrl }),
@@ -236,6 +252,7 @@ export async function startEndpoint(
   } catch (err) {
     server.close();
     await link?.close();
+    await webSocket?.close();
     for (const s of [...handshakes]) s.close();
     for (const s of [...sessions]) s.close();
     throw err;

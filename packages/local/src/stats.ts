@@ -9,8 +9,10 @@ import type { AuthFailureReason } from './auth/token.js';
  * expect(authFailures.expired).toBe(1);
  */
 export interface DsqlLocalStats {
-  /** TCP connections accepted. */
+  /** Connections accepted (TCP and WebSocket). */
   connectionsAccepted: number;
+  /** WebSocket connections accepted (`webSocket: true`); each is counted in `connectionsAccepted` too. */
+  webSocketConnections: number;
   /** Sessions that passed token verification. */
   authenticated: number;
   /** Token verification failures by reason. */
@@ -50,6 +52,7 @@ export interface DsqlLocalStats {
 export function emptyStats(): DsqlLocalStats {
   return {
     connectionsAccepted: 0,
+    webSocketConnections: 0,
     authenticated: 0,
     authFailures: {},
     rateLimited: 0,

@@ -6,6 +6,7 @@
  * ../admission/handshakes.ts).
  */
 import type net from 'node:net';
+import type { Duplex } from 'node:stream';
 import type tls from 'node:tls';
 import { startHandshake, type Handshake } from '../admission/handshakes.js';
 import type { ConnectionContext } from '../context.js';
@@ -14,10 +15,16 @@ import { relayCancel } from './cancel-requests.js';
 import { CANCEL_REQUEST, GSSENC_REQUEST, readStartup, SSL_REQUEST } from './startup.js';
 import { prependedStream, startTls } from './tls.js';
 
+/**
+ * The client's byte stream once TLS is up: a TLS socket (TCP), or a WebSocket's stream
+ * (./websocket.ts). `servername` is the name the client asked for (SNI); false or null when it sent none.
+ */
+export type ClientSocket = Duplex & { servername?: string | false | null };
+
 /** A connection that got through the accept stage: TLS is up and the startup packet was read. */
 export interface Accepted {
-  /** The TLS session (paused). */
-  socket: tls.TLSSocket;
+  /** The TLS session, or a WebSocket's stream (paused). */
+  socket: ClientSocket;
   /** The TCP socket under it: destroying it ends everything. */
   raw: net.Socket;
   handshake: Handshake;

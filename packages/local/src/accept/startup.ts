@@ -2,10 +2,10 @@
  * The startup packet, read inside TLS: its parameters (user, database, options, …), or a
  * CancelRequest some clients (Postgres.js) send over TLS too. Bounded by PostgreSQL's own limit.
  */
-import type tls from 'node:tls';
 import type { ConnectionContext } from '../context.js';
 import { fatal } from '../wire/fatal.js';
 import { relayCancel } from './cancel-requests.js';
+import type { ClientSocket } from './accept.js';
 
 /** Startup-phase request codes (the int32 after the length). */
 export const SSL_REQUEST = 80877103;
@@ -20,7 +20,7 @@ export const MAX_STARTUP_BYTES = 10_000;
  * the client sent after it (the socket is paused); answers a CancelRequest, refuses anything else.
  */
 export function readStartup(
-  socket: tls.TLSSocket,
+  socket: ClientSocket,
   ctx: ConnectionContext,
   onStartup: (params: Record<string, string>, extra: Buffer) => void,
 ): void {

@@ -5,11 +5,11 @@
  * must not use up what clients with a token need.
  */
 import type net from 'node:net';
-import type tls from 'node:tls';
 import type { ConnectionContext } from '../context.js';
 import type { SqlError } from '../sql/hook.js';
 import { fatal } from '../wire/fatal.js';
 import { finishHandshake, type Handshake } from './handshakes.js';
+import type { ClientSocket } from '../accept/accept.js';
 
 /** DSQL's answer when the cluster's connection quota is used up. */
 export const TOO_MANY_CONNECTIONS: SqlError = { code: '53300', message: 'Unable to accept connection, too many open connections.' };
@@ -24,7 +24,7 @@ export const SERVER_UNAVAILABLE: SqlError = { code: 'XX000', message: 'server un
  * Refuses the connection while the endpoint is unavailable (`ctx.unavailable`): true when it
  * did. Checked first, and again once a client authenticated (isolation may start meanwhile).
  */
-export function unavailableHit(socket: tls.TLSSocket, ctx: ConnectionContext): boolean {
+export function unavailableHit(socket: ClientSocket, ctx: ConnectionContext): boolean {
   if (!ctx.unavailable) return false;
   ctx.stats.unavailable++;
   fatal(socket, ctx.unavailable);
@@ -32,7 +32,7 @@ export function unavailableHit(socket: tls.TLSSocket, ctx: ConnectionContext): b
 }
 
 /** Applies an armed `connect` fault: true when it ended the connection (dropped or refused). */
-export function connectFaultHit(socket: tls.TLSSocket, ctx: ConnectionContext): boolean {
+export function connectFaultHit(socket: ClientSocket, ctx: ConnectionContext): boolean {
   if (ctx.faults.empty) return false;
   const f = ctx.faults.take('connect');
   if (f?.kind === 'drop') {
@@ -51,7 +51,7 @@ export function connectFaultHit(socket: tls.TLSSocket, ctx: ConnectionContext): 
  * refuses it (53400 / 53300). Admitted, it stops being a handshake and holds a connection slot
  * until it closes or `release()` is called (the session then takes the slot over).
  */
-export function admitSession(socket: tls.TLSSocket, raw: net.Socket, handshake: Handshake, ctx: ConnectionContext): { release(): void } | undefined {
+export function admitSession(socket: ClientSocket, raw: net.Socket, handshake: Handshake, ctx: ConnectionContext): { release(): void } | undefined {
   const { stats } = ctx;
   if (unavailableHit(socket, ctx)) return undefined;
   if (ctx.bucket && !ctx.bucket.tryTake()) {

@@ -3,13 +3,13 @@
  * options for PrivateLink without private DNS), then the IAM token it sends as its password,
  * verified for that host, the endpoint's Region and the user (see token.ts).
  */
-import type tls from 'node:tls';
 import type { ConnectionContext } from '../context.js';
 import { authCleartextPassword } from '../wire/backend.js';
 import { fatal } from '../wire/fatal.js';
 import { FrameLengthError } from '../wire/frames.js';
 import { MAX_PASSWORD_MESSAGE_BYTES, readPassword } from './password.js';
 import { verifyDsqlToken } from './token.js';
+import type { ClientSocket } from '../accept/accept.js';
 
 const ACCESS_DENIED = 'unable to accept connection, access denied';
 const AMZN_CLUSTER_ID = /(?:^|\s)(?:-c\s*)?amzn-cluster-id=(\S+)/;
@@ -25,8 +25,8 @@ export interface NamedEndpoint {
  * The endpoint the client names, or undefined after refusing a connection that names none (DSQL
  * answers `sni was not received`).
  */
-export function namedEndpoint(socket: tls.TLSSocket, params: Record<string, string>, ctx: ConnectionContext): NamedEndpoint | undefined {
-  const sni = (socket as tls.TLSSocket & { servername?: string | false }).servername || undefined;
+export function namedEndpoint(socket: ClientSocket, params: Record<string, string>, ctx: ConnectionContext): NamedEndpoint | undefined {
+  const sni = socket.servername || undefined;
   // PrivateLink without private DNS: the client names the cluster in the startup options and
   // signs its token for the cluster's own hostname.
   const namedCluster = AMZN_CLUSTER_ID.exec(params.options ?? '')?.[1]?.toLowerCase();
@@ -43,7 +43,7 @@ export function namedEndpoint(socket: tls.TLSSocket, params: Record<string, stri
  * true once authenticated (counted in `stats.authenticated`); false after refusing or dropping
  * the connection (failures counted by reason).
  */
-export async function authenticate(socket: tls.TLSSocket, ctx: ConnectionContext, endpoint: NamedEndpoint, user: string, extra: Buffer): Promise<boolean> {
+export async function authenticate(socket: ClientSocket, ctx: ConnectionContext, endpoint: NamedEndpoint, user: string, extra: Buffer): Promise<boolean> {
   const { stats } = ctx;
   socket.write(authCleartextPassword());
   const password = await readPassword(socket, extra);

@@ -2,8 +2,8 @@
  * Reading the PasswordMessage that carries the IAM token, with a size cap: an unauthenticated
  * client must not make the proxy buffer megabytes.
  */
-import type tls from 'node:tls';
 import { FrameLengthError, FrameReader } from '../wire/frames.js';
+import type { ClientSocket } from '../accept/accept.js';
 
 /**
  * Largest PasswordMessage accepted (PostgreSQL's PG_MAX_AUTH_TOKEN_LENGTH). A token is far
@@ -17,7 +17,7 @@ export const MAX_PASSWORD_MESSAGE_BYTES = 65_535;
  * else; a FrameLengthError if it announced a message longer than MAX_PASSWORD_MESSAGE_BYTES
  * (refused from its header, before the bytes are buffered).
  */
-export function readPassword(socket: tls.TLSSocket, extra: Buffer): Promise<string | FrameLengthError | undefined> {
+export function readPassword(socket: ClientSocket, extra: Buffer): Promise<string | FrameLengthError | undefined> {
   return new Promise((resolve) => {
     const reader = new FrameReader(MAX_PASSWORD_MESSAGE_BYTES);
     let done = false;

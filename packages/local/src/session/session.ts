@@ -18,7 +18,6 @@
  * Its fields are shared by those files (the class is internal to the package: not exported).
  */
 import type net from 'node:net';
-import type tls from 'node:tls';
 import { serialize } from 'pg-protocol';
 import type { FaultBook } from '../admission/faults.js';
 import type { SqlError, SqlSession, TxStatus } from '../sql/hook.js';
@@ -31,6 +30,7 @@ import type { Holder, OccArbiter, OccParticipant } from './occ-arbiter.js';
 import { RELEASE_LOCKS, hiddenRun, OccState, releaseLocks } from './occ-commit.js';
 import { OC000 } from './occ-translation.js';
 import { allAnswered, NO_BIND_VALUES, NO_PARAM_TYPES, type Pending, type PortalInfo, type StatementInfo } from './requests.js';
+import type { ClientSocket } from '../accept/accept.js';
 
 /** Limits and services a session needs from its server. */
 export interface ProxyContext {
@@ -129,7 +129,7 @@ export class ProxySession implements OccParticipant {
   readonly whenClosed = new Promise<void>((resolve) => (this.onClosed = resolve));
 
   constructor(
-    readonly client: tls.TLSSocket,
+    readonly client: ClientSocket,
     readonly upstream: net.Socket,
     readonly rules: SqlSession,
     readonly ctx: ProxyContext,

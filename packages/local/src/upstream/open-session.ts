@@ -3,19 +3,19 @@
  * superuser for `admin`; any other role logs in as itself (embedded upstream) or runs as itself
  * via the `role` setting (see README: "Roles") — and the greeting relayed to the client.
  */
-import type tls from 'node:tls';
 import { TOO_MANY_CONNECTIONS } from '../admission/admit.js';
 import type { ConnectionContext } from '../context.js';
 import { authOk, parameterStatusName, readyForQuery } from '../wire/backend.js';
 import { fatal } from '../wire/fatal.js';
 import { connectUpstream, UpstreamError, type UpstreamSession } from './connect.js';
+import type { ClientSocket } from '../accept/accept.js';
 
 /**
  * Opens the upstream session for `user` with the client's startup parameters (its own `options`
  * replaced by the emulator's settings). Undefined after refusing the client with what upstream
  * answered, translated where DSQL answers differently.
  */
-export async function openUpstream(socket: tls.TLSSocket, ctx: ConnectionContext, user: string, params: Record<string, string>): Promise<UpstreamSession | undefined> {
+export async function openUpstream(socket: ClientSocket, ctx: ConnectionContext, user: string, params: Record<string, string>): Promise<UpstreamSession | undefined> {
   const asRole = user !== 'admin' && user !== ctx.upstream.user;
   const settings = { ...ctx.upstreamSettings };
   if (asRole && !ctx.roleLogins) settings.role = user;
@@ -48,7 +48,7 @@ export async function openUpstream(socket: tls.TLSSocket, ctx: ConnectionContext
  * Completes the client's authentication: AuthenticationOk, upstream's ParameterStatus /
  * BackendKeyData / notices (`server_version` replaced by DSQL's), ReadyForQuery.
  */
-export function greet(socket: tls.TLSSocket, ctx: ConnectionContext, up: UpstreamSession): void {
+export function greet(socket: ClientSocket, ctx: ConnectionContext, up: UpstreamSession): void {
   const greeting = up.greeting
     .filter((f) => f[0] === 0x53 /* S */ || f[0] === 0x4b /* K */ || f[0] === 0x4e /* N */)
     .map((f) => (f[0] === 0x53 && parameterStatusName(f) === 'server_version' ? ctx.serverVersionStatus : f));
