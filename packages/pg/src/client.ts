@@ -17,7 +17,7 @@ import {
   type TransactionRetryPolicy,
 } from '@dsql/core';
 import { describeConnectFailure } from './describe.js';
-import { prepareConfig, PREPARED, routeConnection, type DsqlClientConfig, type PreparedDsql } from './config.js';
+import { prepareConfig, PREPARED, routeConnection, type DsqlClientConfig, type PgClientOptions, type PreparedDsql } from './config.js';
 import { connectRetrying } from './connect-retry.js';
 import { forgetPassword, resetConnection, type ConnectionSeed } from './pg-client-private-state.js';
 import { nestedTransactionGuard, transactionSteps } from './transaction-steps.js';
@@ -106,9 +106,11 @@ export class DsqlClient extends PgClient {
   /** The error that reported the connection's loss (pg has then stopped taking queries). */
   #lost: Error | undefined;
   /** The endpoint this client's connection goes to (core's failover router chose it), and where its outcome is reported. */
-  readonly #attempt: RoutedAttempt<DsqlEndpointSession>;
+  #attempt: RoutedAttempt<DsqlEndpointSession>;
   /** The password function pg replaces by the token it returned (see forgetPassword). */
-  readonly #password: unknown;
+  #password: unknown;
+  /** A standalone client's own pg options (to retarget a retry at another endpoint). */
+  readonly #options: PgClientOptions | undefined;
   /** The nested-transaction check, scoped by the pool (or this standalone client): see `PreparedDsql.scopeOwner`. */
   readonly #nesting: NestedTransactionGuard;
   /** Core's diagnostics probe of the open connection: set only while someone subscribes to its channels. */
@@ -130,7 +132,8 @@ export class DsqlClient extends PgClient {
     this.#password = routed.pg.password;
     this.#attempt = routed.attempt;
     this.#dsql = prepared.dsql;
-    // A standalone client retries a refused connect on this object (resetConnection), to the same endpoint.
+    this.#options = pooled ? undefined : prepared.pg;
+    // A standalone client retries a refused connect on this object (resetConnection).
     if (!pooled) this.#dsql.seed.stream = routed.pg.stream as ConnectionSeed['stream'];
     // A pool's clients share the pool's scope owner (the pool); a standalone client is its own.
     this.#dsql.scopeOwner ??= this;
@@ -157,11 +160,32 @@ export class DsqlClient extends PgClient {
         describe: (err) => describeConnectFailure(err, this.#dsql.session.config),
         beforeRetry: () => {
           this.#lost = undefined;
+          this.#retarget();
           resetConnection(this, this.#dsql.seed, (con) => con.on('errorMessage', classifyInPlace));
         },
       },
       (err) => callback(err),
     );
+  }
+
+  /**
+   * Before a standalone client's retry: each attempt goes where core's router says, so after its
+   * endpoint failed, the retry goes to the next healthy one — with that endpoint's host, port, TLS
+   * identity, token and dial address (pg's public `host`, `port`, `password`, `ssl` fields; the
+   * connection itself is rebuilt by resetConnection). A pool never needs this: its retry is a new client.
+   */
+  #retarget(): void {
+    if (this.#options === undefined || this.#dsql.session.endpoints.length === 1) return;
+    const next = routeConnection({ pg: this.#options, dsql: this.#dsql });
+    this.#attempt = next.attempt;
+    const seed = this.#dsql.seed;
+    seed.stream = next.pg.stream as ConnectionSeed['stream'];
+    seed.ssl = next.pg.ssl;
+    this.host = next.pg.host!;
+    this.port = next.pg.port!;
+    this.password = next.pg.password as string;
+    this.ssl = next.pg.ssl as typeof this.ssl;
+    this.#password = next.pg.password;
   }
 
   /**

@@ -113,6 +113,8 @@ export function poolSession(options: string | DsqlPoolConfig | undefined): DsqlS
 }
 
 type PgOptions = pg.PoolConfig & { [PREPARED]: PreparedDsql };
+/** The pg options `prepareConfig` makes (what a `DsqlClient` of these options is constructed with). */
+export type PgClientOptions = PgOptions;
 type Prepared = { pg: PgOptions; dsql: PreparedDsql };
 
 /**

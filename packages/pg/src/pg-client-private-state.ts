@@ -41,6 +41,8 @@ interface PgClientInternals {
 /** The `pg.Client` options that shape its `Connection` (what pg's constructor passes on). */
 export interface ConnectionSeed {
   stream?: (() => unknown) | undefined;
+  /** TLS options of the next attempt, when they differ from the constructor's (another endpoint). */
+  ssl?: unknown;
   keepAlive?: boolean | undefined;
   keepAliveInitialDelayMillis?: number | undefined;
 }
@@ -62,7 +64,7 @@ export function resetConnection(client: pg.Client, seed: ConnectionSeed, attach:
   const params = c.connectionParameters;
   c.connection = new pgModule.Connection({
     stream: seed.stream,
-    ssl: params.ssl,
+    ssl: seed.ssl ?? params.ssl,
     sslNegotiation: params.sslnegotiation,
     keepAlive: seed.keepAlive ?? false,
     keepAliveInitialDelayMillis: seed.keepAliveInitialDelayMillis ?? 0,

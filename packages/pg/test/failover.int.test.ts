@@ -2,7 +2,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { randomUUID } from 'node:crypto';
 import { startDsqlLocalCluster, type DsqlLocalCluster } from '@dsql/local';
 import { CommitOutcomeUnknownError, DSQL_FAILOVER_CHANNELS, isCommitOutcomeUnknownError, type DsqlFailoverMessage } from '@dsql/core';
-import { DsqlPool } from '../src/index.js';
+import { DsqlClient, DsqlPool } from '../src/index.js';
 
 // Health-based failover between the Regional endpoints of a (local) multi-Region cluster: a
 // money-transfer workload keeps committing through the other Region while the preferred one is
@@ -194,5 +194,24 @@ describe("endpointSelection: 'latency'", () => {
       await pool.end();
       cluster.setLatency(PREFERRED, 0);
     }
+  }, 60_000);
+});
+
+describe('a standalone DsqlClient with endpoints', () => {
+  it.each(['refuse', 'drop'] as const)("connects through the other Region when the preferred one is isolated ('%s')", async (mode) => {
+    cluster.isolate(PREFERRED, { mode });
+    const otherBefore = authenticated(OTHER);
+    const client = new DsqlClient({ endpoints: cluster.endpoints.map((e) => e.connectionOptions()), connectionTimeoutMillis: 20_000 });
+    client.on('error', () => {});
+    try {
+      // Its first attempt goes to the preferred endpoint (a new client knows no health yet); the retry to the other.
+      await client.connect();
+      expect((await client.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+      expect(authenticated(OTHER)).toBe(otherBefore + 1);
+    } finally {
+      await client.end().catch(() => undefined);
+      cluster.heal(PREFERRED);
+    }
+    for (const region of [PREFERRED, OTHER]) expect(cluster.stats()[region]!.authFailures).toEqual({});
   }, 60_000);
 });
