@@ -31,6 +31,7 @@ export {
 export { classifyInPlace, type ClassifiedError, type DsqlClassification } from './errors/funnel.js';
 export { parseEndpoint, type DsqlEndpoint, type EndpointKind, type ParseEndpointOptions } from './config/endpoint.js';
 export { resolveConfig, type DsqlConfig, type DsqlConnectionOptions } from './config/config.js';
+export type { DsqlTransport, WebSocketConstructorLike, WebSocketLike } from './config/transport.js';
 export type { AwsCredentials, AwsCredentialsProvider, CredentialsInput } from './auth/credentials-types.js';
 export {
   TokenProvider,

@@ -4,6 +4,7 @@ import { checkCredentials, checkHostaddr, checkName, checkPort, checkSslMode, ch
 import { parseConnectionString, type ConnectionStringOptions } from './connection-string.js';
 import type { CredentialsInput } from '../auth/credentials-types.js';
 import { parseEndpoint } from './endpoint.js';
+import { resolveTransport } from './transport.js';
 import { DEFAULT_TOKEN_DURATION_SECS, type DsqlConfig, type DsqlConnectionOptions } from './options.js';
 
 export type { DsqlConfig, DsqlConnectionOptions } from './options.js';
@@ -178,6 +179,7 @@ export function resolveConfig(
     );
   }
 
+  const { transport, webSocketUrl, webSocketConstructor } = resolveTransport(explicit, endpoint.host, sslmode);
   const retry = resolveRetryOptions(explicit.retry as RetryOptions | boolean | undefined);
   const maxLifetimeSeconds = resolveMaxLifetime(explicit.maxLifetimeSeconds);
   const connectRateLimit = resolveConnectRateLimit(explicit.connectRateLimit);
@@ -217,9 +219,12 @@ export function resolveConfig(
     connectRateLimit,
     applicationName,
     options,
+    transport,
+    webSocketUrl,
   };
   // Secrets (credentials, TLS private keys) are non-enumerable: spreading or serialising a config never copies them.
   Object.defineProperty(config, 'credentials', { value: credentials, enumerable: false });
+  Object.defineProperty(config, 'webSocketConstructor', { value: webSocketConstructor, enumerable: false });
   Object.defineProperty(config, 'ssl', { value: fromSsl.tls, enumerable: false });
   Object.defineProperty(config, INSPECT, { value: inspectConfig, enumerable: false });
   Object.defineProperty(config, 'toJSON', { value: configToJSON, enumerable: false });

@@ -5,6 +5,7 @@ import type { SslMode, UserTlsOptions } from '../connect/tls.js';
 import type { ResolvedRetryOptions, RetryOptions } from '../retry.js';
 import type { EndpointKind } from './endpoint.js';
 import type { DsqlLogger } from '../diagnostics/logger.js';
+import type { DsqlTransport, WebSocketConstructorLike } from './transport.js';
 
 // The shapes on both sides of resolveConfig (config.ts): what users pass, what adapters get.
 
@@ -94,6 +95,19 @@ export interface DsqlConnectionOptions {
    * recycled and server-closed connections. Only names, numbers and error kinds are logged.
    */
   logger?: DsqlLogger;
+  /**
+   * `'tcp'` (default) or `'websocket'`: PostgreSQL over WebSocket (`webSocketUrl`), for browsers
+   * and runtimes without TCP sockets. Same tokens, rate limit, retries and lifetimes.
+   */
+  transport?: DsqlTransport;
+  /** With `transport: 'websocket'`: the URL to open; default `wss://<host>:443`. */
+  webSocketUrl?: string;
+  /**
+   * With `transport: 'websocket'`: the WebSocket constructor; default the runtime's global
+   * `WebSocket`. On Node 20 pass the `ws` package's (`import { WebSocket } from 'ws'`), which
+   * also takes `ssl.ca`, the servername and `hostaddr`.
+   */
+  webSocketConstructor?: WebSocketConstructorLike;
 }
 
 /**
@@ -183,4 +197,10 @@ export interface DsqlConfig {
   readonly applicationName: string;
   /** Startup `options`, including `-c amzn-cluster-id=<id>` when needed. */
   readonly options: string | undefined;
+  /** `'tcp'` or `'websocket'`. */
+  readonly transport: DsqlTransport;
+  /** With `'websocket'`: the URL to open. */
+  readonly webSocketUrl: string | undefined;
+  /** With `'websocket'`: the constructor given (non-enumerable); undefined: the runtime's global `WebSocket`. */
+  readonly webSocketConstructor: WebSocketConstructorLike | undefined;
 }

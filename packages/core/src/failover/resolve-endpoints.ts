@@ -126,6 +126,9 @@ export function resolveEndpoints(input?: string | DsqlConnectionOptions, overrid
       throw new DsqlConfigError(key, describeValue(explicit[key]), `no ${key} beside endpoints: give either host (one endpoint) or endpoints (a list, each with its own host and hostaddr)`);
     }
   }
+  if (explicit.webSocketUrl !== undefined) {
+    throw new DsqlConfigError('webSocketUrl', describeValue(explicit.webSocketUrl), 'no webSocketUrl beside endpoints: each endpoint is reached at wss://<its host>:443');
+  }
   const urlText = typeof input === 'string' ? input : explicit.connectionString;
   // A connection string may carry the shared options (user, database, region…); its host is replaced by each endpoint's.
   if (typeof urlText === 'string' && parseConnectionString(urlText).hostaddr !== undefined) {
