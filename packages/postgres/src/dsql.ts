@@ -117,6 +117,9 @@ const SHARED_KEYS = [
   'endpointSelection',
   'endpointProbe',
   'logger',
+  'transport',
+  'webSocketUrl',
+  'webSocketConstructor',
 ] as const;
 
 /** Options of `dsql()` itself that are neither shared DSQL options nor Postgres.js's. */

@@ -1,8 +1,10 @@
+import type { Duplex } from 'node:stream';
 import { connectWithRetry, type DsqlEndpointSession, type DsqlSession, type RetryInfo } from '@dsql/core';
 import type { Session, SessionOpener } from './dsql-socket.js';
 import { startupHandshake } from './handshake.js';
 import { loadPgProtocol } from './pg-protocol.js';
 import { dialTls } from './tls-dial.js';
+import { dialWebSocket } from './websocket-dial.js';
 
 /** The Terminate message ('X', length 4): ends a probe's session politely. */
 const TERMINATE = Buffer.from([0x58, 0, 0, 0, 4]);
@@ -63,8 +65,16 @@ export interface SessionOpenerOptions {
 export function sessionOpener(options: SessionOpenerOptions): SessionOpener {
   const { counters, session } = options;
   const { router } = session;
-  const dial = (endpoint: DsqlEndpointSession, signal: AbortSignal) =>
-    dialTls({ dial: endpoint.dial, tls: endpoint.tls, keepAliveSeconds: options.keepAliveSeconds }, signal);
+  const dial = (endpoint: DsqlEndpointSession, signal: AbortSignal): Promise<Duplex> => {
+    const { config } = endpoint;
+    if (config.transport === 'websocket') {
+      // PostgreSQL over WebSocket: TLS from the WebSocket (with the endpoint's ca and servername
+      // where the constructor takes them); `hostaddr` dialled as over TCP.
+      const tls = endpoint.tls === false ? false : { ...endpoint.tls, servername: endpoint.dial.servername };
+      return dialWebSocket({ url: config.webSocketUrl!, WebSocket: config.webSocketConstructor, tls, address: endpoint.dial.hostaddr, keepAliveSeconds: options.keepAliveSeconds }, signal);
+    }
+    return dialTls({ dial: endpoint.dial, tls: endpoint.tls, keepAliveSeconds: options.keepAliveSeconds }, signal);
+  };
   /**
    * One attempt on `endpoint`: its limiter, its address and TLS identity, its token. Reported to
    * core's diagnostics (the limiter wait, the outcome, and through the DsqlSocket the close) when
