@@ -1,6 +1,7 @@
 import type * as pg from 'pg';
 import {
   DSQL_SESSION,
+  DsqlConfigError,
   createDsqlSession,
   resolveRetryOptions,
   sessionCarriedBy,
@@ -97,7 +98,7 @@ const SHARED_KEYS = [
   'host', 'region', 'port', 'user', 'database', 'hostaddr', 'credentials', 'profile', 'tokenDurationSecs',
   'ssl', 'sslmode', 'retry', 'maxLifetimeSeconds', 'connectRateLimit', 'connectionString', 'queryRetry',
   'clusterId', 'admin', 'applicationName', 'applicationNamePrefix', 'options', 'detectNestedTransactions',
-  'endpoints', 'endpointSelection', 'endpointProbe', 'logger',
+  'endpoints', 'endpointSelection', 'endpointProbe', 'logger', 'transport', 'webSocketUrl', 'webSocketConstructor',
 ] as const;
 
 /**
@@ -109,7 +110,13 @@ const SHARED_KEYS = [
  */
 export function poolSession(options: string | DsqlPoolConfig | undefined): DsqlSession {
   const timeout = typeof options === 'object' ? options?.connectionTimeoutMillis : undefined;
-  return createDsqlSession(options, { connectDeadlineMs: typeof timeout === 'number' && timeout > 0 ? timeout : undefined });
+  const session = createDsqlSession(options, { connectDeadlineMs: typeof timeout === 'number' && timeout > 0 ? timeout : undefined });
+  // node-postgres reads and writes a net.Socket's own API (its `stream` option is called with
+  // TCP in mind and expects connect()); a WebSocket is not offered here rather than half-done.
+  if (session.config.transport === 'websocket') {
+    throw new DsqlConfigError('transport', '"websocket"', "'tcp' with @dsql/pg; for PostgreSQL over WebSocket use @dsql/postgres (dsql())");
+  }
+  return session;
 }
 
 type PgOptions = pg.PoolConfig & { [PREPARED]: PreparedDsql };
