@@ -2,7 +2,7 @@
 // results.md, results.svg and results.json — a full run here, a smoke run (--quick) or a chosen
 // subset of scenarios into .tmp/, so neither ever replaces the committed numbers.
 //
-//   node run.mjs [--quick] [scenario …]      scenarios: proxy-overhead steady instrumentation signing cold-start recycling storm occ fleet-storm cold-start-process failover
+//   node run.mjs [--quick] [scenario …]      scenarios: proxy-overhead steady instrumentation signing cold-start recycling storm occ fleet-storm cold-start-process failover websocket
 //   EMULATOR=inprocess node run.mjs steady   the emulator in this process instead of a child
 //
 // Traffic stays on 127.0.0.1; every emulator and pool is stopped when its scenario ends.
@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { barChart, markdown } from './lib/report.mjs';
 
-const SCENARIOS = ['proxy-overhead', 'steady', 'instrumentation', 'signing', 'cold-start', 'recycling', 'storm', 'occ', 'fleet-storm', 'cold-start-process', 'failover'];
+const SCENARIOS = ['proxy-overhead', 'steady', 'instrumentation', 'signing', 'cold-start', 'recycling', 'storm', 'occ', 'fleet-storm', 'cold-start-process', 'failover', 'websocket'];
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const chosen = args.filter((a) => !a.startsWith('--'));

@@ -6,9 +6,9 @@ import { passThroughRules, startDsqlLocal } from '@dsql/local';
 
 const { rules, ...options } = JSON.parse(process.argv[2] ?? '{}');
 const dsql = await startDsqlLocal({ ...options, rules: rules === 'passthrough' ? passThroughRules : undefined });
-const { host, hostaddr, port, region, clusterId, ca, credentials, upstreamUrl } = dsql;
+const { host, hostaddr, port, region, clusterId, ca, credentials, upstreamUrl, webSocketUrl } = dsql;
 // A plain copy of the credentials: DsqlLocal's own object leaves the secret out of its JSON.
-process.stdout.write(`${JSON.stringify({ host, hostaddr, port, region, clusterId, ca, credentials: { ...credentials }, upstreamUrl })}\n`);
+process.stdout.write(`${JSON.stringify({ host, hostaddr, port, region, clusterId, ca, credentials: { ...credentials }, upstreamUrl, webSocketUrl })}\n`);
 process.on('message', (msg) => {
   if (msg?.type === 'stats') process.send?.({ id: msg.id, stats: dsql.stats() });
   if (msg?.type === 'inject') {

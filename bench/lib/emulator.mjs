@@ -25,6 +25,7 @@ export async function startEmulator(options = {}) {
       ca: dsql.ca,
       credentials: dsql.credentials,
       upstreamUrl: dsql.upstreamUrl,
+      webSocketUrl: dsql.webSocketUrl,
       pid: process.pid,
       connectionOptions: () => dsql.connectionOptions(),
       stats: async () => dsql.stats(),
