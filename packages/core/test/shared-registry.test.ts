@@ -20,6 +20,21 @@ async function collectGarbage(): Promise<void> {
   gc();
 }
 
+/**
+ * How many of `refs` survive garbage collection. Collects up to five times, a turn of the event
+ * loop apart: on a loaded machine one pass has left a few objects that a settling promise or
+ * timer callback still held (seen once in CI: 3 of 30,000). A registry that really keeps them
+ * keeps all of them through every pass.
+ */
+async function aliveAfterGc(refs: readonly WeakRef<object>[]): Promise<number> {
+  let count = refs.length;
+  for (let pass = 0; pass < 5 && count > 0; pass++) {
+    await collectGarbage();
+    count = alive(refs);
+  }
+  return count;
+}
+
 function alive(refs: readonly WeakRef<object>[]): number {
   return refs.filter((ref) => ref.deref() !== undefined).length;
 }
@@ -82,8 +97,7 @@ describe('SharedRegistry', () => {
     clock.advance(1000);
     reg.sweep();
     expect(reg.stats().held).toBe(0);
-    await collectGarbage();
-    expect(alive(refs)).toBe(0);
+    expect(await aliveAfterGc(refs)).toBe(0);
     reg.sweep(); // the FinalizationRegistry may have been first; either way only 'kept' remains
     expect(reg.stats()).toEqual({ entries: 1, held: 0 });
     expect(reg.get('kept', () => ({}))).toBe(kept);
@@ -109,8 +123,7 @@ describe('shared token providers and credential caches', () => {
     // ...and once the credentials are unreachable, their providers and caches are gone as well,
     // tokens still valid or not (nobody can look them up any more). With a registry that held them
     // strongly, all 30,000 would be alive.
-    await collectGarbage();
-    expect(alive(refs)).toBe(0);
+    expect(await aliveAfterGc(refs)).toBe(0);
   });
 
   it('still give 50 concurrent users of one endpoint, role and credential source one provider, one resolution, one signing', async () => {
@@ -151,8 +164,7 @@ describe('shared token providers and credential caches', () => {
     expect(TokenProvider.shared({ host: HOST, region: 'us-east-1', user: 'tenant_pool', profile: 'tenants' })).toBe(pool);
     expect(sharedCredentialCache({ profile: 'tenants', region: 'us-east-1' })).toBe(profileCache);
 
-    await collectGarbage();
-    expect(alive(refs)).toBe(0);
+    expect(await aliveAfterGc(refs)).toBe(0);
     clock.advance(SWEEP_INTERVAL_MS);
     TokenProvider.shared({ host: HOST, region: 'us-east-1', user: 'probe', profile: 'tenants' });
     expect(sharedTokenProviderStats().entries).toBeLessThanOrEqual(base.entries + 2); // 'tenant_pool' and 'probe'
@@ -232,8 +244,7 @@ describe('sharedConnectRateLimiter', () => {
     })();
     clock.advance(DAY);
     trigger();
-    await collectGarbage();
-    expect(alive(refs)).toBe(0);
+    expect(await aliveAfterGc(refs)).toBe(0);
     clock.advance(SWEEP_INTERVAL_MS);
     trigger();
     expect(sharedConnectRateLimiterStats().entries).toBeLessThan(10);
