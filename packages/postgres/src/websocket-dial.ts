@@ -123,9 +123,14 @@ class WebSocketDuplex extends Duplex {
   readonly #ws: WebSocketLike & WsExtras;
   readonly #suspectAfterMs: number;
   readonly #pongTimeoutMs: number;
-  /** When the last bytes arrived, and when the client last wrote (a request it waits an answer to). */
+  /** When the last bytes arrived. */
   #lastReceived = Date.now();
-  #lastWritten = 0;
+  /**
+   * Bytes were written since anything last arrived: the client waits for an answer. A flag set
+   * by the order of events, not timestamps (a write and an answer within one millisecond must
+   * not read as answered).
+   */
+  #awaiting = false;
   #watchdog: ReturnType<typeof setTimeout> | undefined;
   #pingSentAt = 0;
 
@@ -136,6 +141,7 @@ class WebSocketDuplex extends Duplex {
     this.#pongTimeoutMs = target.pongTimeoutMs ?? 10_000;
     ws.addEventListener('message', ((event: { data: ArrayBuffer | Uint8Array | string }) => {
       this.#lastReceived = Date.now();
+      this.#awaiting = false;
       this.#pingSentAt = 0;
       const { data } = event;
       const chunk = typeof data === 'string' ? Buffer.from(data) : data instanceof ArrayBuffer ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
@@ -181,7 +187,11 @@ class WebSocketDuplex extends Duplex {
       callback(err as Error);
       return;
     }
-    this.#lastWritten = Date.now();
+    if (!this.#awaiting) {
+      // Silence is measured from when the answer became due, not from the last answer before it.
+      this.#awaiting = true;
+      this.#lastReceived = Date.now();
+    }
     this.#arm();
     callback();
   }
@@ -198,7 +208,7 @@ class WebSocketDuplex extends Duplex {
     if (this.destroyed) return;
     const now = Date.now();
     // Nothing awaited: everything written has been followed by data. Sleep until the next write.
-    if (this.#lastReceived >= this.#lastWritten && this.#pingSentAt === 0) return;
+    if (!this.#awaiting && this.#pingSentAt === 0) return;
     if (this.#pingSentAt !== 0 && now - this.#pingSentAt >= this.#pongTimeoutMs) {
       this.destroy(Object.assign(new Error(`WebSocket peer did not answer a ping within ${this.#pongTimeoutMs} ms: connection presumed dead`), { code: 'ECONNRESET' }));
       return;
