@@ -38,7 +38,13 @@ export async function listenWebSocket(
   port: number,
   onConnection: (ws: WebSocket, req: IncomingMessage) => void,
 ): Promise<WebSocketListener> {
-  const server = https.createServer({ cert: material.cert, key: material.key, SNICallback: (_name, cb) => cb(null, ctx.secureContext) });
+  const server = https.createServer({
+    cert: material.cert,
+    key: material.key,
+    SNICallback: (_name, cb) => cb(null, ctx.secureContext),
+    // A TLS handshake gets the same deadline as a TCP connection's authentication.
+    handshakeTimeout: ctx.handshakeTimeoutMs,
+  });
   // Bound what an upgrade may take: the handshake deadline applies once it is a WebSocket.
   server.headersTimeout = ctx.handshakeTimeoutMs;
   server.requestTimeout = ctx.handshakeTimeoutMs;
