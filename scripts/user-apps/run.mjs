@@ -364,7 +364,9 @@ async function runColumn(columnName, tarballs, snippets) {
     writeApp(app, snippets);
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: `dsql-user-app-${columnName}`, private: true, version: '1.0.0' }, null, 2));
     const npmArgs = ['install', '--no-audit', '--no-fund', '--loglevel=warn'];
-    const wanted = [...tarballs, ...Object.entries(versions).map(([k, v]) => `${k}@${v}`)];
+    // @aws-sdk/dsql-signer: @dsql/local's README signs a plain driver's token with it (the
+    // adapters no longer depend on it, so it is the user's own install, at its latest).
+    const wanted = [...tarballs, ...Object.entries(versions).map(([k, v]) => `${k}@${v}`), '@aws-sdk/dsql-signer'];
     // What the READMEs tell a user to install, in one go; npm's peer warnings mean a range is wrong.
     const install = run('npm', [...npmArgs, ...wanted], { cwd: app });
     const peerTrouble = install.output.split('\n').filter((l) => /ERESOLVE|overriding peer dependency|Conflicting peer dependency|Could not resolve dependency/.test(l));
