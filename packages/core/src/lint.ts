@@ -11,7 +11,7 @@
  *
  * const findings = (await lintSql(sqlText)).filter((s) => !s.verdict.ok);
  */
-export { lintSql, type LintedStatement, type LintOptions } from './lint/lint-sql.js';
+export { lintSql, positions, type LintedStatement, type LintOptions } from './lint/lint-sql.js';
 export { judgeStatement } from './lint/judge.js';
 export { loadParser, parseStatements, type ParsedStatement } from './lint/parse.js';
 export type { LintFixes, LintRefusal, LintRule, LintVerdict } from './lint/verdict.js';

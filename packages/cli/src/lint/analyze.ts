@@ -6,7 +6,7 @@
  * Parsed here rather than through core's `lintSql` because the transaction rule needs each
  * statement's parse node, which `lintSql` does not return.
  */
-import { judgeStatement, loadParser, parseStatements, type LintVerdict, type ParsedStatement } from '@dsql/core/lint';
+import { judgeStatement, loadParser, parseStatements, positions, type LintVerdict, type ParsedStatement } from '@dsql/core/lint';
 import type { MigrationStep } from '@dsql/core/migrations';
 import { NOT_DDL_STATEMENTS } from '@dsql/core/rules';
 import type { SourceKind } from './sources.js';
@@ -84,21 +84,6 @@ function kindOf(s: ParsedStatement): Kind {
     default:
       return NOT_DDL_STATEMENTS.has(s.node) ? 'other' : 'ddl';
   }
-}
-
-function positions(text: string): (offset: number) => { line: number; column: number } {
-  const starts = [0];
-  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
-  return (offset) => {
-    let lo = 0;
-    let hi = starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (starts[mid]! <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return { line: lo + 1, column: offset - starts[lo]! + 1 };
-  };
 }
 
 /** [start, end) ranges of `text` split at drizzle-kit breakpoints, then before each ASYNC form. */

@@ -45,8 +45,15 @@ export interface LintOptions {
   fixes?: LintFixes;
 }
 
-/** 1-based line and column of every offset, from the line starts of `text`. */
-function positions(text: string): (offset: number) => { line: number; column: number } {
+/**
+ * 1-based line and column of every character offset in `text` (binary search over its line
+ * starts): how findings are placed for editors and CI annotations.
+ *
+ * @example
+ * const at = positions('select 1;\nselect 2;');
+ * at(10) // { line: 2, column: 1 }
+ */
+export function positions(text: string): (offset: number) => { line: number; column: number } {
   const starts = [0];
   for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
   return (offset) => {
