@@ -14,16 +14,13 @@ import {
   assertNoSavepointStatement,
   nestedTransactionHandleError,
   assertRepeatableRead,
-  serverAnswered,
   isInTransactionScope,
   resolveDetectNestedTransactions,
   runTransaction,
   runManagedTransaction,
   savepointError,
-  sendCommit,
-  sendRollback,
 } from '../src/index.js';
-import { commitFailure } from '../src/transaction/commit-outcome.js';
+import { commitFailure, sendCommit, sendRollback, serverAnswered } from '../src/transaction/commit-outcome.js';
 import { pgError, socketError } from './helpers.js';
 
 const occ = (): Error => pgError('40001', 'change conflicts with another transaction (OC000)');

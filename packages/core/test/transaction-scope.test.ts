@@ -6,7 +6,6 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AsyncLocalStorage } from 'node:async_hooks';
 import {
-  assertNoOpenTransaction,
   isDsqlError,
   isInTransactionScope,
   nestedTransactionError,
@@ -14,6 +13,7 @@ import {
   DsqlUnsupportedError,
   type NestedTransactionWording,
 } from '../src/index.js';
+import { assertNoOpenTransaction } from '../src/transaction/scope.js';
 
 const POOL: NestedTransactionWording = { callback: 'a transaction() callback', owner: 'pool' };
 

@@ -21,13 +21,11 @@ export {
   type TransactionAccessMode,
   type TransactionStatements,
 } from './connection-transaction.js';
-export { serverAnswered, assertCommitted, sendCommit, sendRollback, mustDiscardAfter } from './commit-outcome.js';
 export { assertRepeatableRead, savepointError, assertNoSavepointStatement, nestedTransactionHandleError } from './refusals.js';
 export {
   runInTransactionScope,
   isInTransactionScope,
   nestedTransactionError,
-  assertNoOpenTransaction,
   type NestedTransactionWording,
 } from './scope.js';
 export { NestedTransactionGuard, resolveDetectNestedTransactions } from './nested.js';
