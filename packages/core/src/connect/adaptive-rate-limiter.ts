@@ -11,26 +11,7 @@ import {
   type ConnectRateLimitOptions,
   type ResolvedConnectRateLimit,
 } from './rate-limiter.js';
-
-/** Least decrease per congestion event (CUBIC's and the AWS SDK's β): the rate after it is at most this share of the rate before. */
-const DECREASE = 0.7;
-/** Largest decrease per congestion event (four halvings): the rate after it is at least this share of the rate before. */
-const MAX_DECREASE = 1 / 16;
-/** A sample in which nothing was admitted counts this many admissions (a refusal says little about how small the share is). */
-const NOTHING_ADMITTED = 0.5;
-/** Seconds from a decrease back to the configured rate (cubic: flat at first, then faster), jittered ×0.8–1.2 per limiter. */
-const RECOVERY_SECONDS = 8;
-/** Lowest rate, as a share of the configured one (and never below 0.05/s: one attempt per 20 s). */
-const FLOOR_SHARE = 1 / 1000;
-/** Answer times kept for the share estimate's windows (the oldest go first; the whole sample's count stays). */
-const SAMPLE_TIMES = 1024;
-/** Answers to attempts admitted before a decrease stop counting as "before" after this long. */
-const STALE_ANSWERS_MS = 5000;
-/**
- * In slow start an attempt holds its place in the window until it is answered, or this long (so
- * that a caller that never reports outcomes is slowed, not stopped).
- */
-const IN_FLIGHT_MS = 2000;
+import { DECREASE, MAX_DECREASE, RECOVERY_SECONDS, FLOOR_SHARE, SAMPLE_TIMES, STALE_ANSWERS_MS, IN_FLIGHT_MS, shareOfRate, type ShareSample } from './adaptive-share.js';
 
 /**
  * Options of {@link AdaptiveConnectRateLimiter}: those of {@link ConnectRateLimiter} plus an
@@ -87,14 +68,10 @@ interface Waiter {
  *   runs dry, and every one of those is refused.
  * - **Decrease to the measured share.** A refusal means the cluster's bucket is empty: the fleet
  *   asks more than the cluster's rate, by an unknown factor. Halving needs log₂(N) refusals per
- *   process to get N processes down to their share; instead the limiter measures it. In any window
- *   the cluster admits to everyone at most what its bucket held when the window began (the
- *   configured `burst` at the start of a busy period, nothing just after a refusal, refilling at
- *   the configured rate in between) plus the configured rate for the window's length, so the part
- *   of that which went to this process's attempts is a lower bound of its share; windows start at
- *   the sample's start and at each admission, and the tightest bound counts (time the bucket sat
- *   full while processes were still starting does not dilute it). Summed over the fleet these
- *   shares come to about the cluster's rate, so one refusal per process brings the fleet there.
+ *   process to get N processes down to their share; instead the limiter measures it from what the
+ *   cluster can have admitted to everyone since the sample began and what went to this process
+ *   (`shareOfRate` in adaptive-share.ts). Summed over the fleet these shares come to about the
+ *   cluster's rate, so one refusal per process brings the fleet there.
  *   The rate drops to that share, but at least to 0.7× (CUBIC's β) and at most to 1/16 of what it
  *   was; a sample with nothing admitted counts as half an admission. Answers to attempts already
  *   under way at the decrease, and refusals sooner after it than the bucket takes to refill
@@ -137,16 +114,8 @@ export class AdaptiveConnectRateLimiter extends ConnectRateLimiter {
   #decreasedTo = 0;
   #decreasedAt = Number.NEGATIVE_INFINITY;
   #recoveryMs = RECOVERY_SECONDS * 1000;
-  /**
-   * The share estimate's sample: since when, the most the cluster can have admitted to everyone
-   * at that moment (its full bucket at a busy period's start, nothing right after a refusal), and
-   * how many of this limiter's attempts it admitted since.
-   */
-  #sampleFrom: number;
-  #sampleBucket: number;
-  #sampleAdmitted = 0;
-  /** When the sample's admitted attempts were answered (the most recent {@link SAMPLE_TIMES}). */
-  readonly #sampleTimes: number[] = [];
+  /** The share estimate's sample: its bucket is full at a busy period's start, empty right after a refusal. */
+  readonly #sample: ShareSample;
   #lastActive = Number.NEGATIVE_INFINITY;
   /** When the attempts admitted and not yet reported were admitted (oldest first). */
   readonly #inFlight: number[] = [];
@@ -170,8 +139,7 @@ export class AdaptiveConnectRateLimiter extends ConnectRateLimiter {
     this.#random = options.random ?? Math.random;
     this.#rate = this.#ceiling;
     this.#updatedAt = this.#clock();
-    this.#sampleFrom = this.#updatedAt;
-    this.#sampleBucket = this.#maxBurst;
+    this.#sample = { from: this.#updatedAt, bucket: this.#maxBurst, admitted: 0, times: [] };
   }
 
   /** The rate in force now: the configured one, or less after 53400 answers. */
@@ -234,10 +202,7 @@ export class AdaptiveConnectRateLimiter extends ConnectRateLimiter {
     this.#forgetUnanswered(now);
     const quiet = now - this.#lastActive >= this.#refillMs();
     if (quiet && this.#queue.length === 0 && this.#inFlight.length === 0) {
-      this.#sampleFrom = now;
-      this.#sampleBucket = this.#maxBurst;
-      this.#sampleAdmitted = 0;
-      this.#sampleTimes.length = 0;
+      this.#restartSample(now, this.#maxBurst);
     }
     this.#lastActive = now;
   }
@@ -373,9 +338,9 @@ export class AdaptiveConnectRateLimiter extends ConnectRateLimiter {
     if (!isRateExceeded(error)) {
       // An attempt under way at the last decrease was admitted before the cluster's bucket ran dry: not part of the sample.
       if (error === undefined && !stale) {
-        this.#sampleAdmitted++;
-        this.#sampleTimes.push(now);
-        if (this.#sampleTimes.length > SAMPLE_TIMES) this.#sampleTimes.shift();
+        this.#sample.admitted++;
+        this.#sample.times.push(now);
+        if (this.#sample.times.length > SAMPLE_TIMES) this.#sample.times.shift();
       }
       if (error === undefined && this.#slowStart) this.#capacity = Math.min(this.#maxBurst, this.#capacity + 1);
       this.#wake?.abort(); // a place in the window is free
@@ -398,34 +363,18 @@ export class AdaptiveConnectRateLimiter extends ConnectRateLimiter {
     this.#recoveryMs = RECOVERY_SECONDS * 1000 * (0.8 + 0.4 * this.#random());
     this.#staleAnswers = this.#inFlight.length;
     // The cluster's bucket is empty now: the next sample starts from nothing.
-    this.#sampleFrom = now;
-    this.#sampleBucket = 0;
-    this.#sampleAdmitted = 0;
-    this.#sampleTimes.length = 0;
+    this.#restartSample(now, 0);
     this.#wake?.abort();
   }
 
-  /**
-   * This limiter's share of the cluster's rate, as the sample shows it. In any window of the
-   * sample, the cluster can have admitted to everyone at most what its bucket held when the
-   * window began (at most `burst`, and at most what it held at the sample's start plus what
-   * refilled since) plus the configured rate for the window's length; the part of that which
-   * went to this limiter's attempts is a lower bound of its share. Windows start at the sample's
-   * start and at each admission; the share is the tightest (largest) of those bounds, so time
-   * the fleet left the bucket full (processes still starting up) does not dilute it. Nothing
-   * admitted counts as half an attempt: a refusal says little about how small the share is.
-   */
+  /** This limiter's share of the cluster's rate, as the sample shows it (see `shareOfRate`). */
   #share(now: number): number {
-    const c = this.#ceiling / 1000;
-    const bound = (from: number, admitted: number): number => {
-      const bucket = Math.min(this.#maxBurst, this.#sampleBucket + c * (from - this.#sampleFrom));
-      const available = bucket + c * Math.max(0, now - from);
-      return available > 0 ? admitted / available : 0;
-    };
-    let share = bound(this.#sampleFrom, Math.max(this.#sampleAdmitted, NOTHING_ADMITTED));
-    const times = this.#sampleTimes;
-    for (let i = 0; i < times.length; i++) share = Math.max(share, bound(times[i]!, times.length - i));
-    return this.#ceiling * share;
+    return shareOfRate(this.#sample, now, this.#ceiling, this.#maxBurst);
+  }
+
+  #restartSample(from: number, bucket: number): void {
+    Object.assign(this.#sample, { from, bucket, admitted: 0 });
+    this.#sample.times.length = 0;
   }
 
   /**
