@@ -11,7 +11,7 @@ import { refuse, type LintVerdict } from './verdict.js';
 export const CACHE_FIX = 'Give it an explicit CACHE 1 (or CACHE 65536 or more for high insert rates): GENERATED ALWAYS AS IDENTITY (CACHE 1).';
 
 /** The type's own name, whether it is a built-in, and whether it is an array. */
-function typeOf(typeName: Node): { names: string[]; name: string; builtin: boolean; array: boolean } {
+export function typeOf(typeName: Node): { names: string[]; name: string; builtin: boolean; array: boolean } {
   const names: string[] = (typeName?.names ?? []).map((n: Node) => String(n?.String?.sval ?? ''));
   const name = names[names.length - 1] ?? '';
   return { names, name, builtin: names.length === 1 || (names.length === 2 && names[0] === 'pg_catalog'), array: (typeName?.arrayBounds ?? []).length > 0 };

@@ -4,10 +4,12 @@
  * What DSQL refuses comes from the rules catalogue (`../rules/`); this module adds the rewrites and
  * a fix for each refusal. Pure: reads the libpg-query tree.
  */
+import { CREATE_TABLE_CLAUSES, INDEX_ACCESS_METHOD } from '../rules/clauses.js';
 import { unsupportedStatement } from '../rules/statements.js';
+import { isIdentityType } from '../rules/type-names.js';
 import { sequenceCacheAllowed } from '../rules/types.js';
 import { alterTable } from './alter-table.js';
-import { cacheOf, columnRefusal } from './columns.js';
+import { cacheOf, columnRefusal, typeOf } from './columns.js';
 import { asyncIndex, type Node, type ParsedStatement } from './parse.js';
 import { refuse, run, type LintFixes, type LintRefusal, type LintVerdict } from './verdict.js';
 
@@ -38,10 +40,40 @@ const UNSUPPORTED: Record<string, LintRefusal> = {
   CreateTableSpaceStmt: { rule: 'unsupported-statement', message: 'DSQL has no tablespaces.', fix: 'Remove it.' },
 };
 
+/** How to do without each CREATE TABLE clause of the catalogue DSQL refuses (`CREATE_TABLE_CLAUSES` keys). */
+const TABLE_CLAUSE_FIX: Record<string, string> = {
+  partitionBy: 'Remove PARTITION BY: DSQL distributes every table itself; keep one table, with an index on the partition key.',
+  partitionOf: 'Create no partitions: keep the rows in the parent table itself (DSQL distributes it).',
+  inherits: 'Remove INHERITS: declare the columns in the table itself (or keep shared columns in a table joined by key).',
+  tablespace: 'Remove TABLESPACE: DSQL manages storage itself.',
+  collate: 'Remove COLLATE from the column (DSQL does not support it); use COLLATE in the queries that need another order.',
+  exclude: 'Use a unique index (CREATE UNIQUE INDEX ASYNC), or enforce the rule in the application.',
+};
+
+/** The first CREATE TABLE clause the catalogue lists as refused (PARTITION BY / OF, INHERITS, TABLESPACE, COLLATE, EXCLUDE). */
+function refusedTableClause(stmt: Node): string | undefined {
+  const elements: Node[] = stmt.tableElts ?? [];
+  const present: Record<string, boolean> = {
+    partitionOf: Boolean(stmt.partbound),
+    partitionBy: Boolean(stmt.partspec),
+    // PARTITION OF names its parent in inhRelations too.
+    inherits: !stmt.partbound && (stmt.inhRelations ?? []).length > 0,
+    tablespace: Boolean(stmt.tablespacename),
+    collate: elements.some((e) => e?.ColumnDef?.collClause),
+    exclude: [...elements, ...(stmt.constraints ?? [])].some((e) => e?.Constraint?.contype === 'CONSTR_EXCLUSION'),
+  };
+  return CREATE_TABLE_CLAUSES.find((c) => !c.supported && present[c.key])?.key;
+}
+
 function createTable(s: ParsedStatement): LintVerdict {
   const persistence = s.stmt.relation?.relpersistence;
   if (persistence === 't') return refuse('temporary-table', 'DSQL has no temporary tables.', 'Create a regular table, or keep the data in the application.');
   if (persistence === 'u') return refuse('unlogged-table', 'DSQL has no unlogged tables.', 'Drop UNLOGGED: every DSQL table is durable.');
+  const clause = refusedTableClause(s.stmt);
+  if (clause) {
+    const words = CREATE_TABLE_CLAUSES.find((c) => c.key === clause)!.words;
+    return refuse('create-table-clause', `DSQL does not support CREATE TABLE … ${words}.`, TABLE_CLAUSE_FIX[clause]!);
+  }
   for (const element of s.stmt.tableElts ?? []) {
     const refusal = element?.ColumnDef ? columnRefusal(element.ColumnDef) : undefined;
     if (refusal) return refusal;
@@ -54,6 +86,11 @@ function plainVerdict(s: ParsedStatement): LintVerdict {
     case 'CreateStmt':
       return createTable(s);
     case 'IndexStmt': {
+      // The parser fills in `btree` when USING is absent.
+      const method = String(s.stmt.accessMethod ?? INDEX_ACCESS_METHOD).toLowerCase();
+      if (method !== INDEX_ACCESS_METHOD) {
+        return refuse('index-method', `CREATE INDEX … USING ${method}: DSQL builds only B-tree indexes.`, 'Remove USING … (a B-tree index is the default), or search the data another way (a B-tree on an expression, or a search service).');
+      }
       const steps = [run(asyncIndex(s.text), true)];
       return s.async
         ? { ok: true, steps }
@@ -65,10 +102,15 @@ function plainVerdict(s: ParsedStatement): LintVerdict {
       const kind = String(s.stmt.kind ?? '').replace('TRANS_STMT_', '');
       return refuse('transaction-statement', `${kind.replace('_', ' ')} inside a migration file.`, TXN_FIX);
     }
-    case 'CreateSeqStmt':
+    case 'CreateSeqStmt': {
+      const as = (s.stmt.options ?? []).find((o: Node) => o?.DefElem?.defname === 'as')?.DefElem?.arg?.TypeName;
+      if (as && !isIdentityType(typeOf(as))) {
+        return refuse('sequence-type', `CREATE SEQUENCE … AS ${typeOf(as).name}: DSQL sequences must be bigint.`, 'Remove AS … (a sequence is bigint by default) or write AS bigint.');
+      }
       return sequenceCacheAllowed(cacheOf(s.stmt.options))
         ? { ok: true, steps: [run(s.text)] }
         : refuse('sequence-cache', 'CREATE SEQUENCE without CACHE 1 or CACHE ≥ 65536, which DSQL requires.', 'Add CACHE 1 (or CACHE 65536 or more) to the sequence, or use UUID keys.');
+    }
     case 'VacuumStmt':
       return s.stmt.is_vacuumcmd ? refuse('vacuum', 'DSQL does not support VACUUM.', 'Remove it: DSQL needs no vacuuming.') : { ok: true, steps: [run(s.text)] };
     case 'DefineStmt':

@@ -64,7 +64,10 @@ export const CREATE_INDEX_CLAUSES: readonly ClauseRule[] = Object.freeze([
   c('indexIncludingParams', 'INCLUDE', true, 'asyncIndexes', 'recorded'),
 ]);
 
-/** The one index access method DSQL builds. */
+/**
+ * The one index access method DSQL builds (user guide, "Asynchronous indexes" / CREATE INDEX:
+ * B-tree only; AWS's dsql-lint refuses other methods as `index_using`).
+ */
 export const INDEX_ACCESS_METHOD = 'btree';
 
 /**
