@@ -61,7 +61,7 @@ export function connectionOptions(flags: ConnectionFlags): DsqlConnectionOptions
 
 /**
  * Static keys from the command's environment (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
- * `AWS_SESSION_TOKEN`), as the credential chain's first step would read them — from the
+ * `AWS_SESSION_TOKEN`, `AWS_CREDENTIAL_EXPIRATION`: core refuses to sign with expired ones), as the credential chain's first step would read them — from the
  * environment the command was given rather than the process's (a program or test running
  * `runCli` with an environment of its own). Without them (or with --profile) the chain runs.
  *
@@ -73,7 +73,10 @@ export function envCredentials(flags: ConnectionFlags, env: Record<string, strin
   const secretAccessKey = env['AWS_SECRET_ACCESS_KEY'];
   if (flags.profile !== undefined || !accessKeyId || !secretAccessKey) return {};
   const sessionToken = env['AWS_SESSION_TOKEN'];
-  return { credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } };
+  // Read as core (and the SDK's fromEnv) read it: an unparsable value is ignored.
+  const expiry = env['AWS_CREDENTIAL_EXPIRATION'] ? new Date(env['AWS_CREDENTIAL_EXPIRATION']) : undefined;
+  const expiration = expiry !== undefined && !Number.isNaN(expiry.getTime()) ? { expiration: expiry } : {};
+  return { credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}), ...expiration } };
 }
 
 /** Resolved options and the root certificate file (flag, else `PGSSLROOTCERT`). */

@@ -91,6 +91,19 @@ describe('dsql doctor', () => {
     expect(run.out).not.toContain('not-the-secret');
   });
 
+  it('credentials with AWS_CREDENTIAL_EXPIRATION: ✓ says when they expire; expired ones are ✗ credentials with what to do', async () => {
+    const soon = new Date(Date.now() + 3_600_000).toISOString();
+    const fresh = await dsql(['doctor', ...target.flags], { env: { ...process.env, AWS_CREDENTIAL_EXPIRATION: soon } });
+    expect(fresh.code).toBe(0);
+    expect(fresh.out).toMatch(new RegExp(`✓ credentials .*, expire ${soon.replace(/[.]/g, '\\.')} \\(in \\d+ min\\)`));
+    const past = new Date(Date.now() - 60_000).toISOString();
+    const run = await dsql(['doctor', ...target.flags, '--json'], { env: { ...process.env, AWS_CREDENTIAL_EXPIRATION: past } });
+    expect(run.code).toBe(1);
+    const report = JSON.parse(run.out);
+    const last = report.steps[report.steps.length - 1];
+    expect(last).toMatchObject({ step: 'credentials', ok: false, cause: expect.stringContaining(`expired at ${past}`), next: expect.stringMatching(/refresh/i) });
+  });
+
   it('a role that has no DbConnect grant: ✗ auth naming the role and the action', async () => {
     const run = await dsql(['doctor', ...target.flags, '--user', 'reporting']);
     expect(run.code).toBe(1);

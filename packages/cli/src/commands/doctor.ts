@@ -21,7 +21,7 @@ Walks the connection guide's troubleshooting steps in order and prints one line 
   dns           the endpoint's A/AAAA records (or the --hostaddr dialled instead)
   tcp           the port answers (refused → wrong port/host; timeout → security group, egress)
   tls           SSLRequest then TLS with SNI, verify-full (chain and host name)
-  credentials   AWS credentials found, and from where
+  credentials   AWS credentials found, from where, and when they expire (AWS_CREDENTIAL_EXPIRATION)
   token         the token: action (DbConnectAdmin for admin, DbConnect otherwise), host, Region, lifetime
   auth          the server accepts the token (its refusal explained)
   query         SELECT 1 and the round-trip time
@@ -210,7 +210,7 @@ async function walk(values: Record<string, string | boolean | undefined>, io: Cl
     [
       'credentials',
       async () => {
-        const own = envCredentials(flags, io.env).credentials as { accessKeyId: string } | undefined;
+        const own = envCredentials(flags, io.env).credentials as { accessKeyId: string; expiration?: Date } | undefined;
         const source = own ? `static keys from the environment (AWS_ACCESS_KEY_ID ${masked(own.accessKeyId)})` : config.profile ? `profile ${config.profile}` : 'the default AWS credential chain';
         try {
           token = await signToken(config);
@@ -222,7 +222,11 @@ async function walk(values: Record<string, string | boolean | undefined>, io: Cl
             isDsqlError(err) && err.hint ? err.hint : 'Set AWS_PROFILE or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, or sign in (aws sso login).',
           );
         }
-        return source;
+        // Core refuses expired credentials (the ✗ above); the ones in hand say when they lapse.
+        // Only the environment's expiry is known here: core does not expose what the chain resolved.
+        if (!own?.expiration) return source;
+        const minutes = Math.floor((own.expiration.getTime() - Date.now()) / 60_000);
+        return `${source}, expire ${own.expiration.toISOString()} (in ${minutes} min)`;
       },
     ],
     [
