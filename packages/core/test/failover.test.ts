@@ -115,6 +115,12 @@ describe('the endpoints option', () => {
     expect(e.field).toBe('endpointSelection');
     e = configError(() => createDsqlSession({ ...base, endpoints: [EAST1], endpointProbe: { baseDelayMs: -1 } }, undefined, NO_ENV));
     expect(e.field).toBe('endpointProbe.baseDelayMs');
+    e = configError(() => createDsqlSession({ ...base, endpoints: [EAST1], endpointProbe: { drainAfterFailbackMs: -5 } }, undefined, NO_ENV));
+    expect(e.field).toBe('endpointProbe.drainAfterFailbackMs');
+    expect(e.message).toMatch(/got -5; expected a number of milliseconds >= 0/);
+    e = configError(() => createDsqlSession({ ...base, endpoints: [EAST1], endpointProbe: { drainAfterFailbackMs: '1s' as never } }, undefined, NO_ENV));
+    expect(e.field).toBe('endpointProbe.drainAfterFailbackMs');
+    expect(createDsqlSession({ ...base, endpoints: [EAST1, EAST2], endpointProbe: { drainAfterFailbackMs: 0 } }, undefined, NO_ENV).endpoints).toHaveLength(2);
     // A secret pasted where a host belongs is redacted.
     const token = `${EAST1}/?Action=DbConnect&X-Amz-Signature=${'a'.repeat(64)}`;
     e = configError(() => createDsqlSession({ ...base, endpoints: [token] }, undefined, NO_ENV));
@@ -138,7 +144,7 @@ const fakes = (...names: string[]): Fake[] => names.map((name, index) => ({ name
 
 describe('EndpointRouter', () => {
   const routers: EndpointRouter<Fake>[] = [];
-  const router = (endpoints: Fake[], probe: { baseDelayMs: number; maxDelayMs: number; timeoutMs: number; intervalMs?: number } = { baseDelayMs: 20, maxDelayMs: 80, timeoutMs: 200 }, selection: 'ordered' | 'latency' = 'ordered') => {
+  const router = (endpoints: Fake[], probe: { baseDelayMs: number; maxDelayMs: number; timeoutMs: number; intervalMs?: number; drainAfterFailbackMs?: number } = { baseDelayMs: 20, maxDelayMs: 80, timeoutMs: 200 }, selection: 'ordered' | 'latency' = 'ordered') => {
     // No periodic checks unless a test asks for them.
     const r = new EndpointRouter(endpoints, { probe: { intervalMs: 3_600_000, ...probe }, selection });
     routers.push(r);
@@ -345,6 +351,25 @@ describe('EndpointRouter', () => {
     r.attempt().failed(Object.assign(new Error('Unable to accept connection, too many open connections.'), { code: '53300' }));
     expect(r.pick()).toBe(b);
     expect(drained).toEqual([false]);
+  });
+
+  it('with drainAfterFailbackMs, tells the adapter to close the other endpoints\' connections that long after failback (never without it)', async () => {
+    const [a, b] = fakes('east1', 'east2') as [Fake, Fake];
+    const drains: string[] = [];
+    const r = router([a, b], { baseDelayMs: 10, maxDelayMs: 10, timeoutMs: 1000, drainAfterFailbackMs: 20 });
+    r.onFailback((preferred) => drains.push(preferred.name));
+    const without = router([a, b], { baseDelayMs: 10, maxDelayMs: 10, timeoutMs: 1000 });
+    without.onFailback((preferred) => drains.push(`without:${preferred.name}`));
+    for (const x of [r, without]) {
+      x.useProbe(async () => {});
+      x.attempt().failed(refused());
+      expect(x.pick()).toBe(b);
+    }
+    expect(drains).toEqual([]);
+    await until('the failback drain', () => drains.length > 0);
+    expect(drains).toEqual(['east1']);
+    await until('the router without the option to fail back too', () => without.pick() === a);
+    expect(drains).toEqual(['east1']); // it was never told to drain
   });
 
   it('stops probing when closed', async () => {

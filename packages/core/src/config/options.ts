@@ -151,15 +151,29 @@ export type EndpointSelection = 'ordered' | 'latency';
  * each delay is jittered ±25 %. A probe, or a connection attempt while another endpoint could be
  * tried, that takes longer than `timeoutMs` (default 10,000) failed.
  *
+ * `drainAfterFailbackMs` (default: none): after failback to a more preferred endpoint, a pool's
+ * connections still open on the other endpoints are closed once this many milliseconds have
+ * passed — idle ones then, busy ones when released — instead of living out their lifetime.
+ *
  * @example
- * const probe: EndpointProbeOptions = { baseDelayMs: 500, maxDelayMs: 10_000, intervalMs: 15_000, timeoutMs: 3000 };
+ * const probe: EndpointProbeOptions = { baseDelayMs: 500, maxDelayMs: 10_000, intervalMs: 15_000, timeoutMs: 3000, drainAfterFailbackMs: 5000 };
  */
 export interface EndpointProbeOptions {
   baseDelayMs?: number;
   maxDelayMs?: number;
   timeoutMs?: number;
   intervalMs?: number;
+  /** After failback, close the other endpoints' connections after this many ms (idle ones then, busy ones at release). Default: they drain through their lifetime. */
+  drainAfterFailbackMs?: number;
 }
+
+/**
+ * {@link EndpointProbeOptions} with its defaults applied (`drainAfterFailbackMs` stays optional: no default).
+ *
+ * @example
+ * const probe: ResolvedEndpointProbe = { baseDelayMs: 1000, maxDelayMs: 30_000, timeoutMs: 10_000, intervalMs: 30_000 };
+ */
+export type ResolvedEndpointProbe = Required<Omit<EndpointProbeOptions, 'drainAfterFailbackMs'>> & Pick<EndpointProbeOptions, 'drainAfterFailbackMs'>;
 
 /**
  * A fully resolved, frozen configuration. `credentials` and `ssl` are non-enumerable and never inspected.

@@ -3,7 +3,7 @@
 // library (opossum, cockatiel): those wrap one function call and decide per call; here the unit
 // is an endpoint chosen before the call, recovery is a background probe the adapter supplies
 // (a real connection with its own token), and every state change is a diagnostics event.
-import type { EndpointProbeOptions, EndpointSelection } from '../config/options.js';
+import type { EndpointSelection, ResolvedEndpointProbe } from '../config/options.js';
 import { failoverChannels } from './events.js';
 import { isEndpointFailure, reasonOf, type EndpointHealth, type EndpointProbe, type RoutedAttempt, type RoutedEndpoint } from './endpoint-health.js';
 
@@ -25,7 +25,7 @@ interface State {
 /** Options of {@link EndpointRouter}. */
 export interface EndpointRouterOptions {
   selection?: EndpointSelection;
-  probe: Required<EndpointProbeOptions>;
+  probe: ResolvedEndpointProbe;
   /** Injectable for tests. */
   random?: () => number;
 }
@@ -45,7 +45,8 @@ const now = (): number => performance.now();
  * uniformly from 75–125 % of it (endpoints and processes do not probe in step). Timers are
  * unref'd: they never keep a process alive. A successful probe (or a successful connection that
  * started after the endpoint was marked down) closes the breaker: new connections prefer it
- * again; connections already open elsewhere drain through their normal lifetime. Without a
+ * again; connections already open elsewhere drain through their normal lifetime, or, with
+ * `probe.drainAfterFailbackMs`, are closed by the adapter after that delay ({@link onFailback}). Without a
  * probe (an adapter that registered none), the breaker half-opens after the delay and the next
  * connection tries the endpoint.
  *
@@ -65,6 +66,9 @@ export class EndpointRouter<E extends RoutedEndpoint> {
   /** Where the last new connection was sent (failover / failback events compare with it). */
   #active = 0;
   #closed = false;
+  /** The pending drain after a failback (`probe.drainAfterFailbackMs`). */
+  #failbackDrain: ReturnType<typeof setTimeout> | undefined;
+  readonly #failbackListeners = new Set<(preferred: E) => void>();
 
   constructor(endpoints: readonly E[], options: EndpointRouterOptions) {
     this.endpoints = endpoints;
@@ -104,6 +108,39 @@ export class EndpointRouter<E extends RoutedEndpoint> {
   }
 
   /**
+   * Calls `listener(preferred)` `probe.drainAfterFailbackMs` after new connections failed back
+   * to `preferred` (never without that option), if they still go there: an adapter closes its
+   * pool's connections on the other endpoints — idle ones at once, busy ones when released.
+   * Returns a function that removes the listener.
+   *
+   * @example
+   * session.router.onFailback((preferred) => retireConnectionsNotOn(preferred));
+   */
+  onFailback(listener: (preferred: E) => void): () => void {
+    this.#failbackListeners.add(listener);
+    return () => this.#failbackListeners.delete(listener);
+  }
+
+  /** After a failback to endpoint `index`, the other endpoints' connections are closed once `drainAfterFailbackMs` passed. */
+  #scheduleFailbackDrain(index: number): void {
+    const delay = this.#options.probe.drainAfterFailbackMs;
+    if (delay === undefined || this.#closed) return;
+    if (this.#failbackDrain) clearTimeout(this.#failbackDrain);
+    this.#failbackDrain = setTimeout(() => {
+      this.#failbackDrain = undefined;
+      if (this.#closed || this.#active !== index) return; // it failed over again meanwhile
+      for (const listener of this.#failbackListeners) {
+        try {
+          listener(this.endpoints[index]!);
+        } catch {
+          // A listener's failure must not stop routing.
+        }
+      }
+    }, delay);
+    this.#failbackDrain.unref?.();
+  }
+
+  /**
    * How long one connection attempt may take before it counts as a failure of its endpoint and
    * the next one is tried (`probe.timeoutMs`), or `undefined` with a single endpoint (then only
    * the connect deadline applies, as before). Bounds a blackholed endpoint's share of a connect call.
@@ -133,6 +170,7 @@ export class EndpointRouter<E extends RoutedEndpoint> {
         const reason = index > from ? this.#states[from]!.reason || 'unhealthy' : 'healthy';
         channel.publish({ from: this.endpoints[from]!.ref, to: this.endpoints[index]!.ref, reason });
       }
+      if (index < from) this.#scheduleFailbackDrain(index);
     }
     return index;
   }
@@ -204,6 +242,9 @@ export class EndpointRouter<E extends RoutedEndpoint> {
   close(): void {
     this.#closed = true;
     this.#unhealthyListeners.clear();
+    this.#failbackListeners.clear();
+    if (this.#failbackDrain) clearTimeout(this.#failbackDrain);
+    this.#failbackDrain = undefined;
     for (const s of this.#states) {
       if (s.timer) clearTimeout(s.timer);
       if (s.check) clearTimeout(s.check);

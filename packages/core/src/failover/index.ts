@@ -13,4 +13,4 @@ export {
 } from './events.js';
 export { isEndpointFailure, type EndpointRouter, type EndpointProbe, type RoutedAttempt, type EndpointHealth, type RoutedEndpoint } from './endpoint-router.js';
 export type { DsqlEndpointSession } from './endpoint-session.js';
-export type { DsqlEndpointOption, EndpointSelection, EndpointProbeOptions } from '../config/options.js';
+export type { DsqlEndpointOption, EndpointSelection, EndpointProbeOptions, ResolvedEndpointProbe } from '../config/options.js';

@@ -7,7 +7,7 @@ import { parseConnectionString } from '../config/connection-string.js';
 import { parseEndpoint } from '../config/endpoint.js';
 import { DsqlConfigError } from '../errors/errors.js';
 import { describeValue } from '../errors/redact.js';
-import type { DsqlEndpointOption, EndpointProbeOptions, EndpointSelection } from '../config/options.js';
+import type { DsqlEndpointOption, EndpointSelection, ResolvedEndpointProbe } from '../config/options.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -20,14 +20,14 @@ const ACCEPTED_LIST =
   'or objects { host, region?, port?, hostaddr?, ssl? } (a local endpoint\'s connectionOptions() is accepted as an entry)';
 
 /** Default backoff of the probe that restores an unhealthy endpoint. */
-export const DEFAULT_ENDPOINT_PROBE: Readonly<Required<EndpointProbeOptions>> = Object.freeze({ baseDelayMs: 1000, maxDelayMs: 30_000, timeoutMs: 10_000, intervalMs: 30_000 });
+export const DEFAULT_ENDPOINT_PROBE: Readonly<ResolvedEndpointProbe> = Object.freeze({ baseDelayMs: 1000, maxDelayMs: 30_000, timeoutMs: 10_000, intervalMs: 30_000 });
 
 /** What {@link resolveEndpoints} returns for options that list endpoints. */
 export interface ResolvedEndpoints {
   /** One resolved config per endpoint, in the order given (index 0 = preferred). */
   readonly configs: readonly DsqlConfig[];
   readonly selection: EndpointSelection;
-  readonly probe: Readonly<Required<EndpointProbeOptions>>;
+  readonly probe: Readonly<ResolvedEndpointProbe>;
 }
 
 function explicitOptions(input: unknown, overrides: unknown): Record<string, unknown> {
@@ -52,22 +52,30 @@ function checkSelection(value: unknown): EndpointSelection {
   throw new DsqlConfigError('endpointSelection', describeValue(value), '"ordered" (the first healthy endpoint listed) or "latency" (the healthy endpoint with the lowest measured connect time)');
 }
 
-function checkProbe(value: unknown): Readonly<Required<EndpointProbeOptions>> {
+function checkProbe(value: unknown): Readonly<ResolvedEndpointProbe> {
   if (value === undefined) return DEFAULT_ENDPOINT_PROBE;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new DsqlConfigError('endpointProbe', describeValue(value), 'an object { baseDelayMs?, maxDelayMs?, timeoutMs?, intervalMs? }');
+    throw new DsqlConfigError('endpointProbe', describeValue(value), 'an object { baseDelayMs?, maxDelayMs?, timeoutMs?, intervalMs?, drainAfterFailbackMs? }');
   }
   const out: Record<string, number> = { ...DEFAULT_ENDPOINT_PROBE };
   for (const [key, v] of Object.entries(value)) {
-    if (!(key in DEFAULT_ENDPOINT_PROBE)) throw new DsqlConfigError(`endpointProbe.${key}`, 'an unknown key', 'baseDelayMs, maxDelayMs, timeoutMs or intervalMs');
+    if (!(key in DEFAULT_ENDPOINT_PROBE) && key !== 'drainAfterFailbackMs') {
+      throw new DsqlConfigError(`endpointProbe.${key}`, 'an unknown key', 'baseDelayMs, maxDelayMs, timeoutMs, intervalMs or drainAfterFailbackMs');
+    }
     if (v === undefined) continue;
+    if (key === 'drainAfterFailbackMs') {
+      // 0 is allowed: close them as soon as the preferred endpoint is chosen again.
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new DsqlConfigError('endpointProbe.drainAfterFailbackMs', describeValue(v), 'a number of milliseconds >= 0');
+      out[key] = v;
+      continue;
+    }
     if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new DsqlConfigError(`endpointProbe.${key}`, describeValue(v), 'a number of milliseconds > 0');
     out[key] = v;
   }
   if (out.maxDelayMs! < out.baseDelayMs!) {
     throw new DsqlConfigError('endpointProbe.maxDelayMs', describeValue(out.maxDelayMs), `a number of milliseconds >= baseDelayMs (${out.baseDelayMs})`);
   }
-  return Object.freeze(out) as Required<EndpointProbeOptions>;
+  return Object.freeze(out) as unknown as ResolvedEndpointProbe;
 }
 
 function entryOf(raw: unknown, index: number): Partial<Record<EntryKey, unknown>> {
