@@ -7,6 +7,7 @@ import { DsqlClient, type DsqlPoolClient, type TransactionRetry } from './client
 import { prepareConfig, type DsqlPoolConfig, type PreparedDsql } from './config.js';
 import { connectRetrying } from './connect-retry.js';
 import { describeConnectFailure } from './describe.js';
+import { isRetiredAfterFailback } from './endpoint-drain.js';
 import { jitterMaxLifetime } from './lifetime.js';
 import { nestedTransactionGuard, transactionSteps } from './transaction-steps.js';
 import { emitErrorSafely } from './unhandled-error.js';
@@ -53,6 +54,8 @@ export class DsqlPool extends PgPool {
     this.#dsql.scopeOwner = this;
     this.#nesting = nestedTransactionGuard(prepared.dsql.detectNestedTransactions ? this : undefined);
     jitterMaxLifetime(this as unknown as { options: { maxLifetimeSeconds?: number } }, prepared.dsql.session.lifetime);
+    // After failback (endpointProbe.drainAfterFailbackMs), idle connections elsewhere close now, busy ones at release.
+    prepared.dsql.live.watchPool(this);
     if (prepared.dsql.queryRetry) this.#enableQueryRetry(prepared.dsql.queryRetry);
   }
 
@@ -73,6 +76,8 @@ export class DsqlPool extends PgPool {
    */
   override emit(event: string | symbol, ...args: unknown[]): boolean {
     if (event !== 'error') return super.emit(event, ...args);
+    // An idle connection closed on purpose after failback is not a lost connection.
+    if (isRetiredAfterFailback(args[0])) return true;
     return emitErrorSafely(this, 'DsqlPool', args, (...a) => super.emit('error', ...a));
   }
 

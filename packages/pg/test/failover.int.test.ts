@@ -148,6 +148,67 @@ describe.each(['refuse', 'drop', 'blackhole'] as const)("isolating the preferred
   }, 120_000);
 });
 
+describe('endpointProbe.drainAfterFailbackMs', () => {
+  it('after failback, closes the idle connections on the other Region, and busy ones when released (never mid-use)', async () => {
+    const open = (region: string): number => cluster.stats()[region]!.openConnections;
+    const otherBaseline = open(OTHER);
+    cluster.isolate(PREFERRED, { mode: 'refuse' });
+    const pool = new DsqlPool({
+      endpoints: cluster.endpoints.map((e) => e.connectionOptions()),
+      endpointProbe: { baseDelayMs: 100, maxDelayMs: 400, timeoutMs: 3000, intervalMs: 300, drainAfterFailbackMs: 200 },
+      // Lifetimes and idle timeouts far longer than the test: only the option can close these connections.
+      maxLifetimeSeconds: [3000, 3300],
+      idleTimeoutMillis: 600_000,
+      max: 4,
+      connectionTimeoutMillis: 20_000,
+    });
+    const poolErrors: unknown[] = [];
+    pool.on('error', (err) => poolErrors.push(err));
+    const failedBack: DsqlFailoverMessage[] = [];
+    const onFailback = (m: unknown) => failedBack.push(m as DsqlFailoverMessage);
+    subscribe(DSQL_FAILOVER_CHANNELS.failback, onFailback);
+    try {
+      // Four connections, all to the other Region (the preferred one refuses).
+      const clients = await Promise.all(Array.from({ length: 4 }, () => pool.connect()));
+      await until('four connections open on the other Region', () => open(OTHER) >= otherBaseline + 4);
+      const [busy1, busy2, idle1, idle2] = clients as [typeof clients[0], typeof clients[0], typeof clients[0], typeof clients[0]];
+      await busy1.query('BEGIN');
+      await busy1.query('SELECT 1');
+      idle1.release();
+      idle2.release();
+
+      cluster.heal(PREFERRED);
+      await until('the failback event', () => failedBack.some((m) => m.to.region === PREFERRED));
+      // The two idle ones close; the two checked out stay open and usable.
+      await until('the idle connections on the other Region to close', () => open(OTHER) <= otherBaseline + 2);
+      expect((await busy1.query('SELECT 2 AS two')).rows).toEqual([{ two: 2 }]);
+      await busy1.query('COMMIT');
+      expect((await busy2.query('SELECT 3 AS three')).rows).toEqual([{ three: 3 }]);
+      expect(open(OTHER)).toBeGreaterThanOrEqual(otherBaseline + 2);
+      busy1.release();
+      busy2.release();
+      await until('the released connections on the other Region to close', () => open(OTHER) <= otherBaseline);
+      // The pool carries on, on the preferred Region; the planned closes were not reported as errors.
+      // (The health checks authenticate to the preferred Region too: its count only says something together with the other's.)
+      const preferredBefore = authenticated(PREFERRED);
+      const fresh = await pool.connect();
+      try {
+        expect((await fresh.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+        expect(authenticated(PREFERRED)).toBeGreaterThan(preferredBefore);
+        expect(open(OTHER)).toBeLessThanOrEqual(otherBaseline);
+      } finally {
+        fresh.release();
+      }
+      expect(poolErrors).toEqual([]);
+    } finally {
+      unsubscribe(DSQL_FAILOVER_CHANNELS.failback, onFailback);
+      await pool.end();
+      cluster.heal(PREFERRED);
+    }
+    for (const region of [PREFERRED, OTHER]) expect(cluster.stats()[region]!.authFailures).toEqual({});
+  }, 60_000);
+});
+
 describe('a COMMIT lost with endpoints', () => {
   it('stays CommitOutcomeUnknownError: never retried, on either endpoint', async () => {
     const pool = new DsqlPool({ endpoints: cluster.endpoints.map((e) => e.connectionOptions()), max: 2 });
