@@ -62,7 +62,71 @@ async function whenThingsGoWrong(local) {
     if (!isDsqlError(err, 'invalid-config')) throw err;
     say(`a region contradicting the endpoint → refused before connecting: ${first(err.message)}`);
   }
+  await regionFailover(say);
   console.log('');
+}
+
+/**
+ * Multi-Region failover on a local two-Region cluster (@dsql/local's startDsqlLocalCluster: one
+ * endpoint per Region over one PostgreSQL, as peered clusters share data): the preferred Region is
+ * isolated, a transaction commits through the other, the Region heals, new connections fail back.
+ */
+async function regionFailover(say) {
+  const { subscribe, unsubscribe } = await import('node:diagnostics_channel');
+  const { startDsqlLocalCluster } = await built('packages/local/dist/index.js');
+  const { DsqlPool } = await built('packages/pg/dist/index.js');
+  const { DSQL_FAILOVER_CHANNELS } = await built('packages/core/dist/index.js');
+  const events = [];
+  const listeners = [DSQL_FAILOVER_CHANNELS.failover, DSQL_FAILOVER_CHANNELS.failback].map((name) => {
+    const fn = (m) => events.push({ name, ...m });
+    subscribe(name, fn);
+    return () => unsubscribe(name, fn);
+  });
+  const cluster = await startDsqlLocalCluster({ regions: ['us-east-1', 'us-east-2'] });
+  const pool = new DsqlPool({
+    endpoints: cluster.endpoints.map((e) => e.connectionOptions()),
+    // Quick probes for the demo (defaults: 1 s backoff, 30 s health checks); close us-east-2's connections at failback.
+    endpointProbe: { baseDelayMs: 100, maxDelayMs: 400, timeoutMs: 2000, drainAfterFailbackMs: 0 },
+    max: 2,
+  });
+  pool.on('error', () => {}); // the isolated Region's connections are reset; the pool replaces them
+  try {
+    await pool.query('CREATE TABLE failover_demo (id int PRIMARY KEY, note text)');
+    const authenticated = (region) => cluster.stats()[region].authenticated;
+    say(`multi-Region: two local Regional endpoints; the pool prefers us-east-1 (${authenticated('us-east-1')} connection there)`);
+
+    cluster.isolate('us-east-1', { mode: 'drop' });
+    const t = performance.now();
+    const east2 = authenticated('us-east-2');
+    let attempts = 0;
+    await pool.transaction(async (tx) => {
+      attempts++;
+      await tx.query("INSERT INTO failover_demo VALUES (1, 'written during the outage')");
+    });
+    const failover = events.find((e) => e.name === DSQL_FAILOVER_CHANNELS.failover);
+    if (!failover || authenticated('us-east-2') <= east2) throw new Error('expected the transaction to fail over to us-east-2');
+    say(`us-east-1 isolated (connections reset) → dsql:endpoint:failover ${failover.from.region} → ${failover.to.region} (${failover.reason}); the transaction committed through us-east-2 in ${attempts} attempt(s), ${seconds(t)}`);
+
+    cluster.heal('us-east-1');
+    const healed = performance.now();
+    for (const deadline = Date.now() + 15_000; !events.some((e) => e.name === DSQL_FAILOVER_CHANNELS.failback); ) {
+      if (Date.now() > deadline) throw new Error('no failback within 15 s of heal');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // drainAfterFailbackMs: 0 — us-east-2's idle connection is closed at failback, not at the end of its lifetime.
+    for (const deadline = Date.now() + 15_000; cluster.stats()['us-east-2'].openConnections > 0; ) {
+      if (Date.now() > deadline) throw new Error("us-east-2's connections still open 15 s after failback");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const east1 = authenticated('us-east-1');
+    const { rows } = await pool.query('SELECT note FROM failover_demo WHERE id = 1');
+    if (authenticated('us-east-1') <= east1) throw new Error('expected the read to go to us-east-1 after failback');
+    say(`healed → the background probe restored us-east-1 (dsql:endpoint:failback after ${seconds(healed)}), us-east-2's connection closed (endpointProbe.drainAfterFailbackMs: 0); read back through us-east-1: "${rows[0]?.note}"`);
+  } finally {
+    await pool.end();
+    listeners.forEach((off) => off());
+    await withDeadline(cluster.stop(), 30_000);
+  }
 }
 
 /**
