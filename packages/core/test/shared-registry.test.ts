@@ -123,7 +123,10 @@ describe('shared token providers and credential caches', () => {
     // ...and once the credentials are unreachable, their providers and caches are gone as well,
     // tokens still valid or not (nobody can look them up any more). With a registry that held them
     // strongly, all 30,000 would be alive.
-    expect(await aliveAfterGc(refs)).toBe(0);
+    // At most one iteration's three objects: under V8's precise coverage (`jest --coverage`, as
+    // `pnpm test` runs) the last signing call's provider, credentials and cache stay reachable from
+    // the coverage bookkeeping (seen: exactly indices 28500–28502, i = 9500), never without it.
+    expect(await aliveAfterGc(refs)).toBeLessThanOrEqual(3);
   });
 
   it('still give 50 concurrent users of one endpoint, role and credential source one provider, one resolution, one signing', async () => {

@@ -171,7 +171,10 @@ describe("dsql({ transport: 'websocket' })", () => {
       )) as Error & { code?: string };
       // Nothing else closes this connection (the relay only goes silent, the endpoint has no short
       // age limit): the watchdog's unanswered ping did, well before a TCP timeout (minutes).
-      expect(err?.code).toBe('CONNECTION_CLOSED');
+      // The watchdog destroys the socket with ECONNRESET; Postgres.js reports that error as it is
+      // or as its own CONNECTION_CLOSED, depending on the version and whether the close or the
+      // error reaches the pending query first (3.4.9 in CI: ECONNRESET once).
+      expect(['CONNECTION_CLOSED', 'ECONNRESET']).toContain(err?.code);
       expect(Date.now() - started).toBeLessThan(60_000);
       // The relay's old sockets stay open (nothing closed them: the peer is "gone"); a new connection works.
       silent = false;
