@@ -32,6 +32,8 @@ export function onClientFrame(s: ProxySession, type: number, frame: Buffer): voi
     s.client.pause();
     return;
   }
+  // Parse, Bind, Describe, Execute, Close: an extended batch is open until its Sync.
+  if (type === 0x50 || type === 0x42 || type === 0x44 || type === 0x45 || type === 0x43) s.batchOpen = true;
   switch (type) {
     case 0x51 /* Q */: {
       const sql = frame.toString('utf8', 5, frame.length - 1);
@@ -189,6 +191,7 @@ export function onClientFrame(s: ProxySession, type: number, frame: Buffer): voi
       s.batchWrapped = false;
       s.rollbackAtSync = false;
       push(s, sync);
+      s.batchOpen = false;
       s.batchExecuted = false;
       s.batchRefused = false;
       s.batchNo++;

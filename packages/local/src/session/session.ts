@@ -93,6 +93,11 @@ export class ProxySession implements OccParticipant {
   skipUntilSync = false;
   /** The proxy opened a transaction around the current extended-protocol batch. */
   batchWrapped = false;
+  /**
+   * The client sent an extended-protocol message since its last Sync: a simple query of the
+   * proxy's own would drop the client's unnamed statement and portal between its Parse and Bind.
+   */
+  batchOpen = false;
   /** An Execute was sent since the last Sync. */
   batchExecuted = false;
   /** The proxy failed a message of this batch: PostgreSQL skips the rest of it, up to Sync. */
@@ -150,8 +155,10 @@ export class ProxySession implements OccParticipant {
     this.occState.doomed = true;
     this.occState.doomedError = OC000;
     this.occState.releaseWhenIdle = true;
-    // Upstream idle (frames held back for an arbitration included): free the locks now.
-    if (allAnswered(this)) releaseLocks(this);
+    // Upstream idle (frames held back for an arbitration included): free the locks now — unless
+    // the client is inside an extended batch (Parse and Describe answered, Bind still to come, as
+    // Postgres.js does): then at its ReadyForQuery (see ready()).
+    if (allAnswered(this) && !this.batchOpen) releaseLocks(this);
     // A COMMIT waiting for its turn, sent in the middle of an extended batch (Parse and Bind
     // went ahead): nothing runs upstream, but the batch is open — free them within it.
     else if (this.occState.arbitrating && this.occState.txSavepointSent) {
