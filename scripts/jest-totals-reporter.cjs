@@ -37,10 +37,25 @@ function failuresOf(results) {
     const where = path.relative(root, file.testFilePath);
     if (file.testExecError) out.push({ file: where, test: '(suite failed to run)', message: firstLine(file.testExecError.message) });
     for (const t of file.testResults) {
-      if (t.status === 'failed') out.push({ file: where, test: t.fullName, message: firstLine(t.failureMessages[0] ?? '') });
+      if (t.status === 'failed') {
+        const message = firstLine(t.failureMessages[0] ?? '');
+        const cause = rootCause(t.failureDetails?.[0]);
+        out.push({ file: where, test: t.fullName, message: cause ? `${message}\n       caused by: ${cause}` : message });
+      }
     }
   }
   return out;
+}
+
+// The innermost `cause` of a wrapped error (Drizzle's 'Failed query: …' hides the SQLSTATE),
+// with its code: the first line alone rarely says why.
+function rootCause(detail) {
+  let node = detail;
+  let depth = 0;
+  while (node && typeof node === 'object' && node.cause && typeof node.cause === 'object' && depth++ < 8) node = node.cause;
+  if (node === detail || !node || typeof node !== 'object') return undefined;
+  const code = typeof node.code === 'string' ? `${node.code} ` : '';
+  return firstLine(`${code}${node.message ?? ''}`) || undefined;
 }
 
 // Jest's messages carry ANSI colours and a stack; one plain line is enough to find the test.

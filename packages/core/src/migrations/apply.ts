@@ -313,7 +313,7 @@ export async function applyMigrations(
     // Inside the try: a lock row whose COMMIT answer was lost may be ours, and must not be
     // left to expire (the next run would wait out its lease). Releasing deletes our row only.
     await run.acquire();
-    const tracked = await readRows(session, options.names);
+    const tracked = await withRetry(() => readRows(session, options.names), { ...options.retry, retryOn: isOccError });
     for (const migration of migrations) {
       if (!tracked.get(migration.createdAt)?.finished) await run.apply(migration, result);
     }

@@ -60,10 +60,14 @@ export async function waitForLease(
   }
 }
 
-/** Errors of two processes creating the same table or row at once; trying again settles them. */
+/**
+ * Errors of two processes creating the same table or row at once; trying again settles them.
+ * `CREATE TABLE IF NOT EXISTS` racing another one can fail on any catalog entry it adds: the
+ * row type (42710 `type … already exists`), the relation (42P07), a catalog index (23505).
+ */
 export function isCreateRace(err: unknown): boolean {
   const code = errorChain(err).find((e) => e.sqlstate !== undefined)?.sqlstate;
-  return code === '23505' || code === '42P07' || code === '42P06';
+  return code === '23505' || code === '42P07' || code === '42P06' || code === '42710';
 }
 
 /**

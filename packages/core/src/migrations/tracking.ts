@@ -8,6 +8,8 @@
  * `started = done + 1` after an interruption means the statement `started` may or may not have
  * run: DDL cannot share a transaction with the DML that records it.
  */
+import { isOccError } from '../errors/sqlstate.js';
+import { withRetry, type RetryOptions } from '../retry.js';
 import { quoteIdent, isTrue, type MigrationSql } from './session.js';
 
 /** Where the tracking tables live: `<schema>.<table>`, and the lock table `<schema>.<table>_lock`. */
@@ -59,15 +61,18 @@ async function trackingTableExists(runner: MigrationSql, names: TrackingNames): 
 
 /**
  * Every row of the tracking table by `created_at`; empty when the table does not exist yet.
- * Read-only: nothing is created.
+ * Read-only: nothing is created. Retried (core's retry, `retry` as configured) when an OCC
+ * conflict refuses it: another run changing the schema at the same moment can fail a read too.
  *
  * @example
  * const tracked = await readTracking(session, { schema: 'drizzle', table: '__drizzle_migrations' });
  * const pending = migrations.filter((m) => !tracked.get(m.createdAt)?.finished);
  */
-export async function readTracking(runner: MigrationSql, names: TrackingNames): Promise<Map<number, TrackedMigration>> {
-  if (!(await trackingTableExists(runner, names))) return new Map();
-  return readRows(runner, names);
+export function readTracking(runner: MigrationSql, names: TrackingNames, retry: RetryOptions = {}): Promise<Map<number, TrackedMigration>> {
+  return withRetry(
+    async () => ((await trackingTableExists(runner, names)) ? readRows(runner, names) : new Map<number, TrackedMigration>()),
+    { ...retry, retryOn: isOccError },
+  );
 }
 
 /** Every row of the tracking table (which must exist). */

@@ -68,7 +68,7 @@ export async function migrate(db: MigratableDatabase, config: MigrationConfig): 
 
   const plan = await planFolder(config.migrationsFolder);
   // Read-only until the check has passed: nothing is created for a folder DSQL would refuse.
-  const before = await readTracking(session, run.names);
+  const before = await readTracking(session, run.names, run.retry);
   const pending = plan.migrations.filter((m) => !before.get(m.file.when)?.finished);
   const pendingFiles = new Set(pending.map((m) => m.file.file));
   const refused = plan.problems.filter((p) => p.severity === 'error' && pendingFiles.has(p.file));
