@@ -5,6 +5,7 @@ import {
   createDsqlSession,
   resolveRetryOptions,
   sessionCarriedBy,
+  withoutDsqlOptions,
   type DsqlConnectionOptions,
   type DsqlEndpointSession,
   type DsqlSession,
@@ -93,14 +94,6 @@ export interface PreparedDsql {
 /** Key under which a pool's prepared options travel to the clients pg-pool creates. */
 export const PREPARED: unique symbol = Symbol('@dsql/pg prepared');
 
-/** Keys that are DSQL's, not pg's: never handed to pg. */
-const SHARED_KEYS = [
-  'host', 'region', 'port', 'user', 'database', 'hostaddr', 'credentials', 'profile', 'tokenDurationSecs',
-  'ssl', 'sslmode', 'retry', 'maxLifetimeSeconds', 'connectRateLimit', 'connectionString', 'queryRetry',
-  'clusterId', 'admin', 'applicationName', 'applicationNamePrefix', 'options', 'detectNestedTransactions',
-  'endpoints', 'endpointSelection', 'endpointProbe', 'logger', 'transport', 'webSocketUrl', 'webSocketConstructor',
-] as const;
-
 /**
  * Core's session for `DsqlPool`/`DsqlClient` options: pg's `idleTimeoutMillis` is the session's
  * (same name and meaning), and `connectionTimeoutMillis` bounds connecting, retries included.
@@ -170,8 +163,7 @@ export function prepareConfig(urlOrConfig: string | DsqlPoolConfig | undefined, 
   const { config, lifetime, tokens } = session;
 
   // Everything that is not a shared DSQL option goes to pg untouched.
-  const passThrough: Record<string | symbol, unknown> = { ...explicit };
-  for (const key of SHARED_KEYS) delete passThrough[key];
+  const passThrough = withoutDsqlOptions(explicit, ['queryRetry']);
   delete passThrough[DSQL_SESSION];
 
   const dsql: PreparedDsql = {
