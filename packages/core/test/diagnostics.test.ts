@@ -6,6 +6,7 @@ import {
   runTransaction,
   runManagedTransaction,
   connectOutcome,
+  probeConnectAttempt,
   type TransactionDriver,
 } from '../src/index.js';
 import { CREDS, HOST, SESSION_CREDS, pgError, socketError } from './helpers.js';
@@ -105,11 +106,19 @@ describe('diagnostics channels', () => {
   test('nothing is published (and nothing is built) without subscribers', async () => {
     // No subscriber: the runner's result is untouched and no listener can have been called.
     await expect(runTransaction(driver([occ()]), async () => 7, fast)).resolves.toBe(7);
-    const session = createDsqlSession({ host: HOST, credentials: CREDS });
-    const a = session.probeConnectAttempt();
-    const b = session.probeConnectAttempt();
-    expect(a).toBe(b); // the shared no-op probe
+    // A bare probe (no session: no stats, no logger) is the shared no-op one.
+    const where = { endpoint: HOST, region: 'us-east-1', port: 5432, user: 'admin', database: 'postgres' };
+    const a = probeConnectAttempt(where);
+    expect(probeConnectAttempt(where)).toBe(a);
     expect(a.succeeded()).toBeUndefined(); // nothing to watch: the adapter skips its close bookkeeping
+    // A session's probe counts for its stats(), subscribers or not (the same outcomes it would publish).
+    const session = createDsqlSession({ host: HOST, credentials: CREDS });
+    const probe = session.probeConnectAttempt();
+    probe.failed(Object.assign(new Error('Unable to accept connection, too many open connections.'), { code: '53300' }));
+    session.probeConnectAttempt().succeeded()!.closed('lifetime');
+    const stats = session.stats.snapshot();
+    expect(stats.connectAttempts).toEqual({ ok: 1, refused: 1, rate_limited: 0, timeout: 0, error: 0 });
+    expect(stats.connectionsClosed).toEqual({ lifetime: 1, idle: 0, server_closed: 0, error: 0, client: 0 });
   });
 
   test('token signing and credential resolution: names and durations, never the secret or the token', async () => {

@@ -11,6 +11,7 @@ import { checkRegion } from '../config/region.js';
 import { processWide, SharedRegistry, type SharedRegistryStats } from '../shared-registry.js';
 import { safetyMarginMs } from '../static-stability.js';
 import { channels, monotonicMs } from '../diagnostics/channels.js';
+import { logStaleToken, type DsqlLogger } from '../diagnostics/logger.js';
 
 /**
  * The IAM action a token authorises.
@@ -121,6 +122,9 @@ export class TokenProvider {
   #cacheHits = 0;
   #failures = 0;
   #staleServed = 0;
+  /** The `logger`s of the sessions using this shared provider, weakly held (a provider outlives pools). */
+  readonly #loggers = new Set<WeakRef<DsqlLogger>>();
+  readonly #loggerSeen = new WeakSet<DsqlLogger>();
 
   constructor(options: TokenProviderOptions) {
     if (typeof options !== 'object' || options === null) {
@@ -184,8 +188,11 @@ export class TokenProvider {
    */
   getToken(): Promise<string> {
     if (this.#token !== undefined && this.#now() < this.#refreshAt) {
-      if (this.#servingStale) this.#staleServed++;
-      else this.#cacheHits++;
+      if (this.#servingStale) {
+        this.#staleServed++;
+        // Every stale answer is published, as it is counted: stats() and the metric agree.
+        if (channels.tokenStaleServed.hasSubscribers) channels.tokenStaleServed.publish({ endpoint: this.host, region: this.region, user: this.user });
+      } else this.#cacheHits++;
       return Promise.resolve(this.#token);
     }
     return (this.#pending ??= this.#refresh().finally(() => {
@@ -229,7 +236,14 @@ export class TokenProvider {
     if (this.#token === undefined || now >= this.#usableUntil) return undefined;
     this.#servingStale = true;
     this.#staleServed++;
-    if (channels.tokenStaleServed.hasSubscribers) channels.tokenStaleServed.publish({ endpoint: this.host, region: this.region, user: this.user });
+    const message = { endpoint: this.host, region: this.region, user: this.user };
+    if (channels.tokenStaleServed.hasSubscribers) channels.tokenStaleServed.publish(message);
+    // Logged at this decision (once per recheck of the source), not per connection.
+    for (const ref of this.#loggers) {
+      const logger = ref.deref();
+      if (logger === undefined) this.#loggers.delete(ref);
+      else logStaleToken(logger, message);
+    }
     this.#refreshAt = Math.min(now + STALE_RECHECK_MS, this.#usableUntil);
     return this.#token;
   }
@@ -281,6 +295,20 @@ export class TokenProvider {
     this.#refreshAt = expiresAt - refreshMarginMs(this.tokenDurationSecs);
     this.#usableUntil = expiresAt - safetyMarginMs(expiresAt - validFrom);
     return token;
+  }
+
+  /**
+   * Adds a session's `logger`: told (`warn`) when this provider serves its current token past its
+   * refresh point because the credential source fails. Weakly held; adding one twice keeps one.
+   *
+   * @example
+   * tokens.logTo(pino());
+   */
+  logTo(logger: DsqlLogger): void {
+    if (this.#loggerSeen.has(logger)) return;
+    this.#loggerSeen.add(logger);
+    for (const ref of this.#loggers) if (ref.deref() === undefined) this.#loggers.delete(ref);
+    this.#loggers.add(new WeakRef(logger));
   }
 
   /**

@@ -48,7 +48,7 @@ export const DSQL_CHANNELS = Object.freeze({
  * Where a connection goes, as every connection message names it (never the credentials).
  *
  * @example
- * const where: DsqlEndpointFields = { endpoint: 'abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws', region: 'us-east-1', port: 5432, user: 'admin' };
+ * const where: DsqlEndpointFields = { endpoint: 'abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws', region: 'us-east-1', port: 5432, user: 'admin', database: 'postgres' };
  */
 export interface DsqlEndpointFields {
   /** The cluster hostname (SNI and token host), not the `hostaddr` dialled. */
@@ -57,6 +57,8 @@ export interface DsqlEndpointFields {
   readonly port: number;
   /** The database role. */
   readonly user: string;
+  /** The database name. */
+  readonly database: string;
 }
 
 /**

@@ -8,6 +8,7 @@
 import { channels, monotonicMs, type DsqlConnectOutcome, type DsqlConnectionCloseReason, type DsqlEndpointFields } from './channels.js';
 import { connectOutcome } from './outcomes.js';
 import { logConnectFailure, logConnectionClosed, type DsqlLogger } from './logger.js';
+import type { DsqlStatsRecorder } from './stats.js';
 
 /**
  * One open connection, as its adapter reports it.
@@ -39,8 +40,8 @@ export interface ConnectAttemptProbe {
   admitted(): void;
   /**
    * The connection is authenticated: publishes `dsql:connect:end` (`ok`); the returned probe
-   * reports its close — `undefined` when nobody listened as the attempt started, so an adapter
-   * watches the connection only when someone will hear of it.
+   * reports its close — `undefined` when nobody listened and nothing counted as the attempt
+   * started, so an adapter watches the connection only when someone will hear of it.
    */
   succeeded(): ConnectionProbe | undefined;
   /** The attempt failed: publishes `dsql:connect:end` with the outcome and reason derived from `err`. */
@@ -64,13 +65,15 @@ function listened(): boolean {
 /**
  * A probe for one connection attempt to `where`; publishes `dsql:connect:start` at once. With a
  * `logger` (the session's `logger` option) it also logs a failed attempt and the connection's
- * close, subscribers or not. Adapters get it from their session (`session.probeConnectAttempt()`).
+ * close, subscribers or not; with `stats` (the session's counters) it counts the outcome, the
+ * rate-limit wait and the close with the same values it publishes. Adapters get it from their
+ * session (`session.probeConnectAttempt()`).
  *
  * @example
- * const probe = probeConnectAttempt({ endpoint: config.host, region: config.region, port: config.port, user: config.user });
+ * const probe = probeConnectAttempt({ endpoint: config.host, region: config.region, port: config.port, user: config.user, database: config.database });
  */
-export function probeConnectAttempt(where: DsqlEndpointFields, logger?: DsqlLogger): ConnectAttemptProbe {
-  if (logger === undefined && !listened()) return NOOP_ATTEMPT;
+export function probeConnectAttempt(where: DsqlEndpointFields, logger?: DsqlLogger, stats?: DsqlStatsRecorder): ConnectAttemptProbe {
+  if (logger === undefined && stats === undefined && !listened()) return NOOP_ATTEMPT;
   const attemptId = ++attemptIds;
   const started = monotonicMs();
   let waitStarted: number | undefined;
@@ -80,6 +83,7 @@ export function probeConnectAttempt(where: DsqlEndpointFields, logger?: DsqlLogg
   const end = (fields: { outcome: DsqlConnectOutcome; reason: string | undefined; sqlstate: string | undefined; connectionId: number | undefined }): void => {
     if (ended) return;
     ended = true;
+    stats?.connectEnded(fields.outcome);
     const message = { ...where, attemptId, ...fields, durationMs: monotonicMs() - started, rateLimitWaitMs: waitMs };
     if (channels.connectEnd.hasSubscribers) channels.connectEnd.publish(message);
     if (logger !== undefined && fields.outcome !== 'ok') logConnectFailure(logger, message);
@@ -91,6 +95,7 @@ export function probeConnectAttempt(where: DsqlEndpointFields, logger?: DsqlLogg
       waitMs = monotonicMs() - waitStarted;
       waitStarted = undefined;
       // Admitted at once (a token was in the bucket) is not a wait: only a held attempt is reported.
+      if (waitMs >= 1) stats?.rateLimitWaited();
       if (waitMs >= 1 && channels.connectRateLimitWait.hasSubscribers) channels.connectRateLimitWait.publish({ ...where, attemptId, waitMs });
     },
     succeeded: () => {
@@ -102,6 +107,7 @@ export function probeConnectAttempt(where: DsqlEndpointFields, logger?: DsqlLogg
         closed: (reason) => {
           if (closed) return;
           closed = true;
+          stats?.connectionClosed(reason);
           const message = { ...where, connectionId, reason, ageMs: monotonicMs() - opened };
           if (channels.connectionClosed.hasSubscribers) channels.connectionClosed.publish(message);
           if (logger !== undefined) logConnectionClosed(logger, message);

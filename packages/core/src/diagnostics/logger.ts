@@ -8,7 +8,8 @@
 import { DsqlConfigError } from '../errors/errors.js';
 import { describeValue } from '../errors/redact.js';
 import type { RetryInfo, ResolvedRetryOptions } from '../retry.js';
-import type { DsqlConnectEndMessage, DsqlConnectionClosedMessage } from './channels.js';
+import type { DsqlConnectEndMessage, DsqlConnectionClosedMessage, DsqlTokenStaleServedMessage } from './channels.js';
+import type { DsqlFailoverMessage } from '../failover/events.js';
 import { transactionOutcome } from './outcomes.js';
 
 /**
@@ -98,4 +99,30 @@ export function retryWithLogging(retry: ResolvedRetryOptions | false, logger: Ds
       userOnRetry?.(info);
     },
   });
+}
+
+/**
+ * Logs new connections moving to another Regional endpoint: `warn` for a failover (away from a
+ * failing endpoint), `info` for a failback (to a more preferred one answering again). @internal
+ *
+ * @example
+ * logEndpointSwitch(logger, 'failover', { from, to, reason: 'timeout' });
+ */
+export function logEndpointSwitch(logger: DsqlLogger, direction: 'failover' | 'failback', m: DsqlFailoverMessage): void {
+  const fields = { direction, fromEndpoint: m.from.endpoint, fromRegion: m.from.region, toEndpoint: m.to.endpoint, toRegion: m.to.region, reason: m.reason };
+  if (direction === 'failover') log(logger, 'warn', fields, `DSQL failover: new connections go to ${m.to.endpoint} (${m.to.region}); ${m.from.endpoint} (${m.from.region}) failed: ${m.reason}`);
+  else log(logger, 'info', fields, `DSQL failback: new connections go to ${m.to.endpoint} (${m.to.region}) again, it answers`);
+}
+
+/**
+ * Logs (`warn`) that the current token is being served past its refresh point because the
+ * credential source fails (static stability): once when that starts, and once per recheck of
+ * the source while it lasts — never per connection. @internal
+ *
+ * @example
+ * logStaleToken(logger, { endpoint, region, user });
+ */
+export function logStaleToken(logger: DsqlLogger, m: DsqlTokenStaleServedMessage): void {
+  const { endpoint, region, user } = m;
+  log(logger, 'warn', { endpoint, region, user }, `DSQL credential source failing: connections to ${endpoint} (${region}) use the current ${user} token, still valid, until the source answers again`);
 }

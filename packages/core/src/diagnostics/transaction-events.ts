@@ -4,19 +4,24 @@
  */
 import { channels, monotonicMs } from './channels.js';
 import { transactionOutcome } from './outcomes.js';
+import type { DsqlStatsRecorder } from './stats.js';
 
 let transactionIds = 0;
 
 /**
  * Wraps the attempt function of one `transaction()` call so that each attempt publishes its
- * outcome, and the call its start and end. Returns `once` itself when nobody listens.
+ * outcome, and the call its start and end; `stats` (the pool's session counters) counts the same
+ * outcomes. Returns `once` itself when nobody listens and nothing counts.
  *
  * @example
- * const observed = observeTransaction(once);
+ * const observed = observeTransaction(once, session.stats);
  * return observed.run(() => withRetry(observed.once, options));
  */
-export function observeTransaction<T>(once: (attempt: number) => Promise<T>): { once: (attempt: number) => Promise<T>; run: (loop: () => Promise<T>) => Promise<T> } {
-  if (!(channels.transactionStart.hasSubscribers || channels.transactionAttempt.hasSubscribers || channels.transactionEnd.hasSubscribers)) {
+export function observeTransaction<T>(
+  once: (attempt: number) => Promise<T>,
+  stats?: DsqlStatsRecorder,
+): { once: (attempt: number) => Promise<T>; run: (loop: () => Promise<T>) => Promise<T> } {
+  if (stats === undefined && !(channels.transactionStart.hasSubscribers || channels.transactionAttempt.hasSubscribers || channels.transactionEnd.hasSubscribers)) {
     return { once, run: (loop) => loop() };
   }
   const transactionId = ++transactionIds;
@@ -29,6 +34,7 @@ export function observeTransaction<T>(once: (attempt: number) => Promise<T>): { 
       try {
         const result = await once(attempt);
         lastOutcome = 'committed';
+        stats?.transactionAttempt(attempt, 'committed');
         if (channels.transactionAttempt.hasSubscribers) {
           channels.transactionAttempt.publish({ transactionId, attempt, outcome: 'committed', errorKind: undefined, sqlstate: undefined, durationMs: monotonicMs() - started });
         }
@@ -36,6 +42,7 @@ export function observeTransaction<T>(once: (attempt: number) => Promise<T>): { 
       } catch (err) {
         const { outcome, errorKind, sqlstate } = transactionOutcome(err);
         lastOutcome = outcome;
+        stats?.transactionAttempt(attempt, outcome);
         if (channels.transactionAttempt.hasSubscribers) {
           channels.transactionAttempt.publish({ transactionId, attempt, outcome, errorKind, sqlstate, durationMs: monotonicMs() - started });
         }
@@ -52,6 +59,7 @@ export function observeTransaction<T>(once: (attempt: number) => Promise<T>): { 
         if (attempts === 0) lastOutcome = transactionOutcome(err).outcome;
         throw err;
       } finally {
+        stats?.transactionEnded();
         if (channels.transactionEnd.hasSubscribers) channels.transactionEnd.publish({ transactionId, attempts, outcome: lastOutcome, durationMs: monotonicMs() - started });
       }
     },

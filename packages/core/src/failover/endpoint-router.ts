@@ -5,6 +5,8 @@
 // (a real connection with its own token), and every state change is a diagnostics event.
 import type { EndpointSelection, ResolvedEndpointProbe } from '../config/options.js';
 import { failoverChannels } from './events.js';
+import type { DsqlStatsRecorder } from '../diagnostics/stats.js';
+import { logEndpointSwitch, type DsqlLogger } from '../diagnostics/logger.js';
 import { isEndpointFailure, reasonOf, type EndpointHealth, type EndpointProbe, type RoutedAttempt, type RoutedEndpoint } from './endpoint-health.js';
 
 export { isEndpointFailure, type EndpointHealth, type EndpointProbe, type RoutedAttempt, type RoutedEndpoint } from './endpoint-health.js';
@@ -28,6 +30,10 @@ export interface EndpointRouterOptions {
   probe: ResolvedEndpointProbe;
   /** Injectable for tests. */
   random?: () => number;
+  /** The session's counters: failovers, failbacks and endpoints marked unhealthy are counted there. */
+  stats?: DsqlStatsRecorder | undefined;
+  /** The session's `logger`: failovers and failbacks are logged (`warn` / `info`). */
+  logger?: DsqlLogger | undefined;
 }
 
 const now = (): number => performance.now();
@@ -165,10 +171,15 @@ export class EndpointRouter<E extends RoutedEndpoint> {
     if (index !== this.#active) {
       const from = this.#active;
       this.#active = index;
-      const channel = index > from ? failoverChannels.failover : failoverChannels.failback;
-      if (channel.hasSubscribers) {
+      const direction = index > from ? 'failover' : 'failback';
+      const channel = failoverChannels[direction];
+      this.#options.stats?.endpointSwitched(direction);
+      const { logger } = this.#options;
+      if (channel.hasSubscribers || logger !== undefined) {
         const reason = index > from ? this.#states[from]!.reason || 'unhealthy' : 'healthy';
-        channel.publish({ from: this.endpoints[from]!.ref, to: this.endpoints[index]!.ref, reason });
+        const message = { from: this.endpoints[from]!.ref, to: this.endpoints[index]!.ref, reason };
+        if (channel.hasSubscribers) channel.publish(message);
+        if (logger !== undefined) logEndpointSwitch(logger, direction, message);
       }
       if (index < from) this.#scheduleFailbackDrain(index);
     }
@@ -216,6 +227,7 @@ export class EndpointRouter<E extends RoutedEndpoint> {
     state.downSince = now();
     state.reason = reason;
     const delay = this.#schedule(i);
+    this.#options.stats?.endpointUnhealthy();
     if (failoverChannels.endpointUnhealthy.hasSubscribers) {
       failoverChannels.endpointUnhealthy.publish({ ...endpoint.ref, reason, sqlstate, failures: state.failures, nextProbeMs: delay });
     }
@@ -365,6 +377,7 @@ export class EndpointRouter<E extends RoutedEndpoint> {
       if (err === undefined) return this.#restore(i, 'probe');
       state.failures++;
       const delay = this.#schedule(i);
+      this.#options.stats?.endpointUnhealthy();
       if (failoverChannels.endpointUnhealthy.hasSubscribers) {
         const { reason, sqlstate } = reasonOf(err ?? controller.signal.reason);
         failoverChannels.endpointUnhealthy.publish({ ...this.endpoints[i]!.ref, reason, sqlstate, failures: state.failures, nextProbeMs: delay });

@@ -11,6 +11,7 @@ import type { ConnectRateLimiter } from '../connect/rate-limiter.js';
 import { tlsOptions } from '../connect/tls.js';
 import { probeConnectAttempt, type ConnectAttemptProbe } from '../diagnostics/connect-probe.js';
 import type { DsqlLogger } from '../diagnostics/logger.js';
+import type { DsqlStatsRecorder } from '../diagnostics/stats.js';
 import { classifyInPlace } from '../errors/funnel.js';
 import type { DsqlEndpointRef } from './events.js';
 
@@ -68,9 +69,12 @@ export interface DsqlEndpointSession {
  * @example
  * const endpoint = endpointSession(resolveConfig({ host }), 0);
  */
-export function endpointSession(config: DsqlConfig, index: number, logger?: DsqlLogger): DsqlEndpointSession {
+export function endpointSession(config: DsqlConfig, index: number, logger?: DsqlLogger, stats?: DsqlStatsRecorder): DsqlEndpointSession {
   // What every diagnostics message of this endpoint's connections names (no credentials).
-  const where = Object.freeze({ endpoint: config.host, region: config.region, port: config.port, user: config.user });
+  const where = Object.freeze({ endpoint: config.host, region: config.region, port: config.port, user: config.user, database: config.database });
+  const tokens = tokenProviderFor(config);
+  // The provider is shared by the process: it tells every session's logger of a stale token served.
+  if (logger !== undefined) tokens.logTo(logger);
   return Object.freeze({
     ref: Object.freeze({ endpoint: config.host, region: config.region, port: config.port, index }),
     config,
@@ -82,11 +86,11 @@ export function endpointSession(config: DsqlConfig, index: number, logger?: Dsql
       servername: isIP(config.host) === 0 ? config.host : undefined,
     }),
     tls: tlsOptions(config),
-    tokens: tokenProviderFor(config),
+    tokens,
     // One limiter per cluster in the process, whatever the driver or the host name used to reach it.
     limiter: connectRateLimiterFor(config),
     // Through the error funnel: a refused connection carries err.dsql, its hint for this connection.
     describeConnectError: (err: unknown) => classifyInPlace(describeConnectError(err, config), config),
-    probeConnectAttempt: () => probeConnectAttempt(where, logger),
+    probeConnectAttempt: () => probeConnectAttempt(where, logger, stats),
   });
 }

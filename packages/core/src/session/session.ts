@@ -10,6 +10,7 @@ import type { ResolvedRetryOptions } from '../retry.js';
 import { connectionCloseReason, type ConnectAttemptProbe } from '../diagnostics/connect-probe.js';
 import type { DsqlConnectionCloseReason } from '../diagnostics/channels.js';
 import { resolveLogger, retryWithLogging, type DsqlLogger } from '../diagnostics/logger.js';
+import { DsqlStatsRecorder } from '../diagnostics/stats.js';
 import { endpointSession, type DsqlDialTarget, type DsqlEndpointSession } from '../failover/endpoint-session.js';
 import { EndpointRouter } from '../failover/endpoint-router.js';
 import { DEFAULT_ENDPOINT_PROBE, resolveEndpoints } from '../failover/resolve-endpoints.js';
@@ -103,6 +104,12 @@ export interface DsqlSession {
   /** The `logger` option, validated. */
   readonly logger: DsqlLogger | undefined;
   /**
+   * The counters of this session's connections, transactions and failovers (`DsqlStats`): core
+   * counts them where it publishes the diagnostics messages. An adapter passes it to the
+   * transaction runner and registers its pool with `registerDsqlPool`; users read `dsqlStats(pool)`.
+   */
+  readonly stats: DsqlStatsRecorder;
+  /**
    * Whether the options set `retry` themselves (not the default). A driver method that retries
    * only when asked, such as Postgres.js's `sql.begin`, reads this.
    */
@@ -177,7 +184,9 @@ export function createDsqlSession(
   const listed = resolveEndpoints(input, overrides, env);
   const configs = listed?.configs ?? [resolveConfig(input, overrides, env)];
   const logger = resolveLogger(pick('logger', input, overrides));
-  const endpoints = Object.freeze(configs.map((c, i) => endpointSession(c, i, logger)));
+  const stats = new DsqlStatsRecorder();
+  const endpoints = Object.freeze(configs.map((c, i) => endpointSession(c, i, logger, stats)));
+  stats.useTokenProviders(endpoints.map((e) => e.tokens));
   const preferred = endpoints[0]!;
   const config = preferred.config;
   const detectNestedTransactions = resolveDetectNestedTransactions(pick('detectNestedTransactions', input, overrides));
@@ -193,12 +202,13 @@ export function createDsqlSession(
     connectDeadlineMs,
     retry: retryWithLogging(config.retry, logger),
     logger,
+    stats,
     retryRequested: pick('retry', input, overrides) !== undefined,
     detectNestedTransactions,
     describeConnectError: preferred.describeConnectError,
     probeConnectAttempt: preferred.probeConnectAttempt,
     closeReason: (seen: { lost: boolean; idle: boolean; ageMs: number; idleMs: number }) => connectionCloseReason(seen, lifetime),
     endpoints,
-    router: new EndpointRouter(endpoints, { selection: listed?.selection ?? 'ordered', probe: listed?.probe ?? DEFAULT_ENDPOINT_PROBE }),
+    router: new EndpointRouter(endpoints, { selection: listed?.selection ?? 'ordered', probe: listed?.probe ?? DEFAULT_ENDPOINT_PROBE, stats, logger }),
   });
 }

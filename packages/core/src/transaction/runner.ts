@@ -23,6 +23,7 @@ import { isOccError, isTransientError } from '../errors/sqlstate.js';
 import { commitFailure } from './commit-outcome.js';
 import { ConnectionTransaction, type TransactionStatements } from './connection-transaction.js';
 import { observeTransaction } from '../diagnostics/transaction-events.js';
+import type { DsqlStatsRecorder } from '../diagnostics/stats.js';
 
 /**
  * What an adapter plugs into {@link runTransaction}: how to get a connection and give it back,
@@ -34,6 +35,8 @@ import { observeTransaction } from '../diagnostics/transaction-events.js';
  * const driver: TransactionDriver<pg.PoolClient> = { connect: () => pool.connect(), ...statements, release: (c, destroy) => c.release(destroy) };
  */
 export interface TransactionDriver<C> extends TransactionStatements<C> {
+  /** The pool's counters (`session.stats`): the attempts and their outcomes are counted there. */
+  readonly stats?: DsqlStatsRecorder | undefined;
   /** A connection for one attempt (a new one per attempt, from the pool). */
   connect(): Promise<C>;
   /** Gives the connection back; `destroy` is true when it must not be reused (ROLLBACK failed, COMMIT lost). */
@@ -81,9 +84,11 @@ export function retryTransaction<T>(
   once: (attempt: number) => Promise<T>,
   policy: TransactionRetryPolicy | undefined,
   defaultRetryOn?: (err: unknown, attempt: number) => boolean,
+  stats?: DsqlStatsRecorder,
 ): Promise<T> {
-  // Every adapter's transaction() passes here: the dsql:transaction:* messages are published once, for all.
-  const observed = observeTransaction(once);
+  // Every adapter's transaction() passes here: the dsql:transaction:* messages are published (and
+  // the pool's stats counted) once, for all.
+  const observed = observeTransaction(once, stats);
   if (policy === false) return observed.run(() => observed.once(1));
   const options = transactionRetryOptions(policy === true ? undefined : policy, defaultRetryOn);
   return observed.run(() => withRetry(observed.once, options));
@@ -114,7 +119,7 @@ export function runTransaction<C, T>(
   retry?: TransactionRetryPolicy,
   defaultRetryOn?: (err: unknown, attempt: number) => boolean,
 ): Promise<T> {
-  return retryTransaction((attempt) => runOnce(driver, fn, attempt), retry, defaultRetryOn);
+  return retryTransaction((attempt) => runOnce(driver, fn, attempt), retry, defaultRetryOn, driver.stats);
 }
 
 async function runOnce<C, T>(driver: TransactionDriver<C>, fn: (conn: C, attempt: number) => Promise<T>, attempt: number): Promise<T> {
@@ -165,6 +170,7 @@ export function runManagedTransaction<T>(
   run: (attempt: ManagedAttempt) => Promise<T>,
   retry?: TransactionRetryPolicy,
   defaultRetryOn?: (err: unknown, attempt: number) => boolean,
+  stats?: DsqlStatsRecorder,
 ): Promise<T> {
   const once = async (attempt: number): Promise<T> => {
     let sent = false;
@@ -174,5 +180,5 @@ export function runManagedTransaction<T>(
       throw sent ? commitFailure(err) : err;
     }
   };
-  return retryTransaction(once, retry, defaultRetryOn);
+  return retryTransaction(once, retry, defaultRetryOn, stats);
 }
