@@ -1,4 +1,13 @@
-import { DSQL_SESSION, DsqlConfigError, createDsqlSession, resolveDetectNestedTransactions, type NestedTransactionGuard, type RetryOptions } from '@dsql/core';
+import {
+  DSQL_SESSION,
+  DsqlConfigError,
+  createDsqlSession,
+  dsqlStats,
+  resolveDetectNestedTransactions,
+  type DsqlStats,
+  type NestedTransactionGuard,
+  type RetryOptions,
+} from '@dsql/core';
 import type { DsqlPoolConfig } from '@dsql/pg';
 import type { DatabaseConnection, DatabaseIntrospector, Dialect, DialectAdapter, Driver, Kysely, QueryCompiler } from 'kysely';
 import { DsqlAdapter } from './adapter.js';
@@ -132,6 +141,10 @@ function sourceOf(config: DsqlDialectConfig): SessionSource {
   // connect deadline is pg's connectionTimeoutMillis, as DsqlPool reads it.
   const timeout = poolConfig.connectionTimeoutMillis;
   const session = createDsqlSession(poolConfig, { connectDeadlineMs: typeof timeout === 'number' && timeout > 0 ? timeout : undefined });
+  if (session.config.transport === 'websocket') {
+    // The DsqlPool made here speaks TCP only (node-postgres); Postgres.js speaks WebSocket.
+    throw new DsqlConfigError('transport', '"websocket"', "'tcp' with the pool DsqlDialect creates; for PostgreSQL over WebSocket bring { postgres: dsql({ …, transport: 'websocket' }) } from @dsql/postgres");
+  }
   // @dsql/pg (and so `pg`) is loaded only here, so Postgres.js users need not install `pg`.
   return pgSource(async () => new (await import('@dsql/pg')).DsqlPool({ ...poolConfig, [DSQL_SESSION]: session } as DsqlPoolConfig), config.cursor);
 }
@@ -205,7 +218,22 @@ export class DsqlDialect implements Dialect {
   }
 
   createAdapter(): DialectAdapter {
-    return new DsqlAdapter(this.#lock, { detached: this.#detached, retry: this.#retry, nest: this.#nest });
+    return new DsqlAdapter(this.#lock, { detached: this.#detached, retry: this.#retry, nest: this.#nest, owner: () => this.#source.owner() });
+  }
+
+  /**
+   * The `DsqlStats` of the pool or `sql` under this dialect (the shape every `@dsql/*` adapter
+   * reports: connections by state, attempts, closes, tokens, transactions, failovers); `undefined`
+   * before a pool given as a factory was created, or for a pool or `sql` not from `@dsql/pg` /
+   * `@dsql/postgres`.
+   *
+   * @example
+   * const dialect = new DsqlDialect({ host });
+   * const db = new Kysely<DB>({ dialect });
+   * console.log(dialect.stats()?.transactions.occConflicts);
+   */
+  stats(): DsqlStats | undefined {
+    return dsqlStats(this.#source.owner());
   }
 
   createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {

@@ -20,6 +20,8 @@ describe('new DsqlDialect(config)', () => {
       [{ host: 'localhost', region: 'us-east-1', migrationLock: { leaseSeconds: 1 } }, 'migrationLock.leaseSeconds', /got 1; expected an integer from 3 to 86400/],
       [{ host: 'localhost', region: 'us-east-1', identityCache: 10 }, 'identityCache', /got 10/],
       [{ host: 'localhost', region: 'us-east-1', port: 0 }, 'port', /port/],
+      // The DsqlPool the dialect creates speaks TCP only: a WebSocket is refused, never silently replaced by TCP.
+      [{ host: 'localhost', region: 'us-east-1', transport: 'websocket' }, 'transport', /got "websocket"; expected 'tcp' with the pool DsqlDialect creates; .*\{ postgres: dsql/],
     ];
     for (const [config, field, message] of cases) {
       const err = thrown(() => new DsqlDialect(config as never));

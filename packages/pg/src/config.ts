@@ -103,7 +103,11 @@ export const PREPARED: unique symbol = Symbol('@dsql/pg prepared');
  */
 export function poolSession(options: string | DsqlPoolConfig | undefined): DsqlSession {
   const timeout = typeof options === 'object' ? options?.connectionTimeoutMillis : undefined;
-  const session = createDsqlSession(options, { connectDeadlineMs: typeof timeout === 'number' && timeout > 0 ? timeout : undefined });
+  return tcpOnly(createDsqlSession(options, { connectDeadlineMs: typeof timeout === 'number' && timeout > 0 ? timeout : undefined }));
+}
+
+/** The session, when its transport is one pg can use (also for a session made elsewhere and carried in). */
+function tcpOnly(session: DsqlSession): DsqlSession {
   // node-postgres reads and writes a net.Socket's own API (its `stream` option is called with
   // TCP in mind and expects connect()); a WebSocket is not offered here rather than half-done.
   if (session.config.transport === 'websocket') {
@@ -159,7 +163,8 @@ export function prepareConfig(urlOrConfig: string | DsqlPoolConfig | undefined, 
   const input: DsqlPoolConfig = typeof urlOrConfig === 'string' ? { connectionString: urlOrConfig } : { ...(urlOrConfig ?? {}) };
   const explicit: DsqlPoolConfig = { ...input, ...(overrides ?? {}) };
   // A session made from these very options (by @dsql/kysely's dialect) is taken as it is.
-  const session = (overrides === undefined ? sessionCarriedBy(explicit) : undefined) ?? poolSession(explicit);
+  const carried = overrides === undefined ? sessionCarriedBy(explicit) : undefined;
+  const session = carried ? tcpOnly(carried) : poolSession(explicit);
   const { config, lifetime, tokens } = session;
 
   // Everything that is not a shared DSQL option goes to pg untouched.
