@@ -360,6 +360,7 @@ describe('EndpointRouter', () => {
     r.onFailback((preferred) => drains.push(preferred.name));
     const without = router([a, b], { baseDelayMs: 10, maxDelayMs: 10, timeoutMs: 1000 });
     without.onFailback((preferred) => drains.push(`without:${preferred.name}`));
+    expect([r.drainsAfterFailback, without.drainsAfterFailback, router([a], { baseDelayMs: 10, maxDelayMs: 10, timeoutMs: 1000, drainAfterFailbackMs: 20 }).drainsAfterFailback]).toEqual([true, false, false]);
     for (const x of [r, without]) {
       x.useProbe(async () => {});
       x.attempt().failed(refused());

@@ -147,6 +147,18 @@ export class EndpointRouter<E extends RoutedEndpoint> {
   }
 
   /**
+   * Whether {@link onFailback} listeners can ever be called (more than one endpoint and
+   * `probe.drainAfterFailbackMs` given): an adapter that must follow its connections' state to
+   * retire them (work on every message) does so only then.
+   *
+   * @example
+   * if (session.router.drainsAfterFailback) trackIdleConnections();
+   */
+  get drainsAfterFailback(): boolean {
+    return this.endpoints.length > 1 && this.#options.probe.drainAfterFailbackMs !== undefined;
+  }
+
+  /**
    * How long one connection attempt may take before it counts as a failure of its endpoint and
    * the next one is tried (`probe.timeoutMs`), or `undefined` with a single endpoint (then only
    * the connect deadline applies, as before). Bounds a blackholed endpoint's share of a connect call.
