@@ -1,5 +1,6 @@
 // Small measuring helpers shared by the scenarios: medians and percentiles, alternating rounds,
 // a slow credential provider, and a count of every token signing in this process.
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { onTokenSigned } from './token-signings.mjs';
 
 /** Median of a non-empty list (the upper middle for an even count). */
@@ -55,14 +56,29 @@ export function slowCredentials(credentials, ms) {
 }
 
 /**
- * Counts every DSQL token signed in this process: @dsql/core and AWS's connector both sign with
- * the AWS SDK's SigV4 signer (see token-signings.mjs). `signings()` reads the count.
+ * Counts every DSQL token signed in this process from now until `stop()`: AWS's connector signs with
+ * the AWS SDK's SigV4 signer module (wrapped, see token-signings.mjs); @dsql/core's published build
+ * signs with its own bundled copy of that signer, which the wrapper does not see, and reports
+ * each signing on its `dsql:token:signed` diagnostics channel (subscribed only while counting,
+ * so other scenarios run with no subscriber).
+ *
+ * @returns {{ count: () => number, stop: () => void }}
  */
-export const signings = (() => {
+export function countSignings() {
   let count = 0;
-  onTokenSigned(() => count++);
-  return () => count;
-})();
+  const stopSdk = onTokenSigned(() => count++);
+  const onCore = (message) => {
+    if (message.outcome === 'ok') count++;
+  };
+  subscribe('dsql:token:signed', onCore);
+  return {
+    count: () => count,
+    stop: () => {
+      stopSdk();
+      unsubscribe('dsql:token:signed', onCore);
+    },
+  };
+}
 
 /** Sleeps `ms` milliseconds. */
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

@@ -1,7 +1,10 @@
-// Observes every DSQL token signed in this process. @dsql/core and AWS's connector both sign with
-// the AWS SDK's SigV4 signer (`@smithy/signature-v4`: core directly, AWS's connector through
-// `@aws-sdk/dsql-signer`), so wrapping `SignatureV4.prototype.presign` sees both without touching
-// either. The signer's CommonJS and ESM builds are separate modules; both are wrapped.
+// Observes every DSQL token signed with the AWS SDK's SigV4 signer module (`@smithy/signature-v4`)
+// in this process: AWS's connector (through `@aws-sdk/dsql-signer`), and @dsql/core when it runs
+// from source (jest maps `@dsql/*` to src, whose src/auth/sigv4.ts imports the package). Core's
+// published build bundles its own copy of the signer, which this does not see: count those
+// through core's `dsql:token:signed` channel (lib/measure.mjs). Wrapping
+// `SignatureV4.prototype.presign` touches neither connector. The signer's CommonJS and ESM builds
+// are separate modules; both are wrapped.
 import { createRequire } from 'node:module';
 import { buildQueryString } from '@smithy/core/protocols';
 import { SignatureV4 as EsmSignatureV4 } from '@smithy/signature-v4';

@@ -1,10 +1,10 @@
 // 2. Credential resolutions and token signings per 10,000 queries: each candidate, fresh, runs
 // the same number of `SELECT 1` (16 callers, pool of 8); we count calls to its credential
-// provider and DSQL token signings (every signing in this process goes through the one
-// @aws-sdk/dsql-signer module, see lib/measure.mjs).
+// provider and DSQL token signings (core's diagnostics channel for ours, the SDK's signer for
+// AWS's connector, see lib/measure.mjs).
 import { CANDIDATES, createCandidate, presignedToken } from '../lib/candidates.mjs';
 import { startEmulator } from '../lib/emulator.mjs';
-import { int, signings } from '../lib/measure.mjs';
+import { countSignings, int } from '../lib/measure.mjs';
 
 export const id = 'signing';
 export const title = 'Credential resolutions and token signings per 10,000 queries';
@@ -17,7 +17,7 @@ export async function run({ quick, log }) {
     const token = await presignedToken(emu); // the plain drivers' one signing, made before counting
     const rows = [];
     for (const name of CANDIDATES) {
-      const before = signings();
+      const signings = countSignings();
       const candidate = await createCandidate(name, emu, { max: 8, credMs: 5, token });
       const t = performance.now();
       try {
@@ -32,12 +32,13 @@ export async function run({ quick, log }) {
         );
       } finally {
         await candidate.end();
+        signings.stop();
       }
       const scale = 10_000 / queries;
       const row = {
         name,
         credentialCalls: candidate.credentialCalls() * scale,
-        signings: (signings() - before) * scale,
+        signings: signings.count() * scale,
         seconds: (performance.now() - t) / 1000,
       };
       rows.push(row);

@@ -15,6 +15,13 @@ export default defineConfig({
   sourcemap: false,
   clean: true,
   target: 'node20',
-  // import.meta.url in the CommonJS build too (sign-token.ts requires the signer relative to the module).
-  shims: true,
+  // The SDK's SigV4 signer is bundled, tree-shaken, into the chunk `src/auth/sigv4.ts` makes (only
+  // what a token needs; see that module): from the packages' ESM builds (`module` before `main`),
+  // which esbuild can tree-shake. Every other dependency stays an import.
+  // (Not `@smithy/core/event-streams`: named by a dynamic import() in protocols code the signer
+  // never runs, tree-shaken away; bundled, esbuild would still make a chunk of it.)
+  noExternal: ['@smithy/signature-v4', /^@smithy\/core(\/(?!event-streams)|$)/],
+  esbuildOptions(options) {
+    options.mainFields = ['module', 'main'];
+  },
 });

@@ -1,12 +1,13 @@
 /**
- * Cold start: what a fresh process loads. Core's source is bundled as the published builds are
- * (ESM and CommonJS, dependencies left as imports) and run in child processes that record every
- * module they load: CommonJS through `require.cache`, ESM through a resolve hook
- * (`module.register`). Importing core must load no AWS SDK (`@aws-sdk/*`, `@smithy/*`) code; signing with environment
- * credentials (Lambda's) must load the SDK's SigV4 signer but never its credential chain.
+ * Cold start: what a fresh process loads. Core is built as it is published (tsup with the package's
+ * own config: ESM and CommonJS, the SDK's SigV4 signer bundled, tree-shaken, into a chunk of its
+ * own) and run in child processes that record every module they load: CommonJS through
+ * `require.cache`, ESM through a resolve hook (`module.register`). Importing core must load no AWS
+ * SDK (`@aws-sdk/*`, `@smithy/*`) code and not the signer's chunk; signing with environment
+ * credentials (Lambda's) loads that chunk, no SDK package and never the credential chain.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,13 +20,16 @@ import { CREDS, HOST, SESSION_CREDS, verifyToken } from './helpers.js';
 const coreDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** The credential chain, the profile provider (and the packages that load them); the signer `@aws-sdk/dsql-signer` loads the chain too. */
 const CHAIN = /@aws-sdk[+/](credential-providers|credential-provider-node|credential-provider-ini|dsql-signer)/;
-const SIGNER = /@smithy[+/]signature-v4/;
+/** The chunk holding the SDK's SigV4 signer (src/auth/sigv4.ts, bundled). */
+const SIGNER = /[/\\]sigv4-[A-Z0-9]+\.c?js$/;
+/** Any SDK package's module: the signer comes from core's chunk, the rest is not needed to sign. */
+const SDK = /@(aws-sdk|smithy|aws-crypto)[+/]/;
 
 let dir: string;
 
 /** Records every module the child loads, then runs `body` (an async function body using `core`). */
 function childScript(format: 'esm' | 'cjs', body: string): string {
-  const load = format === 'esm' ? `const core = await import('./core.mjs');` : `const core = require('./core.cjs');`;
+  const load = format === 'esm' ? `const core = await import('./dist/index.js');` : `const core = require('./dist/index.cjs');`;
   return `
 const { createRequire, register } = require('node:module');
 const { MessageChannel, receiveMessageOnPort } = require('node:worker_threads');
@@ -38,21 +42,20 @@ register('./record-hook.mjs', { parentURL: pathToFileURL(__filename), data: { po
   ${load}
   const result = await (async () => { ${body} })();
   for (let m; (m = receiveMessageOnPort(port1)); ) seen.add(m.message);
-  const imported = [...seen];
   for (const file of Object.keys(require.cache)) seen.add(file);
-  process.stdout.write(JSON.stringify({ result, loaded: [...seen], imported }));
+  process.stdout.write(JSON.stringify({ result, loaded: [...seen] }));
 })().catch((err) => { console.error(err); process.exit(1); });
 `;
 }
 
-/** `loaded`: every module the child loaded; `imported`: those the ESM loader resolved (import, and require inside imported CommonJS). */
-function runChild(format: 'esm' | 'cjs', body: string, env: Record<string, string> = {}): { result: unknown; loaded: string[]; imported: string[] } {
+/** `loaded`: every module the child loaded. */
+function runChild(format: 'esm' | 'cjs', body: string, env: Record<string, string> = {}): { result: unknown; loaded: string[] } {
   const file = join(dir, `child-${format}-${Math.random().toString(36).slice(2)}.cjs`);
   writeFileSync(file, childScript(format, body));
   // Only what the child needs: no AWS_* from the machine running the tests.
   const base = { PATH: process.env.PATH ?? '', HOME: join(dir, 'home'), AWS_CONFIG_FILE: join(dir, 'home', 'config'), AWS_SHARED_CREDENTIALS_FILE: join(dir, 'home', 'credentials') };
   const out = execFileSync(process.execPath, ['--no-warnings', file], { cwd: dir, env: { ...base, ...env }, encoding: 'utf8', timeout: 60_000 });
-  return JSON.parse(out) as { result: unknown; loaded: string[]; imported: string[] };
+  return JSON.parse(out) as { result: unknown; loaded: string[] };
 }
 
 beforeAll(() => {
@@ -66,18 +69,12 @@ beforeAll(() => {
     join(dir, 'record-hook.mjs'),
     'let port;\nexport function initialize(data) { port = data.port; }\nexport async function resolve(specifier, context, next) {\n  const r = await next(specifier, context);\n  port.postMessage(r.url);\n  return r;\n}\n',
   );
-  // esbuild's own binary, resolved from this package's dev dependency.
-  const esbuild = join(dirname(createRequire(import.meta.url).resolve('esbuild/package.json')), 'bin', 'esbuild');
-  for (const format of ['esm', 'cjs'] as const) {
-    execFileSync(esbuild, [
-      join(coreDir, 'src', 'index.ts'),
-      '--bundle', '--platform=node', '--target=node20', '--packages=external', `--format=${format}`,
-      '--log-level=warning', `--outfile=${join(dir, format === 'esm' ? 'core.mjs' : 'core.cjs')}`,
-      // import.meta.url in CommonJS, as tsup's `shims: true` gives the published build.
-      ...(format === 'cjs' ? ['--define:import.meta.url=importMetaUrl', "--banner:js=const importMetaUrl = require('node:url').pathToFileURL(__filename).href;"] : []),
-    ]);
-  }
-}, 60_000);
+  // The published build: tsup with core's own config (without type declarations), into the
+  // directory the children run in; `type: module` as in core's package.json.
+  const tsup = join(dirname(createRequire(import.meta.url).resolve('tsup/package.json')), 'dist', 'cli-default.js');
+  execFileSync(process.execPath, [tsup, '--out-dir', join(dir, 'dist'), '--no-dts', '--silent'], { cwd: coreDir, encoding: 'utf8', timeout: 120_000 });
+  writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
+}, 120_000);
 
 afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -87,11 +84,12 @@ const ENV_CREDS = { AWS_ACCESS_KEY_ID: SESSION_CREDS.accessKeyId, AWS_SECRET_ACC
 const SIGN = `const t = core.TokenProvider.shared({ host: '${HOST}', region: 'us-east-1' }); return { token: await t.getToken(), stats: t.stats() };`;
 
 describe.each(['esm', 'cjs'] as const)('a fresh process (%s build)', (format) => {
-  it('loads no AWS SDK module when it imports @dsql/core, nor when it creates a session', () => {
+  it('loads no AWS SDK module and not the signer when it imports @dsql/core, nor when it creates a session', () => {
     const { result, loaded } = runChild(format, `const s = core.createDsqlSession({ host: '${HOST}' }); return typeof s.tokens.getToken;`);
     expect(result).toBe('function');
-    expect(loaded.some((m) => m.includes('core.'))).toBe(true); // the recorder saw core itself
-    expect(loaded.filter((m) => /@(aws-sdk|smithy|aws-crypto)[+/]/.test(m))).toEqual([]);
+    expect(loaded.some((m) => /[/\\]dist[/\\]index\.c?js$/.test(m))).toBe(true); // the recorder saw core itself
+    expect(loaded.filter((m) => SDK.test(m))).toEqual([]);
+    expect(loaded.filter((m) => SIGNER.test(m))).toEqual([]);
   });
 
   it('signs with environment credentials (AWS_ACCESS_KEY_ID/SECRET/SESSION_TOKEN) without loading the credential chain', async () => {
@@ -101,15 +99,21 @@ describe.each(['esm', 'cjs'] as const)('a fresh process (%s build)', (format) =>
     const verified = await verifyToken(token, SESSION_CREDS);
     expect(verified).toMatchObject({ host: HOST, region: 'us-east-1', action: 'DbConnectAdmin', accessKeyId: SESSION_CREDS.accessKeyId, signatureMatches: true });
     expect(new URL(`https://${token}`).searchParams.get('X-Amz-Security-Token')).toBe(SESSION_CREDS.sessionToken);
-    expect(loaded.some((m) => SIGNER.test(m))).toBe(true);
-    expect(loaded.filter((m) => CHAIN.test(m))).toEqual([]);
+    // The signer's own chunk, and no SDK package: not @smithy/signature-v4's CommonJS build and the
+    // ~330 KB of @smithy/core it requires (20–25 ms of compiling in every cold start).
+    expect(loaded.filter((m) => SIGNER.test(m))).toHaveLength(1);
+    expect(loaded.filter((m) => SDK.test(m))).toEqual([]);
   });
 
-  it('loads the signer through require, not through the ESM loader (which lexes every CommonJS file it loads: tens of ms)', () => {
-    const { result, loaded, imported } = runChild(format, SIGN, ENV_CREDS);
-    expect(result).toMatchObject({ stats: { signings: 1 } });
-    expect(loaded.some((m) => SIGNER.test(m))).toBe(true);
-    expect(imported.filter((m) => /@(aws-sdk|smithy)[+/]/.test(m))).toEqual([]);
+  it('bundles only the parts of the SDK a token needs into the signer chunk (not event streams, schemas, protocols)', () => {
+    const chunks = readdirSync(join(dir, 'dist')).filter((f) => SIGNER.test(`/${f}`));
+    expect(chunks).toHaveLength(2); // ESM and CommonJS
+    for (const chunk of chunks) {
+      const text = readFileSync(join(dir, 'dist', chunk), 'utf8');
+      expect(text).toContain('AWS4-HMAC-SHA256'); // the signer's algorithm name: it is there
+      expect(text).not.toMatch(/@smithy\/core\/event-streams|EventStreamSerde|NormalizedSchema|HttpBindingProtocol/);
+      expect(text.length).toBeLessThan(60_000);
+    }
   });
 
   it('loads the default chain without environment credentials (here it answers from the shared credentials file)', async () => {

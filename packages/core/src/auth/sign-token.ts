@@ -1,52 +1,28 @@
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
-import { createRequire } from 'node:module';
-import type * as ProtocolsModule from '@smithy/core/protocols';
-import type * as SignerModule from '@smithy/signature-v4';
 import type { AwsCredentials } from './credentials-types.js';
+import type * as SigV4Module from './sigv4.js';
 
 /**
  * What signing a DSQL token needs, loaded on first use: the SDK's own SigV4 signer
- * (`@smithy/signature-v4`) and its query-string encoding.
+ * (`@smithy/signature-v4`) and its query-string encoding, from `./sigv4.js` — in the published
+ * build a chunk holding only the parts of them a token needs (see that module).
  *
  * Why not `@aws-sdk/dsql-signer`: it does the same few steps with the same signer, but its module
  * loads the SDK's whole default credential chain (`@aws-sdk/credential-provider-node`) at import,
  * even when it is given a fixed identity — the largest part of a cold start with environment
  * credentials, as in Lambda. The token is byte for byte the one `DsqlSigner` makes (tested).
  */
-interface Signing {
-  readonly SignatureV4: typeof SignerModule.SignatureV4;
-  readonly buildQueryString: typeof ProtocolsModule.buildQueryString;
-}
+type Signing = typeof SigV4Module;
 
 let signing: Promise<Signing> | undefined;
 
+/** Loads the signer once; a failed load is retried by the next signing. */
 function loadSigning(): Promise<Signing> {
-  signing ??= loadModules().then(
-    ([v4, protocols]) => ({ SignatureV4: v4.SignatureV4, buildQueryString: protocols.buildQueryString }),
-    (err: unknown) => {
-      signing = undefined;
-      throw err;
-    },
-  );
+  signing ??= import('./sigv4.js').catch((err: unknown) => {
+    signing = undefined;
+    throw err;
+  });
   return signing;
-}
-
-/**
- * The signer's modules, through `require` where Node can: both are CommonJS, and `import()` of
- * CommonJS makes Node's ESM loader lex each of their files (and those of the `@smithy/core`
- * parts they require) for named exports — measured on Node 20: ~40 ms more of a cold start than
- * `require`, which is ~25 ms in all. (The CommonJS build gets `import.meta.url` from tsup's
- * shims.) Where there is nothing to require from — an application bundle: esbuild, rollup and
- * webpack bundle what a literal `import()` names, not what a `createRequire` loads — the
- * `import()`s answer.
- */
-function loadModules(): Promise<[typeof SignerModule, typeof ProtocolsModule]> {
-  try {
-    const nodeRequire = createRequire(import.meta.url);
-    return Promise.resolve([nodeRequire('@smithy/signature-v4') as typeof SignerModule, nodeRequire('@smithy/core/protocols') as typeof ProtocolsModule]);
-  } catch {
-    return Promise.all([import('@smithy/signature-v4'), import('@smithy/core/protocols')]);
-  }
 }
 
 /** What the signer hashes (`@smithy/types`' `SourceData`). */
