@@ -9,6 +9,8 @@
  */
 export { drizzle, type DsqlDrizzleConfig, type DsqlNodePgDatabase } from './node-postgres.js';
 export { transaction, type TransactionRetry, type TransactionConfig, type TransactionOf, type TransactionalDatabase } from './transaction.js';
+/** `dsqlStats(db)`: the `DsqlStats` of the pool or `sql` the database runs on (`@dsql/core`'s, the same shape in every adapter). */
+export { dsqlStats, type DsqlStats } from '@dsql/core';
 export {
   CommitOutcomeUnknownError,
   DsqlError,

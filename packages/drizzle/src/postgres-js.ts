@@ -72,3 +72,5 @@ export function drizzle(...params: unknown[]): DsqlPostgresJsDatabase<Record<str
 }
 
 export { transaction, type TransactionRetry, type TransactionConfig, type TransactionOf, type TransactionalDatabase } from './transaction.js';
+/** `dsqlStats(db)`: the `DsqlStats` of the pool or `sql` the database runs on (`@dsql/core`'s, the same shape in every adapter). */
+export { dsqlStats, type DsqlStats } from '@dsql/core';

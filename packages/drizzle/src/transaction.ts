@@ -9,6 +9,8 @@ import {
   assertRepeatableRead,
   classifyInPlace,
   resolveRetryOptions,
+  aliasDsqlStats,
+  dsqlStatsRecorderOf,
   runManagedTransaction,
   runTransaction,
   savepointError,
@@ -202,8 +204,10 @@ function run<T>(
     return Promise.reject(classifyInPlace(err));
   }
   const session = postgresJs ? undefined : nodePgSessionOf(db);
+  // Counted in the stats of the pool or `sql` Drizzle runs on (a DsqlPool's or dsql()'s), as its own transactions are.
+  const stats = dsqlStatsRecorderOf((db as { $client?: unknown }).$client);
   const settled = session
-    ? runTransaction(nodePgDriver(session, checked), ({ tx }) => inScope(tx, fn, nesting), retry)
+    ? runTransaction({ ...nodePgDriver(session, checked), stats }, ({ tx }) => inScope(tx, fn, nesting), retry)
     : // Postgres.js (and other drivers) run BEGIN … COMMIT themselves: core's managed runner
       // decides what a failure after the callback resolved (COMMIT's) means.
       runManagedTransaction(
@@ -223,6 +227,8 @@ function run<T>(
             checked,
           ) as Promise<T>,
         retry,
+        undefined,
+        stats,
       );
   // The error funnel: what leaves db.transaction() / transaction() carries err.dsql — a
   // DrizzleQueryError too (its `cause`, the driver's error, carries it already).
@@ -243,6 +249,9 @@ export function installDsqlTransactions<DB extends TransactionalDatabase>(
   const resolved = retry === undefined || retry === false ? false : (resolveRetryOptions(retry, 'retry') as RetryOptions | false);
   const state: DatabaseState = { original: db.transaction, retry: resolved, detect: detectNestedTransactions };
   states.set(db, state);
+  // dsqlStats(db) answers with the stats of the pool or `sql` under it.
+  const client = (db as { $client?: unknown }).$client;
+  if ((typeof client === 'object' || typeof client === 'function') && client !== null) aliasDsqlStats(db, client);
   Object.defineProperty(db, 'transaction', {
     configurable: true,
     writable: true,

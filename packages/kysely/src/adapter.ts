@@ -27,16 +27,19 @@ export class DsqlAdapter extends DialectAdapterBase {
   readonly retry: RetryOptions | boolean;
   /** Nested-transaction check of `transaction()` from `@dsql/kysely` (none: not checked). */
   readonly nest: NestedTransactionGuard | undefined;
+  /** The pool or `sql` under the dialect, once known: `transaction()` counts in its stats. */
+  readonly owner: () => object | undefined;
 
   constructor(
     lock: ResolvedMigrationLockConfig,
-    options: { detached?: DetachedQuery; retry?: RetryOptions | boolean; nest?: NestedTransactionGuard } = {},
+    options: { detached?: DetachedQuery; retry?: RetryOptions | boolean; nest?: NestedTransactionGuard; owner?: () => object | undefined } = {},
   ) {
     super();
     this.#lock = lock;
     this.#detached = options.detached;
     this.retry = options.retry ?? true;
     this.nest = options.nest;
+    this.owner = options.owner ?? (() => undefined);
   }
 
   override get supportsTransactionalDdl(): boolean {

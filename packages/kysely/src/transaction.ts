@@ -1,6 +1,7 @@
 import {
   NestedTransactionGuard,
   classifyInPlace,
+  dsqlStatsRecorderOf,
   isRetryableTransactionError,
   nestedTransactionHandleError,
   retryTransaction,
@@ -80,7 +81,9 @@ export function transaction<DB, T>(
     db.transaction().execute((trx) => (nest === undefined ? fn(trx, attempt) : nest.run(() => fn(trx, attempt))));
   // A failed wait for an index job comes after COMMIT: the transaction must not run again.
   const retryOn = (err: unknown): boolean => !(err instanceof DsqlJobError) && isRetryableTransactionError(err);
-  return retryTransaction(once, retry ?? (adapter instanceof DsqlAdapter ? adapter.retry : true), retryOn).catch((err: unknown) => {
+  // Counted in the stats of the dialect's pool or `sql` (a DsqlPool's or dsql()'s), as its own transactions are.
+  const stats = adapter instanceof DsqlAdapter ? dsqlStatsRecorderOf(adapter.owner()) : undefined;
+  return retryTransaction(once, retry ?? (adapter instanceof DsqlAdapter ? adapter.retry : true), retryOn, stats).catch((err: unknown) => {
     // The error funnel: what leaves transaction() carries err.dsql.
     throw classifyInPlace(err);
   });

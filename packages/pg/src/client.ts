@@ -343,6 +343,7 @@ export class DsqlClient extends PgClient {
     if (this.#inTransaction) throw nestedTransactionError('client.transaction()');
     this.#nesting.assert('client.transaction()');
     const driver: TransactionDriver<this> = {
+      stats: this.#dsql.session.stats,
       // A connection lost mid-transaction fails the pending query; `emit` keeps the event from
       // ending the process.
       connect: async () => this,

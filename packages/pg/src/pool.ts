@@ -1,7 +1,20 @@
 // Runtime class from pg's default import, types from a namespace import (see client.ts).
 import pgModule from 'pg';
 import type * as pg from 'pg';
-import { classifyInPlace, isOccError, runTransaction, withRetry, type NestedTransactionGuard, type RetryOptions, type TransactionDriver } from '@dsql/core';
+import {
+  classifyInPlace,
+  dsqlStats,
+  isOccError,
+  registerDsqlPool,
+  runTransaction,
+  unregisterDsqlPool,
+  withRetry,
+  type DsqlConnectionCounts,
+  type DsqlStats,
+  type NestedTransactionGuard,
+  type RetryOptions,
+  type TransactionDriver,
+} from '@dsql/core';
 import { guardCheckout } from './checkout-guard.js';
 import { DsqlClient, type DsqlPoolClient, type TransactionRetry } from './client.js';
 import { prepareConfig, type DsqlPoolConfig, type PreparedDsql } from './config.js';
@@ -16,6 +29,11 @@ import { emitErrorSafely } from './unhandled-error.js';
 const PgPool: typeof pg.Pool = pgModule.Pool;
 
 type ConnectCallback = (err: Error | undefined, client: DsqlPoolClient | undefined, done: (release?: unknown) => void) => void;
+
+/** pg-pool's public counters as core's connection counts (a static function: the registry must not hold the pool). */
+function connectionCounts(pool: pg.Pool): DsqlConnectionCounts {
+  return { open: pool.totalCount, idle: pool.idleCount, used: pool.totalCount - pool.idleCount, pending: pool.waitingCount };
+}
 
 /**
  * A node-postgres `Pool` for Aurora DSQL, usable wherever a `pg.Pool` is accepted (Drizzle's
@@ -57,6 +75,23 @@ export class DsqlPool extends PgPool {
     // After failback (endpointProbe.drainAfterFailbackMs), idle connections elsewhere close now, busy ones at release.
     prepared.dsql.live.watchPool(this);
     if (prepared.dsql.queryRetry) this.#enableQueryRetry(prepared.dsql.queryRetry);
+    // stats() and @dsql/opentelemetry's db.client.connection.count read pg-pool's public counters.
+    registerDsqlPool(this, prepared.dsql.session, connectionCounts);
+  }
+
+  /**
+   * The pool's counters, in the shape every `@dsql/*` adapter reports (`DsqlStats` of
+   * `@dsql/core`): connections by state (pg-pool's `totalCount`, `idleCount`, `waitingCount`),
+   * connection attempts by outcome, rate-limit waits, closes by reason, tokens signed,
+   * transactions and their attempts, retries, OCC conflicts, unknown COMMIT outcomes, failovers.
+   * The same numbers `@dsql/opentelemetry` exports as metrics.
+   *
+   * @example
+   * const { connections, connectAttempts, transactions } = pool.stats();
+   * console.log(connections.idle, connectAttempts.refused, transactions.occConflicts);
+   */
+  stats(): DsqlStats {
+    return dsqlStats(this)!;
   }
 
   /**
@@ -92,6 +127,7 @@ export class DsqlPool extends PgPool {
   override end(callback: () => void): void;
   override end(callback?: () => void): Promise<void> | void {
     this.#dsql.session.router.close();
+    unregisterDsqlPool(this);
     return callback ? super.end(callback) : super.end();
   }
 
@@ -153,6 +189,7 @@ export class DsqlPool extends PgPool {
   async transaction<T>(fn: (client: DsqlPoolClient) => Promise<T> | T, retry?: TransactionRetry): Promise<T> {
     this.#nesting.assert('pool.transaction()');
     const driver: TransactionDriver<DsqlPoolClient> = {
+      stats: this.#dsql.session.stats,
       // A connection lost mid-transaction fails the pending query; connect()'s checkout guard
       // keeps the client's 'error' event from ending the process and reports it on the pool.
       connect: () => this.connect(),

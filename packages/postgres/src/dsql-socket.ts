@@ -11,6 +11,18 @@ export interface Session {
   connection?: ConnectionProbe;
   /** How core names the close (the session's `closeReason`), given with `connection`. */
   closeReason?: DsqlSession['closeReason'];
+  /** The `sql`'s connection counts (its `stats().connections`), kept by the socket, given with `connection`. */
+  gauge?: ConnectionGauge;
+}
+
+/**
+ * Open connections of one `sql`, and those in use: a statement written and its answer not yet
+ * complete, or a transaction open (ReadyForQuery status other than idle). Postgres.js 3 exposes
+ * no pool counters, so the sockets count.
+ */
+export interface ConnectionGauge {
+  open: number;
+  used: number;
 }
 
 /** ReadyForQuery (`Z`, length 5, status): the server waits for the next statement. */
@@ -119,9 +131,9 @@ export class DsqlSocket extends Duplex {
     const signal = this.#abort.signal;
     if (code === PROTOCOL_3) {
       const length = first.readInt32BE(0);
-      const { socket, greeting, connection, closeReason } = await this.#opener.session(first.subarray(0, length), signal);
+      const { socket, greeting, connection, closeReason, gauge } = await this.#opener.session(first.subarray(0, length), signal);
       this.#attach(socket);
-      if (connection && closeReason) this.#watchClose(socket, connection, closeReason);
+      if (connection && closeReason) this.#watchClose(socket, connection, closeReason, gauge);
       // Closed by Postgres.js meanwhile (its connect timeout): it must not hear from this session.
       if (this.destroyed) return;
       if (greeting.backendKey !== undefined && this.#live) {
@@ -174,23 +186,41 @@ export class DsqlSocket extends Duplex {
    * response ended with ReadyForQuery and nothing was written since. Wraps the fast path's `write`
    * to note activity, so it costs nothing without a subscriber.
    */
-  #watchClose(socket: Duplex, connection: ConnectionProbe, closeReason: DsqlSession['closeReason']): void {
+  #watchClose(socket: Duplex, connection: ConnectionProbe, closeReason: DsqlSession['closeReason'], gauge: ConnectionGauge | undefined): void {
     const openedAt = performance.now();
     let lastUsed = openedAt;
     let idle = true;
+    /** In use for the pool: from a write until ReadyForQuery says idle (not in a transaction). */
+    let used = false;
+    if (gauge) gauge.open++;
     const self = this as unknown as { write: (...args: unknown[]) => boolean };
     const write = self.write;
     self.write = (...args: unknown[]): boolean => {
       idle = false;
       lastUsed = performance.now();
+      if (!used && gauge) {
+        used = true;
+        gauge.used++;
+      }
       return write(...args);
     };
     // Idle from the ReadyForQuery that ends a response until the next write: a message the server
     // sends on its own meanwhile (a FATAL before it closes, a notice) leaves the session idle.
     socket.on('data', (chunk: Buffer) => {
-      if (!idle && endsWithReadyForQuery(chunk)) idle = true;
+      if (!idle && endsWithReadyForQuery(chunk)) {
+        idle = true;
+        // Status byte 'I': no transaction open, the connection is free again.
+        if (used && gauge && chunk[chunk.length - 1] === 0x49) {
+          used = false;
+          gauge.used--;
+        }
+      }
     });
     socket.once('close', () => {
+      if (gauge) {
+        gauge.open--;
+        if (used) gauge.used--;
+      }
       const now = performance.now();
       const lost = !this.#endRequested;
       connection.closed(closeReason({ lost, idle: !lost || idle, ageMs: now - openedAt, idleMs: now - lastUsed }));

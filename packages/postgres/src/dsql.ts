@@ -3,12 +3,17 @@ import postgres from 'postgres';
 import {
   DsqlConfigError,
   createDsqlSession,
+  dsqlStats as coreStats,
+  registerDsqlPool,
+  unregisterDsqlPool,
   type ConnectRateLimiterStats,
   type DsqlConfig,
+  type DsqlConnectionCounts,
   type DsqlConnectionOptions,
+  type DsqlStats,
   type TokenProviderStats,
 } from '@dsql/core';
-import { DsqlSocket } from './dsql-socket.js';
+import { DsqlSocket, type ConnectionGauge } from './dsql-socket.js';
 import { guardReserved, isPostgresJs3 } from './postgres-js-3-closed-connection-patch.js';
 import { reserveWaiters, type ReserveWaiters } from './reserve-waiters.js';
 import { sessionOpener, type ConnectCounters, type ConnectStats } from './session-opener.js';
@@ -78,17 +83,20 @@ export type DsqlSql<T extends Record<string, postgres.PostgresType> = {}> = post
 >;
 
 /**
- * Counters of an `sql` created by {@link dsql}.
+ * Counters of an `sql` created by {@link dsql}: the `DsqlStats` every `@dsql/*` adapter reports
+ * (connections by state, attempts by outcome, closes by reason, tokens, transactions, failovers),
+ * plus — deprecated, kept from this package's earlier shape until its next major version —
+ * `connections.opened/attempts/retried/failed`, `tokens.signings/cacheHits/failures` and `rateLimiter`.
  *
  * @example
  * const stats: DsqlSqlStats | undefined = dsqlStats(sql);
  */
-export interface DsqlSqlStats {
-  /** Connections opened, attempts, retried attempts and failures of this `sql`. */
-  readonly connections: ConnectStats;
-  /** The shared token provider of the endpoint (signings, credential resolutions, cache hits). */
-  readonly tokens: TokenProviderStats;
-  /** The process-wide connection rate limiter of the cluster, when enabled. */
+export interface DsqlSqlStats extends DsqlStats {
+  /** Connections by state (`pending` is `null`: Postgres.js exposes no count of waiting queries), plus the deprecated {@link ConnectStats}. */
+  readonly connections: DsqlConnectionCounts & ConnectStats;
+  /** `DsqlStats['tokens']`, plus (deprecated) the shared token provider's own counters. */
+  readonly tokens: DsqlStats['tokens'] & TokenProviderStats;
+  /** @deprecated The process-wide connection rate limiter of the cluster, when enabled (`session.limiter.stats()` of `@dsql/core`). */
   readonly rateLimiter: ConnectRateLimiterStats | undefined;
 }
 
@@ -125,7 +133,15 @@ const SHARED_KEYS = [
 /** Options of `dsql()` itself that are neither shared DSQL options nor Postgres.js's. */
 const OWN_KEYS = ['detectNestedTransactions'] as const;
 
-const statsOf = new WeakMap<object, () => DsqlSqlStats>();
+/** Per `sql`: its sockets' connection counts and the deprecated counters of {@link DsqlSqlStats}. */
+const statsOf = new WeakMap<object, { gauge: ConnectionGauge; legacy: () => Pick<DsqlSqlStats, 'rateLimiter'> & { connections: ConnectStats; tokens: TokenProviderStats } }>();
+
+/** An `sql`'s connection counts, from its sockets (a static function: core's registry must not hold the `sql`). */
+function connectionCounts(sql: object): DsqlConnectionCounts {
+  const gauge = statsOf.get(sql)?.gauge;
+  if (gauge === undefined) return { open: null, idle: null, used: null, pending: null };
+  return { open: gauge.open, idle: gauge.open - gauge.used, used: gauge.used, pending: null };
+}
 
 function driverOptionsOf(input: object | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = { ...(input ?? {}) };
@@ -214,6 +230,7 @@ export function dsql<T extends Record<string, postgres.PostgresType> = {}>(
     ...driverOptionsOf(options),
   };
   const counters: ConnectCounters = { opened: 0, attempts: 0, retried: 0, failed: 0 };
+  const gauge: ConnectionGauge = { open: 0, used: 0 };
   /**
    * Backend keys of this sql's open sessions (kept by the sockets; read by Postgres.js 3.4's
    * closed-connection patch to tell which session a transaction or reservation is on).
@@ -230,6 +247,7 @@ export function dsql<T extends Record<string, postgres.PostgresType> = {}>(
       // Leave Postgres.js's own connect timer a moment, so the application gets our explanation.
       deadlineMs: connectTimeoutMs > 0 ? Math.max(0, connectTimeoutMs - 500) : session.connectDeadlineMs,
       counters,
+      gauge,
     });
     return new DsqlSocket(opener, { host: config.host, port: config.port }, live);
   };
@@ -257,7 +275,7 @@ export function dsql<T extends Record<string, postgres.PostgresType> = {}>(
   // and strands reservations; 4 does neither. The workarounds are for 3.4 only.
   const patch3 = isPostgresJs3(sql);
   const connection = { host: config.host, port: config.port, live };
-  const target = { begin: sql.begin as postgres.Sql['begin'], retry: session.retry, nesting: nestingGuard(detectNestedTransactions ? sql : undefined), patch3, connection };
+  const target = { begin: sql.begin as postgres.Sql['begin'], retry: session.retry, nesting: nestingGuard(detectNestedTransactions ? sql : undefined), patch3, connection, stats: session.stats };
   rememberSql(sql, target);
   // sql.begin retries only when `retry` was asked for (a retried callback runs more than once).
   const beginRetry = session.retryRequested ? session.retry : false;
@@ -298,28 +316,32 @@ export function dsql<T extends Record<string, postgres.PostgresType> = {}>(
     enumerable: true,
     value: function end(endOptions?: Parameters<postgres.Sql['end']>[0]) {
       session.router.close();
+      unregisterDsqlPool(sql);
       return rawEnd(endOptions);
     },
   });
   // Plain queries' errors carry err.dsql (Postgres.js 4's diagnostics_channel; see query-errors.ts).
   classifyQueryErrors(config);
-  statsOf.set(sql, () => ({
-    connections: { ...counters },
-    tokens: tokens.stats(),
-    rateLimiter: limiter?.stats(),
-  }));
+  statsOf.set(sql, { gauge, legacy: () => ({ connections: { ...counters }, tokens: tokens.stats(), rateLimiter: limiter?.stats() }) });
+  // dsqlStats() and @dsql/opentelemetry's db.client.connection.count read the sockets' counts.
+  registerDsqlPool(sql, session, connectionCounts);
   return sql;
 }
 
 /**
- * Counters of an `sql` created by {@link dsql}: connections opened, attempts, retries and
- * failures; the token provider's signings, credential resolutions and cache hits; the rate
- * limiter's immediate/delayed/refused acquisitions. `undefined` for any other `sql`.
+ * Counters of an `sql` created by {@link dsql} ({@link DsqlSqlStats}: the `DsqlStats` shape of every
+ * `@dsql/*` adapter, plus this package's deprecated fields); `undefined` for any other `sql`.
+ * Connections by state come from this package's sockets: `used` is a connection with a statement
+ * in flight or a transaction open; `pending` is `null` (Postgres.js exposes no queue length).
  *
  * @example
- * const { connections, tokens } = dsqlStats(sql)!;
- * console.log(connections.opened, tokens.credentialResolutions);
+ * const { connections, connectAttempts, transactions } = dsqlStats(sql)!;
+ * console.log(connections.idle, connectAttempts.refused, transactions.occConflicts);
  */
 export function dsqlStats(sql: object): DsqlSqlStats | undefined {
-  return statsOf.get(sql)?.();
+  const own = statsOf.get(sql);
+  const stats = own && coreStats(sql);
+  if (own === undefined || stats === undefined) return undefined;
+  const legacy = own.legacy();
+  return { ...stats, connections: { ...stats.connections, ...legacy.connections }, tokens: { ...legacy.tokens, ...stats.tokens }, rateLimiter: legacy.rateLimiter };
 }

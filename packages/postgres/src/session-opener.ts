@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { connectWithRetry, type DsqlEndpointSession, type DsqlSession, type RetryInfo } from '@dsql/core';
-import type { Session, SessionOpener } from './dsql-socket.js';
+import type { ConnectionGauge, Session, SessionOpener } from './dsql-socket.js';
 import { startupHandshake } from './handshake.js';
 import { loadPgProtocol } from './pg-protocol.js';
 import { dialTls } from './tls-dial.js';
@@ -47,6 +47,8 @@ export interface SessionOpenerOptions {
   /** No new attempt starts after this many milliseconds. */
   deadlineMs: number;
   counters: ConnectCounters;
+  /** The `sql`'s open / in-use connection counts, kept by the sockets of the sessions opened here. */
+  gauge?: ConnectionGauge | undefined;
   /** Called before each retry wait. */
   onRetry?: ((info: RetryInfo) => void) | undefined;
 }
@@ -104,7 +106,7 @@ export function sessionOpener(options: SessionOpenerOptions): SessionOpener {
       // Every admitted attempt's outcome goes back to the limiter (an adaptive one backs off on 53400).
       endpoint.limiter?.observe();
       const connection = probe?.succeeded();
-      return connection ? { socket, greeting, connection, closeReason: session.closeReason } : { socket, greeting };
+      return connection ? { socket, greeting, connection, closeReason: session.closeReason, gauge: options.gauge } : { socket, greeting };
     } catch (err) {
       socket?.destroy();
       endpoint.limiter?.observe(err);

@@ -4,6 +4,7 @@ import {
   classifyInPlace,
   nestedTransactionHandleError,
   runManagedTransaction,
+  type DsqlStatsRecorder,
   type RetryOptions,
   type TransactionRetryPolicy,
 } from '@dsql/core';
@@ -20,6 +21,8 @@ export interface TransactionTarget {
   readonly nesting: NestedTransactionGuard;
   /** Postgres.js 3.4: guard the transaction's statements (postgres-js-3-closed-connection-patch.ts). */
   readonly patch3: boolean;
+  /** The `sql`'s counters (`session.stats`; none for an `sql` not from `dsql()`). */
+  readonly stats?: DsqlStatsRecorder | undefined;
   /** The endpoint and the open sessions of the `sql`, for that guard (`dsql()`'s `sql` only). */
   readonly connection?: Omit<GuardedConnectionInfo, 'closed'> | undefined;
 }
@@ -148,7 +151,7 @@ export function beginTransaction<TT extends Record<string, unknown>, T>(
   // Checked here, in the caller's async context, before anything is sent or reserved.
   const nested = target.nesting.refusal(called);
   if (nested) return Promise.reject(nested);
-  return runManagedTransaction(({ commitSent }) => beginAttempt(target, options, fn, commitSent, started), retry).catch((err: unknown) => {
+  return runManagedTransaction(({ commitSent }) => beginAttempt(target, options, fn, commitSent, started), retry, undefined, target.stats).catch((err: unknown) => {
     // The error funnel: what leaves sql.begin / transaction() carries err.dsql (also on 3.4).
     throw classifyInPlace(err);
   });

@@ -116,7 +116,11 @@ describe('connections under the driver', () => {
       expect(passwords[0]).toMatch(/^127\.0\.0\.1\/\?Action=DbConnectAdmin&/);
       expect(passwords[1]).toBe(passwords[0]); // one cached token for both attempts
       expect(sql.parameters.server_version).toBe('16.9'); // the greeting reached Postgres.js
-      expect(dsqlStats(sql)!.connections).toEqual({ opened: 1, attempts: 2, retried: 1, failed: 0 });
+      // The DsqlStats shape (counted by core) beside this package's deprecated counters.
+      expect(dsqlStats(sql)!.connections).toEqual({ opened: 1, attempts: 2, retried: 1, failed: 0, open: 1, idle: 1, used: 0, pending: null });
+      const { connectAttempts } = dsqlStats(sql)!;
+      expect(connectAttempts.ok).toBe(1);
+      expect(Object.values(connectAttempts).reduce((a, b) => a + b, 0)).toBe(2);
       expect(dsqlStats(sql)!.tokens.signings).toBe(1);
     } finally {
       await sql.end({ timeout: 1 });
