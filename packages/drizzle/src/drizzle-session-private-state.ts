@@ -16,14 +16,10 @@
  * what is read here.
  */
 import { entityKind } from 'drizzle-orm';
+import type { PoolClient } from 'pg';
 
-/** A node-postgres client as `pool.connect()` hands it out (`release`), or a single client. */
-export interface NodePgClient {
-  query(text: string): Promise<{ command?: string }>;
-  release?(err?: Error | boolean): void;
-  on?(event: 'error', listener: (err: Error) => void): unknown;
-  removeListener?(event: 'error', listener: (err: Error) => void): unknown;
-}
+/** A node-postgres client as `pool.connect()` hands it out (`release`), or a single client (pg's own types). */
+export type NodePgClient = Pick<PoolClient, 'query' | 'on' | 'removeListener'> & Partial<Pick<PoolClient, 'release'>>;
 
 /** Drizzle's `NodePgSession`, the fields read here. */
 export interface NodePgSessionState {

@@ -119,20 +119,6 @@ function checkConfig(config: TransactionConfig | undefined, postgresJs: boolean)
   return rest;
 }
 
-/** Postgres.js's codes for a connection that closed under a query. */
-const POSTGRES_JS_CONNECTION_CODES = new Set(['CONNECTION_CLOSED', 'CONNECTION_DESTROYED', 'CONNECTION_ENDED']);
-
-/**
- * Drizzle wraps a driver error in `DrizzleQueryError`. For Postgres.js, a transaction callback
- * that fails because its connection closed must fail with Postgres.js's own error: `@dsql/postgres`
- * recognises it and keeps Postgres.js from writing ROLLBACK to the dead socket (which throws an
- * uncaught TypeError from a timer). Other errors pass unchanged.
- */
-function driverConnectionError(err: unknown): unknown {
-  const cause = (err as { cause?: { code?: unknown } } | null)?.cause;
-  return typeof cause?.code === 'string' && POSTGRES_JS_CONNECTION_CODES.has(cause.code) ? cause : err;
-}
-
 /** Runs `fn` on `tx`, with Drizzle's savepoints (`tx.transaction()`) refused and inside the nested-transaction scope. */
 function inScope<T>(tx: object, fn: (tx: never) => Promise<T> | T, nesting: NestedTransactionGuard | undefined): Promise<T> {
   Object.defineProperty(tx, 'transaction', { value: nestedTransactionRefused, configurable: true, writable: true });
@@ -214,13 +200,10 @@ function run<T>(
         ({ commitSent }) =>
           state.original.call(
             db,
+            // A connection lost under the callback is recognised by @dsql/postgres through
+            // DrizzleQueryError's cause (core's isConnectionLoss): passed on as it is.
             async (tx: object) => {
-              let result: T;
-              try {
-                result = await inScope(tx, fn, nesting);
-              } catch (err) {
-                throw postgresJs ? driverConnectionError(err) : err;
-              }
+              const result = await inScope(tx, fn, nesting);
               commitSent();
               return result;
             },
