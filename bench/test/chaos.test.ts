@@ -26,6 +26,7 @@
 import { isCommitOutcomeUnknownError } from '@dsql/core';
 import pg from 'pg';
 import { createAdapter, type Adapter, type AdapterName, type Transfer } from '../chaos/adapters.js';
+import { describeFailure, endWithin } from '../chaos/outcomes.js';
 import { startRestartableEndpoint, type RestartableEndpoint } from '../chaos/endpoint.js';
 import { seeded, type Random } from '../chaos/random.js';
 import { watchSecrets } from '../chaos/secrets.js';
@@ -57,36 +58,7 @@ type Outcome = { transfer: Transfer; adapter: AdapterName; result: 'committed' |
 /** A transfer that has not settled by then is reported as hung (and fails the run). */
 const HUNG_MS = 20_000;
 
-/**
- * The first `code` down the error's cause chain (Drizzle wraps driver errors in a
- * DrizzleQueryError without one), else the error's name and the start of its message: enough to
- * tell failures apart.
- */
-function describeFailure(err: unknown): string {
-  for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (code !== undefined) return e === err ? String(code) : `${(err as Error).name}>${String(code)}`;
-  }
-  const e = err as Error | undefined;
-  return `${e?.name ?? typeof err}(${String(e?.message ?? err).slice(0, 60)})`;
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/**
- * Ends an adapter, giving up after `ms`: a pool whose connection is stuck in a transaction that
- * never answered would otherwise keep `end()` (and the test run) waiting forever.
- */
-async function endWithin(adapter: Adapter, ms: number): Promise<'ended' | 'gave up'> {
-  let timer: NodeJS.Timeout | undefined;
-  const result = await Promise.race([
-    adapter.end().then(() => 'ended' as const, () => 'ended' as const),
-    new Promise<'gave up'>((r) => (timer = setTimeout(() => r('gave up'), ms))),
-  ]);
-  clearTimeout(timer);
-  if (result === 'gave up') process.stderr.write(`chaos: ${adapter.name}.end() did not finish within ${ms / 1000} s\n`);
-  return result;
-}
 
 describe(`chaos (seed ${SEED}; replay with CHAOS_SEED=${SEED})`, () => {
   let endpoint: RestartableEndpoint;
