@@ -14,6 +14,9 @@ module.exports = {
   ...base,
   displayName: `postgres.js ${version}`,
   moduleNameMapper: { '^postgres$': path.join(dir, 'src', 'index.js'), ...base.moduleNameMapper },
+  // The browser entry bundles the devDependency Postgres.js (4.x) whichever `postgres` jest maps:
+  // its Chromium test would run the same page twice.
+  testPathIgnorePatterns: ['/node_modules/', '/test/browser\\.integration\\.test\\.ts$'],
   // The Postgres.js this run resolves `postgres` to: its version (test/postgres-js-versions.test.ts)
   // and its ESM entry (bundled into the child processes of test/server-closes.integration.test.ts).
   globals: { POSTGRES_JS_VERSION: version, POSTGRES_JS_ENTRY: path.join(dir, 'src', 'index.js') },

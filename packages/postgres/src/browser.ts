@@ -1,0 +1,172 @@
+/* eslint-disable @typescript-eslint/no-empty-object-type -- `{}` mirrors Postgres.js's own generic defaults, as dsql.ts does */
+/**
+ * `@dsql/postgres/browser`: `dsql()` for a web page (or any runtime with a global `WebSocket` and
+ * no Node built-ins). A genuine Postgres.js `sql` whose connections go over WebSocket to DSQL's
+ * `wss://<endpoint>:443`, authenticated with IAM tokens signed in the page by `@dsql/core/browser`
+ * (the same `TokenProvider`: one signing per token lifetime, shared by every connection) from the
+ * credentials the application supplies — an identity or, better, a provider of short-lived ones
+ * (a Cognito identity pool's, for example).
+ *
+ * Built with Postgres.js inside and its Node built-ins replaced (browser-build.mjs): a page's
+ * bundler sees no `node:` import. What needs Node stays out: COPY streams, `sql.file()`, the
+ * nested-transaction check (no AsyncLocalStorage in browsers), diagnostics channels.
+ *
+ * @example
+ * import { dsql, transaction } from '@dsql/postgres/browser';
+ *
+ * const sql = dsql({ host: 'abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws', user: 'app', credentials: getCredentials });
+ * const total = await transaction(sql, async (tx) => {
+ *   await tx`insert into visits (page) values (${location.pathname})`;
+ *   const [row] = await tx`select count(*)::int as n from visits`;
+ *   return row.n;
+ * });
+ */
+import postgres from 'postgres';
+import {
+  DsqlConfigError,
+  LifecyclePolicy,
+  TokenProvider,
+  checkCredentials,
+  parseEndpoint,
+  resolveTransport,
+  type CredentialsInput,
+  type RetryOptions,
+  type SecondsWindow,
+  type WebSocketConstructorLike,
+} from '@dsql/core/browser';
+import { openWebSocketSocket } from './browser-socket.js';
+import type { DsqlSql } from './dsql.js';
+import { nestingGuard, rememberSql } from './transaction.js';
+
+export { transaction, type TransactionResult } from './transaction.js';
+export type { DsqlSql } from './dsql.js';
+
+/** Postgres.js options `dsql()` sets itself (or that have no meaning over DSQL's WebSocket). */
+type ManagedKeys =
+  | 'host'
+  | 'hostname'
+  | 'port'
+  | 'path'
+  | 'user'
+  | 'username'
+  | 'database'
+  | 'db'
+  | 'pass'
+  | 'password'
+  | 'ssl'
+  | 'socket'
+  | 'max_lifetime'
+  | 'target_session_attrs';
+
+/**
+ * Options of the browser {@link dsql}: where to connect, who signs, plus Postgres.js's own
+ * options (`max`, `idle_timeout`, `connect_timeout`, `types`, `transform`, …) except the ones DSQL
+ * manages.
+ *
+ * @example
+ * const options: DsqlBrowserOptions = { host: 'abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws', user: 'app', credentials: getCredentials, max: 2 };
+ */
+export type DsqlBrowserOptions<T extends Record<string, postgres.PostgresType> = {}> = Omit<postgres.Options<T>, ManagedKeys> & {
+  /** The cluster endpoint (or a bare cluster id with `region`): the host tokens are signed for. */
+  host: string;
+  /** Needed when `host` does not name it (a bare cluster id, a custom name). */
+  region?: string;
+  /** Database role; default `admin` (a page should use a least-privilege role: see the README). */
+  user?: string;
+  /** Default `postgres`. */
+  database?: string;
+  /**
+   * Required in a browser: an identity `{ accessKeyId, secretAccessKey, sessionToken }` or a
+   * provider returning one (called again before its `expiration`). Never long-lived keys.
+   */
+  credentials: CredentialsInput;
+  /** Token lifetime in seconds, 1..604800; default 900. */
+  tokenDurationSecs?: number;
+  /** Default `wss://<host>:443`. */
+  webSocketUrl?: string;
+  /** Default: the runtime's global `WebSocket`. */
+  webSocketConstructor?: WebSocketConstructorLike;
+  /** Each connection's maximum lifetime: seconds, or a `[min, max]` window; default `[2700, 3300]`. */
+  maxLifetimeSeconds?: number | SecondsWindow;
+  /** The default retry of {@link transaction} on this `sql`: options, `true` (default) or `false`. */
+  retry?: RetryOptions | boolean;
+};
+
+const createSql: typeof postgres =
+  typeof postgres === 'function' ? postgres : (postgres as unknown as { default: typeof postgres }).default;
+
+/**
+ * Timers for Postgres.js without Node's `setImmediate` and `process.nextTick` (its `timers` option).
+ */
+const browserTimers = {
+  setTimeout: globalThis.setTimeout.bind(globalThis),
+  clearTimeout: globalThis.clearTimeout.bind(globalThis),
+  setImmediate: (fn: () => void): ReturnType<typeof setTimeout> => globalThis.setTimeout(fn, 0),
+  clearImmediate: (id: ReturnType<typeof setTimeout>): void => globalThis.clearTimeout(id),
+  nextTick: (fn: (...args: unknown[]) => void, ...args: unknown[]): void => queueMicrotask(() => fn(...args)),
+  now: (): number => performance.now(),
+};
+
+/**
+ * Creates a Postgres.js `sql` for Aurora DSQL over WebSocket, for a web page. Options are
+ * validated at once (errors name the field); no connection opens until the first query.
+ *
+ * Contracts: every connection authenticates with a token from one `TokenProvider` (signed in the
+ * page, cached until shortly before expiry; credentials asked for once and again only when they
+ * expire); TLS is the WebSocket's (`wss://` only); each connection lives for a lifetime drawn
+ * from `maxLifetimeSeconds`; {@link transaction} retries OCC conflicts and connection failures
+ * before COMMIT, as on Node.
+ *
+ * @example
+ * const sql = dsql({ host: 'abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws', user: 'app', credentials: () => cognito.getCredentials() });
+ * const rows = await sql`select now()`;
+ */
+export function dsql<T extends Record<string, postgres.PostgresType> = {}>(options: DsqlBrowserOptions<T>): DsqlSql<T> {
+  if (typeof options !== 'object' || options === null) {
+    throw new DsqlConfigError('options', String(options), 'an object with host and credentials');
+  }
+  const {
+    host,
+    region,
+    user = 'admin',
+    database = 'postgres',
+    credentials,
+    tokenDurationSecs,
+    webSocketUrl,
+    webSocketConstructor,
+    maxLifetimeSeconds,
+    retry = true,
+    ...driver
+  } = options;
+  if (checkCredentials(credentials) === undefined) {
+    throw new DsqlConfigError('credentials', 'undefined', 'in a browser, an identity or a provider (such as a Cognito identity pool\'s); there is no default chain');
+  }
+  const endpoint = parseEndpoint(host, region === undefined ? {} : { region });
+  const tokens = new TokenProvider({
+    host: endpoint.host,
+    region: endpoint.region,
+    user,
+    credentials,
+    ...(tokenDurationSecs === undefined ? {} : { tokenDurationSecs }),
+  });
+  const transport = resolveTransport({ transport: 'websocket', webSocketUrl, webSocketConstructor }, endpoint.host, 'verify-full');
+  const url = transport.webSocketUrl as string;
+  const lifetime = new LifecyclePolicy(maxLifetimeSeconds === undefined ? {} : { maxLifetimeSeconds });
+
+  const sql = createSql({
+    timers: browserTimers,
+    ...driver,
+    host: endpoint.host,
+    port: 443,
+    user,
+    database,
+    pass: () => tokens.getToken(),
+    // TLS is the WebSocket's: no SSLRequest inside.
+    ssl: false,
+    socket: () => openWebSocketSocket(url, transport.webSocketConstructor),
+    // A function: Postgres.js calls it for each connection, so every connection gets its own lifetime.
+    max_lifetime: () => lifetime.drawLifetimeSeconds(),
+  } as unknown as postgres.Options<T>) as unknown as DsqlSql<T>;
+  rememberSql(sql, { begin: sql.begin as postgres.Sql['begin'], retry, nesting: nestingGuard(undefined), patch3: false });
+  return sql;
+}
