@@ -1,7 +1,8 @@
 // One fresh process of the cold-start-process scenario: imports one candidate, opens a pool
 // and reads one row, as a Lambda cold start does. Prints RESULT with the milliseconds since the
 // process started (performance.timeOrigin) at which the import finished and the first row came,
-// and the time the import itself took. Credentials come from the environment
+// the time the import itself took, and the process's CPU time (user + system) up to the first row
+// — steadier than wall time on a shared machine. Credentials come from the environment
 // (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, as Lambda provides); the plain drivers get a
 // pre-signed token (COLD_TOKEN).
 import * as net from 'node:net';
@@ -57,5 +58,6 @@ if (name === 'pg.Pool' || name === 'DsqlPool' || name === 'AuroraDSQLPool') {
   };
 }
 const [one, firstRowAt] = await query();
+const { user, system } = process.cpuUsage();
 if (one !== 1) throw new Error(`unexpected row ${one}`);
-process.stdout.write(`RESULT ${JSON.stringify({ importMs: importEnd - importStart, importDoneAt: importEnd, firstRowAt })}\n`);
+process.stdout.write(`RESULT ${JSON.stringify({ importMs: importEnd - importStart, importDoneAt: importEnd, firstRowAt, cpuMs: (user + system) / 1000 })}\n`);
