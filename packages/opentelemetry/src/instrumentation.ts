@@ -1,8 +1,9 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { context, SpanKind, SpanStatusCode, type Attributes, type Span } from '@opentelemetry/api';
+import { context, SpanKind, SpanStatusCode, type Attributes, type ObservableResult, type Span } from '@opentelemetry/api';
 import { InstrumentationBase, type InstrumentationConfig } from '@opentelemetry/instrumentation';
 import {
   DSQL_CHANNELS,
+  dsqlPools,
   DSQL_FAILOVER_CHANNELS,
   type DsqlEndpointUnhealthyMessage,
   type DsqlFailoverMessage,
@@ -96,7 +97,45 @@ export class DsqlInstrumentation extends InstrumentationBase<DsqlInstrumentation
   }
 
   protected override _updateMetricInstruments(): void {
-    this._instruments = createInstruments(this.meter);
+    this._instruments = this._createInstruments();
+  }
+
+  /** The instruments on the current meter, the connection counts observed from the pools core knows of. */
+  private _createInstruments(): Instruments {
+    const instruments = createInstruments(this.meter);
+    instruments.connectionCount.addCallback((result) => this._observeConnections(result, 'count'));
+    instruments.connectionPendingRequests.addCallback((result) => this._observeConnections(result, 'pending'));
+    return instruments;
+  }
+
+  /**
+   * Reports each live pool's connections (the numbers its `stats()` gives), summed by pool name:
+   * pools to the same endpoint and database share a name, and one observation per attribute set
+   * is kept. Nothing while disabled.
+   */
+  private _observeConnections(result: ObservableResult, what: 'count' | 'pending'): void {
+    if (this._listeners === undefined) return;
+    const byName = new Map<string, { idle: number; used: number; pending: number; endpoint: string; region: string; pendingKnown: boolean }>();
+    for (const pool of dsqlPools()) {
+      const c = pool.connections;
+      const sum = byName.get(pool.name) ?? { idle: 0, used: 0, pending: 0, endpoint: pool.endpoint, region: pool.region, pendingKnown: false };
+      sum.idle += c.idle ?? 0;
+      sum.used += c.used ?? 0;
+      if (c.pending !== null) {
+        sum.pending += c.pending;
+        sum.pendingKnown = true;
+      }
+      byName.set(pool.name, sum);
+    }
+    for (const [name, sum] of byName) {
+      const attributes = { 'db.client.connection.pool.name': name, endpoint: sum.endpoint, region: sum.region };
+      if (what === 'pending') {
+        if (sum.pendingKnown) result.observe(sum.pending, attributes);
+        continue;
+      }
+      result.observe(sum.idle, { ...attributes, 'db.client.connection.state': 'idle' });
+      result.observe(sum.used, { ...attributes, 'db.client.connection.state': 'used' });
+    }
   }
 
   /**
@@ -148,7 +187,7 @@ export class DsqlInstrumentation extends InstrumentationBase<DsqlInstrumentation
   }
 
   private get _m(): Instruments {
-    return (this._instruments ??= createInstruments(this.meter));
+    return (this._instruments ??= this._createInstruments());
   }
 
   private get _spans(): boolean {
@@ -177,7 +216,8 @@ export class DsqlInstrumentation extends InstrumentationBase<DsqlInstrumentation
     const attributes: Attributes = { ...endpointAttributes(m), outcome: m.outcome };
     if (m.reason !== undefined) attributes.reason = m.reason;
     this._m.connectAttempts.add(1, attributes);
-    if (m.outcome === 'ok') this._m.connectionCreateTime.record(m.durationMs / 1000, { ...endpointAttributes(m), 'db.client.connection.pool.name': m.endpoint });
+    // The pool name as the connection-count metric gives it (core's naming: host:port/database).
+    if (m.outcome === 'ok') this._m.connectionCreateTime.record(m.durationMs / 1000, { ...endpointAttributes(m), 'db.client.connection.pool.name': `${m.endpoint}:${m.port}/${m.database}` });
     const span = this._connectSpans?.get(m.attemptId);
     if (span === undefined) return;
     this._connectSpans?.delete(m.attemptId);

@@ -3,7 +3,7 @@
  * package README lists the same table). Counters count diagnostics events of @dsql/core one
  * for one, so a metric and the event stream never disagree.
  */
-import type { Counter, Histogram, Meter } from '@opentelemetry/api';
+import type { Counter, Histogram, Meter, ObservableUpDownCounter } from '@opentelemetry/api';
 
 /**
  * Metric names, as exported.
@@ -12,6 +12,14 @@ import type { Counter, Histogram, Meter } from '@opentelemetry/api';
  * const points = resourceMetrics.scopeMetrics[0].metrics.find((m) => m.descriptor.name === DSQL_METRICS.occConflicts);
  */
 export const DSQL_METRICS = Object.freeze({
+  /**
+   * UpDownCounter (observed), connections: open connections of each live pool, attributes
+   * `db.client.connection.state` (`idle`, `used`) and `db.client.connection.pool.name`
+   * (`host:port/database`). OpenTelemetry DB semantic conventions; read from the pools' `stats()` numbers.
+   */
+  connectionCount: 'db.client.connection.count',
+  /** UpDownCounter (observed), requests: requests waiting for a connection of each live pool (pools whose driver exposes the number). */
+  connectionPendingRequests: 'db.client.connection.pending_requests',
   /** Histogram, seconds: time to open a connection (rate-limit wait, TLS, authentication), successful attempts. OpenTelemetry DB semantic conventions. */
   connectionCreateTime: 'db.client.connection.create_time',
   /** Counter: connection attempts, attribute `outcome` (`ok`, `refused`, `rate_limited`, `timeout`, `error`) and `reason`. */
@@ -40,6 +48,8 @@ export const DSQL_METRICS = Object.freeze({
 
 /** The instruments, created from one meter. @internal */
 export interface Instruments {
+  connectionCount: ObservableUpDownCounter;
+  connectionPendingRequests: ObservableUpDownCounter;
   connectionCreateTime: Histogram;
   connectAttempts: Counter;
   connectRateLimitWait: Histogram;
@@ -65,6 +75,8 @@ export function createInstruments(meter: Meter): Instruments {
   const seconds = { unit: 's', advice: { explicitBucketBoundaries: SECONDS_BUCKETS } };
   const count = (name: string, description: string, unit = '{event}'): Counter => meter.createCounter(name, { description, unit });
   return {
+    connectionCount: meter.createObservableUpDownCounter(DSQL_METRICS.connectionCount, { description: 'The number of connections that are currently in state described by the state attribute.', unit: '{connection}' }),
+    connectionPendingRequests: meter.createObservableUpDownCounter(DSQL_METRICS.connectionPendingRequests, { description: 'The number of current pending requests for an open connection.', unit: '{request}' }),
     connectionCreateTime: meter.createHistogram(DSQL_METRICS.connectionCreateTime, { ...seconds, description: 'The time it took to create a new connection.' }),
     connectAttempts: count(DSQL_METRICS.connectAttempts, 'Connection attempts to Aurora DSQL, by outcome.', '{attempt}'),
     connectRateLimitWait: meter.createHistogram(DSQL_METRICS.connectRateLimitWait, { ...seconds, description: 'Time connection attempts waited for the connection rate limiter.' }),

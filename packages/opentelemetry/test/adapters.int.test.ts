@@ -1,5 +1,6 @@
 import { jest } from '@jest/globals';
 import { startDsqlLocal, type DsqlLocal } from '@dsql/local';
+import type { DsqlStats } from '@dsql/core';
 import { DSQL_METRICS } from '../src/index.js';
 import { ADAPTERS, terminateBackend, type Db } from './support/adapters.js';
 import { Observed } from './support/otel.js';
@@ -19,6 +20,30 @@ afterAll(async () => {
 
 const OCC = { code: '40001', message: 'change conflicts with another transaction, please retry: (OC000)' };
 const FAST_RETRY = { maxAttempts: 100, baseDelayMs: 1, maxDelayMs: 20, maxElapsedMs: 50_000 };
+
+/** The non-zero entries of a stats counter map, as a metric's points by attribute list them. */
+function nonZero(counts: Readonly<Record<string, number>>): Record<string, number> {
+  return Object.fromEntries(Object.entries(counts).filter(([, n]) => n !== 0));
+}
+
+/** Every key path of a stats object (`connections.idle`, `transactions.attempts.committed`, …). */
+function keyPaths(o: object): string[] {
+  return Object.entries(o)
+    .flatMap(([k, v]) => (typeof v === 'object' && v !== null ? keyPaths(v).map((p) => `${k}.${p}`) : [k]))
+    .sort();
+}
+
+/** Waits (bounded) until every connection a pool opened has been reported closed. */
+async function allClosed(db: Db, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const s = db.stats();
+    const closed = Object.values(s.connectionsClosed).reduce((a, b) => a + b, 0);
+    if (closed >= s.connectAttempts.ok) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for an ended pool's connections to be reported closed: ${JSON.stringify(s)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 /** No exported metric attribute, span attribute or event holds the endpoint's secrets or a token. */
 async function expectNoSecrets(observed: Observed): Promise<void> {
@@ -42,7 +67,11 @@ describe.each(ADAPTERS)('$name', (adapter) => {
     observed = new Observed();
   });
   afterEach(async () => {
-    await Promise.all(opened.splice(0).map((db) => db.end().catch(() => undefined)));
+    const ended = opened.splice(0);
+    await Promise.all(ended.map((db) => db.end().catch(() => undefined)));
+    // A pool's end() may resolve before its sockets' close is reported: wait for every close, so
+    // none is counted in the next test's metrics.
+    await Promise.all(ended.map((db) => allClosed(db)));
     await observed.stop();
   });
 
@@ -92,6 +121,16 @@ describe.each(ADAPTERS)('$name', (adapter) => {
     expect((attempts.occ_conflict ?? 0) - 2).toBe(conflicts);
     expect(await observed.by(DSQL_METRICS.occConflicts)).toEqual({ '*': 2 + conflicts });
     expect(observed.spans('dsql.transaction')).toHaveLength(2 + 20);
+
+    // stats(): the same numbers as the metrics, counted by core at the same points.
+    const stats = db.stats();
+    expect(nonZero(stats.transactions.attempts)).toEqual(await observed.by(DSQL_METRICS.transactionAttempts, 'outcome'));
+    expect(stats.transactions.occConflicts).toBe(2 + conflicts);
+    expect(stats.transactions.commitUnknown).toBe(1);
+    expect(stats.transactions.calls).toBe(2 + 20);
+    expect(stats.transactions.retries).toBe(2 + conflicts);
+    expect(nonZero(stats.connectionsClosed)).toEqual(await observed.by(DSQL_METRICS.connectionClosed, 'reason'));
+    expect(nonZero(stats.connectAttempts)).toEqual(await observed.by(DSQL_METRICS.connectAttempts, 'outcome'));
     await expectNoSecrets(observed);
   });
 
@@ -116,6 +155,36 @@ describe.each(ADAPTERS)('$name', (adapter) => {
     expect(spans.map((s) => s.attributes['dsql.connect.outcome'])).toEqual(['refused', 'ok']);
     expect(spans[0]!.attributes).toMatchObject({ 'dsql.connect.reason': 'too-many-connections', 'db.response.status_code': '53300', 'server.address': local.host });
     expect(spans[0]!.status.code).toBe(2);
+
+    // stats() and the metrics: the same attempts, the one token, the one credential resolution.
+    const stats = db.stats();
+    expect(stats.connectAttempts).toEqual({ ok: 1, refused: 1, rate_limited: 0, timeout: 0, error: 0 });
+    // toMatchObject: @dsql/postgres's dsqlStats adds its earlier (deprecated) token counters.
+    expect(stats.tokens).toMatchObject({ signed: 1, staleServed: 0, credentialResolutions: 1 });
+    expect(stats.connectionsClosed).toEqual({ lifetime: 0, idle: 0, server_closed: 0, error: 0, client: 0 });
+    // Postgres.js exposes no count of queries waiting for a connection: null, and no pending metric point.
+    const pending = adapter.name === '@dsql/postgres' ? null : 0;
+    expect(stats.connections).toMatchObject({ open: 1, idle: 1, used: 0, pending });
+
+    // db.client.connection.count reads the same numbers: one idle connection, then one used inside a transaction.
+    const poolName = `${local.host}:${local.port}/postgres`;
+    expect(await observed.by(DSQL_METRICS.connectionCount, 'db.client.connection.state')).toEqual({ idle: 1, used: 0 });
+    for (const p of (await observed.points()).filter((x) => x.name === DSQL_METRICS.connectionCount)) {
+      expect(p.attributes).toMatchObject({ 'db.client.connection.pool.name': poolName, endpoint: local.host, region: local.region });
+    }
+    expect(await observed.by(DSQL_METRICS.connectionPendingRequests)).toEqual(pending === null ? {} : { '*': 0 });
+    let inside: DsqlStats['connections'] | undefined;
+    let gaugeInside: Record<string, number> | undefined;
+    await db.transaction(async (q) => {
+      await q('SELECT 1');
+      inside = db.stats().connections;
+      gaugeInside = await observed.by(DSQL_METRICS.connectionCount, 'db.client.connection.state');
+    });
+    expect(inside).toMatchObject({ open: 1, idle: 0, used: 1, pending });
+    expect(gaugeInside).toEqual({ idle: 0, used: 1 });
+    expect(db.stats().connections).toMatchObject({ open: 1, idle: 1, used: 0, pending });
+    const [created] = (await observed.points()).filter((x) => x.name === DSQL_METRICS.connectionCreateTime);
+    expect(created!.attributes['db.client.connection.pool.name']).toBe(poolName);
     await expectNoSecrets(observed);
   });
 
@@ -136,9 +205,58 @@ describe.each(ADAPTERS)('$name', (adapter) => {
     const ended = open({ max: 1 });
     await ended.query('SELECT 1');
     await ended.end();
+    await allClosed(ended);
     const closes = await observed.until(DSQL_METRICS.connectionClosed, 'reason', (c) => c.client === 1, 'end() to close the connection');
     expect(closes).toEqual({ server_closed: 1, lifetime: 1, idle: 1, client: 1 });
     expect(await observed.by(DSQL_METRICS.connectAttempts, 'outcome')).toEqual({ ok: 4 });
+    // Each pool's stats() names its own close (readable after end()), as the metric does.
+    expect(serverClosed.stats().connectionsClosed).toMatchObject({ server_closed: 1, lifetime: 0, idle: 0, client: 0 });
+    expect(recycled.stats().connectionsClosed).toMatchObject({ server_closed: 0, lifetime: 1, idle: 0, client: 0 });
+    expect(idle.stats().connectionsClosed).toMatchObject({ server_closed: 0, lifetime: 0, idle: 1, client: 0 });
+    expect(ended.stats().connectionsClosed).toMatchObject({ server_closed: 0, lifetime: 0, idle: 0, client: 1 });
+    expect(ended.stats().connections).toMatchObject({ open: 0, used: 0 });
+    // An ended pool leaves the connection-count metric.
+    expect((await observed.points()).filter((p) => p.name === DSQL_METRICS.connectionCount && p.value !== 0)).toEqual([]);
     await expectNoSecrets(observed);
+  });
+});
+
+describe('stats() across adapters', () => {
+  let observed: Observed;
+  afterEach(async () => {
+    await observed?.stop();
+  });
+
+  it('every adapter reports the same keys, and the same numbers as the metrics for the same workload', async () => {
+    const shapes: string[][] = [];
+    for (const adapter of ADAPTERS) {
+      observed = new Observed();
+      const table = `otel_same_${adapter.name.replace(/\W/g, '_')}`;
+      const db = adapter.open(local, { max: 2, credentials: async () => ({ ...local.credentials }) });
+      try {
+        await db.query(`CREATE TABLE IF NOT EXISTS ${table} (id int PRIMARY KEY, n int NOT NULL)`);
+        await db.query(`DELETE FROM ${table}`);
+        await db.query(`INSERT INTO ${table} VALUES (1, 0)`);
+        local.inject({ on: 'commit', error: OCC, times: 1 });
+        await db.transaction((q) => q(`UPDATE ${table} SET n = n + 1 WHERE id = 1`).then(() => undefined), FAST_RETRY);
+        const stats = db.stats();
+        expect({ adapter: adapter.name, attempts: nonZero(stats.transactions.attempts) }).toEqual({ adapter: adapter.name, attempts: await observed.by(DSQL_METRICS.transactionAttempts, 'outcome') });
+        expect(nonZero(stats.transactions.attempts)).toEqual({ occ_conflict: 1, committed: 1 });
+        expect(nonZero(stats.connectAttempts)).toEqual(await observed.by(DSQL_METRICS.connectAttempts, 'outcome'));
+        expect(stats.tokens.signed).toBe((await observed.by(DSQL_METRICS.tokenSignings, 'outcome')).ok);
+        expect(stats.tokens.credentialResolutions).toBe((await observed.by(DSQL_METRICS.credentialResolutions))['*']);
+        expect(await observed.by(DSQL_METRICS.connectionCount, 'db.client.connection.state')).toEqual({ idle: stats.connections.idle, used: stats.connections.used });
+        // @dsql/postgres's dsqlStats keeps its earlier (deprecated) fields beside the shared shape.
+        const deprecated = ['connections.opened', 'connections.attempts', 'connections.retried', 'connections.failed', 'tokens.signings', 'tokens.cacheHits', 'tokens.failures'];
+        shapes.push(keyPaths(stats).filter((k) => !deprecated.includes(k) && !k.startsWith('rateLimiter')));
+      } finally {
+        await db.end();
+        await observed.stop();
+      }
+    }
+    expect(shapes).toHaveLength(4);
+    for (const shape of shapes) expect(shape).toEqual(shapes[0]);
+    expect(shapes[0]).toContain('connections.pending');
+    expect(shapes[0]).toContain('failovers.failback');
   });
 });

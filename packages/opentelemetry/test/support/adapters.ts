@@ -4,9 +4,9 @@ import { DsqlPool, type DsqlPoolConfig } from '@dsql/pg';
 import { Kysely, sql as kyselySql } from 'kysely';
 import { DsqlDialect, transaction as kyselyTransaction } from '@dsql/kysely';
 import { sql as drizzleSql } from 'drizzle-orm';
-import { drizzle, transaction as drizzleTransaction } from '@dsql/drizzle';
-import { dsql, transaction as postgresTransaction } from '@dsql/postgres';
-import type { RetryOptions } from '@dsql/core';
+import { drizzle, dsqlStats as drizzleStats, transaction as drizzleTransaction } from '@dsql/drizzle';
+import { dsql, dsqlStats as postgresStats, transaction as postgresTransaction } from '@dsql/postgres';
+import type { DsqlStats, RetryOptions } from '@dsql/core';
 
 /** What the scenarios need of a connection pool, whichever adapter is under it. */
 export interface Db {
@@ -14,6 +14,8 @@ export interface Db {
   /** A `transaction()` of the adapter, `q` running one statement inside it. */
   transaction(fn: (q: (text: string) => Promise<unknown>) => Promise<void>, retry?: RetryOptions | false): Promise<void>;
   end(): Promise<void>;
+  /** The adapter's public stats (pool.stats(), dsqlStats(sql), dialect.stats(), dsqlStats(db)). */
+  stats(): DsqlStats;
 }
 
 /** Pool options in the scenarios' terms, translated per adapter. */
@@ -53,6 +55,7 @@ export const ADAPTERS: Adapter[] = [
         query: async (text) => (await pool.query(text)).rows,
         transaction: (fn, retry) => pool.transaction(async (tx) => fn((text) => tx.query(text)), retry),
         end: () => pool.end(),
+        stats: () => pool.stats(),
       };
     },
   },
@@ -70,17 +73,20 @@ export const ADAPTERS: Adapter[] = [
         query: async (text) => [...(await sql.unsafe(text))] as Array<Record<string, unknown>>,
         transaction: async (fn, retry) => void (await postgresTransaction(sql, async (tx) => fn((text) => tx.unsafe(text)), retry)),
         end: () => sql.end({ timeout: 5 }),
+        stats: () => postgresStats(sql)!,
       };
     },
   },
   {
     name: '@dsql/kysely',
     open(local, o) {
-      const db = new Kysely<Record<string, never>>({ dialect: new DsqlDialect({ pool: dsqlPool(local, o) }) });
+      const dialect = new DsqlDialect({ pool: dsqlPool(local, o) });
+      const db = new Kysely<Record<string, never>>({ dialect });
       return {
         query: async (text) => (await kyselySql.raw<Record<string, unknown>>(text).execute(db)).rows,
         transaction: async (fn, retry) => void (await kyselyTransaction(db, async (trx) => fn((text) => kyselySql.raw(text).execute(trx)), retry)),
         end: () => db.destroy(),
+        stats: () => dialect.stats()!,
       };
     },
   },
@@ -96,6 +102,7 @@ export const ADAPTERS: Adapter[] = [
         query: async (text) => (await db.execute<Record<string, unknown>>(raw(text))).rows,
         transaction: async (fn, retry) => void (await drizzleTransaction(db, async (tx) => fn((text) => tx.execute(raw(text))), retry)),
         end: () => pool.end(),
+        stats: () => drizzleStats(db)!,
       };
     },
   },
