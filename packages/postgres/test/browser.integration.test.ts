@@ -2,44 +2,25 @@
  * `@dsql/postgres/browser` in a real browser: a page bundled with esbuild for the browser (the
  * same plugins as the published entry) runs in headless Chromium, signs a token in the page,
  * connects to @dsql/local over `wss://`, runs a transaction and shows the result, which the test
- * reads from the page. Also: the bundle has no Node built-in in it, and a forged identity is refused.
+ * reads from the page; a conflicting transaction is retried in the page; a forged identity is
+ * refused. (That the bundle holds no Node built-in: browser-bundle.test.ts.)
  *
  * Chromium is Debian's `chromium` package (CI installs it: .ci/run), driven by playwright-core
  * (no browser download). Where it is not installed the suite is skipped with the reason printed.
  */
 import { existsSync } from 'node:fs';
 import { createHash, X509Certificate } from 'node:crypto';
-import { builtinModules } from 'node:module';
 import tls from 'node:tls';
-import { fileURLToPath } from 'node:url';
-import * as esbuild from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startDsqlLocal, type DsqlLocal } from '@dsql/local';
 import { dsql } from '@dsql/postgres';
-import { BROWSER_GLOBALS, dsqlPostgresBrowserPlugins } from '../browser-build.js';
-import type { DemoConfig, DemoResult } from './browser/page.js';
+import { bundleForBrowser } from './support/browser-page.js';
+import type { DemoConfig, DemoResult, OccResult } from './browser/page.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium) {
   console.warn(`browser.integration.test.ts skipped: no Chromium at ${CHROMIUM} (install Debian's chromium package, or set CHROMIUM_PATH)`);
-}
-
-/** The page's script, bundled for the browser; its metafile lists every module that went in. */
-async function bundlePage(): Promise<{ code: string; metafile: esbuild.Metafile }> {
-  const result = await esbuild.build({
-    entryPoints: [fileURLToPath(new URL('./browser/page.ts', import.meta.url))],
-    bundle: true,
-    platform: 'browser',
-    format: 'iife',
-    target: 'es2022',
-    write: false,
-    metafile: true,
-    logLevel: 'silent',
-    inject: [BROWSER_GLOBALS],
-    plugins: await dsqlPostgresBrowserPlugins({ core: 'source' }),
-  });
-  return { code: result.outputFiles[0]!.text, metafile: result.metafile };
 }
 
 /**
@@ -65,11 +46,10 @@ function endpointSpkiHash(local: DsqlLocal): Promise<string> {
   let local: DsqlLocal | undefined;
   let browser: Browser | undefined;
   let page: Page;
-  let bundle: { code: string; metafile: esbuild.Metafile };
 
   beforeAll(async () => {
     local = await startDsqlLocal({ webSocket: true });
-    bundle = await bundlePage();
+    const bundle = await bundleForBrowser();
     const spki = await endpointSpkiHash(local);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -103,23 +83,15 @@ function endpointSpkiHash(local: DsqlLocal): Promise<string> {
     };
   }
 
-  /** Runs the page's demo and reads what it shows. */
-  async function runInPage(demo: DemoConfig): Promise<DemoResult> {
-    await page.evaluate((c) => (globalThis as unknown as { runDsqlDemo(c: DemoConfig): Promise<void> }).runDsqlDemo(c), demo);
+  /** Runs one of the page's demos (`runDsqlDemo`, `runOccDemo`) and reads what it shows. */
+  async function runInPage<R = DemoResult>(demo: DemoConfig, name = 'runDsqlDemo'): Promise<R> {
+    await page.evaluate(
+      ([fn, c]) => (globalThis as unknown as Record<string, (c: DemoConfig) => Promise<void>>)[fn]!(c),
+      [name, demo] as const,
+    );
     const shown = await page.textContent('#result', { timeout: 10_000 });
-    return JSON.parse(shown ?? 'null') as DemoResult;
+    return JSON.parse(shown ?? 'null') as R;
   }
-
-  it('bundles for the browser with no Node built-in in it', () => {
-    const builtins = new Set(builtinModules);
-    const inputs = Object.keys(bundle.metafile.inputs);
-    expect(inputs.filter((path) => path.startsWith('node:') || builtins.has(path))).toEqual([]);
-    const external = Object.values(bundle.metafile.outputs).flatMap((o) => o.imports.filter((i) => i.external).map((i) => i.path));
-    expect(external).toEqual([]);
-    // Postgres.js and core are in it (their Node-only modules swapped, not left out).
-    expect(inputs.some((path) => path.includes('postgres/src/connection.js'))).toBe(true);
-    expect(inputs.some((path) => path.endsWith('core/src/auth/token-provider.ts'))).toBe(true);
-  });
 
   it('signs a token in the page, connects over wss and commits a transaction', async () => {
     const before = local!.stats().webSocketConnections;
@@ -134,6 +106,13 @@ function endpointSpkiHash(local: DsqlLocal): Promise<string> {
     } finally {
       await sql.end({ timeout: 5 });
     }
+  }, 90_000);
+
+  it('retries a transaction that met an OCC conflict, in the page', async () => {
+    const conflicts = local!.stats().occConflicts;
+    const result = await runInPage<OccResult>(config({ table: 'browser_occ' }), 'runOccDemo');
+    expect(result).toEqual({ ok: true, seen: [0, 10], n: 11 });
+    expect(local!.stats().occConflicts - conflicts).toBe(1);
   }, 90_000);
 
   it('is refused with a token signed by a forged identity, and shows why', async () => {

@@ -56,4 +56,41 @@ async function runDsqlDemo(config: DemoConfig): Promise<void> {
   out.textContent = JSON.stringify(result);
 }
 
-(globalThis as unknown as { runDsqlDemo: typeof runDsqlDemo }).runDsqlDemo = runDsqlDemo;
+/** What `#result` shows after {@link runOccDemo}. */
+export type OccResult = { ok: true; seen: number[]; n: number } | { ok: false; error: string; code: string | undefined };
+
+/**
+ * A transaction that meets an OCC conflict (another connection commits a change to the row it
+ * read, between its read and its commit) and is retried by `transaction()` in the page.
+ */
+async function runOccDemo(config: DemoConfig): Promise<void> {
+  const out = page.document.getElementById('result')!;
+  out.textContent = '';
+  const credentials = { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey };
+  const options = { host: config.host, region: config.region, webSocketUrl: config.webSocketUrl, credentials, max: 1, connect_timeout: 20 };
+  const sql = dsql(options);
+  const other = dsql(options);
+  let result: OccResult;
+  try {
+    await sql`create table if not exists ${sql(config.table)} (id int primary key, n int not null)`;
+    await sql`delete from ${sql(config.table)}`;
+    await sql`insert into ${sql(config.table)} (id, n) values (1, 0)`;
+    const seen: number[] = [];
+    await transaction(sql, async (tx) => {
+      const [row] = await tx<{ n: number }[]>`select n from ${tx(config.table)} where id = 1`;
+      seen.push(row!.n);
+      if (seen.length === 1) await other.begin((o) => o`update ${o(config.table)} set n = n + 10 where id = 1`);
+      await tx`update ${tx(config.table)} set n = ${row!.n + 1} where id = 1`;
+    });
+    const [final] = await sql<{ n: number }[]>`select n from ${sql(config.table)} where id = 1`;
+    result = { ok: true, seen, n: final!.n };
+  } catch (err) {
+    const e = err as { message?: string; code?: string };
+    result = { ok: false, error: String(e.message ?? err), code: e.code };
+  } finally {
+    await Promise.all([sql.end({ timeout: 5 }), other.end({ timeout: 5 })]);
+  }
+  out.textContent = JSON.stringify(result);
+}
+
+Object.assign(globalThis, { runDsqlDemo, runOccDemo });
