@@ -2,6 +2,10 @@ import { Duplex } from 'node:stream';
 import { CANCEL_REQUEST_CODE, PROTOCOL_3, initialMessageCode } from './wire.js';
 import type { ConnectionProbe, DsqlSession } from '@dsql/core';
 import type { Greeting } from './handshake.js';
+import { SessionActivity } from './session-activity.js';
+
+/** The Terminate message ('X', length 4): ends a retired session politely. */
+const TERMINATE = Buffer.from([0x58, 0, 0, 0, 4]);
 
 /** An authenticated session: the socket and what the server said while it was opened. */
 export interface Session {
@@ -13,6 +17,12 @@ export interface Session {
   closeReason?: DsqlSession['closeReason'];
   /** The `sql`'s connection counts (its `stats().connections`), kept by the socket, given with `connection`. */
   gauge?: ConnectionGauge;
+  /**
+   * Given when this session may be retired after failback (`endpointProbe.drainAfterFailbackMs`,
+   * on a non-preferred endpoint): registers `retire`, called when the session should close at its
+   * next idle point; returns a function that unregisters it.
+   */
+  onRetire?: (retire: () => void) => () => void;
 }
 
 /**
@@ -65,8 +75,14 @@ export class DsqlSocket extends Duplex {
   readonly #live: Set<string> | undefined;
   #backendKey: string | undefined;
   #unrefd = false;
-  /** `end()` was called (Postgres.js closing an idle or retired connection, or `sql.end()`). */
+  /** `end()` was called (Postgres.js closing an idle or retired connection, or `sql.end()`), or the session was retired after failback. */
   #endRequested = false;
+  /** With `Session.onRetire`: the session's traffic, to tell when it is idle. */
+  #activity: SessionActivity | undefined;
+  /** Retired after failback: closes at its next idle point. */
+  #retiring = false;
+  #retireCheck: NodeJS.Immediate | undefined;
+  #offRetire: (() => void) | undefined;
 
   /**
    * @param live the backend keys (`"<pid>:<secret>"`) of the sessions that are open right now:
@@ -114,6 +130,7 @@ export class DsqlSocket extends Duplex {
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     if (this.#inner) {
+      this.#activity?.sent(chunk);
       this.#inner.write(chunk, callback);
       return;
     }
@@ -131,18 +148,22 @@ export class DsqlSocket extends Duplex {
     const signal = this.#abort.signal;
     if (code === PROTOCOL_3) {
       const length = first.readInt32BE(0);
-      const { socket, greeting, connection, closeReason, gauge } = await this.#opener.session(first.subarray(0, length), signal);
+      const { socket, greeting, connection, closeReason, gauge, onRetire } = await this.#opener.session(first.subarray(0, length), signal);
       this.#attach(socket);
       if (connection && closeReason) this.#watchClose(socket, connection, closeReason, gauge);
       // Closed by Postgres.js meanwhile (its connect timeout): it must not hear from this session.
       if (this.destroyed) return;
+      if (onRetire) this.#followActivity(socket, onRetire);
       if (greeting.backendKey !== undefined && this.#live) {
         this.#backendKey = greeting.backendKey;
         this.#live.add(greeting.backendKey);
       }
       this.emit('data', greeting.replay);
       const rest = first.subarray(length);
-      if (rest.length > 0) socket.write(rest);
+      if (rest.length > 0) {
+        this.#activity?.sent(rest);
+        socket.write(rest);
+      }
       socket.resume();
     } else if (code === CANCEL_REQUEST_CODE) {
       const socket = await this.#opener.raw(signal);
@@ -227,6 +248,59 @@ export class DsqlSocket extends Duplex {
     });
   }
 
+  /**
+   * Follows the session's traffic (see session-activity.ts) and registers it for retirement after
+   * failback. Postgres.js exposes no public per-connection state, nor a hook to close one
+   * connection between uses, so this socket closes the session itself at its next idle point:
+   * every request answered, outside a transaction, nothing written since. The check runs one
+   * macrotask after the traffic that made it idle (setImmediate): Postgres.js writes on
+   * process.nextTick, and whoever a ReadyForQuery handed the connection to (a queued query,
+   * `sql.begin`, a Kysely reservation) writes in the microtasks that follow, so such a connection
+   * is not idle by then. What this cannot see: a connection held with `sql.reserve()`, idle
+   * outside a transaction while its holder awaits something else; its next statement fails with
+   * a connection error (and Postgres.js reconnects for the ones after).
+   */
+  #followActivity(socket: Duplex, onRetire: (retire: () => void) => () => void): void {
+    const activity = (this.#activity = new SessionActivity());
+    const self = this as unknown as { write: (chunk: Buffer, ...rest: unknown[]) => boolean };
+    const write = self.write;
+    self.write = (chunk: Buffer, ...rest: unknown[]): boolean => {
+      activity.sent(chunk);
+      return write(chunk, ...rest);
+    };
+    // Registered after the listener that hands the bytes to Postgres.js.
+    socket.on('data', (chunk: Buffer) => {
+      activity.received(chunk);
+      if (this.#retiring) this.#retireWhenIdle();
+    });
+    this.#offRetire = onRetire(() => {
+      this.#retiring = true;
+      this.#retireWhenIdle();
+    });
+  }
+
+  /** Closes the session one macrotask from now if it is idle then (else it is checked again after its next answer). */
+  #retireWhenIdle(): void {
+    if (this.#retireCheck !== undefined || this.destroyed) return;
+    this.#retireCheck = setImmediate(() => {
+      this.#retireCheck = undefined;
+      if (this.destroyed || !this.#activity?.idle) return;
+      // Planned: reported as closed by the client, not as a lost connection.
+      this.#endRequested = true;
+      const inner = this.#inner;
+      this.#inner = undefined;
+      if (inner) {
+        // Terminate, then FIN: the server ends the session at once. The socket is destroyed a
+        // moment later whatever the peer does.
+        inner.end(TERMINATE);
+        setTimeout(() => inner.destroy(), 1_000).unref();
+      }
+      // Postgres.js hears 'close' (without an error) before any caller's next statement: it opens
+      // a new connection, to the preferred endpoint, when it needs one.
+      this.destroy();
+    });
+  }
+
   override end(...args: unknown[]): this {
     this.#endRequested = true;
     return (super.end as (...a: unknown[]) => this)(...args);
@@ -244,6 +318,8 @@ export class DsqlSocket extends Duplex {
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     // Synchronously, before Postgres.js hears of the close: see postgres-js-3-closed-connection-patch.ts.
     if (this.#backendKey !== undefined) this.#live?.delete(this.#backendKey);
+    this.#offRetire?.();
+    if (this.#retireCheck !== undefined) clearImmediate(this.#retireCheck);
     this.#abort.abort(error ?? new Error('socket destroyed'));
     this.#inner?.destroy();
     callback(error);

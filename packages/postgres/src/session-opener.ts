@@ -136,6 +136,22 @@ export function sessionOpener(options: SessionOpenerOptions): SessionOpener {
       live.delete(endpoint);
     });
   }
+  /**
+   * With `endpointProbe.drainAfterFailbackMs`: how to retire each open session, by endpoint. After
+   * failback, the sessions on every other endpoint close at their next idle point (DsqlSocket).
+   */
+  const retirable = new Map<DsqlEndpointSession, Set<() => void>>();
+  if (router.drainsAfterFailback) {
+    router.onFailback((preferred) => {
+      for (const [endpoint, sessions] of retirable) if (endpoint !== preferred) for (const retire of [...sessions]) retire();
+    });
+  }
+  const onRetireFor = (endpoint: DsqlEndpointSession) => (retire: () => void) => {
+    let sessions = retirable.get(endpoint);
+    if (sessions === undefined) retirable.set(endpoint, (sessions = new Set()));
+    sessions.add(retire);
+    return () => void retirable.get(endpoint)?.delete(retire);
+  };
   const attempt = async (startup: Buffer, signal: AbortSignal): Promise<Session> => {
     counters.attempts++;
     // Each attempt goes where core's router says: after a failure of the endpoint, the next healthy one.
@@ -159,7 +175,7 @@ export function sessionOpener(options: SessionOpenerOptions): SessionOpener {
         sockets.add(opened.socket);
         opened.socket.once('close', () => live.get(routed.endpoint)?.delete(opened.socket));
       }
-      return opened;
+      return router.drainsAfterFailback ? { ...opened, onRetire: onRetireFor(routed.endpoint) } : opened;
     } catch (err) {
       // The caller's abort (connect_timeout, sql.end()) is not the endpoint's failure.
       if (!signal.aborted) routed.failed(err);

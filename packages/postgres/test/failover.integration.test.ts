@@ -1,7 +1,14 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { randomUUID } from 'node:crypto';
 import { startDsqlLocalCluster, type DsqlLocalCluster } from '@dsql/local';
-import { DSQL_FAILOVER_CHANNELS, isCommitOutcomeUnknownError, type DsqlFailoverMessage } from '@dsql/core';
+import {
+  DSQL_CHANNELS,
+  DSQL_FAILOVER_CHANNELS,
+  isCommitOutcomeUnknownError,
+  type DsqlConnectEndMessage,
+  type DsqlConnectionClosedMessage,
+  type DsqlFailoverMessage,
+} from '@dsql/core';
 import { dsql, transaction } from '@dsql/postgres';
 
 // Health-based failover between the Regional endpoints of a (local) multi-Region cluster: a
@@ -144,4 +151,88 @@ describe.each(['refuse', 'drop', 'blackhole'] as const)("isolating the preferred
     // No token signed for one Region's host was presented to the other.
     for (const region of [PREFERRED, OTHER]) expect(cluster.stats()[region]!.authFailures).toEqual({});
   }, 120_000);
+});
+
+describe('endpointProbe.drainAfterFailbackMs', () => {
+  it('after failback, closes the idle connections on the other Region at once, and busy ones when their query or transaction ends (never mid-use)', async () => {
+    // This sql's own connections by Region, from core's diagnostics (the cluster's counters also
+    // hold other clients' sessions and the health checks').
+    const regionOf = new Map<number, string>();
+    const opened: { region: string; at: number }[] = [];
+    const onConnectEnd = (m: unknown) => {
+      const e = m as DsqlConnectEndMessage;
+      if (e.outcome !== 'ok' || e.connectionId === undefined) return;
+      regionOf.set(e.connectionId, e.region);
+      opened.push({ region: e.region, at: performance.now() });
+    };
+    const onClosed = (m: unknown) => regionOf.delete((m as DsqlConnectionClosedMessage).connectionId);
+    const openOn = (region: string) => [...regionOf.values()].filter((r) => r === region).length;
+    const failedBack: number[] = [];
+    const onFailback = (m: unknown) => (m as DsqlFailoverMessage).to.region === PREFERRED && failedBack.push(performance.now());
+    subscribe(DSQL_CHANNELS.connectEnd, onConnectEnd);
+    subscribe(DSQL_CHANNELS.connectionClosed, onClosed);
+    subscribe(DSQL_FAILOVER_CHANNELS.failback, onFailback);
+    cluster.isolate(PREFERRED, { mode: 'refuse' });
+    const sql = dsql({
+      endpoints: cluster.endpoints.map((e) => e.connectionOptions()),
+      endpointProbe: { baseDelayMs: 100, maxDelayMs: 400, timeoutMs: 3000, intervalMs: 300, drainAfterFailbackMs: 200 },
+      // Lifetimes and idle timeouts far longer than the test: only the option can close these connections.
+      maxLifetimeSeconds: [3000, 3300],
+      idle_timeout: 0,
+      max: 4,
+      connect_timeout: 20,
+    });
+    let openGate!: () => void;
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    let inTransaction!: () => void;
+    const transactionStarted = new Promise<void>((resolve) => (inTransaction = resolve));
+    let inCursor!: () => void;
+    const cursorStarted = new Promise<void>((resolve) => (inCursor = resolve));
+    try {
+      // Busy through the failback: a transaction, and a query whose rows are being read (a cursor).
+      const held = sql.begin(async (tx) => {
+        await tx`SELECT 1`;
+        inTransaction();
+        await gate;
+        return (await tx`SELECT 2 AS two`)[0]!.two as number;
+      });
+      const read = (async () => {
+        const batches: number[][] = [];
+        for await (const rows of sql`SELECT g FROM generate_series(1, 6) g`.cursor(2)) {
+          batches.push(rows.map((r) => r.g as number));
+          inCursor();
+          await gate;
+        }
+        return batches;
+      })();
+      await Promise.all([transactionStarted, cursorStarted]);
+      // More connections, idle once these queries are answered.
+      await Promise.all([sql`SELECT pg_sleep(0.3)`, sql`SELECT pg_sleep(0.3)`]);
+      await until('three connections or more on the other Region', () => openOn(OTHER) >= 3);
+      expect(openOn(PREFERRED)).toBe(0);
+
+      cluster.heal(PREFERRED);
+      await until('the failback event', () => failedBack.length > 0);
+      // The idle ones close; the transaction's and the cursor's stay open and usable.
+      await until('the idle connections on the other Region to close', () => openOn(OTHER) <= 2);
+      expect(openOn(OTHER)).toBe(2);
+      openGate();
+      expect(await held).toBe(2);
+      expect(await read).toEqual([[1, 2], [3, 4], [5, 6]]);
+      await until('the connections that were busy to close too', () => openOn(OTHER) === 0);
+      // The sql carries on, on the preferred Region.
+      const failedBackAt = failedBack[0]!;
+      expect(await sql`SELECT 1 AS one`).toEqual([{ one: 1 }]);
+      expect(opened.some((o) => o.region === PREFERRED && o.at > failedBackAt)).toBe(true);
+      expect(openOn(OTHER)).toBe(0);
+    } finally {
+      openGate();
+      unsubscribe(DSQL_CHANNELS.connectEnd, onConnectEnd);
+      unsubscribe(DSQL_CHANNELS.connectionClosed, onClosed);
+      unsubscribe(DSQL_FAILOVER_CHANNELS.failback, onFailback);
+      await sql.end({ timeout: 1 });
+      cluster.heal(PREFERRED);
+    }
+    for (const region of [PREFERRED, OTHER]) expect(cluster.stats()[region]!.authFailures).toEqual({});
+  }, 60_000);
 });

@@ -153,7 +153,8 @@ export type EndpointSelection = 'ordered' | 'latency';
  *
  * `drainAfterFailbackMs` (default: none): after failback to a more preferred endpoint, a pool's
  * connections still open on the other endpoints are closed once this many milliseconds have
- * passed — idle ones then, busy ones when released — instead of living out their lifetime.
+ * passed — idle ones then, busy ones when released (node-postgres) or at their next idle point
+ * (Postgres.js), never mid-query or mid-transaction — instead of living out their lifetime.
  *
  * @example
  * const probe: EndpointProbeOptions = { baseDelayMs: 500, maxDelayMs: 10_000, intervalMs: 15_000, timeoutMs: 3000, drainAfterFailbackMs: 5000 };
