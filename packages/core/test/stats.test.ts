@@ -169,6 +169,52 @@ describe('DsqlStats', () => {
   });
 });
 
+describe('connect phases and the transaction endpoint in the messages', () => {
+  it('dial (TCP + TLS), TLS alone and authentication are published with the attempt’s end', async () => {
+    const session = createDsqlSession({ host: HOST, credentials: CREDS });
+    const ends: Array<Record<string, unknown>> = [];
+    const listener = (m: unknown): void => void ends.push(m as Record<string, unknown>);
+    subscribe(DSQL_CHANNELS.connectEnd, listener);
+    try {
+      const ok = session.probeConnectAttempt();
+      ok.waitingForLimiter();
+      ok.admitted();
+      ok.tcpConnected();
+      ok.dialed();
+      ok.succeeded();
+      const refusedAtAuth = session.probeConnectAttempt();
+      refusedAtAuth.dialed();
+      refusedAtAuth.failed(Object.assign(new Error('unable to accept connection, access denied'), { code: '08006' }));
+      session.probeConnectAttempt().failed(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }));
+    } finally {
+      unsubscribe(DSQL_CHANNELS.connectEnd, listener);
+    }
+    const [ok, atAuth, beforeDial] = ends;
+    for (const field of ['dialMs', 'tlsMs', 'authMs']) expect(typeof ok![field]).toBe('number');
+    expect(ok).toMatchObject({ database: 'postgres', outcome: 'ok' });
+    expect(typeof atAuth!.dialMs).toBe('number');
+    expect(atAuth).toMatchObject({ tlsMs: undefined, authMs: undefined });
+    expect(beforeDial).toMatchObject({ dialMs: undefined, tlsMs: undefined, authMs: undefined, outcome: 'refused' });
+  });
+
+  it('transaction messages name the endpoint of a single-endpoint session, none for several endpoints', async () => {
+    const single = createDsqlSession({ host: HOST, credentials: CREDS });
+    const multi = createDsqlSession({ endpoints: [HOST, 'bbbbbbbbbbbbbbbbbbbbbbbbbb.dsql.us-east-2.on.aws'], credentials: CREDS });
+    const attempts: Array<Record<string, unknown>> = [];
+    const listener = (m: unknown): void => void attempts.push(m as Record<string, unknown>);
+    subscribe(DSQL_CHANNELS.transactionAttempt, listener);
+    try {
+      await runTransaction(driver([], single.stats), async () => 1, fast);
+      await runTransaction(driver([], multi.stats), async () => 1, fast);
+    } finally {
+      unsubscribe(DSQL_CHANNELS.transactionAttempt, listener);
+      multi.router.close();
+    }
+    expect(attempts[0]).toMatchObject({ endpoint: HOST, region: 'us-east-1', outcome: 'committed' });
+    expect(attempts[1]!.endpoint).toBeUndefined();
+  });
+});
+
 interface Fake extends RoutedEndpoint {
   name: string;
 }

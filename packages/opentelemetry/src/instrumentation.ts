@@ -222,6 +222,10 @@ export class DsqlInstrumentation extends InstrumentationBase<DsqlInstrumentation
     if (span === undefined) return;
     this._connectSpans?.delete(m.attemptId);
     span.setAttributes({ 'dsql.connect.outcome': m.outcome, 'dsql.connect.rate_limit_wait_ms': m.rateLimitWaitMs });
+    // The phases core measured: dial (TCP + TLS), TLS alone where the adapter sees it, authentication.
+    if (m.dialMs !== undefined) span.setAttribute('dsql.connect.dial_ms', m.dialMs);
+    if (m.tlsMs !== undefined) span.setAttribute('dsql.connect.tls_ms', m.tlsMs);
+    if (m.authMs !== undefined) span.setAttribute('dsql.connect.auth_ms', m.authMs);
     if (m.connectionId !== undefined) span.setAttribute('dsql.connection.id', m.connectionId);
     if (m.outcome !== 'ok') {
       if (m.reason !== undefined) span.setAttribute('dsql.connect.reason', m.reason);
@@ -260,13 +264,16 @@ export class DsqlInstrumentation extends InstrumentationBase<DsqlInstrumentation
   private _transactionStart(m: DsqlTransactionStartMessage): void {
     if (!this._spans) return;
     // Published synchronously inside the caller's transaction() call: the active context is the caller's.
-    remember(this._transactionSpans, m.transactionId, this.tracer.startSpan('dsql.transaction', { kind: SpanKind.CLIENT }, context.active()));
+    const attributes: Attributes = m.endpoint === undefined ? {} : { 'server.address': m.endpoint, 'cloud.region': m.region };
+    remember(this._transactionSpans, m.transactionId, this.tracer.startSpan('dsql.transaction', { kind: SpanKind.CLIENT, attributes }, context.active()));
   }
 
   private _transactionAttempt(m: DsqlTransactionAttemptMessage): void {
-    this._m.transactionAttempts.add(1, { outcome: m.outcome });
-    if (m.outcome === 'occ_conflict') this._m.occConflicts.add(1);
-    if (m.outcome === 'commit_unknown') this._m.commitUnknown.add(1);
+    // The pool's endpoint where core knows it (a pool with one endpoint).
+    const where: Attributes = m.endpoint === undefined ? {} : { endpoint: m.endpoint, region: m.region };
+    this._m.transactionAttempts.add(1, { ...where, outcome: m.outcome });
+    if (m.outcome === 'occ_conflict') this._m.occConflicts.add(1, where);
+    if (m.outcome === 'commit_unknown') this._m.commitUnknown.add(1, where);
     const attributes: Attributes = { 'dsql.transaction.attempt': m.attempt, 'dsql.transaction.outcome': m.outcome, 'dsql.duration_ms': m.durationMs };
     if (m.sqlstate !== undefined) attributes['db.response.status_code'] = m.sqlstate;
     this._transactionSpans?.get(m.transactionId)?.addEvent('dsql.transaction.attempt', attributes);

@@ -90,7 +90,11 @@ describe.each(ADAPTERS)('$name', (adapter) => {
     expect(await observed.by(DSQL_METRICS.transactionAttempts, 'outcome')).toEqual({ occ_conflict: 2, committed: 1, commit_unknown: 1 });
     expect(await observed.by(DSQL_METRICS.occConflicts)).toEqual({ '*': 2 });
     expect(await observed.by(DSQL_METRICS.commitUnknown)).toEqual({ '*': 1 });
+    // The pool has one endpoint: the transaction metrics and spans name it.
+    expect(await observed.by(DSQL_METRICS.transactionAttempts, 'endpoint')).toEqual({ [local.host]: 4 });
+    expect(await observed.by(DSQL_METRICS.occConflicts, 'region')).toEqual({ [local.region]: 2 });
     const [retried, unknown] = observed.spans('dsql.transaction');
+    expect(retried!.attributes).toMatchObject({ 'server.address': local.host, 'cloud.region': local.region });
     expect(observed.spans('dsql.transaction')).toHaveLength(2);
     expect(retried!.events.map((e) => [e.attributes?.['dsql.transaction.attempt'], e.attributes?.['dsql.transaction.outcome']])).toEqual([
       [1, 'occ_conflict'],
@@ -155,6 +159,14 @@ describe.each(ADAPTERS)('$name', (adapter) => {
     expect(spans.map((s) => s.attributes['dsql.connect.outcome'])).toEqual(['refused', 'ok']);
     expect(spans[0]!.attributes).toMatchObject({ 'dsql.connect.reason': 'too-many-connections', 'db.response.status_code': '53300', 'server.address': local.host });
     expect(spans[0]!.status.code).toBe(2);
+    // The phases core measured: dialled (TCP + TLS), then authenticated; the refused attempt got past the dial.
+    expect(typeof spans[1]!.attributes['dsql.connect.dial_ms']).toBe('number');
+    expect(typeof spans[1]!.attributes['dsql.connect.auth_ms']).toBe('number');
+    expect(typeof spans[0]!.attributes['dsql.connect.dial_ms']).toBe('number');
+    expect(spans[0]!.attributes['dsql.connect.auth_ms']).toBeUndefined();
+    // node-postgres shows the TLS handshake apart from the TCP connect; Postgres.js's dial is one step here.
+    if (adapter.name === '@dsql/postgres') expect(spans[1]!.attributes['dsql.connect.tls_ms']).toBeUndefined();
+    else expect(typeof spans[1]!.attributes['dsql.connect.tls_ms']).toBe('number');
 
     // stats() and the metrics: the same attempts, the one token, the one credential resolution.
     const stats = db.stats();

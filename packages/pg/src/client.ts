@@ -224,7 +224,14 @@ export class DsqlClient extends PgClient {
     const attempt = this.#attempt;
     const limiter = attempt.endpoint.limiter;
     const probe = attempt.endpoint.probeConnectAttempt();
-    const pgConnect = (done: (err: Error | undefined) => void): void =>
+    const pgConnect = (done: (err: Error | undefined) => void): void => {
+      // The attempt's phases, from pg's connection events: TCP up ('connect'), TLS done ('sslconnect'), then authentication.
+      const ssl = Boolean(this.ssl);
+      this.connection.once('connect', () => {
+        probe.tcpConnected();
+        if (!ssl) probe.dialed();
+      });
+      if (ssl) this.connection.once('sslconnect', () => probe.dialed());
       super.connect((err: Error | null | undefined) => {
         if (err) {
           probe.failed(err);
@@ -242,6 +249,7 @@ export class DsqlClient extends PgClient {
         }
         done(err ?? undefined);
       });
+    };
     if (!limiter) return pgConnect(cb);
     // Every admitted attempt's outcome goes back to the limiter (an adaptive one backs off on 53400).
     const answered = (err: Error | undefined): void => {

@@ -102,6 +102,8 @@ export function sessionOpener(options: SessionOpenerOptions): SessionOpener {
       // The handshake's pg-protocol (loaded once, at the first connection) loads while the TCP connect is under way.
       loadPgProtocol().catch(() => {});
       socket = await dialing;
+      // Dialled: TCP and TLS (or the WebSocket) are up; authentication starts.
+      probe?.dialed();
       const greeting = await startupHandshake(socket, startup, () => endpoint.tokens.getToken(), attemptSignal);
       // Every admitted attempt's outcome goes back to the limiter (an adaptive one backs off on 53400).
       endpoint.limiter?.observe();

@@ -112,6 +112,15 @@ export interface DsqlConnectEndMessage extends DsqlEndpointFields {
   readonly durationMs: number;
   /** Milliseconds spent waiting for the rate limiter (0 when admitted at once). */
   readonly rateLimitWaitMs: number;
+  /**
+   * Milliseconds from the limiter's admission until the transport was ready for the startup
+   * message (TCP connect and TLS handshake; WebSocket upgrade); `undefined` when the attempt failed before.
+   */
+  readonly dialMs: number | undefined;
+  /** Milliseconds of the TLS handshake alone, when the adapter sees it apart from the TCP connect (`@dsql/pg`); else `undefined`. */
+  readonly tlsMs: number | undefined;
+  /** For `ok`: milliseconds from the dialled transport to an authenticated session (startup, IAM token, ReadyForQuery). */
+  readonly authMs: number | undefined;
   /** For `ok`: process-unique id of the connection; its `dsql:connection:closed` carries it. */
   readonly connectionId: number | undefined;
 }
@@ -200,6 +209,9 @@ export interface DsqlCredentialsResolvedMessage {
 export interface DsqlTransactionStartMessage {
   /** Process-unique id of this `transaction()` call; its attempt and end messages carry it. */
   readonly transactionId: number;
+  /** The endpoint of the pool's connections, when it has exactly one (else `undefined`). */
+  readonly endpoint?: string | undefined;
+  readonly region?: string | undefined;
 }
 
 /**
@@ -221,6 +233,9 @@ export type DsqlTransactionOutcome = 'committed' | 'occ_conflict' | 'transient' 
  */
 export interface DsqlTransactionAttemptMessage {
   readonly transactionId: number;
+  /** The endpoint of the pool's connections, when it has exactly one (else `undefined`). */
+  readonly endpoint?: string | undefined;
+  readonly region?: string | undefined;
   /** 1 for the first attempt. */
   readonly attempt: number;
   readonly outcome: DsqlTransactionOutcome;
@@ -238,6 +253,9 @@ export interface DsqlTransactionAttemptMessage {
  */
 export interface DsqlTransactionEndMessage {
   readonly transactionId: number;
+  /** The endpoint of the pool's connections, when it has exactly one (else `undefined`). */
+  readonly endpoint?: string | undefined;
+  readonly region?: string | undefined;
   /** Attempts made. */
   readonly attempts: number;
   /** The last attempt's outcome. */

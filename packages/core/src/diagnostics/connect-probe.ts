@@ -38,6 +38,10 @@ export interface ConnectAttemptProbe {
   waitingForLimiter(): void;
   /** The limiter admitted the attempt: publishes `dsql:connect:rate-limit-wait` when it had to wait. */
   admitted(): void;
+  /** The TCP connection is up (before TLS): call it when the driver shows that moment separately. */
+  tcpConnected(): void;
+  /** The transport is ready for the startup message (TCP and TLS done); authentication starts. */
+  dialed(): void;
   /**
    * The connection is authenticated: publishes `dsql:connect:end` (`ok`); the returned probe
    * reports its close — `undefined` when nobody listened and nothing counted as the attempt
@@ -51,6 +55,8 @@ export interface ConnectAttemptProbe {
 const NOOP_ATTEMPT: ConnectAttemptProbe = Object.freeze({
   waitingForLimiter: () => {},
   admitted: () => {},
+  tcpConnected: () => {},
+  dialed: () => {},
   succeeded: () => undefined,
   failed: () => {},
 });
@@ -79,20 +85,33 @@ export function probeConnectAttempt(where: DsqlEndpointFields, logger?: DsqlLogg
   let waitStarted: number | undefined;
   let waitMs = 0;
   let ended = false;
+  /** Phase marks (monotonic ms): the dial starts when the limiter admitted the attempt. */
+  let dialStarted = started;
+  let tcpAt: number | undefined;
+  let dialedAt: number | undefined;
   if (channels.connectStart.hasSubscribers) channels.connectStart.publish({ ...where, attemptId });
   const end = (fields: { outcome: DsqlConnectOutcome; reason: string | undefined; sqlstate: string | undefined; connectionId: number | undefined }): void => {
     if (ended) return;
     ended = true;
     stats?.connectEnded(fields.outcome);
-    const message = { ...where, attemptId, ...fields, durationMs: monotonicMs() - started, rateLimitWaitMs: waitMs };
+    const now = monotonicMs();
+    const phases = {
+      dialMs: dialedAt === undefined ? undefined : dialedAt - dialStarted,
+      tlsMs: dialedAt === undefined || tcpAt === undefined ? undefined : dialedAt - tcpAt,
+      authMs: dialedAt === undefined || fields.outcome !== 'ok' ? undefined : now - dialedAt,
+    };
+    const message = { ...where, attemptId, ...fields, durationMs: now - started, rateLimitWaitMs: waitMs, ...phases };
     if (channels.connectEnd.hasSubscribers) channels.connectEnd.publish(message);
     if (logger !== undefined && fields.outcome !== 'ok') logConnectFailure(logger, message);
   };
   return {
     waitingForLimiter: () => void (waitStarted = monotonicMs()),
+    tcpConnected: () => void (tcpAt ??= monotonicMs()),
+    dialed: () => void (dialedAt ??= monotonicMs()),
     admitted: () => {
+      dialStarted = monotonicMs();
       if (waitStarted === undefined) return;
-      waitMs = monotonicMs() - waitStarted;
+      waitMs = dialStarted - waitStarted;
       waitStarted = undefined;
       // Admitted at once (a token was in the bucket) is not a wait: only a held attempt is reported.
       if (waitMs >= 1) stats?.rateLimitWaited();

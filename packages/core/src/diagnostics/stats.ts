@@ -105,6 +105,11 @@ export class DsqlStatsRecorder {
   #failback = 0;
   #unhealthy = 0;
   #tokens: readonly TokenStatsSource[] = [];
+  /**
+   * The endpoint every connection of the session goes to, when it has exactly one: transaction
+   * messages name it (with several endpoints a transaction's endpoint is not known to core).
+   */
+  endpoint: { readonly endpoint: string; readonly region: string } | undefined;
 
   /** The token providers whose counters `snapshot()` reports (set once by the session). @internal */
   useTokenProviders(providers: readonly TokenStatsSource[]): void {

@@ -25,6 +25,7 @@ export function observeTransaction<T>(
     return { once, run: (loop) => loop() };
   }
   const transactionId = ++transactionIds;
+  const where = stats?.endpoint;
   let attempts = 0;
   let lastOutcome: string = 'error';
   return {
@@ -36,7 +37,7 @@ export function observeTransaction<T>(
         lastOutcome = 'committed';
         stats?.transactionAttempt(attempt, 'committed');
         if (channels.transactionAttempt.hasSubscribers) {
-          channels.transactionAttempt.publish({ transactionId, attempt, outcome: 'committed', errorKind: undefined, sqlstate: undefined, durationMs: monotonicMs() - started });
+          channels.transactionAttempt.publish({ transactionId, ...where, attempt, outcome: 'committed', errorKind: undefined, sqlstate: undefined, durationMs: monotonicMs() - started });
         }
         return result;
       } catch (err) {
@@ -44,14 +45,14 @@ export function observeTransaction<T>(
         lastOutcome = outcome;
         stats?.transactionAttempt(attempt, outcome);
         if (channels.transactionAttempt.hasSubscribers) {
-          channels.transactionAttempt.publish({ transactionId, attempt, outcome, errorKind, sqlstate, durationMs: monotonicMs() - started });
+          channels.transactionAttempt.publish({ transactionId, ...where, attempt, outcome, errorKind, sqlstate, durationMs: monotonicMs() - started });
         }
         throw err;
       }
     },
     run: async (loop) => {
       const started = monotonicMs();
-      if (channels.transactionStart.hasSubscribers) channels.transactionStart.publish({ transactionId });
+      if (channels.transactionStart.hasSubscribers) channels.transactionStart.publish({ transactionId, ...where });
       try {
         return await loop();
       } catch (err) {
@@ -60,7 +61,7 @@ export function observeTransaction<T>(
         throw err;
       } finally {
         stats?.transactionEnded();
-        if (channels.transactionEnd.hasSubscribers) channels.transactionEnd.publish({ transactionId, attempts, outcome: lastOutcome, durationMs: monotonicMs() - started });
+        if (channels.transactionEnd.hasSubscribers) channels.transactionEnd.publish({ transactionId, ...where, attempts, outcome: lastOutcome, durationMs: monotonicMs() - started });
       }
     },
   };

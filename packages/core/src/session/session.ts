@@ -188,6 +188,7 @@ export function createDsqlSession(
   const endpoints = Object.freeze(configs.map((c, i) => endpointSession(c, i, logger, stats)));
   stats.useTokenProviders(endpoints.map((e) => e.tokens));
   const preferred = endpoints[0]!;
+  if (endpoints.length === 1) stats.endpoint = Object.freeze({ endpoint: preferred.config.host, region: preferred.config.region });
   const config = preferred.config;
   const detectNestedTransactions = resolveDetectNestedTransactions(pick('detectNestedTransactions', input, overrides));
   const connectDeadlineMs = deadlineOption(pick('connectDeadlineMs', input, overrides));
