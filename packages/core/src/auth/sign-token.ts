@@ -1,5 +1,5 @@
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
-import type { AwsCredentials } from './credentials-types.js';
+import { presignDsqlToken, type TokenRequest } from './presign.js';
 import type * as SigV4Module from './sigv4.js';
 
 /**
@@ -65,20 +65,7 @@ function toBuffer(data: SourceData): Buffer {
   return Buffer.from(data);
 }
 
-/**
- * What {@link signDsqlToken} signs.
- *
- * @example
- * const request: TokenRequest = { hostname, region: 'us-east-1', action: 'DbConnect', expiresInSecs: 900, credentials, signingDate: new Date() };
- */
-export interface TokenRequest {
-  readonly hostname: string;
-  readonly region: string;
-  readonly action: 'DbConnect' | 'DbConnectAdmin';
-  readonly expiresInSecs: number;
-  readonly credentials: AwsCredentials;
-  readonly signingDate: Date;
-}
+export type { TokenRequest } from './presign.js';
 
 /**
  * A DSQL IAM token: a SigV4-presigned `GET https://<hostname>/?Action=<action>` (service `dsql`,
@@ -89,10 +76,5 @@ export interface TokenRequest {
  */
 export async function signDsqlToken(request: TokenRequest): Promise<string> {
   const loaded = await loadSigning();
-  const signer = new loaded.SignatureV4({ service: 'dsql', region: request.region, credentials: request.credentials, sha256: NodeSha256 });
-  const presigned = await signer.presign(
-    { method: 'GET', protocol: 'https:', hostname: request.hostname, path: '/', query: { Action: request.action }, headers: { host: request.hostname } },
-    { expiresIn: request.expiresInSecs, signingDate: request.signingDate },
-  );
-  return `${request.hostname}/?${loaded.buildQueryString(presigned.query ?? {})}`;
+  return presignDsqlToken(request, { ...loaded, sha256: NodeSha256 });
 }
