@@ -105,6 +105,7 @@ describe(`chaos, Region isolation (seed ${SEED}; replay with CHAOS_SEED=${SEED})
     const outcomes: Outcome[] = [];
     const cycles: { mode: Mode; failoverMs: number; failbackMs: number }[] = [];
     let scheduleError: unknown;
+    let drainAfterFailbackMs = 0;
     // What the routers and connections report (core's diagnostics channels).
     const failovers: { at: number; m: DsqlFailoverMessage }[] = [];
     const failbacks: { at: number; m: DsqlFailoverMessage }[] = [];
@@ -120,9 +121,13 @@ describe(`chaos, Region isolation (seed ${SEED}; replay with CHAOS_SEED=${SEED})
     subscribe(DSQL_CHANNELS.connectEnd, onConnectEnd);
     const before = cluster.stats();
     try {
+      // After failback, the connections left on us-east-2 are closed between uses (idle ones at
+      // once, busy ones when released or at their next idle point): never mid-use, or a failure
+      // would reach the application.
+      drainAfterFailbackMs = random.int(0, 500);
       const options = {
         endpoints: cluster.endpoints.map((e) => e.connectionOptions()),
-        endpointProbe: PROBE,
+        endpointProbe: { ...PROBE, drainAfterFailbackMs },
         // Connections retire within seconds, so after failback the pools move back to us-east-1 soon.
         maxLifetimeSeconds: [2, 3],
       };
@@ -244,7 +249,7 @@ describe(`chaos, Region isolation (seed ${SEED}; replay with CHAOS_SEED=${SEED})
     const ms = (n: number) => `${Math.round(n)} ms`;
     console.log(
       [
-        `chaos-regions seed ${SEED}, phase ${adapterNames.join(' + ')}: ${outcomes.length} transfers, total balance ${total} (start ${ACCOUNTS * START_BALANCE})`,
+        `chaos-regions seed ${SEED}, phase ${adapterNames.join(' + ')}: ${outcomes.length} transfers, total balance ${total} (start ${ACCOUNTS * START_BALANCE}), drainAfterFailbackMs ${drainAfterFailbackMs}`,
         ...adapterNames.map((a) => `  ${a.padEnd(8)} committed ${count(a, 'committed')}, told failed ${count(a, 'failed')}, unknown ${count(a, 'unknown')}`),
         `  cycles: ${cycles.map((c) => `${c.mode} (failover ${ms(c.failoverMs)}, failback ${ms(c.failbackMs)})`).join(', ')}`,
         `  failover events ${failovers.length}, failback events ${failbacks.length}; sessions authenticated ${PREFERRED} ${delta(PREFERRED, 'authenticated')}, ${OTHER} ${delta(OTHER, 'authenticated')}; connections reset by 'drop' ${delta(PREFERRED, 'connectionsReset')}`,
