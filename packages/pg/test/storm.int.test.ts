@@ -5,16 +5,24 @@ import { countingCredentials, startLocal } from './support/local.js';
 
 jest.setTimeout(90_000);
 
+// Two endpoints: how fast connections reach an endpoint's bucket depends on the CPU the test
+// gets (the endpoint takes from it after TLS and the token check, in this process), so the one
+// that must refuse allows few (10/s: refusals whatever the machine's load), and the one a
+// limiter must never overrun is paced with a wide margin (an admission can lag its grant).
 let local: DsqlLocal;
+let tight: DsqlLocal;
 beforeAll(async () => {
-  local = await startLocal({ connectRate: { perSecond: 20, burst: 20 } });
+  [local, tight] = await Promise.all([
+    startLocal({ connectRate: { perSecond: 20, burst: 20 } }),
+    startLocal({ connectRate: { perSecond: 10, burst: 10 } }),
+  ]);
 });
 afterAll(async () => {
-  await local?.stop();
+  await Promise.all([local?.stop(), tight?.stop()]);
 });
 
 /** 200 concurrent first queries, each holding its connection for a while so the pool really needs many new ones. */
-async function storm(options: DsqlPoolConfig): Promise<{ failed: unknown[]; poolErrors: unknown[]; credentialCalls: number }> {
+async function storm(local: DsqlLocal, options: DsqlPoolConfig): Promise<{ failed: unknown[]; poolErrors: unknown[]; credentialCalls: number }> {
   const credentials = countingCredentials(local);
   const pool = new DsqlPool({ ...local.connectionOptions(), credentials, max: 200, connectionTimeoutMillis: 60_000, ...options });
   const poolErrors: unknown[] = [];
@@ -30,11 +38,11 @@ async function storm(options: DsqlPoolConfig): Promise<{ failed: unknown[]; pool
   }
 }
 
-describe('connection storm: 200 concurrent first queries against an endpoint allowing 20/s, burst 20', () => {
-  it('with the client-side rate limiter just under the endpoint quota: no refusals, zero errors', async () => {
+describe('connection storm: 200 concurrent first queries against a rate-limited endpoint', () => {
+  it('with the client-side rate limiter under the endpoint quota: no refusals, zero errors', async () => {
     const before = local.stats();
-    // 10 % under the quota leaves room for network jitter between the two token buckets.
-    const r = await storm({ connectRateLimit: { perSecond: 18, burst: 18 } });
+    // 12/s burst 6 under 20/s burst 20: an admission may lag its grant by ~1 s without a refusal.
+    const r = await storm(local, { connectRateLimit: { perSecond: 12, burst: 6 } });
     expect(r.failed).toEqual([]);
     expect(r.poolErrors).toEqual([]);
     expect(r.credentialCalls).toBe(1);
@@ -44,12 +52,12 @@ describe('connection storm: 200 concurrent first queries against an endpoint all
   });
 
   it('without a client-side limit: the endpoint refuses (53400) and retries absorb every refusal', async () => {
-    const before = local.stats();
-    const r = await storm({ connectRateLimit: false });
+    const before = tight.stats();
+    const r = await storm(tight, { connectRateLimit: false });
     expect(r.failed).toEqual([]);
     expect(r.poolErrors).toEqual([]);
-    const after = local.stats();
+    const after = tight.stats();
     expect(after.rateLimited - before.rateLimited).toBeGreaterThan(0);
-    expect(after.authenticated - before.authenticated).toBeGreaterThan(20);
+    expect(after.authenticated - before.authenticated).toBeGreaterThan(10);
   });
 });
