@@ -60,6 +60,7 @@ function rootCause(detail) {
 
 // Jest's messages carry ANSI colours and a stack; one plain line is enough to find the test.
 function firstLine(text) {
+  // eslint-disable-next-line no-control-regex -- the ANSI escape (ESC) is what is removed
   const plain = String(text).replace(/\u001b\[[0-9;]*m/g, '');
   const line = plain.split('\n').find((l) => l.trim() !== '') ?? '';
   return line.trim().slice(0, 300);

@@ -15,6 +15,7 @@ declare global {
   interface Database {
     accounts: { id: string; owner: string; balance: number };
   }
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- a second name for the same shape, as README examples use it
   interface DB extends Database {}
 }
 
