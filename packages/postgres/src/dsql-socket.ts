@@ -48,8 +48,11 @@ export interface SessionOpener {
    * as it sees fit; rejects with the error to show the application.
    */
   session(startup: Buffer, signal: AbortSignal): Promise<Session>;
-  /** Opens a bare TLS connection (for a CancelRequest, which carries no credentials). */
-  raw(signal: AbortSignal): Promise<Duplex>;
+  /**
+   * Opens a bare TLS connection for this CancelRequest (which carries no credentials), to the
+   * endpoint of the session it names.
+   */
+  raw(cancelRequest: Buffer, signal: AbortSignal): Promise<Duplex>;
 }
 
 /**
@@ -166,7 +169,7 @@ export class DsqlSocket extends Duplex {
       }
       socket.resume();
     } else if (code === CANCEL_REQUEST_CODE) {
-      const socket = await this.#opener.raw(signal);
+      const socket = await this.#opener.raw(first, signal);
       this.#attach(socket);
       if (this.destroyed) return;
       socket.write(first);

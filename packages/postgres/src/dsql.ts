@@ -92,7 +92,7 @@ export type DsqlSql<T extends Record<string, postgres.PostgresType> = {}> = post
  * const stats: DsqlSqlStats | undefined = dsqlStats(sql);
  */
 export interface DsqlSqlStats extends DsqlStats {
-  /** Connections by state (`pending` is `null`: Postgres.js exposes no count of waiting queries), plus the deprecated {@link ConnectStats}. */
+  /** Connections by state (Postgres.js 4's `sql.stats`; on 3.4 counted on this package's sockets, `pending` `null`), plus the deprecated {@link ConnectStats}. */
   readonly connections: DsqlConnectionCounts & ConnectStats;
   /** `DsqlStats['tokens']`, plus (deprecated) the shared token provider's own counters. */
   readonly tokens: DsqlStats['tokens'] & TokenProviderStats;
@@ -136,8 +136,23 @@ const OWN_KEYS = ['detectNestedTransactions'] as const;
 /** Per `sql`: its sockets' connection counts and the deprecated counters of {@link DsqlSqlStats}. */
 const statsOf = new WeakMap<object, { gauge: ConnectionGauge; legacy: () => Pick<DsqlSqlStats, 'rateLimiter'> & { connections: ConnectStats; tokens: TokenProviderStats } }>();
 
-/** An `sql`'s connection counts, from its sockets (a static function: core's registry must not hold the `sql`). */
+/** Postgres.js 4's public pool counters (`sql.stats`; absent in 3.4). */
+interface PostgresJsPoolStats {
+  connections: number;
+  idle: number;
+  waiting: number;
+}
+
+/**
+ * An `sql`'s connection counts (a static function: core's registry must not hold the `sql`):
+ * Postgres.js 4's public `sql.stats`; on 3.4, which exposes none, this package's sockets' counts
+ * (no queue length: `pending` is `null`).
+ */
 function connectionCounts(sql: object): DsqlConnectionCounts {
+  const pool = (sql as { stats?: PostgresJsPoolStats }).stats;
+  if (pool !== undefined && typeof pool.connections === 'number') {
+    return { open: pool.connections, idle: pool.idle, used: pool.connections - pool.idle, pending: pool.waiting };
+  }
   const gauge = statsOf.get(sql)?.gauge;
   if (gauge === undefined) return { open: null, idle: null, used: null, pending: null };
   return { open: gauge.open, idle: gauge.open - gauge.used, used: gauge.used, pending: null };
@@ -331,8 +346,9 @@ export function dsql<T extends Record<string, postgres.PostgresType> = {}>(
 /**
  * Counters of an `sql` created by {@link dsql} ({@link DsqlSqlStats}: the `DsqlStats` shape of every
  * `@dsql/*` adapter, plus this package's deprecated fields); `undefined` for any other `sql`.
- * Connections by state come from this package's sockets: `used` is a connection with a statement
- * in flight or a transaction open; `pending` is `null` (Postgres.js exposes no queue length).
+ * Connections by state: Postgres.js 4's public `sql.stats` (`connections`, `idle`, `waiting`); on
+ * Postgres.js 3.4, which exposes no pool counters, this package's sockets' counts (`used` is a
+ * connection with a statement in flight or a transaction open; `pending` is `null`).
  *
  * @example
  * const { connections, connectAttempts, transactions } = dsqlStats(sql)!;

@@ -5,6 +5,7 @@ import { startupHandshake } from './handshake.js';
 import { loadPgProtocol } from './pg-protocol.js';
 import { dialTls } from './tls-dial.js';
 import { dialWebSocket } from './websocket-dial.js';
+import type { EndpointSessions } from './endpoint-sessions.js';
 
 /** The Terminate message ('X', length 4): ends a probe's session politely. */
 const TERMINATE = Buffer.from([0x58, 0, 0, 0, 4]);
@@ -47,6 +48,8 @@ export interface SessionOpenerOptions {
   /** No new attempt starts after this many milliseconds. */
   deadlineMs: number;
   counters: ConnectCounters;
+  /** The `sql`'s open sessions by endpoint (one registry per `sql`, shared by its connections' openers). */
+  sessions?: EndpointSessions | undefined;
   /** The `sql`'s open / in-use connection counts, kept by the sockets of the sessions opened here. */
   gauge?: ConnectionGauge | undefined;
   /** Called before each retry wait. */
@@ -126,34 +129,6 @@ export function sessionOpener(options: SessionOpenerOptions): SessionOpener {
     socket.end(TERMINATE);
   });
   let lastEndpoint: DsqlEndpointSession = router.endpoints[0]!;
-  /** Open sessions by endpoint (with more than one), so failover can close those of an endpoint that stopped answering. */
-  const live = new Map<DsqlEndpointSession, Set<Session['socket']>>();
-  if (router.endpoints.length > 1) {
-    router.onUnhealthy((endpoint, drain) => {
-      if (!drain) return;
-      const { endpoint: host, region } = endpoint.ref;
-      // A connection loss to core's classification ("connection closed"): a transaction attempt
-      // that had not sent COMMIT is retried on a healthy endpoint.
-      for (const socket of live.get(endpoint) ?? []) socket.destroy(new Error(`Connection closed by failover: the endpoint ${host} (${region}) did not answer its health check`));
-      live.delete(endpoint);
-    });
-  }
-  /**
-   * With `endpointProbe.drainAfterFailbackMs`: how to retire each open session, by endpoint. After
-   * failback, the sessions on every other endpoint close at their next idle point (DsqlSocket).
-   */
-  const retirable = new Map<DsqlEndpointSession, Set<() => void>>();
-  if (router.drainsAfterFailback) {
-    router.onFailback((preferred) => {
-      for (const [endpoint, sessions] of retirable) if (endpoint !== preferred) for (const retire of [...sessions]) retire();
-    });
-  }
-  const onRetireFor = (endpoint: DsqlEndpointSession) => (retire: () => void) => {
-    let sessions = retirable.get(endpoint);
-    if (sessions === undefined) retirable.set(endpoint, (sessions = new Set()));
-    sessions.add(retire);
-    return () => void retirable.get(endpoint)?.delete(retire);
-  };
   const attempt = async (startup: Buffer, signal: AbortSignal): Promise<Session> => {
     counters.attempts++;
     // Each attempt goes where core's router says: after a failure of the endpoint, the next healthy one.
@@ -171,13 +146,9 @@ export function sessionOpener(options: SessionOpenerOptions): SessionOpener {
     try {
       const opened = await open(routed.endpoint, startup, signal, true, bound?.signal);
       routed.succeeded();
-      if (bound) {
-        let sockets = live.get(routed.endpoint);
-        if (sockets === undefined) live.set(routed.endpoint, (sockets = new Set()));
-        sockets.add(opened.socket);
-        opened.socket.once('close', () => live.get(routed.endpoint)?.delete(opened.socket));
-      }
-      return router.drainsAfterFailback ? { ...opened, onRetire: onRetireFor(routed.endpoint) } : opened;
+      // With more than one endpoint, failover follows the session (endpoint-sessions.ts).
+      const onRetire = bound ? options.sessions?.opened(routed.endpoint, opened.socket, opened.greeting.backendKey) : undefined;
+      return onRetire ? { ...opened, onRetire } : opened;
     } catch (err) {
       // The caller's abort (connect_timeout, sql.end()) is not the endpoint's failure.
       if (!signal.aborted) routed.failed(err);
@@ -209,9 +180,10 @@ export function sessionOpener(options: SessionOpenerOptions): SessionOpener {
         throw lastEndpoint.describeConnectError(err);
       }
     },
-    async raw(signal) {
-      // A CancelRequest: to the endpoint new connections go to (where the session to cancel most likely is).
-      const endpoint = router.pick();
+    async raw(cancelRequest, signal) {
+      // To the endpoint of the session the CancelRequest names; else (a session already closed,
+      // or one endpoint) to the one new connections go to.
+      const endpoint = options.sessions?.endpointOf(cancelRequest) ?? router.pick();
       await endpoint.limiter?.acquire({ signal });
       try {
         const socket = await dial(endpoint, signal);

@@ -10,6 +10,7 @@ import {
   type DsqlFailoverMessage,
 } from '@dsql/core';
 import { dsql, transaction } from '@dsql/postgres';
+import postgres from 'postgres';
 
 // Health-based failover between the Regional endpoints of a (local) multi-Region cluster: a
 // money-transfer workload keeps committing through the other Region while the preferred one is
@@ -234,5 +235,48 @@ describe('endpointProbe.drainAfterFailbackMs', () => {
       cluster.heal(PREFERRED);
     }
     for (const region of [PREFERRED, OTHER]) expect(cluster.stats()[region]!.authFailures).toEqual({});
+  }, 60_000);
+});
+
+describe('query.cancel() after failback', () => {
+  it("goes to the endpoint of the query's connection, not to the one new connections go to", async () => {
+    const accepted = (region: string) => cluster.stats()[region]!.connectionsAccepted;
+    // Plain Postgres.js straight to the shared PostgreSQL, to see when the query runs.
+    const upstream = postgres(cluster.endpoint(PREFERRED).upstreamUrl, { max: 1, onnotice: () => {} });
+    const failedBack: DsqlFailoverMessage[] = [];
+    const onFailback = (m: unknown) => failedBack.push(m as DsqlFailoverMessage);
+    subscribe(DSQL_FAILOVER_CHANNELS.failback, onFailback);
+    cluster.isolate(PREFERRED, { mode: 'refuse' });
+    const sql = dsql({
+      endpoints: cluster.endpoints.map((e) => e.connectionOptions()),
+      // No periodic health check during the test (the first comes after ≥ 7.5 min): after the
+      // failback probe, only the cancel opens connections.
+      endpointProbe: { baseDelayMs: 100, maxDelayMs: 400, timeoutMs: 3000, intervalMs: 600_000 },
+      maxLifetimeSeconds: [3000, 3300],
+      idle_timeout: 0,
+      max: 1,
+      connect_timeout: 20,
+    });
+    try {
+      expect(await sql`SELECT 1 AS one`).toEqual([{ one: 1 }]); // its one connection: on the other Region
+      cluster.heal(PREFERRED);
+      await until('the failback event', () => failedBack.some((m) => m.to.region === PREFERRED));
+      const before = { [PREFERRED]: accepted(PREFERRED), [OTHER]: accepted(OTHER) };
+      const query = sql`SELECT pg_sleep(30), 'dsql-cancel-after-failback' AS tag`;
+      const outcome = query.then(
+        () => 'completed',
+        (e: unknown) => e,
+      );
+      await until('the query to run upstream', async () => (await upstream`SELECT 1 FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%dsql-cancel-after-failback%' AND pid <> pg_backend_pid()`).length > 0);
+      await query.cancel();
+      expect(((await outcome) as { code?: string }).code).toBe('57014');
+      // The cancel's connection went to the other Region, where the query's connection is.
+      expect({ [PREFERRED]: accepted(PREFERRED) - before[PREFERRED]!, [OTHER]: accepted(OTHER) - before[OTHER]! }).toEqual({ [PREFERRED]: 0, [OTHER]: 1 });
+    } finally {
+      unsubscribe(DSQL_FAILOVER_CHANNELS.failback, onFailback);
+      await sql.end({ timeout: 1 });
+      await upstream.end({ timeout: 1 });
+      cluster.heal(PREFERRED);
+    }
   }, 60_000);
 });
