@@ -16,6 +16,7 @@ import {
 import { DsqlSocket, type ConnectionGauge } from './dsql-socket.js';
 import { guardReserved, isPostgresJs3 } from './postgres-js-3-closed-connection-patch.js';
 import { reserveWaiters, type ReserveWaiters } from './reserve-waiters.js';
+import { EndpointSessions } from './endpoint-sessions.js';
 import { sessionOpener, type ConnectCounters, type ConnectStats } from './session-opener.js';
 import { beginTransaction, nestingGuard, rememberSql } from './transaction.js';
 import { LeasedAttempts } from './leasing.js';
@@ -254,6 +255,9 @@ export function dsql<T extends Record<string, postgres.PostgresType> = {}>(
   /** Postgres.js 3.4 only: rescues reservations waiting while a connection closes (reserve-waiters.ts). */
   let waiters: ReserveWaiters<postgres.ReservedSql> | undefined;
 
+  /** Failover's view of this sql's sessions by endpoint (registered with the router once). */
+  const endpointSessions = new EndpointSessions(session.router);
+
   const socket = (parsed: { connect_timeout?: number | null; keep_alive?: number | null }): DsqlSocket => {
     const connectTimeoutMs = (parsed.connect_timeout ?? 30) * 1000;
     const opener = sessionOpener({
@@ -263,6 +267,7 @@ export function dsql<T extends Record<string, postgres.PostgresType> = {}>(
       deadlineMs: connectTimeoutMs > 0 ? Math.max(0, connectTimeoutMs - 500) : session.connectDeadlineMs,
       counters,
       gauge,
+      sessions: endpointSessions,
     });
     return new DsqlSocket(opener, { host: config.host, port: config.port }, live);
   };
