@@ -7,7 +7,12 @@
 import { processWide } from '../shared-registry.js';
 import { UNKNOWN_CONNECTIONS, type DsqlConnectionCounts, type DsqlStats, type DsqlStatsRecorder } from './stats.js';
 
-/** What a pool registers: its session's counters and where it connects. */
+/**
+ * What a pool registers: its session's counters and where it connects (a `DsqlSession` fits).
+ *
+ * @example
+ * const source: DsqlPoolSource = createDsqlSession({ host });
+ */
 export interface DsqlPoolSource {
   readonly stats: DsqlStatsRecorder;
   readonly config: { readonly host: string; readonly port: number; readonly database: string; readonly region: string };

@@ -188,5 +188,10 @@ export class DsqlStatsRecorder {
   }
 }
 
-/** Connection counts of a pool whose driver exposes none. */
+/**
+ * Connection counts of a pool whose driver exposes none (every number `null`).
+ *
+ * @example
+ * registerDsqlPool(pool, session, () => UNKNOWN_CONNECTIONS);
+ */
 export const UNKNOWN_CONNECTIONS: DsqlConnectionCounts = Object.freeze({ open: null, idle: null, used: null, pending: null });
