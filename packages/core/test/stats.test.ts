@@ -254,6 +254,22 @@ describe('failover counters and log lines', () => {
   });
 });
 
+describe('a session routes its logger and counters to failover', () => {
+  it('createDsqlSession({ endpoints, logger }): a failover is logged and counted in session.stats', () => {
+    const logger = recordingLogger();
+    const session = createDsqlSession({ endpoints: [HOST, 'bbbbbbbbbbbbbbbbbbbbbbbbbb.dsql.us-east-2.on.aws'], credentials: CREDS, logger });
+    try {
+      session.router.attempt().failed(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }));
+      expect(session.stats.snapshot().failovers).toEqual({ failover: 1, failback: 0, endpointsUnhealthy: 1 });
+      const [line] = logger.lines.filter(([, message]) => message.startsWith('DSQL failover'));
+      expect(line![0]).toBe('warn');
+      expect(line![2].dsql).toMatchObject({ direction: 'failover', fromRegion: 'us-east-1', toRegion: 'us-east-2' });
+    } finally {
+      session.router.close();
+    }
+  });
+});
+
 describe('stale tokens: counted as published, logged once per decision', () => {
   it('a token served past its refresh point while the source fails: stats, the metric channel and the logger agree', async () => {
     let now = Date.UTC(2026, 0, 1);
