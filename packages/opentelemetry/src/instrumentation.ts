@@ -86,6 +86,8 @@ export class DsqlInstrumentation extends InstrumentationBase<DsqlInstrumentation
   /** Open spans, by the id core gives the attempt or transaction (ended and removed with their end message). */
   declare private _connectSpans: Map<number, Span> | undefined;
   declare private _transactionSpans: Map<number, Span> | undefined;
+  /** Pool names the connection-count metric has reported, so that a name whose pools all ended reads 0. */
+  declare private _poolNames: Map<string, { endpoint: string; region: string; pendingKnown: boolean }> | undefined;
 
   constructor(config: DsqlInstrumentationConfig = {}) {
     super('@dsql/opentelemetry', VERSION, config);
@@ -127,7 +129,16 @@ export class DsqlInstrumentation extends InstrumentationBase<DsqlInstrumentation
       }
       byName.set(pool.name, sum);
     }
+    // A name seen before with no live pool now (its pools ended): 0, not the SDK's last value. The
+    // names are few (one per endpoint, port and database), so remembering them costs nothing.
+    const seen = (this._poolNames ??= new Map());
+    for (const [name, where] of seen) {
+      if (!byName.has(name)) byName.set(name, { idle: 0, used: 0, pending: 0, endpoint: where.endpoint, region: where.region, pendingKnown: where.pendingKnown });
+    }
     for (const [name, sum] of byName) {
+      // Once a pool of this name reported its queue, the name keeps being reported (0 when none does now).
+      sum.pendingKnown ||= seen.get(name)?.pendingKnown ?? false;
+      seen.set(name, { endpoint: sum.endpoint, region: sum.region, pendingKnown: sum.pendingKnown });
       const attributes = { 'db.client.connection.pool.name': name, endpoint: sum.endpoint, region: sum.region };
       if (what === 'pending') {
         if (sum.pendingKnown) result.observe(sum.pending, attributes);

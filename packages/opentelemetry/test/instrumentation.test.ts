@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { channel } from 'node:diagnostics_channel';
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { DSQL_CHANNELS, DSQL_FAILOVER_CHANNELS, runTransaction, type TransactionDriver } from '@dsql/core';
+import { DSQL_CHANNELS, DSQL_FAILOVER_CHANNELS, createDsqlSession, registerDsqlPool, runTransaction, unregisterDsqlPool, type TransactionDriver } from '@dsql/core';
 import { DsqlInstrumentation, DSQL_METRICS, VERSION } from '../src/index.js';
 import { Observed } from './support/otel.js';
 
@@ -31,6 +31,42 @@ describe('DsqlInstrumentation', () => {
     const instrumentation = new DsqlInstrumentation({ enabled: false });
     expect(instrumentation.instrumentationName).toBe('@dsql/opentelemetry');
     expect(instrumentation.instrumentationVersion).toBe(VERSION);
+  });
+
+  test('db.client.connection.count: pools of the same name summed; a name whose pools ended reads 0', async () => {
+    const host = 'abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws';
+    const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'not-a-real-secret' };
+    const session = createDsqlSession({ host, credentials });
+    const counts = (idle: number, used: number, pending: number | null) => () => ({ open: idle + used, idle, used, pending });
+    const a = {};
+    const b = {};
+    registerDsqlPool(a, session, counts(2, 1, 3));
+    registerDsqlPool(b, session, counts(1, 0, null));
+    const observed = new Observed();
+    try {
+      const name = `${host}:5432/postgres`;
+      const mine = async (metric: string) => (await observed.points()).filter((p) => p.name === metric && p.attributes['db.client.connection.pool.name'] === name);
+      expect((await mine(DSQL_METRICS.connectionCount)).map((p) => [p.attributes['db.client.connection.state'], p.value])).toEqual([
+        ['idle', 3],
+        ['used', 1],
+      ]);
+      expect((await mine(DSQL_METRICS.connectionPendingRequests)).map((p) => p.value)).toEqual([3]);
+      unregisterDsqlPool(a);
+      expect((await mine(DSQL_METRICS.connectionCount)).map((p) => [p.attributes['db.client.connection.state'], p.value])).toEqual([
+        ['idle', 1],
+        ['used', 0],
+      ]);
+      // Every pool of the name ended: 0, not the last value.
+      unregisterDsqlPool(b);
+      expect((await mine(DSQL_METRICS.connectionCount)).map((p) => [p.attributes['db.client.connection.state'], p.value])).toEqual([
+        ['idle', 0],
+        ['used', 0],
+      ]);
+      expect((await mine(DSQL_METRICS.connectionPendingRequests)).map((p) => p.value)).toEqual([0]);
+    } finally {
+      unregisterDsqlPool(a);
+      await observed.stop();
+    }
   });
 
   test('subscribes while enabled, once however often enabled; disable unsubscribes', async () => {
