@@ -114,6 +114,17 @@ it('serves dsql_client_* series on /metrics that count what the workload did', a
   expect(by(samples, 'dsql_client_token_signings_total', 'outcome')).toEqual({ ok: 1 });
   expect(by(samples, 'dsql_client_credentials_resolutions_total', 'source')).toEqual({ static: 1 });
 
+  // The pool's stats() counts what the metrics count (@dsql/core counts both at the same points).
+  const stats = app.pool.stats();
+  expect(stats.transactions.attempts).toMatchObject({ committed: visits, occ_conflict: conflicts, commit_unknown: 0 });
+  expect(stats.connectAttempts.ok).toBe(connects.ok);
+  expect(stats.tokens.signed).toBe(1);
+  // db.client.connection.count (state idle / used) reads the pool's own numbers: the pool is at rest.
+  const connectionCount = by(samples, 'db_client_connection_count', 'db_client_connection_state');
+  expect(connectionCount.used).toBe(0);
+  expect(connectionCount.idle).toBeGreaterThanOrEqual(0);
+  expect(connectionCount.idle).toBeLessThanOrEqual(2);
+
   // Connection series name the endpoint and its Region.
   const connectSeries = samples.filter((s) => s.name === 'dsql_client_connect_attempts_total');
   expect(connectSeries.every((s) => s.labels.endpoint === local.host && s.labels.region === local.region)).toBe(true);
