@@ -56,10 +56,12 @@ const HUNG_MS = 25_000;
 /** The bound on each condition a cycle waits for. */
 const CONDITION_MS = 30_000;
 /**
- * Health checks every ~300 ms, unanswered after 3 s (a blackholed Region is found in ~3.5 s);
- * an unhealthy endpoint is probed from 100 ms on, so failback follows heal quickly.
+ * Health checks every ~300 ms, unanswered after 5 s (a blackholed Region is found in ~5.5 s);
+ * an unhealthy endpoint is probed from 100 ms on, so failback follows heal quickly. `timeoutMs`
+ * also bounds each connection attempt: on a starved CI machine a healthy endpoint's TLS + token
+ * handshake must not take that long, or it is marked unhealthy too.
  */
-const PROBE = { baseDelayMs: 100, maxDelayMs: 400, timeoutMs: 3_000, intervalMs: 300 };
+const PROBE = { baseDelayMs: 100, maxDelayMs: 400, timeoutMs: 5_000, intervalMs: 300 };
 /** Generous: a failover retries the transaction on the other Region; a transfer must not fail for want of attempts. */
 const RETRY = { maxAttempts: 20, baseDelayMs: 5, maxDelayMs: 500, maxElapsedMs: 20_000 };
 
@@ -181,7 +183,7 @@ describe(`chaos, Region isolation (seed ${SEED}; replay with CHAOS_SEED=${SEED})
           const isolatedAt = performance.now();
           cluster.isolate(PREFERRED, { mode });
           // Failover: every adapter's router moves new connections away from us-east-1 (its health
-          // checks find even a blackhole, ~3.5 s), and each adapter commits transfers it started
+          // checks find even a blackhole, ~5.5 s), and each adapter commits transfers it started
           // afterwards (through us-east-2: us-east-1 answers nothing). Commits alone would prove
           // nothing when the pools' connections were all on us-east-2 already.
           await until(`every adapter's failover from ${PREFERRED} ('${mode}', cycle ${i + 1})`, () => failovers.filter((f) => f.at > isolatedAt && f.m.from.region === PREFERRED).length >= adapterNames.length);
