@@ -6,6 +6,7 @@ import {
   dsqlStats as coreStats,
   registerDsqlPool,
   unregisterDsqlPool,
+  withoutDsqlOptions,
   type ConnectRateLimiterStats,
   type DsqlConfig,
   type DsqlConnectionCounts,
@@ -101,39 +102,6 @@ export interface DsqlSqlStats extends DsqlStats {
   readonly rateLimiter: ConnectRateLimiterStats | undefined;
 }
 
-const SHARED_KEYS = [
-  'connectionString',
-  'host',
-  'region',
-  'port',
-  'user',
-  'database',
-  'hostaddr',
-  'clusterId',
-  'credentials',
-  'profile',
-  'tokenDurationSecs',
-  'admin',
-  'sslmode',
-  'ssl',
-  'retry',
-  'maxLifetimeSeconds',
-  'connectRateLimit',
-  'applicationName',
-  'applicationNamePrefix',
-  'options',
-  'endpoints',
-  'endpointSelection',
-  'endpointProbe',
-  'logger',
-  'transport',
-  'webSocketUrl',
-  'webSocketConstructor',
-] as const;
-
-/** Options of `dsql()` itself that are neither shared DSQL options nor Postgres.js's. */
-const OWN_KEYS = ['detectNestedTransactions'] as const;
-
 /** Per `sql`: its sockets' connection counts and the deprecated counters of {@link DsqlSqlStats}. */
 const statsOf = new WeakMap<object, { gauge: ConnectionGauge; legacy: () => Pick<DsqlSqlStats, 'rateLimiter'> & { connections: ConnectStats; tokens: TokenProviderStats } }>();
 
@@ -160,9 +128,8 @@ function connectionCounts(sql: object): DsqlConnectionCounts {
 }
 
 function driverOptionsOf(input: object | undefined): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...(input ?? {}) };
-  for (const key of [...SHARED_KEYS, ...OWN_KEYS]) delete out[key];
-  for (const key of ['hostname', 'path', 'username', 'db', 'max_lifetime', 'target_session_attrs', 'socket'] as const) delete out[key];
+  // Postgres.js's own spellings of what the session decides (host, user, database, lifetime, socket) go too.
+  const out = withoutDsqlOptions(input, ['hostname', 'path', 'username', 'db', 'max_lifetime', 'target_session_attrs', 'socket']) as Record<string, unknown>;
   for (const key of ['pass', 'password'] as const) {
     if (out[key] !== undefined) {
       throw new DsqlConfigError(
