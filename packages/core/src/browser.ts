@@ -12,35 +12,7 @@
  * const token = await tokens.getToken();
  */
 export { VERSION } from './version.js';
-export { redact } from './errors/redact.js';
-export {
-  DsqlError,
-  DsqlConfigError,
-  DsqlCredentialsError,
-  DsqlTokenError,
-  CommitOutcomeUnknownError,
-  DsqlTransactionRolledBackError,
-  DsqlUnsupportedError,
-  DsqlConnectError,
-  DsqlTimeoutError,
-  DsqlAbortError,
-  DsqlConnectionLostError,
-  isDsqlError,
-  isCommitOutcomeUnknownError,
-  type DsqlErrorCode,
-  type DsqlErrorOptions,
-  type DsqlCredentialsErrorOptions,
-} from './errors/errors.js';
-export {
-  classifyError,
-  isOccError,
-  isTransientError,
-  isConnectionLoss,
-  SQLSTATE_MEANINGS,
-  type ErrorKind,
-  type ErrorClassification,
-} from './errors/sqlstate.js';
-export { classifyInPlace, type ClassifiedError, type DsqlClassification } from './errors/funnel.js';
+export * from './errors/index.js';
 export { parseEndpoint, type DsqlEndpoint, type EndpointKind, type ParseEndpointOptions } from './config/endpoint.js';
 export { checkCredentials } from './config/checks.js';
 export { resolveTransport, type ResolvedTransport } from './config/transport.js';

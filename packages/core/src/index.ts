@@ -1,34 +1,6 @@
 export { VERSION } from './version.js';
 export { applicationName } from './config/application-name.js';
-export { redact } from './errors/redact.js';
-export {
-  DsqlError,
-  DsqlConfigError,
-  DsqlCredentialsError,
-  DsqlTokenError,
-  CommitOutcomeUnknownError,
-  DsqlTransactionRolledBackError,
-  DsqlUnsupportedError,
-  DsqlConnectError,
-  DsqlTimeoutError,
-  DsqlAbortError,
-  DsqlConnectionLostError,
-  isDsqlError,
-  isCommitOutcomeUnknownError,
-  type DsqlErrorCode,
-  type DsqlErrorOptions,
-  type DsqlCredentialsErrorOptions,
-} from './errors/errors.js';
-export {
-  classifyError,
-  isOccError,
-  isTransientError,
-  isConnectionLoss,
-  SQLSTATE_MEANINGS,
-  type ErrorKind,
-  type ErrorClassification,
-} from './errors/sqlstate.js';
-export { classifyInPlace, type ClassifiedError, type DsqlClassification } from './errors/funnel.js';
+export * from './errors/index.js';
 export { parseEndpoint, type DsqlEndpoint, type EndpointKind, type ParseEndpointOptions } from './config/endpoint.js';
 export { resolveConfig, type DsqlConfig, type DsqlConnectionOptions } from './config/config.js';
 export type { DsqlTransport, WebSocketConstructorLike, WebSocketLike } from './config/transport.js';
