@@ -1,5 +1,6 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { inspect } from 'node:util';
+import { jest } from '@jest/globals';
 import {
   ConnectRateLimiter,
   DSQL_FAILOVER_CHANNELS,
@@ -337,10 +338,81 @@ describe('EndpointRouter', () => {
     expect(r.pick()).toBe(b);
   });
 
-  it('bounds a connection attempt only when there is another endpoint to try', () => {
+  it('bounds a connection attempt only while another endpoint is healthy to fall back to', () => {
     const [a, b] = fakes('east1', 'east2') as [Fake, Fake];
-    expect(router([a, b], { baseDelayMs: 10, maxDelayMs: 10, timeoutMs: 1234 }).attemptTimeoutMs()).toBe(1234);
     expect(router([a], { baseDelayMs: 10, maxDelayMs: 10, timeoutMs: 1234 }).attemptTimeoutMs()).toBeUndefined();
+    // No probe fires during this test: every state change below is this test's own.
+    const r = router([a, b], { baseDelayMs: 60_000, maxDelayMs: 60_000, timeoutMs: 1234 });
+    expect(r.attemptTimeoutMs()).toBe(1234);
+    expect(r.attemptTimeoutMs(b)).toBe(1234);
+    r.attempt().failed(refused()); // east1 down: east2 is the last healthy endpoint
+    const last = r.attempt();
+    expect(last.endpoint).toBe(b);
+    expect(r.attemptTimeoutMs(last.endpoint)).toBeUndefined();
+    expect(r.attemptTimeoutMs()).toBeUndefined(); // default: where new connections go now
+    expect(r.attemptTimeoutMs(a)).toBe(1234); // an attempt on east1 could still fall back to east2
+    last.failed(refused()); // every endpoint down
+    const any = r.attempt();
+    expect(r.attemptTimeoutMs(any.endpoint)).toBeUndefined();
+  });
+
+  describe('an attempt slower than timeoutMs (manual clock)', () => {
+    // A handshake that takes 300 ms against a 200 ms attempt bound (a starved machine, a slow
+    // network). `attemptOnce` is what an adapter does per attempt: ask the router where and
+    // how long, then connect, cut short at the bound if there is one, and report the outcome.
+    const HANDSHAKE_MS = 300;
+    const BOUND_MS = 200;
+    beforeEach(() => jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] }));
+    afterEach(() => jest.useRealTimers());
+
+    const attemptOnce = (r: EndpointRouter<Fake>): Promise<{ endpoint: Fake; connected: boolean }> => {
+      const routed = r.attempt();
+      const boundMs = r.attemptTimeoutMs(routed.endpoint);
+      return new Promise((resolve) => {
+        const bound = boundMs === undefined ? undefined : setTimeout(() => {
+          routed.failed(Object.assign(new Error(`timed out after ${boundMs} ms`), { code: 'ETIMEDOUT' }));
+          resolve({ endpoint: routed.endpoint, connected: false });
+        }, boundMs);
+        setTimeout(() => {
+          if (bound !== undefined) clearTimeout(bound);
+          routed.succeeded();
+          resolve({ endpoint: routed.endpoint, connected: true });
+        }, HANDSHAKE_MS);
+      });
+    };
+    const run = async (r: EndpointRouter<Fake>) => {
+      const outcome = attemptOnce(r);
+      await jest.advanceTimersByTimeAsync(HANDSHAKE_MS);
+      return outcome;
+    };
+    const probe = { baseDelayMs: 60_000, maxDelayMs: 60_000, timeoutMs: BOUND_MS };
+
+    it('is cut short while another endpoint is healthy (the next attempt goes there)', async () => {
+      const [a, b] = fakes('east1', 'east2') as [Fake, Fake];
+      const r = router([a, b], probe);
+      expect(await run(r)).toEqual({ endpoint: a, connected: false });
+      expect(r.health().map((h) => h.healthy)).toEqual([false, true]);
+      expect(r.pick()).toBe(b);
+    });
+
+    it('connects on the last healthy endpoint (the other is down)', async () => {
+      const [a, b] = fakes('east1', 'east2') as [Fake, Fake];
+      const r = router([a, b], probe);
+      r.attempt().failed(refused());
+      expect(await run(r)).toEqual({ endpoint: b, connected: true });
+      expect(r.health().map((h) => h.healthy)).toEqual([false, true]);
+    });
+
+    it('connects with every endpoint down, and that success restores its endpoint', async () => {
+      const [a, b] = fakes('east1', 'east2') as [Fake, Fake];
+      const r = router([a, b], probe);
+      r.attempt().failed(refused());
+      r.attempt().failed(refused());
+      expect(r.health().map((h) => h.healthy)).toEqual([false, false]);
+      await jest.advanceTimersByTimeAsync(1); // the attempt starts after both went down
+      expect(await run(r)).toEqual({ endpoint: a, connected: true });
+      expect(r.health().map((h) => h.healthy)).toEqual([true, false]);
+    });
   });
 
   it('does not drain an endpoint that only refused for too many connections', () => {

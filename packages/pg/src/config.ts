@@ -124,7 +124,8 @@ type Prepared = { pg: PgOptions; dsql: PreparedDsql };
 /**
  * The pg options of a connection to `endpoint`: its host and port, its TLS identity, its token
  * (signed for its host and Region only) and its dial address; with more than one endpoint, a
- * `connectionTimeoutMillis` no longer than the router's attempt bound. The options themselves
+ * `connectionTimeoutMillis` no longer than the router's attempt bound (the connect deadline when
+ * no other endpoint is healthy). The options themselves
  * with a single `host` (nothing is copied).
  *
  * @example
@@ -134,8 +135,9 @@ export function endpointPgOptions(options: PgOptions, endpoint: DsqlEndpointSess
   const dsql = options[PREPARED];
   const { session } = dsql;
   if (session.endpoints.length === 1) return options;
-  // With another endpoint to try, one attempt may not take the whole connect deadline (a blackholed endpoint).
-  const bound = session.router.attemptTimeoutMs()!;
+  // With another healthy endpoint to try, one attempt may not take the whole connect deadline (a
+  // blackholed endpoint); with none, it may (cutting it short would only fail a slow handshake).
+  const bound = session.router.attemptTimeoutMs(endpoint) ?? session.connectDeadlineMs;
   const own = options.connectionTimeoutMillis;
   const connectionTimeoutMillis = typeof own === 'number' && own > 0 ? Math.min(own, bound) : bound;
   // pg-pool keeps `password` non-enumerable on its options (a spread drops it): carried over explicitly.

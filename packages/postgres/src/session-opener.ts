@@ -134,8 +134,9 @@ export function sessionOpener(options: SessionOpenerOptions): SessionOpener {
     // Each attempt goes where core's router says: after a failure of the endpoint, the next healthy one.
     const routed = router.attempt();
     lastEndpoint = routed.endpoint;
-    // With another endpoint to try, one attempt may not take the whole connect deadline (a blackholed endpoint).
-    const boundMs = router.attemptTimeoutMs();
+    // With another healthy endpoint to try, one attempt may not take the whole connect deadline (a
+    // blackholed endpoint); with none, only `signal` (connect_timeout) bounds it.
+    const boundMs = router.attemptTimeoutMs(routed.endpoint);
     const bound = boundMs === undefined ? undefined : new AbortController();
     const timer =
       bound &&
@@ -147,7 +148,7 @@ export function sessionOpener(options: SessionOpenerOptions): SessionOpener {
       const opened = await open(routed.endpoint, startup, signal, true, bound?.signal);
       routed.succeeded();
       // With more than one endpoint, failover follows the session (endpoint-sessions.ts).
-      const onRetire = bound ? options.sessions?.opened(routed.endpoint, opened.socket, opened.greeting.backendKey) : undefined;
+      const onRetire = router.endpoints.length > 1 ? options.sessions?.opened(routed.endpoint, opened.socket, opened.greeting.backendKey) : undefined;
       return onRetire ? { ...opened, onRetire } : opened;
     } catch (err) {
       // The caller's abort (connect_timeout, sql.end()) is not the endpoint's failure.

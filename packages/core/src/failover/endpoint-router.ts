@@ -159,12 +159,22 @@ export class EndpointRouter<E extends RoutedEndpoint> {
   }
 
   /**
-   * How long one connection attempt may take before it counts as a failure of its endpoint and
-   * the next one is tried (`probe.timeoutMs`), or `undefined` with a single endpoint (then only
-   * the connect deadline applies, as before). Bounds a blackholed endpoint's share of a connect call.
+   * How long one connection attempt to `endpoint` (default: where new connections go now, i.e.
+   * the endpoint {@link attempt} just chose) may take before it counts as a failure of its
+   * endpoint and the next one is tried: `probe.timeoutMs` while another endpoint is healthy.
+   * `undefined` (only the connect deadline applies, as with a single endpoint) when there is
+   * nothing healthy to fall back to: a single endpoint, the last healthy one, or every endpoint
+   * unhealthy. Cutting that attempt short would gain nothing, and a handshake slower than the
+   * bound (a slow network, a starved machine) would then never connect at all. Bounds a
+   * blackholed endpoint's share of a connect call. Asked once per attempt, right after
+   * {@link attempt}: the answer follows health as it is then.
+   *
+   * @example
+   * const routed = router.attempt();
+   * const boundMs = router.attemptTimeoutMs(routed.endpoint); // undefined: connect deadline only
    */
-  attemptTimeoutMs(): number | undefined {
-    return this.endpoints.length > 1 ? this.#options.probe.timeoutMs : undefined;
+  attemptTimeoutMs(endpoint: E = this.endpoints[this.#active]!): number | undefined {
+    return this.endpoints.length > 1 && this.hasHealthyAlternative(endpoint) ? this.#options.probe.timeoutMs : undefined;
   }
 
   /** The endpoint for a new connection, now. */
