@@ -148,8 +148,9 @@ export type EndpointSelection = 'ordered' | 'latency';
  * The health checks of `endpoints`. An unhealthy endpoint is probed (one real connection) after
  * `baseDelayMs` (default 1,000), doubling per failed probe up to `maxDelayMs` (default 30,000);
  * every endpoint, healthy ones included, is also checked every `intervalMs` (default 30,000);
- * each delay is jittered ±25 %. A probe, or a connection attempt while another endpoint could be
- * tried, that takes longer than `timeoutMs` (default 10,000) failed.
+ * each delay is jittered ±25 %. A probe, or a connection attempt while another endpoint is
+ * healthy to fall back to, that takes longer than `timeoutMs` (default 10,000) failed; an attempt
+ * with no healthy endpoint to fall back to is bounded by the connect deadline only.
  *
  * `drainAfterFailbackMs` (default: none): after failback to a more preferred endpoint, a pool's
  * connections still open on the other endpoints are closed once this many milliseconds have
