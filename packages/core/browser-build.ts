@@ -1,11 +1,13 @@
 /**
  * How `@dsql/core/browser` is built: core's own modules, with the few that need Node swapped for
- * browser-safe ones at bundle time (one map, used by tsup.browser.config.ts and by the browser tests).
+ * browser-safe ones at bundle time (one map, used by tsup.browser.config.ts and by the browser tests; browserEntryOptions is the
+ * browser entry's tsup options, @dsql/postgres's too).
  * Everything else — token caching and signing rules, endpoint parsing, option checks, errors,
  * redaction, retry, transactions — is the same source as the Node entry.
  */
 import { fileURLToPath } from 'node:url';
 import type { Plugin } from 'esbuild';
+import type { Options } from 'tsup';
 
 const src = fileURLToPath(new URL('./src/', import.meta.url));
 
@@ -26,14 +28,18 @@ const FILE_SWAPS: Readonly<Record<string, string>> = Object.freeze({
 });
 
 /**
- * The esbuild plugin that applies the swaps. Any other Node built-in reached from the entry
- * fails the build (esbuild's platform 'browser' cannot resolve it), so nothing Node-only slips in.
+ * The esbuild plugin that applies the swaps (and gives `process.env` an empty value). Any other
+ * Node built-in reached from the entry fails the build (esbuild's platform 'browser' cannot resolve it), so nothing Node-only slips in.
  */
 export function dsqlCoreBrowserSwaps(): Plugin {
   const names = Object.keys(BROWSER_SWAPS).map((n) => n.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'));
   return {
     name: 'dsql-core-browser-swaps',
     setup(build) {
+      // A page has no `process`: core's reads of `process.env` (AWS_REGION, AWS_ACCESS_KEY_ID…,
+      // defaults a page never has) see an empty environment instead of throwing a ReferenceError.
+      // (esbuild applies options a plugin sets up here.)
+      build.initialOptions.define = { 'process.env': '{}', ...build.initialOptions.define };
       build.onResolve({ filter: new RegExp(`^(${names.join('|')})$`) }, (args) => ({
         path: BROWSER_SWAPS[args.path]!,
       }));
@@ -48,5 +54,34 @@ export function dsqlCoreBrowserSwaps(): Plugin {
         return swap ? { path: swap } : undefined;
       });
     },
+  };
+}
+
+/**
+ * The tsup options of a package's browser entry (`src/browser.ts` → `dist/browser.{js,cjs}`),
+ * shared by core's and @dsql/postgres's tsup.browser.config.ts: one self-contained file per
+ * format for platform 'browser', its dependencies bundled in (`plugins` swap what needs Node, or
+ * leave an import external), built after the Node build into the same dist/.
+ *
+ * @example
+ * export default defineConfig(browserEntryOptions([dsqlCoreBrowserSwaps()]));
+ */
+export function browserEntryOptions(plugins: Plugin[], extra: Options = {}): Options {
+  return {
+    entry: { browser: 'src/browser.ts' },
+    format: ['esm', 'cjs'],
+    platform: 'browser',
+    target: 'es2022',
+    dts: true,
+    sourcemap: false,
+    // Built after tsup.config.ts, which cleans dist/.
+    clean: false,
+    // One file: its chunks must not share dist/ with the Node build's.
+    splitting: false,
+    noExternal: [/.*/],
+    // Keep `node:` specifiers for the swaps to see (tsup would strip them and leave the import external).
+    removeNodeProtocol: false,
+    esbuildPlugins: plugins,
+    ...extra,
   };
 }

@@ -8,10 +8,12 @@
 import { builtinModules } from 'node:module';
 import { isIP as nodeIsIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import vm from 'node:vm';
 import { DsqlSigner } from '@aws-sdk/dsql-signer';
 import { jest } from '@jest/globals';
 import * as esbuild from 'esbuild';
 import { dsqlCoreBrowserSwaps } from '../browser-build.js';
+import type * as coreBrowser from '../src/browser.js';
 import { signDsqlToken as signInBrowser } from '../src/browser/sign-token.js';
 import { signDsqlToken as signInNode } from '../src/auth/sign-token.js';
 import { isIP } from '../src/browser/node-net.js';
@@ -21,22 +23,28 @@ import { AsyncLocalStorage } from '../src/browser/node-async-hooks.js';
 import { defaultProvider, fromIni } from '../src/browser/sdk-credential-chain.js';
 import { inspect as nodeInspect } from 'node:util';
 import { DsqlCredentialsError } from '../src/errors/errors.js';
-import { CREDS, HOST, SESSION_CREDS } from './helpers.js';
+import { CREDS, HOST, SESSION_CREDS, verifyToken } from './helpers.js';
+
+/** src/browser.ts bundled for the browser with the swaps, as tsup.browser.config.ts builds it. */
+function bundleCoreForBrowser(format: 'esm' | 'iife'): Promise<esbuild.BuildResult<{ write: false; metafile: true }>> {
+  return esbuild.build({
+    entryPoints: [fileURLToPath(new URL('../src/browser.ts', import.meta.url))],
+    bundle: true,
+    platform: 'browser',
+    format,
+    ...(format === 'iife' ? { globalName: 'dsqlCore' } : {}),
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
+    plugins: [dsqlCoreBrowserSwaps()],
+  });
+}
 
 describe('@dsql/core/browser', () => {
   afterEach(() => jest.useRealTimers());
 
   it('bundles for the browser with no Node built-in in it (swapped, not left out)', async () => {
-    const result = await esbuild.build({
-      entryPoints: [fileURLToPath(new URL('../src/browser.ts', import.meta.url))],
-      bundle: true,
-      platform: 'browser',
-      format: 'esm',
-      write: false,
-      metafile: true,
-      logLevel: 'silent',
-      plugins: [dsqlCoreBrowserSwaps()],
-    });
+    const result = await bundleCoreForBrowser('esm');
     const inputs = Object.keys(result.metafile.inputs);
     const builtins = new Set(builtinModules);
     expect(inputs.filter((path) => path.startsWith('node:') || builtins.has(path))).toEqual([]);
@@ -46,6 +54,20 @@ describe('@dsql/core/browser', () => {
     expect(inputs).toEqual(expect.arrayContaining(['src/auth/token-provider.ts', 'src/auth/presign.ts', 'src/browser/sign-token.ts', 'src/browser/node-net.ts']));
     expect(inputs).not.toContain('src/auth/sign-token.ts');
     expect(inputs.some((path) => /credential-provider-(node|ini)/.test(path))).toBe(false);
+  });
+
+  it('runs where there is no `process` or `Buffer`, as in a page: endpoints parse, a token is signed', async () => {
+    const { outputFiles } = await bundleCoreForBrowser('iife');
+    // A page's globals (Web APIs), none of Node's: a free `process` would throw a ReferenceError.
+    const page = vm.createContext({ URL, TextEncoder, TextDecoder, setTimeout, clearTimeout, queueMicrotask, crypto: globalThis.crypto });
+    const core = vm.runInContext(`${outputFiles[0]!.text}\ndsqlCore;`, page) as typeof coreBrowser;
+    expect(vm.runInContext('typeof process + typeof Buffer', page)).toBe('undefinedundefined');
+    expect(core.parseEndpoint(HOST)).toMatchObject({ host: HOST, region: 'us-east-1', kind: 'public' });
+    // No environment to take a region from: the error says what to pass.
+    expect(() => core.parseEndpoint('db.example.com')).toThrow(/region/);
+    const tokens = new core.TokenProvider({ host: HOST, region: 'us-east-1', user: 'admin', credentials: async () => CREDS });
+    const verified = await verifyToken(await tokens.getToken(), CREDS);
+    expect(verified).toMatchObject({ host: HOST, region: 'us-east-1', action: 'DbConnectAdmin', signatureMatches: true });
   });
 
   it.each([

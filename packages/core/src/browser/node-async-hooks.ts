@@ -1,5 +1,5 @@
 /**
- * Browser stand-in for `node:async_hooks` (swapped in by browser-build.mjs). Browsers have no
+ * Browser stand-in for `node:async_hooks` (swapped in by browser-build.ts). Browsers have no
  * AsyncLocalStorage yet (the TC39 AsyncContext proposal is not shipped), so nothing is carried
  * across `await`s: `run` calls the function and `getStore` answers undefined. What rests on it
  * in core is the nested-transaction check (transaction/scope.ts), which therefore never fires in

@@ -1,5 +1,5 @@
 /**
- * Browser stand-in for `node:diagnostics_channel` (swapped in by browser-build.mjs). A page has
+ * Browser stand-in for `node:diagnostics_channel` (swapped in by browser-build.ts). A page has
  * no diagnostics channels: every channel reports no subscribers, so core's publishers (which
  * check `hasSubscribers` first) build no payload and publish nothing.
  */

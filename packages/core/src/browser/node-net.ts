@@ -1,5 +1,5 @@
 /**
- * Browser stand-in for `node:net` (swapped in by browser-build.mjs): core uses only `isIP`, to
+ * Browser stand-in for `node:net` (swapped in by browser-build.ts): core uses only `isIP`, to
  * tell an address from a hostname. Same answers as Node's for the inputs core passes (hostnames
  * and literal addresses); IPv6 is checked by the URL parser every browser has rather than by a
  * hand-written grammar, with a zone id (`fe80::1%eth0`) accepted as Node accepts it.

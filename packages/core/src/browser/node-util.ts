@@ -1,5 +1,5 @@
 /**
- * Browser stand-in for `node:util` (swapped in by browser-build.mjs): core uses only
+ * Browser stand-in for `node:util` (swapped in by browser-build.ts): core uses only
  * `inspect.custom`, to keep tokens and keys out of `util.inspect`. The symbol is the same
  * registered one Node uses, so the hooks stay harmless in a page; `inspect` itself is only
  * called from inside those hooks, which a browser never runs.

@@ -1,6 +1,6 @@
 /**
  * Browser stand-in for the SDK's Node credential chains (`@aws-sdk/credential-provider-ini` and
- * `-node`, swapped in by browser-build.mjs): they read files, the instance metadata service and
+ * `-node`, swapped in by browser-build.ts): they read files, the instance metadata service and
  * processes, none of which a page has. Core reaches them only when no `credentials` were given,
  * so the error says to give them.
  */

@@ -1,5 +1,5 @@
 /**
- * Browser counterpart of auth/sign-token.ts (swapped in by browser-build.mjs): the same token
+ * Browser counterpart of auth/sign-token.ts (swapped in by browser-build.ts): the same token
  * (auth/presign.ts), with the SDK's pure-JavaScript SHA-256 (`@aws-crypto/sha256-js`, what the SDK's
  * browser clients fall back to) instead of `node:crypto`, and the signer imported directly — a
  * page's bundle holds it anyway, there is no cold start of Node modules to save.
