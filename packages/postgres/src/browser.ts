@@ -7,7 +7,7 @@
  * credentials the application supplies — an identity or, better, a provider of short-lived ones
  * (a Cognito identity pool's, for example).
  *
- * Built with Postgres.js inside and its Node built-ins replaced (browser-build.mjs): a page's
+ * Built with Postgres.js inside and its Node built-ins replaced (browser-build.ts): a page's
  * bundler sees no `node:` import. What needs Node stays out: COPY streams, `sql.file()`, the
  * nested-transaction check (no AsyncLocalStorage in browsers), diagnostics channels.
  *
@@ -35,28 +35,17 @@ import {
   type WebSocketConstructorLike,
 } from '@dsql/core/browser';
 import { openWebSocketSocket } from './browser-socket.js';
-import type { DsqlSql } from './dsql.js';
+import type { DsqlSql, ManagedKeys } from './dsql.js';
 import { nestingGuard, rememberSql } from './transaction.js';
 
 export { transaction, type TransactionResult } from './transaction.js';
 export type { DsqlSql } from './dsql.js';
 
-/** Postgres.js options `dsql()` sets itself (or that have no meaning over DSQL's WebSocket). */
-type ManagedKeys =
-  | 'host'
-  | 'hostname'
-  | 'port'
-  | 'path'
-  | 'user'
-  | 'username'
-  | 'database'
-  | 'db'
-  | 'pass'
-  | 'password'
-  | 'ssl'
-  | 'socket'
-  | 'max_lifetime'
-  | 'target_session_attrs';
+/**
+ * Postgres.js options the browser `dsql()` sets itself: the Node `dsql()`'s, and `socket` (the
+ * WebSocket is its own).
+ */
+type BrowserManagedKeys = ManagedKeys | 'socket';
 
 /**
  * Options of the browser {@link dsql}: where to connect, who signs, plus Postgres.js's own
@@ -66,7 +55,7 @@ type ManagedKeys =
  * @example
  * const options: DsqlBrowserOptions = { host: 'abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws', user: 'app', credentials: getCredentials, max: 2 };
  */
-export type DsqlBrowserOptions<T extends Record<string, postgres.PostgresType> = {}> = Omit<postgres.Options<T>, ManagedKeys> & {
+export type DsqlBrowserOptions<T extends Record<string, postgres.PostgresType> = {}> = Omit<postgres.Options<T>, BrowserManagedKeys> & {
   /** The cluster endpoint (or a bare cluster id with `region`): the host tokens are signed for. */
   host: string;
   /** Needed when `host` does not name it (a bare cluster id, a custom name). */

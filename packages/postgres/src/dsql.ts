@@ -32,8 +32,11 @@ import { classifyQueryErrors } from './query-errors.js';
 const createSql: typeof postgres =
   typeof postgres === 'function' ? postgres : (postgres as unknown as { default: typeof postgres }).default;
 
-/** Postgres.js options that `dsql()` sets itself (or that make no sense with IAM tokens). */
-type ManagedKeys =
+/**
+ * Postgres.js options that `dsql()` sets itself (or that make no sense with IAM tokens); the
+ * browser `dsql()` (browser.ts) withholds these too, and `socket`.
+ */
+export type ManagedKeys =
   | 'host'
   | 'hostname'
   | 'port'

@@ -1,27 +1,43 @@
 /**
- * `@dsql/postgres/browser` in a real browser: a page bundled with esbuild for the browser (the
- * same plugins as the published entry) runs in headless Chromium, signs a token in the page,
- * connects to @dsql/local over `wss://`, runs a transaction and shows the result, which the test
- * reads from the page; a conflicting transaction is retried in the page; a forged identity is
- * refused. (That the bundle holds no Node built-in: browser-bundle.test.ts.)
+ * `@dsql/postgres/browser` in a real browser: a page bundled with esbuild for the browser runs in
+ * headless Chromium, signs a token in the page, connects to @dsql/local over `wss://`, runs a
+ * transaction and shows the result, which the test reads from the page; a conflicting
+ * transaction is retried in the page; a forged identity is refused. Twice: with the entry from
+ * source (the same plugins as the published build), and with the built packages, imported as
+ * `@dsql/postgres/browser` through their package.json `exports` and bundled by plain esbuild with
+ * no plugin, as a user's bundler does. (That the source bundle holds no Node built-in:
+ * browser-bundle.test.ts.)
  *
  * Chromium is Debian's `chromium` package (CI installs it: .ci/run), driven by playwright-core
  * (no browser download). Where it is not installed the suite is skipped with the reason printed.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import { createHash, X509Certificate } from 'node:crypto';
 import tls from 'node:tls';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startDsqlLocal, type DsqlLocal } from '@dsql/local';
 import { dsql } from '@dsql/postgres';
-import { bundleForBrowser } from './support/browser-page.js';
-import type { DemoConfig, DemoResult, OccResult } from './browser/page.js';
+import { bundleBuiltPackagePage, bundleForBrowser, nodeLeftovers, type PageBundle } from './support/browser-page.js';
+import type { DemoConfig, DemoResult, OccResult } from './browser/demos.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) {
-  console.warn(`browser.integration.test.ts skipped: no Chromium at ${CHROMIUM} (install Debian's chromium package, or set CHROMIUM_PATH)`);
+
+/**
+ * Why Chromium cannot be used here, or undefined when it can: not installed, or installed but
+ * not running (an install cut short, say) — then it cannot be launched either.
+ */
+function chromiumMissing(): string | undefined {
+  if (!existsSync(CHROMIUM)) return `no Chromium at ${CHROMIUM} (install Debian's chromium package, or set CHROMIUM_PATH)`;
+  const version = spawnSync(CHROMIUM, ['--version'], { encoding: 'utf8', timeout: 30_000 });
+  if (version.status === 0) return undefined;
+  const why = version.error?.message ?? (version.signal ? `killed by ${version.signal}` : `exit ${version.status}`);
+  return `${CHROMIUM} --version failed (${why}): ${`${version.stdout}${version.stderr}`.trim().slice(-500)}`;
 }
+const missing = chromiumMissing();
+const haveChromium = missing === undefined;
+if (!haveChromium) console.warn(`browser.integration.test.ts skipped: ${missing}`);
 
 /**
  * Base64 SHA-256 of the public key (SPKI) of the certificate @dsql/local's WebSocket endpoint
@@ -42,15 +58,25 @@ function endpointSpkiHash(local: DsqlLocal): Promise<string> {
   });
 }
 
+/** How the page got `@dsql/postgres/browser`. */
+const ENTRIES = {
+  'from source': bundleForBrowser,
+  'from the built package, bundled by plain esbuild': bundleBuiltPackagePage,
+} as const satisfies Record<string, () => Promise<PageBundle>>;
+
 (haveChromium ? describe : describe.skip)('@dsql/postgres/browser in headless Chromium', () => {
   let local: DsqlLocal | undefined;
   let browser: Browser | undefined;
-  let page: Page;
+  const pages = new Map<keyof typeof ENTRIES, Page>();
+  let builtBundle: PageBundle | undefined;
 
   beforeAll(async () => {
     local = await startDsqlLocal({ webSocket: true });
-    const bundle = await bundleForBrowser();
-    const spki = await endpointSpkiHash(local);
+    const [bundles, spki] = await Promise.all([
+      Promise.all(Object.values(ENTRIES).map((bundle) => bundle())),
+      endpointSpkiHash(local),
+    ]);
+    builtBundle = bundles[1];
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       timeout: 60_000,
@@ -59,15 +85,25 @@ function endpointSpkiHash(local: DsqlLocal): Promise<string> {
       // playwright-core adds --no-sandbox (needed as root, as in CI containers) unless asked for the sandbox.
       args: [`--host-resolver-rules=MAP ${local.host} ${local.hostaddr}`, `--ignore-certificate-errors-spki-list=${spki}`],
     });
-    page = await browser.newPage();
-    await page.setContent('<!doctype html><title>DSQL from the browser</title><output id="result"></output>');
-    await page.addScriptTag({ content: bundle.code });
-  }, 120_000);
+    for (const [index, name] of (Object.keys(ENTRIES) as (keyof typeof ENTRIES)[]).entries()) {
+      const page = await browser.newPage();
+      await page.setContent('<!doctype html><title>DSQL from the browser</title><output id="result"></output>');
+      await page.addScriptTag({ content: bundles[index]!.code });
+      pages.set(name, page);
+    }
+  }, 240_000);
 
   afterAll(async () => {
     await browser?.close().catch(() => {});
     await local?.stop();
   }, 60_000);
+
+  it("the built package's page: only the packages' browser builds went in, no Node built-in", () => {
+    const { metafile } = builtBundle!;
+    expect(nodeLeftovers(metafile, new Set(builtinModules))).toEqual({ builtinInputs: [], external: [] });
+    const packages = Object.keys(metafile.inputs).filter((path) => path.includes('node_modules/'));
+    expect(packages.sort()).toEqual(['node_modules/@dsql/core/dist/browser.js', 'node_modules/@dsql/postgres/dist/browser.js']);
+  });
 
   function config(overrides: Partial<DemoConfig> = {}): DemoConfig {
     const { accessKeyId, secretAccessKey } = local!.credentials;
@@ -84,7 +120,7 @@ function endpointSpkiHash(local: DsqlLocal): Promise<string> {
   }
 
   /** Runs one of the page's demos (`runDsqlDemo`, `runOccDemo`) and reads what it shows. */
-  async function runInPage<R = DemoResult>(demo: DemoConfig, name = 'runDsqlDemo'): Promise<R> {
+  async function runInPage<R = DemoResult>(page: Page, demo: DemoConfig, name = 'runDsqlDemo'): Promise<R> {
     await page.evaluate(
       ([fn, c]) => (globalThis as unknown as Record<string, (c: DemoConfig) => Promise<void>>)[fn]!(c),
       [name, demo] as const,
@@ -93,31 +129,35 @@ function endpointSpkiHash(local: DsqlLocal): Promise<string> {
     return JSON.parse(shown ?? 'null') as R;
   }
 
-  it('signs a token in the page, connects over wss and commits a transaction', async () => {
-    const before = local!.stats().webSocketConnections;
-    const result = await runInPage(config());
-    expect(result).toEqual({ ok: true, rows: 1, note: 'from the browser', who: 'admin', credentialCalls: 1 });
-    expect(local!.stats().webSocketConnections - before).toBeGreaterThan(0);
+  describe.each((Object.keys(ENTRIES) as (keyof typeof ENTRIES)[]).map((entry, index) => [entry, index] as const))('with @dsql/postgres/browser %s', (entry, index) => {
+    const suffix = ['source', 'built'][index];
 
-    // Committed: Node reads the row through the TCP endpoint.
-    const sql = dsql({ ...local!.connectionOptions(), max: 1 });
-    try {
-      expect(await sql`select id, note from browser_visits`).toEqual([{ id: 1, note: 'from the browser' }]);
-    } finally {
-      await sql.end({ timeout: 5 });
-    }
-  }, 90_000);
+    it('signs a token in the page, connects over wss and commits a transaction', async () => {
+      const before = local!.stats().webSocketConnections;
+      const result = await runInPage(pages.get(entry)!, config({ table: `browser_visits_${suffix}` }));
+      expect(result).toEqual({ ok: true, rows: 1, note: 'from the browser', who: 'admin', credentialCalls: 1 });
+      expect(local!.stats().webSocketConnections - before).toBeGreaterThan(0);
 
-  it('retries a transaction that met an OCC conflict, in the page', async () => {
-    const conflicts = local!.stats().occConflicts;
-    const result = await runInPage<OccResult>(config({ table: 'browser_occ' }), 'runOccDemo');
-    expect(result).toEqual({ ok: true, seen: [0, 10], n: 11 });
-    expect(local!.stats().occConflicts - conflicts).toBe(1);
-  }, 90_000);
+      // Committed: Node reads the row through the TCP endpoint.
+      const sql = dsql({ ...local!.connectionOptions(), max: 1 });
+      try {
+        expect(await sql`select id, note from ${sql(`browser_visits_${suffix}`)}`).toEqual([{ id: 1, note: 'from the browser' }]);
+      } finally {
+        await sql.end({ timeout: 5 });
+      }
+    }, 90_000);
 
-  it('is refused with a token signed by a forged identity, and shows why', async () => {
-    const result = await runInPage(config({ secretAccessKey: 'not-the-secret-key-of-this-access-key' }));
-    expect(result.ok).toBe(false);
-    expect(result).toMatchObject({ ok: false, error: expect.stringMatching(/access denied/i) });
-  }, 90_000);
+    it('retries a transaction that met an OCC conflict, in the page', async () => {
+      const conflicts = local!.stats().occConflicts;
+      const result = await runInPage<OccResult>(pages.get(entry)!, config({ table: `browser_occ_${suffix}` }), 'runOccDemo');
+      expect(result).toEqual({ ok: true, seen: [0, 10], n: 11 });
+      expect(local!.stats().occConflicts - conflicts).toBe(1);
+    }, 90_000);
+
+    it('is refused with a token signed by a forged identity, and shows why', async () => {
+      const result = await runInPage(pages.get(entry)!, config({ secretAccessKey: 'not-the-secret-key-of-this-access-key' }));
+      expect(result.ok).toBe(false);
+      expect(result).toMatchObject({ ok: false, error: expect.stringMatching(/access denied/i) });
+    }, 90_000);
+  });
 });

@@ -1,5 +1,5 @@
 /**
- * The Node globals Postgres.js reads, for a browser build (injected by ../../browser-build.mjs
+ * The Node globals Postgres.js reads, for a browser build (injected by ../../browser-build.ts
  * where the code names them, never set on `globalThis`): `Buffer` from the `buffer` package (the
  * browser Buffer bundlers have long used), and a `process` with an empty environment — Postgres.js
  * reads `PGHOST`, `PGUSER`… from it, which a page does not have; `dsql()` passes every option.
