@@ -12,6 +12,7 @@
 // Needs the packages built (`pnpm build`), pnpm and npm on PATH, and the npm registry.
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +33,9 @@ const readPkg = (dir) => JSON.parse(readFileSync(join(root, 'packages', dir, 'pa
 // drizzle-kit is no peer of ours (it only writes the folders migrate() reads): the oldest line
 // that runs with the oldest drizzle-orm we accept (0.36) is the floor we test.
 const DRIZZLE_KIT_RANGE = readPkg('drizzle').peerDependencies?.['drizzle-kit'] ?? '>=0.28.0';
+
+/** The esbuild our browser builds use: the bundler of the app's browser check. */
+const ESBUILD_VERSION = readPkg('postgres').devDependencies.esbuild;
 
 /** Peers whose lowest and latest versions make the matrix, with the range we publish. */
 const PEERS = [
@@ -324,6 +328,31 @@ function runScript(node, file, app, env, timeoutMs = 90_000) {
   return run(node, [file], { cwd: app, env: { ...userEnv, ...env }, timeout: timeoutMs, killSignal: 'SIGKILL' });
 }
 
+/**
+ * A web page's bundle: `@dsql/postgres/browser` from the installed package, bundled by the app's
+ * esbuild for the browser with no plugin and no option a user would need to know of. Passes when
+ * the bundle holds our two browser builds and no Node built-in, and imports nothing.
+ */
+function bundleBrowserEntry(app) {
+  const dir = join(app, 'browser');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'page.js'), "import { dsql, transaction } from '@dsql/postgres/browser';\n\nglobalThis.dsqlPage = { dsql, transaction };\n");
+  const esbuild = ['page.js', '--bundle', '--platform=browser', '--format=esm', '--outfile=out.js', '--metafile=meta.json', '--log-level=warning'];
+  const r = run(join(app, 'node_modules/.bin/esbuild'), esbuild, { cwd: dir });
+  if (!r.ok) return { ok: false, output: tail(r.output) };
+  const { inputs, outputs } = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8'));
+  const builtins = new Set(builtinModules);
+  const nodeInputs = Object.keys(inputs).filter((path) => path.startsWith('node:') || builtins.has(path));
+  const external = Object.values(outputs).flatMap((o) => o.imports.filter((i) => i.external).map((i) => i.path));
+  const missing = ['@dsql/postgres/dist/browser.js', '@dsql/core/dist/browser.js'].filter((f) => !Object.keys(inputs).some((path) => path.endsWith(`node_modules/${f}`)));
+  const problems = [
+    ...(nodeInputs.length ? [`Node built-ins in the bundle: ${nodeInputs.join(', ')}`] : []),
+    ...(external.length ? [`imports left external: ${external.join(', ')}`] : []),
+    ...(missing.length ? [`not in the bundle: ${missing.join(', ')}`] : []),
+  ];
+  return { ok: problems.length === 0, output: problems.join('\n') };
+}
+
 async function runColumn(columnName, tarballs, snippets) {
   const column = COLUMNS[columnName];
   const checks = new Checks(columnName);
@@ -379,11 +408,13 @@ async function runColumn(columnName, tarballs, snippets) {
       }
     }
     // Tools and the extra, outside the peer check above.
-    const tools = run('npm', [...npmArgs, '--legacy-peer-deps', `typescript@${ts59}`, `typescript-latest@npm:typescript@${tsLatest}`, `@types/node@${column.typesNode}`, `kysely-postgres-js@${kysePostgresJs}`], { cwd: app });
+    const tools = run('npm', [...npmArgs, '--legacy-peer-deps', `esbuild@${ESBUILD_VERSION}`, `typescript@${ts59}`, `typescript-latest@npm:typescript@${tsLatest}`, `@types/node@${column.typesNode}`, `kysely-postgres-js@${kysePostgresJs}`], { cwd: app });
     if (!tools.ok) {
-      checks.add(`${columnName}: npm install of typescript, @types/node and kysely-postgres-js`, false, tail(tools.output));
+      checks.add(`${columnName}: npm install of esbuild, typescript, @types/node and kysely-postgres-js`, false, tail(tools.output));
       return checks.write({ versions });
     }
+    const browser = bundleBrowserEntry(app);
+    checks.add(`${columnName}: esbuild ${ESBUILD_VERSION} bundles @dsql/postgres/browser for the browser with no plugin: no Node built-in`, browser.ok, browser.output);
 
     const esmOnly = esmOnlyPeers(app);
     if (esmOnly.length) {
