@@ -1,6 +1,7 @@
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Sha256 } from '@aws-crypto/sha256-js';
-import type { AwsCredentials } from '../src/index.js';
+import type { AwsCredentials, TransactionDriver } from '../src/index.js';
+import type { DsqlStatsRecorder } from '../src/diagnostics/stats.js';
 
 export const CLUSTER = 'abcdefghijklmnopqrstuvwxyz';
 export const HOST = `${CLUSTER}.dsql.us-east-1.on.aws`;
@@ -68,4 +69,24 @@ export function pgError(code: string, message: string, extra: Record<string, unk
 /** Builds a Node socket error. */
 export function socketError(code: string, message = `read ${code}`): Error {
   return Object.assign(new Error(message), { code, errno: -104, syscall: 'read' });
+}
+
+/**
+ * A transaction driver over no database whose COMMITs fail with `commitErrors`, in order, then
+ * succeed; `stats` is the pool's counters it hands to the runner.
+ */
+export function commitFailingDriver(commitErrors: Error[], stats?: DsqlStatsRecorder): TransactionDriver<object> {
+  const errors = [...commitErrors];
+  return {
+    stats,
+    connect: async () => ({}),
+    begin: async () => {},
+    commit: async () => {
+      const err = errors.shift();
+      if (err) throw err;
+      return 'COMMIT';
+    },
+    rollback: async () => {},
+    release: () => {},
+  };
 }

@@ -1,5 +1,5 @@
-import { createDsqlSession, runTransaction, isDsqlError, type DsqlLogger, type TransactionDriver } from '../src/index.js';
-import { CREDS, HOST, pgError } from './helpers.js';
+import { createDsqlSession, runTransaction, isDsqlError, type DsqlLogger } from '../src/index.js';
+import { CREDS, HOST, commitFailingDriver as driver, pgError } from './helpers.js';
 
 /** A pino-shaped logger that records what it is told. */
 function recordingLogger(): DsqlLogger & { lines: Array<{ level: string; fields: Record<string, unknown>; message: string }> } {
@@ -9,20 +9,6 @@ function recordingLogger(): DsqlLogger & { lines: Array<{ level: string; fields:
 }
 
 const occ = (): Error => pgError('40001', `change conflicts with another transaction (OC000) ${CREDS.secretAccessKey}`);
-
-function driver(commits: Error[]): TransactionDriver<number> {
-  return {
-    connect: async () => 1,
-    begin: async () => {},
-    commit: async () => {
-      const e = commits.shift();
-      if (e) throw e;
-      return 'COMMIT';
-    },
-    rollback: async () => {},
-    release: async () => {},
-  };
-}
 
 describe('logger option', () => {
   test('a failed attempt and a server-closed connection are warnings, a recycle is debug; names and kinds only', () => {

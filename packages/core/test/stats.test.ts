@@ -12,34 +12,16 @@ import {
   runTransaction,
   unregisterDsqlPool,
   type DsqlLogger,
-  type TransactionDriver,
 } from '../src/index.js';
 import { EndpointRouter, type RoutedEndpoint } from '../src/failover/endpoint-router.js';
 import { DsqlStatsRecorder } from '../src/diagnostics/stats.js';
-import { CREDS, HOST, pgError, socketError } from './helpers.js';
+import { CREDS, HOST, commitFailingDriver as driver, pgError, socketError } from './helpers.js';
 
 // The one stats() shape: counted by core at the points that publish the diagnostics messages, so
 // the numbers equal what a subscriber (the OpenTelemetry instrumentation) counts.
 
 const fast = { maxAttempts: 10, baseDelayMs: 1, maxDelayMs: 2 };
 const occ = (): Error => pgError('40001', 'change conflicts with another transaction, please retry: (OC000)');
-
-/** A transaction driver whose COMMITs fail with the given errors, in order, then succeed. */
-function driver(commitErrors: Error[], stats?: DsqlStatsRecorder): TransactionDriver<object> {
-  const errors = [...commitErrors];
-  return {
-    stats,
-    connect: async () => ({}),
-    begin: async () => {},
-    commit: async () => {
-      const err = errors.shift();
-      if (err) throw err;
-      return 'COMMIT';
-    },
-    rollback: async () => {},
-    release: () => {},
-  };
-}
 
 /** Records every message of the given channels while `fn` runs. */
 async function counting(fn: () => Promise<unknown>): Promise<Record<string, string[]>> {
