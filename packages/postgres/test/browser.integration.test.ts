@@ -9,7 +9,8 @@
  * browser-bundle.test.ts.)
  *
  * Chromium is Debian's `chromium` package (CI installs it: .ci/run), driven by playwright-core
- * (no browser download). Where it is not installed the suite is skipped with the reason printed.
+ * (no browser download). Where it is not installed (or does not run) the suite is skipped with the
+ * reason printed.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -58,25 +59,26 @@ function endpointSpkiHash(local: DsqlLocal): Promise<string> {
   });
 }
 
-/** How the page got `@dsql/postgres/browser`. */
-const ENTRIES = {
-  'from source': bundleForBrowser,
-  'from the built package, bundled by plain esbuild': bundleBuiltPackagePage,
-} as const satisfies Record<string, () => Promise<PageBundle>>;
+/** How a page gets `@dsql/postgres/browser`, and the suffix of the tables its demos use. */
+const ENTRIES = [
+  { entry: 'from source', tables: 'source', bundle: bundleForBrowser },
+  { entry: 'from the built package, bundled by plain esbuild', tables: 'built', bundle: bundleBuiltPackagePage },
+] as const satisfies readonly { entry: string; tables: string; bundle: () => Promise<PageBundle> }[];
+type Entry = (typeof ENTRIES)[number]['entry'];
 
 (haveChromium ? describe : describe.skip)('@dsql/postgres/browser in headless Chromium', () => {
   let local: DsqlLocal | undefined;
   let browser: Browser | undefined;
-  const pages = new Map<keyof typeof ENTRIES, Page>();
+  const pages = new Map<Entry, Page>();
   let builtBundle: PageBundle | undefined;
 
   beforeAll(async () => {
     local = await startDsqlLocal({ webSocket: true });
     const [bundles, spki] = await Promise.all([
-      Promise.all(Object.values(ENTRIES).map((bundle) => bundle())),
+      Promise.all(ENTRIES.map(({ bundle }) => bundle())),
       endpointSpkiHash(local),
     ]);
-    builtBundle = bundles[1];
+    builtBundle = bundles[ENTRIES.findIndex(({ bundle }) => bundle === bundleBuiltPackagePage)];
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       timeout: 60_000,
@@ -85,11 +87,11 @@ const ENTRIES = {
       // playwright-core adds --no-sandbox (needed as root, as in CI containers) unless asked for the sandbox.
       args: [`--host-resolver-rules=MAP ${local.host} ${local.hostaddr}`, `--ignore-certificate-errors-spki-list=${spki}`],
     });
-    for (const [index, name] of (Object.keys(ENTRIES) as (keyof typeof ENTRIES)[]).entries()) {
+    for (const [index, { entry }] of ENTRIES.entries()) {
       const page = await browser.newPage();
       await page.setContent('<!doctype html><title>DSQL from the browser</title><output id="result"></output>');
       await page.addScriptTag({ content: bundles[index]!.code });
-      pages.set(name, page);
+      pages.set(entry, page);
     }
   }, 240_000);
 
@@ -129,9 +131,7 @@ const ENTRIES = {
     return JSON.parse(shown ?? 'null') as R;
   }
 
-  describe.each((Object.keys(ENTRIES) as (keyof typeof ENTRIES)[]).map((entry, index) => [entry, index] as const))('with @dsql/postgres/browser %s', (entry, index) => {
-    const suffix = ['source', 'built'][index];
-
+  describe.each(ENTRIES)('with @dsql/postgres/browser $entry', ({ entry, tables: suffix }) => {
     it('signs a token in the page, connects over wss and commits a transaction', async () => {
       const before = local!.stats().webSocketConnections;
       const result = await runInPage(pages.get(entry)!, config({ table: `browser_visits_${suffix}` }));
