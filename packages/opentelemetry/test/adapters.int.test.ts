@@ -1,8 +1,8 @@
 import { jest } from '@jest/globals';
-import { startDsqlLocal, type DsqlLocal } from '@dsql/local';
+import type { DsqlLocal } from '@dsql/local';
 import type { DsqlStats } from '@dsql/core';
 import { DSQL_METRICS } from '../src/index.js';
-import { ADAPTERS, terminateBackend, type Db } from './support/adapters.js';
+import { ADAPTERS, terminateBackend, withLocal, type Db } from './support/adapters.js';
 import { Observed } from './support/otel.js';
 
 // The real OpenTelemetry SDK (in-memory metric reader and span exporter) over @dsql/local, for
@@ -11,12 +11,7 @@ import { Observed } from './support/otel.js';
 jest.setTimeout(60_000);
 
 let local: DsqlLocal;
-beforeAll(async () => {
-  local = await startDsqlLocal();
-}, 60_000);
-afterAll(async () => {
-  await local?.stop();
-});
+withLocal((started) => (local = started));
 
 const OCC = { code: '40001', message: 'change conflicts with another transaction, please retry: (OC000)' };
 const FAST_RETRY = { maxAttempts: 100, baseDelayMs: 1, maxDelayMs: 20, maxElapsedMs: 50_000 };

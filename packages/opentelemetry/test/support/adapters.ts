@@ -1,5 +1,5 @@
 import postgres from 'postgres';
-import type { DsqlLocal } from '@dsql/local';
+import { startDsqlLocal, type DsqlLocal, type DsqlLocalOptions } from '@dsql/local';
 import { DsqlPool, type DsqlPoolConfig } from '@dsql/pg';
 import { Kysely, sql as kyselySql } from 'kysely';
 import { DsqlDialect, transaction as kyselyTransaction } from '@dsql/kysely';
@@ -116,4 +116,23 @@ export async function terminateBackend(local: DsqlLocal, pid: number): Promise<v
   } finally {
     await admin.end({ timeout: 5 });
   }
+}
+
+/**
+ * Starts a local DSQL endpoint before the file's tests and stops it after them (jest's beforeAll /
+ * afterAll), handing it to `use` once started.
+ *
+ * @example
+ * let local: DsqlLocal;
+ * withLocal((started) => (local = started));
+ */
+export function withLocal(use: (local: DsqlLocal) => void, options?: DsqlLocalOptions): void {
+  let local: DsqlLocal | undefined;
+  beforeAll(async () => {
+    local = await startDsqlLocal(options);
+    use(local);
+  }, 60_000);
+  afterAll(async () => {
+    await local?.stop();
+  });
 }
