@@ -34,8 +34,9 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { DSQL_CHANNELS, DSQL_FAILOVER_CHANNELS, isCommitOutcomeUnknownError, type DsqlConnectEndMessage, type DsqlFailoverMessage } from '@dsql/core';
 import { startDsqlLocalCluster, type DsqlLocalCluster } from '@dsql/local';
 import pg from 'pg';
-import { createAdapter, type Adapter, type AdapterName, type Transfer } from '../chaos/adapters.js';
+import { createAdapter, type Adapter, type AdapterName } from '../chaos/adapters.js';
 import { describeFailure, endWithin } from '../chaos/outcomes.js';
+import { checkLedger, createLedger, type TransferOutcome } from '../chaos/ledger.js';
 import { seeded } from '../chaos/random.js';
 import { watchSecrets } from '../chaos/secrets.js';
 
@@ -51,6 +52,7 @@ const WORKERS = 3; // per adapter
 const ACCOUNTS_PER_WORKER = 3;
 const ADAPTER_ORDER: AdapterName[] = ['pg', 'drizzle', 'postgres', 'kysely'];
 const ACCOUNTS = ADAPTER_ORDER.length * WORKERS * ACCOUNTS_PER_WORKER;
+const LEDGER = { accounts: ACCOUNTS, startBalance: START_BALANCE };
 /** A transfer that has not settled by then is reported as hung (and fails the run). */
 const HUNG_MS = 25_000;
 /** The bound on each condition a cycle waits for. */
@@ -58,14 +60,15 @@ const CONDITION_MS = 30_000;
 /**
  * Health checks every ~300 ms, unanswered after 5 s (a blackholed Region is found in ~5.5 s);
  * an unhealthy endpoint is probed from 100 ms on, so failback follows heal quickly. `timeoutMs`
- * also bounds each connection attempt: on a starved CI machine a healthy endpoint's TLS + token
- * handshake must not take that long, or it is marked unhealthy too.
+ * also bounds each connection attempt while the other Region is healthy (with nowhere else to
+ * go, an attempt has the whole connect deadline): on a starved CI machine a healthy endpoint's
+ * TLS + token handshake must not take that long, or it is marked unhealthy too.
  */
 const PROBE = { baseDelayMs: 100, maxDelayMs: 400, timeoutMs: 5_000, intervalMs: 300 };
 /** Generous: a failover retries the transaction on the other Region; a transfer must not fail for want of attempts. */
 const RETRY = { maxAttempts: 20, baseDelayMs: 5, maxDelayMs: 500, maxElapsedMs: 20_000 };
 
-type Outcome = { transfer: Transfer; adapter: AdapterName; startedAt: number; result: 'committed' | 'failed' | 'unknown' | 'hung'; error?: string };
+type Outcome = TransferOutcome & { startedAt: number };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -88,9 +91,7 @@ describe(`chaos, Region isolation (seed ${SEED}; replay with CHAOS_SEED=${SEED})
     cluster = await startDsqlLocalCluster({ regions: [PREFERRED, OTHER] });
     direct = new pg.Client({ connectionString: cluster.endpoint(PREFERRED).upstreamUrl });
     await direct.connect();
-    await direct.query('CREATE TABLE accounts (id int PRIMARY KEY, balance bigint NOT NULL)');
-    await direct.query('CREATE TABLE transfers (id text PRIMARY KEY, from_id int NOT NULL, to_id int NOT NULL, amount bigint NOT NULL)');
-    await direct.query(`INSERT INTO accounts SELECT g, ${START_BALANCE} FROM generate_series(1, ${ACCOUNTS}) g`);
+    await createLedger(direct, LEDGER);
   }, 120_000);
 
   afterAll(async () => {
@@ -224,24 +225,7 @@ describe(`chaos, Region isolation (seed ${SEED}; replay with CHAOS_SEED=${SEED})
     const after = cluster.stats();
 
     // --- After the fact, straight from PostgreSQL ---
-    const recorded = new Map<string, { from_id: number; to_id: number; amount: string }>();
-    for (const row of (await direct.query('SELECT id, from_id, to_id, amount FROM transfers')).rows) recorded.set(row.id, row);
-    const balances = new Map<number, bigint>();
-    for (const row of (await direct.query('SELECT id, balance FROM accounts')).rows) balances.set(row.id, BigInt(row.balance));
-    const total = [...balances.values()].reduce((a, b) => a + b, 0n);
-    const expected = new Map<number, bigint>(Array.from({ length: ACCOUNTS }, (_, i) => [i + 1, BigInt(START_BALANCE)]));
-    for (const t of recorded.values()) {
-      expected.set(t.from_id, expected.get(t.from_id)! - BigInt(t.amount));
-      expected.set(t.to_id, expected.get(t.to_id)! + BigInt(t.amount));
-    }
-    const mismatched = [...balances].filter(([id, b]) => expected.get(id) !== b).map(([id, b]) => `account ${id}: ${b}, transfers say ${expected.get(id)}`);
-    const committedMissing = outcomes.filter((o) => o.result === 'committed' && !recorded.has(o.transfer.id)).map((o) => o.transfer.id);
-    const unknown = outcomes.filter((o) => o.result === 'unknown');
-    const unknownCommitted = unknown.filter((o) => recorded.has(o.transfer.id)).length;
-    const told = new Set(outcomes.map((o) => o.transfer.id));
-    const mine = (id: string) => adapterNames.some((a) => id.startsWith(`${a}-`));
-    const recordedButNeverTold = [...recorded.keys()].filter((id) => mine(id) && !told.has(id));
-    const hung = outcomes.filter((o) => o.result === 'hung').map((o) => o.transfer.id);
+    const { hung, total, mismatched, committedMissing, unknown, unknownCommitted, recordedButNeverTold } = await checkLedger(direct, LEDGER, outcomes, adapterNames);
     // Only CommitOutcomeUnknownError may reach the application: anything else is a failover defect.
     const failures = outcomes.filter((o) => o.result === 'failed').map((o) => `${o.transfer.id}: ${o.error}`);
     const count = (a: AdapterName, r: Outcome['result']) => outcomes.filter((o) => o.adapter === a && o.result === r).length;

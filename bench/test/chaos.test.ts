@@ -25,8 +25,9 @@
  */
 import { isCommitOutcomeUnknownError } from '@dsql/core';
 import pg from 'pg';
-import { createAdapter, type Adapter, type AdapterName, type Transfer } from '../chaos/adapters.js';
+import { createAdapter, type Adapter, type AdapterName } from '../chaos/adapters.js';
 import { describeFailure, endWithin } from '../chaos/outcomes.js';
+import { checkLedger, createLedger, type TransferOutcome } from '../chaos/ledger.js';
 import { startRestartableEndpoint, type RestartableEndpoint } from '../chaos/endpoint.js';
 import { seeded, type Random } from '../chaos/random.js';
 import { watchSecrets } from '../chaos/secrets.js';
@@ -47,13 +48,14 @@ const ACCOUNTS_PER_WORKER = 3;
 const SHARED = process.env.CHAOS_SHARED !== '0';
 const ADAPTER_ORDER: AdapterName[] = ['pg', 'drizzle', 'postgres', 'kysely'];
 const ACCOUNTS = ADAPTER_ORDER.length * WORKERS * ACCOUNTS_PER_WORKER;
+const LEDGER = { accounts: ACCOUNTS, startBalance: START_BALANCE };
 
 const FAULT_KINDS = ['drop-mid-transaction', 'drop-commit', 'occ-at-commit', 'server-unavailable', 'rate-exceeded', 'access-denied', 'restart', 'credentials-outage'] as const;
 type FaultKind = (typeof FAULT_KINDS)[number];
 /** Faults armed on statements or COMMIT (they always meet the workload). */
 const TRANSACTION_FAULTS: readonly FaultKind[] = ['drop-mid-transaction', 'drop-commit', 'occ-at-commit', 'server-unavailable'];
 
-type Outcome = { transfer: Transfer; adapter: AdapterName; result: 'committed' | 'failed' | 'unknown' | 'hung'; error?: string };
+type Outcome = TransferOutcome;
 
 /** A transfer that has not settled by then is reported as hung (and fails the run). */
 const HUNG_MS = 20_000;
@@ -70,9 +72,7 @@ describe(`chaos (seed ${SEED}; replay with CHAOS_SEED=${SEED})`, () => {
     endpoint = await startRestartableEndpoint({ maxConnectionAgeSeconds: 5, connectRate: { perSecond: 200, burst: 100 } });
     direct = new pg.Client({ connectionString: endpoint.upstreamUrl });
     await direct.connect();
-    await direct.query('CREATE TABLE accounts (id int PRIMARY KEY, balance bigint NOT NULL)');
-    await direct.query('CREATE TABLE transfers (id text PRIMARY KEY, from_id int NOT NULL, to_id int NOT NULL, amount bigint NOT NULL)');
-    await direct.query(`INSERT INTO accounts SELECT g, ${START_BALANCE} FROM generate_series(1, ${ACCOUNTS}) g`);
+    await createLedger(direct, LEDGER);
   });
 
   afterAll(async () => {
@@ -196,25 +196,7 @@ describe(`chaos (seed ${SEED}; replay with CHAOS_SEED=${SEED})`, () => {
     const after = endpoint.stats();
 
     // --- After the fact, straight from PostgreSQL ---
-    const recorded = new Map<string, { from_id: number; to_id: number; amount: string }>();
-    for (const row of (await direct.query('SELECT id, from_id, to_id, amount FROM transfers')).rows) recorded.set(row.id, row);
-    const balances = new Map<number, bigint>();
-    for (const row of (await direct.query('SELECT id, balance FROM accounts')).rows) balances.set(row.id, BigInt(row.balance));
-    const total = [...balances.values()].reduce((a, b) => a + b, 0n);
-    const expected = new Map<number, bigint>(Array.from({ length: ACCOUNTS }, (_, i) => [i + 1, BigInt(START_BALANCE)]));
-    for (const t of recorded.values()) {
-      expected.set(t.from_id, expected.get(t.from_id)! - BigInt(t.amount));
-      expected.set(t.to_id, expected.get(t.to_id)! + BigInt(t.amount));
-    }
-    const mismatched = [...balances].filter(([id, b]) => expected.get(id) !== b).map(([id, b]) => `account ${id}: ${b}, transfers say ${expected.get(id)}`);
-    const committedMissing = outcomes.filter((o) => o.result === 'committed' && !recorded.has(o.transfer.id)).map((o) => o.transfer.id);
-    const failedPresent = outcomes.filter((o) => o.result === 'failed' && recorded.has(o.transfer.id)).map((o) => `${o.transfer.id} (${o.error})`);
-    const unknown = outcomes.filter((o) => o.result === 'unknown');
-    const unknownCommitted = unknown.filter((o) => recorded.has(o.transfer.id)).length;
-    const told = new Set(outcomes.map((o) => o.transfer.id));
-    const mine = (id: string) => adapterNames.some((a) => id.startsWith(`${a}-`));
-    const recordedButNeverTold = [...recorded.keys()].filter((id) => mine(id) && !told.has(id));
-    const hung = outcomes.filter((o) => o.result === 'hung').map((o) => o.transfer.id);
+    const { hung, total, mismatched, committedMissing, failedPresent, unknown, unknownCommitted, recordedButNeverTold } = await checkLedger(direct, LEDGER, outcomes, adapterNames);
     const count = (a: AdapterName, r: Outcome['result']) => outcomes.filter((o) => o.adapter === a && o.result === r).length;
     const failureKinds = new Map<string, number>();
     for (const o of outcomes) if (o.result === 'failed') failureKinds.set(`${o.adapter}:${o.error}`, (failureKinds.get(`${o.adapter}:${o.error}`) ?? 0) + 1);
