@@ -11,7 +11,7 @@ const TERMINATE = Buffer.from([0x58, 0, 0, 0, 4]);
 export interface Session {
   socket: Duplex;
   greeting: Greeting;
-  /** Core's diagnostics probe of this connection, when someone subscribes: the socket reports its close. */
+  /** Core's probe of this connection (its counters, and diagnostics when someone subscribes): the socket reports its close. */
   connection?: ConnectionProbe;
   /** How core names the close (the session's `closeReason`), given with `connection`. */
   closeReason?: DsqlSession['closeReason'];
@@ -82,6 +82,19 @@ export class DsqlSocket extends Duplex {
   #endRequested = false;
   /** With `Session.onRetire`: the session's traffic, to tell when it is idle. */
   #activity: SessionActivity | undefined;
+  /**
+   * With `Session.connection` (core counts every close, subscribers or not): the session's state
+   * for its close reason and the `sql`'s gauge, kept in plain fields by the one write wrapper and
+   * the one 'data' listener (no closure, array or second listener per message: this runs per
+   * statement).
+   */
+  #watching = false;
+  #gauge: ConnectionGauge | undefined;
+  /** Answered: the last response ended with ReadyForQuery and nothing was written since. */
+  #idle = true;
+  /** In use for the pool (`gauge.used`): from a write until ReadyForQuery says idle (not in a transaction). */
+  #used = false;
+  #lastUsed = 0;
   /** Retired after failback: closes at its next idle point. */
   #retiring = false;
   #retireCheck: NodeJS.Immediate | undefined;
@@ -156,7 +169,8 @@ export class DsqlSocket extends Duplex {
       if (connection && closeReason) this.#watchClose(socket, connection, closeReason, gauge);
       // Closed by Postgres.js meanwhile (its connect timeout): it must not hear from this session.
       if (this.destroyed) return;
-      if (onRetire) this.#followActivity(socket, onRetire);
+      if (onRetire) this.#followActivity(onRetire);
+      if (this.#watching || this.#activity) this.#trackWrites(socket);
       if (greeting.backendKey !== undefined && this.#live) {
         this.#backendKey = greeting.backendKey;
         this.#live.add(greeting.backendKey);
@@ -199,56 +213,74 @@ export class DsqlSocket extends Duplex {
     self.pause = (): this => (socket.pause(), this);
     self.resume = (): this => (socket.resume(), this);
     socket.on('drain', () => this.emit('drain'));
-    socket.on('data', (chunk: Buffer) => this.emit('data', chunk));
+    socket.on('data', (chunk: Buffer) => {
+      this.emit('data', chunk);
+      // After Postgres.js has the bytes (it writes its next statement on a later tick).
+      if (this.#watching) this.#watchReceived(chunk);
+      if (this.#activity) {
+        this.#activity.received(chunk);
+        if (this.#retiring) this.#retireWhenIdle();
+      }
+    });
     socket.on('error', (err) => this.destroy(err));
     socket.on('close', () => this.destroy());
   }
 
   /**
-   * Reports the session's close to core's diagnostics (only when someone subscribes): closed
-   * without `end()` means the server or the network closed it — idle when the server's last
-   * response ended with ReadyForQuery and nothing was written since. Wraps the fast path's `write`
-   * to note activity, so it costs nothing without a subscriber.
+   * Reports the session's close to core (its counters, and its diagnostics when someone
+   * subscribes): closed without `end()` means the server or the network closed it — idle when the
+   * server's last response ended with ReadyForQuery and nothing was written since. Also keeps the
+   * `sql`'s gauge. The traffic is noted by {@link DsqlSocket.#trackWrites} and the 'data' listener
+   * of {@link DsqlSocket.#attach}: a few field updates per statement.
    */
   #watchClose(socket: Duplex, connection: ConnectionProbe, closeReason: DsqlSession['closeReason'], gauge: ConnectionGauge | undefined): void {
     const openedAt = performance.now();
-    let lastUsed = openedAt;
-    let idle = true;
-    /** In use for the pool: from a write until ReadyForQuery says idle (not in a transaction). */
-    let used = false;
+    this.#watching = true;
+    this.#gauge = gauge;
+    this.#lastUsed = openedAt;
     if (gauge) gauge.open++;
-    const self = this as unknown as { write: (...args: unknown[]) => boolean };
-    const write = self.write;
-    self.write = (...args: unknown[]): boolean => {
-      idle = false;
-      lastUsed = performance.now();
-      if (!used && gauge) {
-        used = true;
-        gauge.used++;
-      }
-      return write(...args);
-    };
-    // Idle from the ReadyForQuery that ends a response until the next write: a message the server
-    // sends on its own meanwhile (a FATAL before it closes, a notice) leaves the session idle.
-    socket.on('data', (chunk: Buffer) => {
-      if (!idle && endsWithReadyForQuery(chunk)) {
-        idle = true;
-        // Status byte 'I': no transaction open, the connection is free again.
-        if (used && gauge && chunk[chunk.length - 1] === 0x49) {
-          used = false;
-          gauge.used--;
-        }
-      }
-    });
     socket.once('close', () => {
       if (gauge) {
         gauge.open--;
-        if (used) gauge.used--;
+        if (this.#used) gauge.used--;
       }
       const now = performance.now();
       const lost = !this.#endRequested;
-      connection.closed(closeReason({ lost, idle: !lost || idle, ageMs: now - openedAt, idleMs: now - lastUsed }));
+      connection.closed(closeReason({ lost, idle: !lost || this.#idle, ageMs: now - openedAt, idleMs: now - this.#lastUsed }));
     });
+  }
+
+  /**
+   * Idle from the ReadyForQuery that ends a response until the next write: a message the server
+   * sends on its own meanwhile (a FATAL before it closes, a notice) leaves the session idle.
+   */
+  #watchReceived(chunk: Buffer): void {
+    if (this.#idle || !endsWithReadyForQuery(chunk)) return;
+    this.#idle = true;
+    // Status byte 'I': no transaction open, the connection is free again.
+    const gauge = this.#gauge;
+    if (this.#used && gauge && chunk[chunk.length - 1] === 0x49) {
+      this.#used = false;
+      gauge.used--;
+    }
+  }
+
+  /** Replaces the fast path's `write` (see {@link DsqlSocket.#attach}) with one that notes the traffic first. */
+  #trackWrites(socket: Duplex): void {
+    const self = this as unknown as { write: (chunk: Buffer | string, encoding?: unknown, cb?: unknown) => boolean };
+    self.write = (chunk, encoding, cb) => {
+      this.#activity?.sent(chunk);
+      if (this.#watching) {
+        this.#idle = false;
+        this.#lastUsed = performance.now();
+        const gauge = this.#gauge;
+        if (!this.#used && gauge) {
+          this.#used = true;
+          gauge.used++;
+        }
+      }
+      return (socket.write as (...args: unknown[]) => boolean)(chunk, encoding, cb);
+    };
   }
 
   /**
@@ -263,19 +295,8 @@ export class DsqlSocket extends Duplex {
    * outside a transaction while its holder awaits something else; its next statement fails with
    * a connection error (and Postgres.js reconnects for the ones after).
    */
-  #followActivity(socket: Duplex, onRetire: (retire: () => void) => () => void): void {
-    const activity = (this.#activity = new SessionActivity());
-    const self = this as unknown as { write: (chunk: Buffer, ...rest: unknown[]) => boolean };
-    const write = self.write;
-    self.write = (chunk: Buffer, ...rest: unknown[]): boolean => {
-      activity.sent(chunk);
-      return write(chunk, ...rest);
-    };
-    // Registered after the listener that hands the bytes to Postgres.js.
-    socket.on('data', (chunk: Buffer) => {
-      activity.received(chunk);
-      if (this.#retiring) this.#retireWhenIdle();
-    });
+  #followActivity(onRetire: (retire: () => void) => () => void): void {
+    this.#activity = new SessionActivity();
     this.#offRetire = onRetire(() => {
       this.#retiring = true;
       this.#retireWhenIdle();

@@ -1,9 +1,10 @@
 import postgres from 'postgres';
 import { Kysely, sql as kyselySql } from 'kysely';
 import { PostgresJSDialect } from 'kysely-postgres-js';
-import { startDsqlLocal, type DsqlLocal } from '@dsql/local';
+import type { DsqlLocal } from '@dsql/local';
 import { isConnectionLoss } from '@dsql/core';
 import { dsql, transaction } from '@dsql/postgres';
+import { withLocal } from './support/local.js';
 
 // Connections lost inside transactions, with the error wrapped by the application or an ORM,
 // and on reserved connections (kysely-postgres-js). Postgres.js 3.4 writes its ROLLBACK (or the
@@ -13,13 +14,7 @@ import { dsql, transaction } from '@dsql/postgres';
 
 let local: DsqlLocal;
 
-beforeAll(async () => {
-  local = await startDsqlLocal();
-}, 60_000);
-
-afterAll(async () => {
-  await local?.stop();
-});
+withLocal((started) => (local = started));
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -1,20 +1,15 @@
 import { inspect } from 'node:util';
 import postgres from 'postgres';
-import { startDsqlLocal, type DsqlLocal } from '@dsql/local';
+import type { DsqlLocal } from '@dsql/local';
 import { isCommitOutcomeUnknownError, isDsqlError, isOccError, type AwsCredentials } from '@dsql/core';
 import { dsql, dsqlStats, transaction } from '@dsql/postgres';
+import { withLocal } from './support/local.js';
 
 declare const POSTGRES_JS_VERSION: string;
 
 let local: DsqlLocal;
 
-beforeAll(async () => {
-  local = await startDsqlLocal();
-}, 60_000);
-
-afterAll(async () => {
-  await local?.stop();
-});
+withLocal((started) => (local = started));
 
 /** A credentials provider that counts how often it is asked (what a network call would cost). */
 function countingCredentials(): { provider: () => Promise<AwsCredentials>; calls: () => number } {

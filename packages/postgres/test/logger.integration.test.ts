@@ -1,18 +1,14 @@
 import postgres from 'postgres';
-import { startDsqlLocal, type DsqlLocal } from '@dsql/local';
+import type { DsqlLocal } from '@dsql/local';
 import type { DsqlLogger } from '@dsql/core';
 import { dsql, transaction } from '../src/index.js';
+import { withLocal } from './support/local.js';
 
 // The `logger` option on dsql(): what the library decides on its own reaches the application's
 // logger (through core's session), against a real endpoint; no secret is logged.
 
 let local: DsqlLocal;
-beforeAll(async () => {
-  local = await startDsqlLocal();
-}, 60_000);
-afterAll(async () => {
-  await local?.stop();
-});
+withLocal((started) => (local = started));
 
 type Line = { level: string; fields: Record<string, unknown>; message: string };
 function recordingLogger(): DsqlLogger & { lines: Line[] } {

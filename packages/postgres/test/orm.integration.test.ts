@@ -3,19 +3,14 @@ import { drizzle } from 'drizzle-orm/postgres-js';
 import { eq, sql as dsqlSql } from 'drizzle-orm';
 import { Kysely, type Generated } from 'kysely';
 import { PostgresJSDialect } from 'kysely-postgres-js';
-import { startDsqlLocal, type DsqlLocal } from '@dsql/local';
+import type { DsqlLocal } from '@dsql/local';
 import { isDsqlError } from '@dsql/core';
 import { dsql } from '@dsql/postgres';
+import { withLocal } from './support/local.js';
 
 let local: DsqlLocal;
 
-beforeAll(async () => {
-  local = await startDsqlLocal();
-}, 60_000);
-
-afterAll(async () => {
-  await local?.stop();
-});
+withLocal((started) => (local = started));
 
 const notes = pgTable('pg_js_orm_notes', {
   id: uuid('id').primaryKey().defaultRandom(),

@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
-import { startDsqlLocal, type DsqlLocal } from '@dsql/local';
+import type { DsqlLocal } from '@dsql/local';
 import { dsql } from '@dsql/postgres';
 import { isPostgresJs3 } from '../src/postgres-js-3-closed-connection-patch.js';
+import { withLocal } from './support/local.js';
 
 // Pins postgres-js-3-closed-connection-patch.ts to the versions it is written for. jest.config.cjs
 // runs this against the devDependency `postgres` (4.x), jest.postgres-v3.config.cjs against 3.4.x.
@@ -19,13 +20,7 @@ declare const POSTGRES_JS_ENTRY: string;
 
 let local: DsqlLocal;
 
-beforeAll(async () => {
-  local = await startDsqlLocal();
-}, 60_000);
-
-afterAll(async () => {
-  await local?.stop();
-});
+withLocal((started) => (local = started));
 
 describe(`Postgres.js ${POSTGRES_JS_VERSION}`, () => {
   it('is a version of the peer range, and the patch is on for 3.4 only', async () => {

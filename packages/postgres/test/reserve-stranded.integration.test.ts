@@ -1,6 +1,7 @@
-import { startDsqlLocal, type DsqlLocal } from '@dsql/local';
+import type { DsqlLocal } from '@dsql/local';
 import { isConnectionLoss } from '@dsql/core';
 import { dsql } from '@dsql/postgres';
+import { withLocal } from './support/local.js';
 
 // A reservation waiting for a connection when a connection closes. Postgres.js 3.4.9 hands the
 // waiting reservation to the closed connection's reconnect and then drops it once reconnected
@@ -9,13 +10,7 @@ import { dsql } from '@dsql/postgres';
 
 let local: DsqlLocal;
 
-beforeAll(async () => {
-  local = await startDsqlLocal();
-}, 60_000);
-
-afterAll(async () => {
-  await local?.stop();
-});
+withLocal((started) => (local = started));
 
 async function rejection(p: PromiseLike<unknown>): Promise<unknown> {
   return p.then(

@@ -17,52 +17,32 @@ const query = (sql: string) => message('Q', Buffer.from(`${sql}\0`));
 const ready = (status: 'I' | 'T' | 'E') => message('Z', Buffer.from(status));
 const answer = Buffer.concat([message('1'), message('2'), message('D', Buffer.from('\0\x01\0\0\0\x011')), message('C', Buffer.from('SELECT 1\0'))]);
 
+const sent = (bytes: Buffer) => ['sent', bytes] as const;
+const received = (bytes: Buffer) => ['received', bytes] as const;
+
+/** Feeds `steps` to a new SessionActivity in order: its state at the start, then after each step ('idle' or 'busy'). */
+function statesAlong(...steps: ReadonlyArray<ReturnType<typeof sent> | ReturnType<typeof received>>): string {
+  const a = new SessionActivity();
+  const state = (): string => (a.idle ? 'idle' : 'busy');
+  return [state(), ...steps.map(([direction, bytes]) => (a[direction](bytes), state()))].join(' ');
+}
+
 describe('SessionActivity', () => {
   it('is idle after the handshake, busy from a request until its ReadyForQuery', () => {
-    const a = new SessionActivity();
-    expect(a.idle).toBe(true);
-    a.sent(Buffer.concat([parse, bind, describePortal, execute, sync]));
-    expect(a.idle).toBe(false);
-    a.received(answer);
-    expect(a.idle).toBe(false);
-    a.received(ready('I'));
-    expect(a.idle).toBe(true);
+    expect(statesAlong(sent(Buffer.concat([parse, bind, describePortal, execute, sync])), received(answer), received(ready('I')))).toBe('idle busy busy idle');
   });
 
   it('counts pipelined requests: idle only once every one is answered', () => {
-    const a = new SessionActivity();
-    a.sent(Buffer.concat([parse, bind, execute, sync, bind, execute, sync]));
-    a.sent(query('select 2'));
-    a.received(Buffer.concat([answer, ready('I')]));
-    expect(a.idle).toBe(false);
-    a.received(Buffer.concat([answer, ready('I')]));
-    expect(a.idle).toBe(false);
-    a.received(Buffer.concat([answer, ready('I')]));
-    expect(a.idle).toBe(true);
+    const answered = Buffer.concat([answer, ready('I')]);
+    expect(statesAlong(sent(Buffer.concat([parse, bind, execute, sync, bind, execute, sync])), sent(query('select 2')), received(answered), received(answered), received(answered))).toBe('idle busy busy busy busy idle');
   });
 
   it('is not idle inside a transaction, nor in a failed one', () => {
-    const a = new SessionActivity();
-    a.sent(query('begin'));
-    a.received(ready('T'));
-    expect(a.idle).toBe(false);
-    a.sent(query('select x'));
-    a.received(ready('E'));
-    expect(a.idle).toBe(false);
-    a.sent(query('rollback'));
-    a.received(ready('I'));
-    expect(a.idle).toBe(true);
+    expect(statesAlong(sent(query('begin')), received(ready('T')), sent(query('select x')), received(ready('E')), sent(query('rollback')), received(ready('I')))).toBe('idle busy busy busy busy busy idle');
   });
 
   it('is not idle while a batch sent with Flush has no Sync yet (a cursor reading rows)', () => {
-    const a = new SessionActivity();
-    a.sent(Buffer.concat([parse, bind, describePortal, execute, flush]));
-    a.received(answer);
-    expect(a.idle).toBe(false);
-    a.sent(sync);
-    expect(a.idle).toBe(false);
-    a.received(ready('I'));
-    expect(a.idle).toBe(true);
+    expect(statesAlong(sent(Buffer.concat([parse, bind, describePortal, execute, flush])), received(answer), sent(sync), received(ready('I')))).toBe('idle busy busy busy idle');
   });
 
   it('reads messages split anywhere across chunks, headers included', () => {
@@ -80,11 +60,9 @@ describe('SessionActivity', () => {
   });
 
   it('a COPY started by a simple Query ends with its ReadyForQuery', () => {
-    const a = new SessionActivity();
-    a.sent(query('copy t from stdin'));
-    a.received(message('G', Buffer.from('\0\0\0')));
-    a.sent(Buffer.concat([message('d', Buffer.from('1\n')), message('c')]));
-    a.received(Buffer.concat([message('C', Buffer.from('COPY 1\0')), ready('I')]));
-    expect(a.idle).toBe(true);
+    const copyIn = message('G', Buffer.from('\0\0\0'));
+    const rows = Buffer.concat([message('d', Buffer.from('1\n')), message('c')]);
+    const done = Buffer.concat([message('C', Buffer.from('COPY 1\0')), ready('I')]);
+    expect(statesAlong(sent(query('copy t from stdin')), received(copyIn), sent(rows), received(done))).toBe('idle busy busy busy idle');
   });
 });

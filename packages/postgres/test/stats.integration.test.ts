@@ -1,16 +1,12 @@
-import { startDsqlLocal, type DsqlLocal } from '@dsql/local';
+import type { DsqlLocal } from '@dsql/local';
 import { dsql, dsqlStats, transaction } from '@dsql/postgres';
+import { withLocal } from './support/local.js';
 
 // dsqlStats(sql).connections on both Postgres.js lines (this suite runs on 4 and on 3.4): 4's
 // public sql.stats (with its queue length), 3.4's counted on this package's sockets (no queue: null).
 
 let local: DsqlLocal;
-beforeAll(async () => {
-  local = await startDsqlLocal();
-}, 60_000);
-afterAll(async () => {
-  await local?.stop();
-});
+withLocal((started) => (local = started));
 
 /** Polls (bounded) until `check` holds; fails naming what was awaited. */
 async function until<T>(what: string, read: () => T, check: (value: T) => boolean, ms = 10_000): Promise<T> {
