@@ -35,6 +35,7 @@ export type { SecondsWindow } from './connect/lifecycle.js';
 export type { SslMode, UserTlsOptions } from './connect/tls.js';
 export { connectWithRetry, type ConnectRetryOptions } from './connect/connect-retry.js';
 export { describeConnectError, type ConnectErrorContext } from './connect/describe-connect-error.js';
+export { SessionActivity } from './connect/session-activity.js';
 export { DSQL_OPTION_KEYS, withoutDsqlOptions } from './config/option-keys.js';
 export {
   createDsqlSession,

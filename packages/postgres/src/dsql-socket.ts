@@ -1,8 +1,7 @@
 import { Duplex } from 'node:stream';
 import { CANCEL_REQUEST_CODE, PROTOCOL_3, initialMessageCode } from './wire.js';
-import type { ConnectionProbe, DsqlSession } from '@dsql/core';
+import { SessionActivity, type ConnectionProbe, type DsqlSession } from '@dsql/core';
 import type { Greeting } from './handshake.js';
-import { SessionActivity } from './session-activity.js';
 
 /** The Terminate message ('X', length 4): ends a retired session politely. */
 const TERMINATE = Buffer.from([0x58, 0, 0, 0, 4]);

@@ -5,7 +5,7 @@
  *
  * Why on the wire: Postgres.js says nothing public about a connection's state (whether it is
  * running a query, in a transaction, leased), and its connection objects' fields are private.
- * But `dsql()` owns the socket each connection talks through (`DsqlSocket`), and the protocol
+ * But `@dsql/postgres`'s `dsql()` owns the socket each connection talks through, and the protocol
  * says exactly when a session waits: every Sync ('S') or simple Query ('Q') the client sends is
  * answered by one ReadyForQuery ('Z'), whose status byte is 'I' outside a transaction, 'T' in
  * one and 'E' in a failed one. A session is idle when every such request was answered, nothing

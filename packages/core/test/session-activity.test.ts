@@ -1,4 +1,4 @@
-import { SessionActivity } from '../src/session-activity.js';
+import { SessionActivity } from '../src/connect/session-activity.js';
 
 // Protocol messages as the wire carries them: type byte, int32 length (itself included), body.
 const message = (type: string, body: Buffer = Buffer.alloc(0)): Buffer => {
