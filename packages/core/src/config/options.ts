@@ -152,30 +152,45 @@ export type EndpointSelection = 'ordered' | 'latency';
  * healthy to fall back to, that takes longer than `timeoutMs` (default 10,000) failed; an attempt
  * with no healthy endpoint to fall back to is bounded by the connect deadline only.
  *
+ * `suspectAfterMs` (default 5,000; `0` or `false` turns it off): a statement left unanswered
+ * this long makes its endpoint *suspected*, and that endpoint's health check runs at once instead
+ * of at its next periodic turn. If the check fails or takes longer than `timeoutMs`, the endpoint
+ * is marked unhealthy as by the periodic check (its idle connections closed, busy ones failed
+ * with a connection error): a blackholed Region holds a statement for about
+ * `suspectAfterMs + timeoutMs`, not `intervalMs + timeoutMs`. If it answers, nothing happens to
+ * the statement — a slow query on a healthy endpoint is never cut short — and a statement that
+ * stays unanswered is checked again after a quiet period that doubles each time, up to
+ * `intervalMs`. With one endpoint (nowhere to fail over to) statements are not followed.
+ *
  * `drainAfterFailbackMs` (default: none): after failback to a more preferred endpoint, a pool's
  * connections still open on the other endpoints are closed once this many milliseconds have
  * passed — idle ones then, busy ones when released (node-postgres) or at their next idle point
  * (Postgres.js), never mid-query or mid-transaction — instead of living out their lifetime.
  *
  * @example
- * const probe: EndpointProbeOptions = { baseDelayMs: 500, maxDelayMs: 10_000, intervalMs: 15_000, timeoutMs: 3000, drainAfterFailbackMs: 5000 };
+ * const probe: EndpointProbeOptions = { baseDelayMs: 500, maxDelayMs: 10_000, intervalMs: 15_000, timeoutMs: 3000, suspectAfterMs: 2000, drainAfterFailbackMs: 5000 };
  */
 export interface EndpointProbeOptions {
   baseDelayMs?: number;
   maxDelayMs?: number;
   timeoutMs?: number;
   intervalMs?: number;
+  /** A statement unanswered this long has its endpoint checked at once (default 5,000; `0` or `false`: only the periodic check). */
+  suspectAfterMs?: number | false;
   /** After failback, close the other endpoints' connections after this many ms (idle ones then, busy ones at release). Default: they drain through their lifetime. */
   drainAfterFailbackMs?: number;
 }
 
 /**
- * {@link EndpointProbeOptions} with its defaults applied (`drainAfterFailbackMs` stays optional: no default).
+ * {@link EndpointProbeOptions} with its defaults applied (`drainAfterFailbackMs` stays optional:
+ * no default). `suspectAfterMs` is a number, `0` when turned off (absent: off, for a router built
+ * by hand; `resolveEndpoints` always sets it).
  *
  * @example
- * const probe: ResolvedEndpointProbe = { baseDelayMs: 1000, maxDelayMs: 30_000, timeoutMs: 10_000, intervalMs: 30_000 };
+ * const probe: ResolvedEndpointProbe = { baseDelayMs: 1000, maxDelayMs: 30_000, timeoutMs: 10_000, intervalMs: 30_000, suspectAfterMs: 5000 };
  */
-export type ResolvedEndpointProbe = Required<Omit<EndpointProbeOptions, 'drainAfterFailbackMs'>> & Pick<EndpointProbeOptions, 'drainAfterFailbackMs'>;
+export type ResolvedEndpointProbe = Required<Omit<EndpointProbeOptions, 'drainAfterFailbackMs' | 'suspectAfterMs'>> &
+  Pick<EndpointProbeOptions, 'drainAfterFailbackMs'> & { suspectAfterMs?: number };
 
 /**
  * A fully resolved, frozen configuration. `credentials` and `ssl` are non-enumerable and never inspected.

@@ -8,8 +8,10 @@ import { failoverChannels } from './events.js';
 import type { DsqlStatsRecorder } from '../diagnostics/stats.js';
 import { logEndpointSwitch, type DsqlLogger } from '../diagnostics/logger.js';
 import { isEndpointFailure, reasonOf, type EndpointHealth, type EndpointProbe, type RoutedAttempt, type RoutedEndpoint } from './endpoint-health.js';
+import { SilentStatements, type StatementWatch } from './silent-statements.js';
 
 export { isEndpointFailure, type EndpointHealth, type EndpointProbe, type RoutedAttempt, type RoutedEndpoint } from './endpoint-health.js';
+export type { StatementWatch } from './silent-statements.js';
 
 interface State {
   healthy: boolean;
@@ -22,6 +24,8 @@ interface State {
   connectMs: number | undefined;
   /** The periodic health check's timer (every endpoint, healthy ones included). */
   check: ReturnType<typeof setTimeout> | undefined;
+  /** Its connections' outstanding statements (`probe.suspectAfterMs`), with several endpoints. */
+  silent: SilentStatements | undefined;
 }
 
 /** Options of {@link EndpointRouter}. */
@@ -45,6 +49,11 @@ const now = (): number => performance.now();
  * {@link isEndpointFailure}) opens its circuit breaker at once: new connections go to the next
  * healthy endpoint. When every endpoint is unhealthy, the one with the fewest consecutive
  * failures is tried (the most preferred on a tie), so connections keep being attempted.
+ *
+ * Silent endpoints: every endpoint is checked every `probe.intervalMs`, and at once when a
+ * statement on it has gone unanswered for `probe.suspectAfterMs` ({@link watchStatements}); a
+ * check that fails or times out marks it unhealthy, one that succeeds leaves it (and the slow
+ * statement) alone.
  *
  * Recovery: one background probe per unhealthy endpoint (never more than one in flight), after
  * `probe.baseDelayMs`, doubling per failed probe up to `probe.maxDelayMs`, each delay drawn
@@ -80,7 +89,48 @@ export class EndpointRouter<E extends RoutedEndpoint> {
     this.endpoints = endpoints;
     this.#options = options;
     this.#random = options.random ?? Math.random;
-    this.#states = endpoints.map(() => ({ healthy: true, failures: 0, downSince: 0, reason: '', timer: undefined, probing: undefined, connectMs: undefined, check: undefined }));
+    const suspectAfterMs = options.probe.suspectAfterMs ?? 0;
+    this.#states = endpoints.map((_, i) => ({
+      healthy: true,
+      failures: 0,
+      downSince: 0,
+      reason: '',
+      timer: undefined,
+      probing: undefined,
+      connectMs: undefined,
+      check: undefined,
+      // One endpoint: no failover target, so a slow answer there is only waited for (as before).
+      silent: endpoints.length > 1 && suspectAfterMs > 0 ? new SilentStatements(suspectAfterMs, options.probe.intervalMs, () => this.#suspect(i)) : undefined,
+    }));
+  }
+
+  /**
+   * Follows one connection's statements to `endpoint`, so a statement left unanswered for
+   * `probe.suspectAfterMs` has the endpoint checked at once (see {@link StatementWatch}); a failed
+   * check marks it unhealthy like the periodic one ({@link onUnhealthy}: the adapter fails its busy
+   * connections). `undefined` when there is nothing to follow (one endpoint, `suspectAfterMs` off,
+   * router closed): the adapter then does no per-statement work at all. Call `close()` on the
+   * watch when the connection closes.
+   *
+   * @example
+   * const watch = session.router.watchStatements(endpoint);
+   * connection.once('close', () => watch?.close());
+   */
+  watchStatements(endpoint: E): StatementWatch | undefined {
+    if (this.#closed) return undefined;
+    return this.#states[this.endpoints.indexOf(endpoint)]?.silent?.watch();
+  }
+
+  /**
+   * A statement on endpoint `i` went unanswered too long: probe it now, unless a probe already
+   * runs (its outcome answers the suspicion too). `false` when no probe will report back: the
+   * endpoint is already unhealthy (its probe is on its backoff), no probe is registered, or closed.
+   */
+  #suspect(i: number): boolean {
+    const state = this.#states[i]!;
+    if (this.#closed || !state.healthy || this.#probe === undefined) return false;
+    if (!state.probing) this.#probeNow(i);
+    return true;
   }
 
   readonly #unhealthyListeners = new Set<(endpoint: E, drain: boolean) => void>();
@@ -283,6 +333,7 @@ export class EndpointRouter<E extends RoutedEndpoint> {
       if (s.timer) clearTimeout(s.timer);
       if (s.check) clearTimeout(s.check);
       s.timer = s.check = undefined;
+      s.silent?.close();
       s.probing?.abort();
     }
   }
@@ -381,6 +432,7 @@ export class EndpointRouter<E extends RoutedEndpoint> {
     const state = this.#states[i]!;
     const probe = this.#probe!;
     const controller = new AbortController();
+    const started = now();
     state.probing = controller;
     const timeout = setTimeout(
       () => controller.abort(Object.assign(new Error('endpoint probe timed out'), { code: 'ETIMEDOUT' })),
@@ -394,6 +446,8 @@ export class EndpointRouter<E extends RoutedEndpoint> {
       if (this.#closed) return;
       if (state.healthy) {
         if (err !== undefined) this.reportFailure(this.endpoints[i]!, err);
+        // Answers a suspicion (and, when it succeeded, says the endpoint answered at `started`).
+        state.silent?.probed(err === undefined, started);
         return;
       }
       if (err === undefined) return this.#restore(i, 'probe');

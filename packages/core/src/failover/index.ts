@@ -13,4 +13,5 @@ export {
 } from './events.js';
 export { isEndpointFailure, type EndpointRouter, type EndpointProbe, type RoutedAttempt, type EndpointHealth, type RoutedEndpoint } from './endpoint-router.js';
 export type { DsqlEndpointSession } from './endpoint-session.js';
+export type { StatementWatch } from './silent-statements.js';
 export type { DsqlEndpointOption, EndpointSelection, EndpointProbeOptions, ResolvedEndpointProbe } from '../config/options.js';

@@ -20,7 +20,7 @@ const ACCEPTED_LIST =
   'or objects { host, region?, port?, hostaddr?, ssl? } (a local endpoint\'s connectionOptions() is accepted as an entry)';
 
 /** Default backoff of the probe that restores an unhealthy endpoint. */
-export const DEFAULT_ENDPOINT_PROBE: Readonly<ResolvedEndpointProbe> = Object.freeze({ baseDelayMs: 1000, maxDelayMs: 30_000, timeoutMs: 10_000, intervalMs: 30_000 });
+export const DEFAULT_ENDPOINT_PROBE: Readonly<ResolvedEndpointProbe> = Object.freeze({ baseDelayMs: 1000, maxDelayMs: 30_000, timeoutMs: 10_000, intervalMs: 30_000, suspectAfterMs: 5000 });
 
 /** What {@link resolveEndpoints} returns for options that list endpoints. */
 export interface ResolvedEndpoints {
@@ -55,14 +55,22 @@ function checkSelection(value: unknown): EndpointSelection {
 function checkProbe(value: unknown): Readonly<ResolvedEndpointProbe> {
   if (value === undefined) return DEFAULT_ENDPOINT_PROBE;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new DsqlConfigError('endpointProbe', describeValue(value), 'an object { baseDelayMs?, maxDelayMs?, timeoutMs?, intervalMs?, drainAfterFailbackMs? }');
+    throw new DsqlConfigError('endpointProbe', describeValue(value), 'an object { baseDelayMs?, maxDelayMs?, timeoutMs?, intervalMs?, suspectAfterMs?, drainAfterFailbackMs? }');
   }
-  const out: Record<string, number> = { ...DEFAULT_ENDPOINT_PROBE };
+  const out: Record<string, number> = { ...DEFAULT_ENDPOINT_PROBE } as Record<string, number>;
   for (const [key, v] of Object.entries(value)) {
     if (!(key in DEFAULT_ENDPOINT_PROBE) && key !== 'drainAfterFailbackMs') {
-      throw new DsqlConfigError(`endpointProbe.${key}`, 'an unknown key', 'baseDelayMs, maxDelayMs, timeoutMs, intervalMs or drainAfterFailbackMs');
+      throw new DsqlConfigError(`endpointProbe.${key}`, 'an unknown key', 'baseDelayMs, maxDelayMs, timeoutMs, intervalMs, suspectAfterMs or drainAfterFailbackMs');
     }
     if (v === undefined) continue;
+    if (key === 'suspectAfterMs') {
+      // 0 or false: statements are not followed, only the periodic check finds a silent endpoint.
+      if (v !== false && (typeof v !== 'number' || !Number.isFinite(v) || v < 0)) {
+        throw new DsqlConfigError('endpointProbe.suspectAfterMs', describeValue(v), 'a number of milliseconds >= 0, or false (0 and false turn suspicion off)');
+      }
+      out[key] = v === false ? 0 : v;
+      continue;
+    }
     if (key === 'drainAfterFailbackMs') {
       // 0 is allowed: close them as soon as the preferred endpoint is chosen again.
       if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new DsqlConfigError('endpointProbe.drainAfterFailbackMs', describeValue(v), 'a number of milliseconds >= 0');
