@@ -13,6 +13,7 @@ import {
   type DsqlEndpointSession,
   type NestedTransactionGuard,
   type RoutedAttempt,
+  type StatementWatch,
   type TransactionDriver,
   type TransactionRetryPolicy,
 } from '@dsql/core';
@@ -50,6 +51,39 @@ function nestedTransactionError(where: string): DsqlUnsupportedError {
 /** A `Submittable` (pg-cursor, pg-query-stream, a `Query`): pg reports its errors through its own events. */
 function isSubmittable(config: unknown): boolean {
   return typeof config === 'object' && config !== null && typeof (config as { submit?: unknown }).submit === 'function';
+}
+
+/** A query config object carrying its own `callback` (pg then returns no promise to follow). */
+function hasOwnCallback(config: unknown): boolean {
+  return typeof config === 'object' && config !== null && typeof (config as { callback?: unknown }).callback === 'function';
+}
+
+/**
+ * Runs pg's `query` with the statement reported to core's failover router (`watch`): started now,
+ * answered when pg settles it — through the caller's callback, else the promise pg returns (a
+ * query pg refuses at once, synchronously or not, is answered too). Only called with several
+ * endpoints; streams, cursors and config objects with their own callback are not followed (they
+ * report through their own events; the periodic health check still covers their endpoint).
+ */
+function followedQuery(client: pg.Client, pgQuery: (this: pg.Client, ...args: unknown[]) => unknown, watch: StatementWatch, config: unknown, values: unknown, callback: unknown): unknown {
+  watch.started();
+  const answered = (): void => watch.answered();
+  try {
+    if (typeof callback === 'function') {
+      return pgQuery.call(client, config, values, (...args: unknown[]) => (answered(), (callback as (...a: unknown[]) => void)(...args)));
+    }
+    if (typeof values === 'function') {
+      return pgQuery.call(client, config, (...args: unknown[]) => (answered(), (values as (...a: unknown[]) => void)(...args)));
+    }
+    const result = pgQuery.call(client, config, values);
+    // Both outcomes handled here: the caller's own promise keeps its rejection for the caller.
+    if (result instanceof Promise || typeof (result as { then?: unknown } | undefined)?.then === 'function') (result as Promise<unknown>).then(answered, answered);
+    else answered();
+    return result;
+  } catch (err) {
+    answered();
+    throw err;
+  }
 }
 
 /** Reports `err` the way pg would for this call: through its callback, else as a rejected promise. */
@@ -122,6 +156,11 @@ export class DsqlClient extends PgClient {
   #endRequested = false;
   /** No statement under way: the server's last answer ended with ReadyForQuery (only tracked with a probe). */
   #idle = true;
+  /**
+   * This connection's statements as core's failover router follows them (`endpointProbe.suspectAfterMs`):
+   * one left unanswered has its endpoint checked at once. Set only with several endpoints.
+   */
+  #statements: StatementWatch | undefined;
 
   constructor(urlOrConfig?: string | DsqlClientConfig, overrides?: DsqlClientConfig) {
     const pooled = typeof urlOrConfig === 'object' && urlOrConfig !== null && PREPARED in urlOrConfig;
@@ -242,7 +281,11 @@ export class DsqlClient extends PgClient {
           // Tracked by endpoint, so failover can close it if its endpoint stops answering.
           const live = this.#dsql.live;
           live.opened(attempt.endpoint, this);
-          this.once('end', () => live.closed(attempt.endpoint, this));
+          const statements = (this.#statements = session.router.watchStatements(attempt.endpoint));
+          this.once('end', () => {
+            live.closed(attempt.endpoint, this);
+            statements?.close();
+          });
           forgetPassword(this, this.#password);
           const connection = probe.succeeded();
           if (connection) this.#watchClose(connection);
@@ -322,6 +365,8 @@ export class DsqlClient extends PgClient {
             return failQuery(values, callback, err as Error);
           }
         }
+        const statements = this.#statements;
+        if (statements !== undefined && !isSubmittable(config) && !hasOwnCallback(config)) return followedQuery(this, pgQuery, statements, config, values, callback);
         return pgQuery.call(this, config, values, callback);
       },
     });
