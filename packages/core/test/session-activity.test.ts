@@ -65,4 +65,46 @@ describe('SessionActivity', () => {
     const done = Buffer.concat([message('C', Buffer.from('COPY 1\0')), ready('I')]);
     expect(statesAlong(sent(query('copy t from stdin')), received(copyIn), sent(rows), received(done))).toBe('idle busy busy busy idle');
   });
+
+  describe('with a statement watch (endpointProbe.suspectAfterMs)', () => {
+    /** What the router's watch was told, in order: + started, - answered, x closed. */
+    const recording = () => {
+      const calls: string[] = [];
+      return { calls, watch: { started: () => calls.push('+'), answered: () => calls.push('-'), close: () => calls.push('x') } };
+    };
+
+    it('reports each Sync or simple Query as started and its ReadyForQuery as answered, pipelined ones included', () => {
+      const { calls, watch } = recording();
+      const a = new SessionActivity(watch);
+      a.sent(Buffer.concat([parse, bind, execute, sync, bind, execute, sync]));
+      a.sent(query('select 2'));
+      expect(calls.join('')).toBe('+++');
+      const answered = Buffer.concat([answer, ready('I')]);
+      a.received(answered);
+      a.received(Buffer.concat([answered, answered]));
+      expect(calls.join('')).toBe('+++---');
+      a.closed();
+      expect(calls.join('')).toBe('+++---x');
+    });
+
+    it('does not count a batch sent with Flush until its Sync (a cursor reading rows at its holder\'s pace)', () => {
+      const { calls, watch } = recording();
+      const a = new SessionActivity(watch);
+      a.sent(Buffer.concat([parse, bind, describePortal, execute, flush]));
+      a.received(answer);
+      expect(calls).toEqual([]);
+      a.sent(sync);
+      a.received(ready('I'));
+      expect(calls.join('')).toBe('+-');
+    });
+
+    it('reads a ReadyForQuery split across chunks once', () => {
+      const { calls, watch } = recording();
+      const a = new SessionActivity(watch);
+      a.sent(query('select 1'));
+      const back = Buffer.concat([answer, ready('I')]);
+      for (let i = 0; i < back.length; i++) a.received(back.subarray(i, i + 1));
+      expect(calls.join('')).toBe('+-');
+    });
+  });
 });

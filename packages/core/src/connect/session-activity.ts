@@ -1,7 +1,11 @@
+import type { StatementWatch } from '../failover/silent-statements.js';
+
 /**
  * Whether a session is idle, read from the wire: used to close a connection to a non-preferred
  * endpoint after failback (`endpointProbe.drainAfterFailbackMs`) only between uses, never in the
- * middle of a query or a transaction.
+ * middle of a query or a transaction. And, given a failover router's {@link StatementWatch}, how
+ * many requests await their answer (`endpointProbe.suspectAfterMs`: one left unanswered has its
+ * endpoint checked at once).
  *
  * Why on the wire: Postgres.js says nothing public about a connection's state (whether it is
  * running a query, in a transaction, leased), and its connection objects' fields are private.
@@ -14,6 +18,11 @@
  *
  * Only the 5-byte framing (type + length) of each message is read; nothing is decoded or copied
  * beyond a header split across chunks.
+ *
+ * For the statement watch a request is a Sync or a simple Query (started when sent, answered by
+ * its ReadyForQuery), the same count as for idleness. Not counted: a batch sent with Flush and no
+ * Sync yet (a cursor reading rows at its holder's pace), which is waiting on the application as
+ * often as on the server; the periodic health check still covers its endpoint.
  */
 
 const SYNC = 0x53; // 'S'
@@ -71,12 +80,15 @@ class MessageWalker {
  * received) and says whether it is idle. Starts idle: the handshake ended with ReadyForQuery 'I'.
  *
  * @example
- * const activity = new SessionActivity();
+ * const activity = new SessionActivity(session.router.watchStatements(endpoint));
  * activity.sent(bytesWritten);
  * activity.received(bytesRead);
  * if (activity.idle) socket.end();
+ * socket.once('close', () => activity.closed());
  */
 export class SessionActivity {
+  /** The failover router's record of this session's requests, when it follows them. */
+  readonly #watch: StatementWatch | undefined;
   /** Syncs and simple Queries sent, minus ReadyForQuery messages received. */
   #awaiting = 0;
   /** A message other than Sync/Query was sent after the last Sync/Query (a batch not yet synced). */
@@ -86,6 +98,7 @@ export class SessionActivity {
     if (type === SYNC || type === QUERY) {
       this.#awaiting++;
       this.#unsynced = false;
+      this.#watch?.started();
     } else if (type !== TERMINATE && !COPY_MESSAGES.has(type)) {
       this.#unsynced = true;
     }
@@ -95,8 +108,19 @@ export class SessionActivity {
     (status) => {
       this.#awaiting--;
       this.#status = status;
+      this.#watch?.answered();
     },
   );
+
+  /** @param watch the failover router's record of this session's requests (`router.watchStatements(endpoint)`), if it follows them. */
+  constructor(watch?: StatementWatch) {
+    this.#watch = watch;
+  }
+
+  /** The session closed: the router stops following it. */
+  closed(): void {
+    this.#watch?.close();
+  }
 
   /** Bytes the driver wrote to the server. */
   sent(chunk: Uint8Array | string): void {
