@@ -118,3 +118,40 @@ describe.each(['refuse', 'drop', 'blackhole'] as const)("Kysely, isolating the p
     for (const region of [PREFERRED, OTHER]) expect(cluster.stats()[region]!.authFailures).toEqual({});
   }, 120_000);
 });
+
+describe('Kysely on a Region blackholed while its one connection is busy (endpointProbe.suspectAfterMs)', () => {
+  it('the statement in flight fails as a connection loss once the suspected endpoint misses its check: transaction() retries on the other Region', async () => {
+    await admin.insertInto('accounts').values({ run: 'suspect', id: 0, balance: START_BALANCE }).execute();
+    const db = new Kysely<Database>({
+      dialect: new DsqlDialect({
+        endpoints: cluster.endpoints.map((e) => e.connectionOptions()),
+        // The periodic check an hour away: only the unanswered statement can have the endpoint checked.
+        endpointProbe: { baseDelayMs: 200, maxDelayMs: 1000, timeoutMs: 2000, intervalMs: 3_600_000, suspectAfterMs: 1000 },
+        max: 1,
+        connectionTimeoutMillis: 20_000,
+      }),
+    });
+    try {
+      await sql`SELECT 1`.execute(db); // the one connection, to the preferred Region
+      const otherBefore = authenticated(OTHER);
+      let attempts = 0;
+      const committed = transaction(db, async (trx, attempt) => {
+        attempts = attempt;
+        // The first attempt's UPDATE goes out on a blackholed link (its BEGIN was answered).
+        if (attempt === 1) cluster.isolate(PREFERRED, { mode: 'blackhole' });
+        await trx.updateTable('accounts').set((eb) => ({ balance: eb('balance', '-', 1) })).where('run', '=', 'suspect').where('id', '=', 0).execute();
+      });
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const bound = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timed out after 30000 ms waiting for the transaction to commit on the other Region')), 30_000)));
+      await Promise.race([committed, bound]).finally(() => clearTimeout(timer));
+      expect(attempts).toBe(2);
+      expect(authenticated(OTHER)).toBeGreaterThan(otherBefore);
+    } finally {
+      cluster.heal(PREFERRED);
+      await db.destroy();
+    }
+    // Applied once: the first attempt never reached COMMIT.
+    const [row] = await admin.selectFrom('accounts').select('balance').where('run', '=', 'suspect').where('id', '=', 0).execute();
+    expect(row!.balance).toBe(START_BALANCE - 1);
+  }, 90_000);
+});
