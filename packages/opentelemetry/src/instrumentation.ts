@@ -19,6 +19,7 @@ import {
   type DsqlTransactionEndMessage,
   type DsqlTransactionStartMessage,
 } from '@dsql/core';
+import { CountsByEndpoint } from './counts.js';
 import { createInstruments, type Instruments } from './metrics.js';
 import { VERSION } from './version.js';
 
@@ -35,6 +36,13 @@ export interface DsqlInstrumentationConfig extends InstrumentationConfig {
 }
 
 type Listener = (message: unknown) => void;
+
+/** The per-transaction counters' counts (see counts.ts for why they are kept here). */
+interface TransactionCounts {
+  attempts: CountsByEndpoint;
+  occConflicts: CountsByEndpoint;
+  commitUnknown: CountsByEndpoint;
+}
 
 /**
  * Open spans kept at most: core publishes an end for every start, so this bound only matters if
@@ -81,7 +89,7 @@ function endpointAttributes(m: DsqlEndpointFields): Attributes {
 export class DsqlInstrumentation extends InstrumentationBase<DsqlInstrumentationConfig> {
   // `declare`: InstrumentationBase calls _updateMetricInstruments() and enable() from its own
   // constructor, before class fields would be initialised (and an initialiser would then reset them).
-  declare private _instruments: Instruments | undefined;
+  declare private _instruments: (Instruments & { counts: TransactionCounts }) | undefined;
   declare private _listeners: Map<string, Listener> | undefined;
   /** Open spans, by the id core gives the attempt or transaction (ended and removed with their end message). */
   declare private _connectSpans: Map<number, Span> | undefined;
@@ -102,12 +110,20 @@ export class DsqlInstrumentation extends InstrumentationBase<DsqlInstrumentation
     this._instruments = this._createInstruments();
   }
 
-  /** The instruments on the current meter, the connection counts observed from the pools core knows of. */
-  private _createInstruments(): Instruments {
+  /**
+   * The instruments on the current meter, the connection counts observed from the pools core knows
+   * of, the per-transaction counters observed from counts kept here (they start at 0 with each meter,
+   * as a synchronous counter of the new meter would).
+   */
+  private _createInstruments(): Instruments & { counts: TransactionCounts } {
     const instruments = createInstruments(this.meter);
     instruments.connectionCount.addCallback((result) => this._observeConnections(result, 'count'));
     instruments.connectionPendingRequests.addCallback((result) => this._observeConnections(result, 'pending'));
-    return instruments;
+    const counts: TransactionCounts = { attempts: new CountsByEndpoint('outcome'), occConflicts: new CountsByEndpoint(), commitUnknown: new CountsByEndpoint() };
+    instruments.transactionAttempts.addCallback((result) => counts.attempts.observe(result));
+    instruments.occConflicts.addCallback((result) => counts.occConflicts.observe(result));
+    instruments.commitUnknown.addCallback((result) => counts.commitUnknown.observe(result));
+    return { ...instruments, counts };
   }
 
   /**
@@ -197,7 +213,7 @@ export class DsqlInstrumentation extends InstrumentationBase<DsqlInstrumentation
     this._transactionSpans?.clear();
   }
 
-  private get _m(): Instruments {
+  private get _m(): Instruments & { counts: TransactionCounts } {
     return (this._instruments ??= this._createInstruments());
   }
 
@@ -280,14 +296,17 @@ export class DsqlInstrumentation extends InstrumentationBase<DsqlInstrumentation
   }
 
   private _transactionAttempt(m: DsqlTransactionAttemptMessage): void {
-    // The pool's endpoint where core knows it (a pool with one endpoint).
-    const where: Attributes = m.endpoint === undefined ? {} : { endpoint: m.endpoint, region: m.region };
-    this._m.transactionAttempts.add(1, { ...where, outcome: m.outcome });
-    if (m.outcome === 'occ_conflict') this._m.occConflicts.add(1, where);
-    if (m.outcome === 'commit_unknown') this._m.commitUnknown.add(1, where);
+    // The pool's endpoint where core knows it (a pool with one endpoint). Counted here, observed at
+    // collection: this runs on every transaction() call (counts.ts says why not Counter.add).
+    const { counts } = this._m;
+    counts.attempts.add(m.endpoint, m.region, m.outcome);
+    if (m.outcome === 'occ_conflict') counts.occConflicts.add(m.endpoint, m.region);
+    if (m.outcome === 'commit_unknown') counts.commitUnknown.add(m.endpoint, m.region);
+    const span = this._transactionSpans?.get(m.transactionId);
+    if (span === undefined) return;
     const attributes: Attributes = { 'dsql.transaction.attempt': m.attempt, 'dsql.transaction.outcome': m.outcome, 'dsql.duration_ms': m.durationMs };
     if (m.sqlstate !== undefined) attributes['db.response.status_code'] = m.sqlstate;
-    this._transactionSpans?.get(m.transactionId)?.addEvent('dsql.transaction.attempt', attributes);
+    span.addEvent('dsql.transaction.attempt', attributes);
   }
 
   private _transactionEnd(m: DsqlTransactionEndMessage): void {

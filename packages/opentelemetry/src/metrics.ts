@@ -3,7 +3,7 @@
  * package README lists the same table). Counters count diagnostics events of @dsql/core one
  * for one, so a metric and the event stream never disagree.
  */
-import type { Counter, Histogram, Meter, ObservableUpDownCounter } from '@opentelemetry/api';
+import type { Counter, Histogram, Meter, ObservableCounter, ObservableUpDownCounter } from '@opentelemetry/api';
 
 /**
  * Metric names, as exported.
@@ -32,11 +32,14 @@ export const DSQL_METRICS = Object.freeze({
   tokenStaleServed: 'dsql.client.token.stale_served',
   /** Counter: calls to the credential source, attributes `outcome` and `source` (`static`, `provider`, `profile`, `default_chain`). */
   credentialResolutions: 'dsql.client.credentials.resolutions',
-  /** Counter: transaction attempts, attribute `outcome` (`committed`, `occ_conflict`, `transient`, `commit_unknown`, `error`). */
+  /**
+   * Counter (observed: counted by the instrumentation, reported at collection), transaction attempts,
+   * attribute `outcome` (`committed`, `occ_conflict`, `transient`, `commit_unknown`, `error`).
+   */
   transactionAttempts: 'dsql.client.transaction.attempts',
-  /** Counter: OCC conflicts absorbed or returned (transaction attempts that ended in 40001). */
+  /** Counter (observed): OCC conflicts absorbed or returned (transaction attempts that ended in 40001). */
   occConflicts: 'dsql.client.occ.conflicts',
-  /** Counter: transactions whose COMMIT outcome is unknown (`CommitOutcomeUnknownError`). */
+  /** Counter (observed): transactions whose COMMIT outcome is unknown (`CommitOutcomeUnknownError`). */
   commitUnknown: 'dsql.client.commit.unknown',
   /** Counter: connections closed, attribute `reason` (`lifetime`, `idle`, `server_closed`, `error`, `client`). */
   connectionClosed: 'dsql.client.connection.closed',
@@ -56,9 +59,10 @@ export interface Instruments {
   tokenSignings: Counter;
   tokenStaleServed: Counter;
   credentialResolutions: Counter;
-  transactionAttempts: Counter;
-  occConflicts: Counter;
-  commitUnknown: Counter;
+  /** Observed: the per-transaction counters are counted in the instrumentation (see counts.ts). */
+  transactionAttempts: ObservableCounter;
+  occConflicts: ObservableCounter;
+  commitUnknown: ObservableCounter;
   connectionClosed: Counter;
   failovers: Counter;
   endpointUnhealthy: Counter;
@@ -74,6 +78,7 @@ export function createInstruments(meter: Meter): Instruments {
   // boundaries for durations in seconds (db.client.operation.duration).
   const seconds = { unit: 's', advice: { explicitBucketBoundaries: SECONDS_BUCKETS } };
   const count = (name: string, description: string, unit = '{event}'): Counter => meter.createCounter(name, { description, unit });
+  const observed = (name: string, description: string, unit: string): ObservableCounter => meter.createObservableCounter(name, { description, unit });
   return {
     connectionCount: meter.createObservableUpDownCounter(DSQL_METRICS.connectionCount, { description: 'The number of connections that are currently in state described by the state attribute.', unit: '{connection}' }),
     connectionPendingRequests: meter.createObservableUpDownCounter(DSQL_METRICS.connectionPendingRequests, { description: 'The number of current pending requests for an open connection.', unit: '{request}' }),
@@ -83,9 +88,9 @@ export function createInstruments(meter: Meter): Instruments {
     tokenSignings: count(DSQL_METRICS.tokenSignings, 'IAM authentication tokens signed.', '{token}'),
     tokenStaleServed: count(DSQL_METRICS.tokenStaleServed, 'Tokens served past their refresh point while the credential source failed.', '{token}'),
     credentialResolutions: count(DSQL_METRICS.credentialResolutions, 'Calls to the AWS credential source.', '{call}'),
-    transactionAttempts: count(DSQL_METRICS.transactionAttempts, 'Transaction attempts, by outcome.', '{attempt}'),
-    occConflicts: count(DSQL_METRICS.occConflicts, 'Optimistic concurrency conflicts (SQLSTATE 40001).', '{conflict}'),
-    commitUnknown: count(DSQL_METRICS.commitUnknown, 'Transactions whose COMMIT outcome is unknown.', '{transaction}'),
+    transactionAttempts: observed(DSQL_METRICS.transactionAttempts, 'Transaction attempts, by outcome.', '{attempt}'),
+    occConflicts: observed(DSQL_METRICS.occConflicts, 'Optimistic concurrency conflicts (SQLSTATE 40001).', '{conflict}'),
+    commitUnknown: observed(DSQL_METRICS.commitUnknown, 'Transactions whose COMMIT outcome is unknown.', '{transaction}'),
     connectionClosed: count(DSQL_METRICS.connectionClosed, 'Connections closed, by reason.', '{connection}'),
     failovers: count(DSQL_METRICS.failovers, 'New connections moved to another Regional endpoint (failover) or back (failback).', '{event}'),
     endpointUnhealthy: count(DSQL_METRICS.endpointUnhealthy, 'Regional endpoints marked unhealthy.', '{event}'),

@@ -4,7 +4,8 @@ import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { DSQL_CHANNELS, DSQL_FAILOVER_CHANNELS, createDsqlSession, registerDsqlPool, runTransaction, unregisterDsqlPool, type TransactionDriver } from '@dsql/core';
 import { DsqlInstrumentation, DSQL_METRICS, VERSION } from '../src/index.js';
-import { Observed } from './support/otel.js';
+import { AggregationTemporality, DataPointType, MeterProvider } from '@opentelemetry/sdk-metrics';
+import { CollectingReader, Observed } from './support/otel.js';
 
 const occ = (): Error => Object.assign(new Error('change conflicts with another transaction, please retry: (OC000)'), { code: '40001' });
 
@@ -105,6 +106,50 @@ describe('DsqlInstrumentation', () => {
       const wait = histogram(DSQL_METRICS.connectRateLimitWait);
       expect(wait.buckets?.boundaries).toEqual(boundaries);
       expect(wait.buckets?.counts).toEqual([0, 0, 0, 0, 0, 1, 0, 0, 0, 0]); // (0.1, 0.5]
+    } finally {
+      await observed.stop();
+    }
+  });
+
+  test('transaction counters: one series per endpoint, Region and outcome, exported as monotonic sums; a new meter starts at 0', async () => {
+    const observed = new Observed();
+    try {
+      const east = { endpoint: 'aaaaaaaaaaaaaaaaaaaaaaaaaa.dsql.us-east-1.on.aws', region: 'us-east-1' };
+      const west = { endpoint: 'bbbbbbbbbbbbbbbbbbbbbbbbbb.dsql.us-west-2.on.aws', region: 'us-west-2' };
+      const attempt = (where: object, outcome: string) =>
+        channel(DSQL_CHANNELS.transactionAttempt).publish({ transactionId: -1, ...where, attempt: 1, outcome, errorKind: undefined, sqlstate: undefined, durationMs: 1 });
+      for (const outcome of ['occ_conflict', 'committed', 'committed', 'commit_unknown']) attempt(east, outcome);
+      attempt(west, 'occ_conflict');
+      attempt({}, 'committed'); // a pool with several endpoints: no endpoint attribute
+      const series = async (name: string) =>
+        (await observed.points())
+          .filter((p) => p.name === name)
+          .map((p) => [p.attributes.endpoint ?? '-', p.attributes.region ?? '-', p.attributes.outcome ?? '-', p.value])
+          .sort((a, b) => String(a).localeCompare(String(b)));
+      expect(await series(DSQL_METRICS.transactionAttempts)).toEqual([
+        ['-', '-', 'committed', 1],
+        [east.endpoint, east.region, 'commit_unknown', 1],
+        [east.endpoint, east.region, 'committed', 2],
+        [east.endpoint, east.region, 'occ_conflict', 1],
+        [west.endpoint, west.region, 'occ_conflict', 1],
+      ]);
+      expect(await series(DSQL_METRICS.occConflicts)).toEqual([
+        [east.endpoint, east.region, '-', 1],
+        [west.endpoint, west.region, '-', 1],
+      ]);
+      expect(await series(DSQL_METRICS.commitUnknown)).toEqual([[east.endpoint, east.region, '-', 1]]);
+      attempt(east, 'committed');
+      expect((await series(DSQL_METRICS.transactionAttempts)).find((s) => s[0] === east.endpoint && s[2] === 'committed')).toEqual([east.endpoint, east.region, 'committed', 3]);
+      // What an exporter sees: a cumulative monotonic sum, as from a synchronous counter.
+      const { resourceMetrics } = await observed.reader.collect();
+      const metric = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.descriptor.name === DSQL_METRICS.transactionAttempts);
+      expect(metric).toMatchObject({ dataPointType: DataPointType.SUM, isMonotonic: true, aggregationTemporality: AggregationTemporality.CUMULATIVE });
+      // A new meter provider: its counters start at 0, as a synchronous counter of the new meter would.
+      const reader = new CollectingReader();
+      observed.instrumentation.setMeterProvider(new MeterProvider({ readers: [reader] }));
+      attempt(west, 'committed');
+      const fresh = (await reader.collect()).resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.descriptor.name === DSQL_METRICS.transactionAttempts);
+      expect(fresh?.dataPoints.map((p) => [p.attributes.endpoint, p.attributes.outcome, p.value])).toEqual([[west.endpoint, 'committed', 1]]);
     } finally {
       await observed.stop();
     }

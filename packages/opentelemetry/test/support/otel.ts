@@ -4,7 +4,7 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type Re
 import { DsqlInstrumentation } from '../../src/index.js';
 
 /** A reader the test collects from when it wants (no export interval, no timing). */
-class CollectingReader extends MetricReader {
+export class CollectingReader extends MetricReader {
   protected override async onForceFlush(): Promise<void> {}
   protected override async onShutdown(): Promise<void> {}
 }
