@@ -22,6 +22,8 @@ export interface ConnectionContext {
   upstream: UpstreamTarget;
   /** `-c` settings for every upstream session. */
   upstreamSettings: Record<string, string>;
+  /** How long a write or locking read in a transaction block waits for a lock before it is set aside (see session/occ-arbiter.ts). */
+  lockTimeoutMs: number;
   rules: SqlRules;
   faults: FaultBook;
   stats: DsqlLocalStats;

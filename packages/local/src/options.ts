@@ -46,8 +46,9 @@ export interface DsqlLocalOptions {
   /** Transaction age after which statements fail with 54000 (default 300 s). */
   maxTransactionAgeSeconds?: number;
   /**
-   * Upstream `lock_timeout` in ms: how long a statement may wait for another transaction's row
-   * lock before the proxy sets it aside and decides the conflict at COMMIT (default 1).
+   * How long (ms) a write or locking read in a transaction block may wait for another
+   * transaction's row lock before the proxy sets it aside and decides the conflict at COMMIT
+   * (default 1). Other statements (reads, DDL, autocommit writes) may wait up to 5 s.
    */
   lockTimeoutMs?: number;
   /** SQL rules (default: DSQL's, `createDsqlRules()`); `passThroughRules` forwards everything. */

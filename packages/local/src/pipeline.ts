@@ -75,7 +75,7 @@ async function runStages({ socket, raw, handshake, params, extra }: Accepted, ct
     socket,
     up.socket,
     ctx.rules.newSession(),
-    { faults: ctx.faults, stats, maxTransactionAgeMs: ctx.maxTransactionAgeMs, closeAt: Date.now() + ageMs + jitter, occ: ctx.occ, pid: backendPid(up.greeting) },
+    { faults: ctx.faults, stats, maxTransactionAgeMs: ctx.maxTransactionAgeMs, lockTimeoutMs: ctx.lockTimeoutMs, closeAt: Date.now() + ageMs + jitter, occ: ctx.occ, pid: backendPid(up.greeting) },
     () => {
       stats.openConnections--;
       ctx.sessions.delete(session);

@@ -14,6 +14,7 @@ import { NetworkLink } from './cluster/link.js';
 import type { ConnectionContext } from './context.js';
 import { handleConnection, handleWebSocket } from './pipeline.js';
 import { resolveOptions, type DsqlLocalOptions, type ResolvedOptions } from './options.js';
+import { LOCK_WAIT_BOUND_MS } from './session/occ-commit.js';
 import { DSQL_SERVER_VERSION } from './sql/index.js';
 import { emptyStats, type DsqlLocalStats } from './stats.js';
 import { startSharedUpstream, type SharedUpstream } from './upstream/shared-upstream.js';
@@ -166,8 +167,11 @@ export async function startEndpoint(
       upstreamSettings: {
         default_transaction_isolation: 'repeatable read',
         TimeZone: 'UTC',
-        lock_timeout: String(o.lockTimeoutMs),
+        // Outside the writes of a transaction block (see occ-commit.ts `savepoint`), statements
+        // may wait for a lock, bounded: reads and DDL meeting a schema change in progress.
+        lock_timeout: String(Math.max(o.lockTimeoutMs, LOCK_WAIT_BOUND_MS)),
       },
+      lockTimeoutMs: o.lockTimeoutMs,
       rules,
       faults: new FaultBook(() => stats.injectedFaults++),
       stats,

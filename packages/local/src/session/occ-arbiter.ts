@@ -3,8 +3,9 @@
  * first transaction to COMMIT wins. PostgreSQL underneath decides conflicts with row locks (the
  * first *writer* wins), so the proxy turns each lock wait into a decision taken at COMMIT:
  *
- * - Every client transaction runs REPEATABLE READ upstream with a ~1 ms `lock_timeout`. Before
- *   each write (or locking read) in a block the proxy takes a savepoint; a statement that meets
+ * - Every client transaction runs REPEATABLE READ upstream. Before each write (or locking read)
+ *   in a block the proxy takes a savepoint, the first one after setting a ~1 ms `lock_timeout`
+ *   for the rest of the transaction (see occ-commit.ts `savepoint`); a statement that meets
  *   another live transaction's lock times out, is rolled back to its savepoint and *deferred*:
  *   the client gets a plausible answer (see occ-translation.ts), the statement is replayed at COMMIT.
  * - At COMMIT the deferred statements are replayed, now allowed to wait. This arbiter watches
@@ -30,10 +31,12 @@ export interface OccParticipant {
   readonly pid: number;
   /** Number of the session's current (or last) transaction; grows by one per transaction. */
   readonly serial: number;
-  /** Its COMMIT (or an autocommit write) is under way: whoever waits for it waits. */
+  /** Its COMMIT (or an autocommit write or DDL statement) is under way: whoever waits for it waits. */
   readonly committing: boolean;
-  /** The arbiter found this session in the way of one that commits first: it must lose. */
-  doom(): void;
+  /** What is under way is an autocommit DDL statement: whoever it dooms loses to a schema change. */
+  readonly changingSchema: boolean;
+  /** The arbiter found this session in the way of one that commits first: it must lose (OC001 if to a schema change). */
+  doom(by?: 'data' | 'schema'): void;
   /** Whether the session's transaction `serial` committed (recent transactions only). */
   committed(serial: number): boolean;
   /** Another session's transaction held a lock this one waited for (see `Holder`). */
@@ -175,7 +178,7 @@ export class OccArbiter {
           if (!holder || holder === waiter) continue;
           // A committing holder got there first: wait for its outcome, and lose if it commits.
           if (holder.committing) waiter.noteHolder({ session: holder, serial: holder.serial });
-          else holder.doom();
+          else holder.doom(waiter.changingSchema ? 'schema' : 'data');
         }
       }
     } catch {

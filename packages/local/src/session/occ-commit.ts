@@ -18,8 +18,22 @@ export const RELEASE_LOCKS = 'ROLLBACK TO SAVEPOINT dsql_local_tx';
 /** Without that savepoint: a fresh transaction (the snapshot is lost). */
 export const RESTART = 'ROLLBACK; BEGIN ISOLATION LEVEL REPEATABLE READ';
 
-/** How long a statement replayed at COMMIT (or an autocommit write) may wait for a lock. */
-export const COMMIT_LOCK_TIMEOUT = "SET LOCAL lock_timeout = '5s'";
+/**
+ * How long a statement may wait for a lock where waiting is what DSQL's outcome needs: a
+ * statement replayed at COMMIT, an autocommit write, and every statement outside the writes of a
+ * transaction block — the upstream sessions' `lock_timeout` (a read or a DDL statement meeting
+ * another session's schema change in progress waits for its end, see occ-translation.ts). A
+ * wait past it is a conflict.
+ */
+export const LOCK_WAIT_BOUND_MS = 5_000;
+
+/** Sets LOCK_WAIT_BOUND_MS for the rest of the transaction. */
+export const COMMIT_LOCK_TIMEOUT = `SET LOCAL lock_timeout = '${LOCK_WAIT_BOUND_MS}ms'`;
+
+/** The short wait of a block's writes and locking reads (`lockTimeoutMs`), for the rest of the transaction. */
+function shortLockTimeout(s: ProxySession): string {
+  return `SET LOCAL lock_timeout = '${s.ctx.lockTimeoutMs}ms'`;
+}
 
 /** Upstream errors of a replay at COMMIT that mean another transaction committed first. */
 export const REPLAY_CONFLICT_CODES = new Set(['40001', '40P01', '55P03', '23505', '23503']);
@@ -78,6 +92,7 @@ export function transactionEnded(s: ProxySession): void {
   s.occState.doomed = false;
   s.occState.doomedError = OC000;
   s.committing = false;
+  s.changingSchema = false;
   s.occState.commitCleared = false;
   s.occState.releaseWhenIdle = false;
   if (s.occState.deferred.length) s.occState.deferred = [];
@@ -94,18 +109,24 @@ export function noteCommitted(s: ProxySession, serial: number | undefined): void
 
 /**
  * Takes the savepoint a statement about to run in a block is rolled back to if it meets a lock
- * (`dsql_local_s`), after the one before the transaction's first write (`dsql_local_tx`).
+ * (`dsql_local_s`), after the one before the transaction's first write (`dsql_local_tx`). Before
+ * that first one, the transaction's lock waits become short (`lockTimeoutMs`): a write that meets
+ * a lock is set aside at once. It is set before `dsql_local_tx`, so rolling back to either
+ * savepoint keeps it; a RESTART loses it with the savepoints, and the next write sets it again.
  */
 export function savepoint(s: ProxySession, extended: boolean): void {
   const first = !s.occState.txSavepointSent;
   s.occState.txSavepointSent = true;
   if (extended) {
-    if (first) hiddenStatement(s, 'dsql_local_tx', 'SAVEPOINT dsql_local_tx');
+    if (first) {
+      hiddenStatement(s, 'dsql_local_lock_timeout', shortLockTimeout(s));
+      hiddenStatement(s, 'dsql_local_tx', 'SAVEPOINT dsql_local_tx');
+    }
     hiddenStatement(s, 'dsql_local_s', 'SAVEPOINT dsql_local_s');
     return;
   }
   push(s, { k: K.Internal, onDone: () => {} });
-  s.toUpstream.push(serialize.query(first ? 'SAVEPOINT dsql_local_tx; SAVEPOINT dsql_local_s' : 'SAVEPOINT dsql_local_s'));
+  s.toUpstream.push(serialize.query(first ? `${shortLockTimeout(s)}; SAVEPOINT dsql_local_tx; SAVEPOINT dsql_local_s` : 'SAVEPOINT dsql_local_s'));
 }
 
 /** A COMMIT or an autocommit write is being sent: others wait for its outcome (see occ-arbiter.ts). */
@@ -115,6 +136,20 @@ export function startCommitting(s: ProxySession, p: Pending): void {
   if (p.wrapped || (p.k === K.Execute && s.batchWrapped)) s.serial++;
   p.commitSerial = s.serial;
   if (p.wrapped || s.batchWrapped) s.ctx.occ.watch(s);
+}
+
+/**
+ * An autocommit DDL statement is being sent: it commits at once, so it goes first, as on DSQL.
+ * Where it waits for a lock, the arbiter dooms a live transaction holding it (its COMMIT fails
+ * with OC001: its schema changed under it) and waits for one that is committing (an autocommit
+ * DDL statement of another session on the same object: then this one lost, see
+ * occ-translation.ts `lostSchemaRace`).
+ */
+export function startSchemaChange(s: ProxySession): void {
+  if (!s.ctx.occ) return;
+  s.committing = true;
+  s.changingSchema = true;
+  s.ctx.occ.watch(s);
 }
 
 /** The COMMIT about to be sent needs its deferred statements replayed first. */

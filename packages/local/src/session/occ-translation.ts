@@ -54,6 +54,21 @@ export function plausibleTag(sql: string): string {
   return verb;
 }
 
+/**
+ * A DDL statement that waited for another session's schema change to the same object and found
+ * it committed: PostgreSQL fails it on the catalog's unique index (`23505` on a `pg_…` index, as
+ * two `CREATE TABLE` of one name do), or on the table's row type a racing `CREATE TABLE IF NOT
+ * EXISTS` meets (`42710 type "…" already exists`, which a table created earlier never gives:
+ * its name is found first). DSQL fails the loser at its commit with OC001, once the winner's
+ * object exists (a retry's `IF NOT EXISTS` then finds it).
+ */
+export function lostSchemaRace(sql: string, fields: Map<string, string>): boolean {
+  if (!DDL_RE.test(sql)) return false;
+  const code = fields.get('C');
+  if (code === '23505') return (fields.get('n') ?? '').startsWith('pg_');
+  return code === '42710' && /^type ".*" already exists$/.test(fields.get('M') ?? '');
+}
+
 /** An ErrorResponse from upstream: a refusal of the proxy's own, an error relayed as it is, or a conflict translated. */
 export function onError(s: ProxySession, frame: Buffer, h: Pending | undefined): void {
   const extended = h !== undefined && h.k !== K.Simple && h.k !== K.Func;
@@ -70,6 +85,8 @@ export function onError(s: ProxySession, frame: Buffer, h: Pending | undefined):
   let code = fields.get('C') ?? '';
   // A lock timeout PostgreSQL reported as a cancel (see cancel-requests.ts): not the client's.
   if (code === '57014' && s.ctx.occ && !cancelRequestedRecently(s.pid)) code = '55P03';
+  const sql = h?.sql ?? '';
+  if (lostSchemaRace(sql, fields)) code = '40001';
   if (!CONFLICT_CODES.has(code)) {
     emit(s, frame);
     return;
@@ -78,7 +95,6 @@ export function onError(s: ProxySession, frame: Buffer, h: Pending | undefined):
   // fails the COMMIT. Remember the transaction is doomed, reset the upstream transaction so
   // later statements keep working, and answer the statement plausibly. Only when nothing else
   // is pipelined behind it; otherwise (and in autocommit) the conflict surfaces at once.
-  const sql = h?.sql ?? '';
   // Schema locks: DDL, or a plain read that waited (only DDL takes locks that block reads).
   const schema = DDL_RE.test(sql) || (READ_RE.test(sql) && !FOR_LOCK_RE.test(sql));
   const conflict = schema ? OC001 : OC000;

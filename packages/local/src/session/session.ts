@@ -28,7 +28,7 @@ import { flushUpstream, onClientData, onUpstreamData } from './framing.js';
 import { onAgeDeadline } from './limits.js';
 import type { Holder, OccArbiter, OccParticipant } from './occ-arbiter.js';
 import { RELEASE_LOCKS, hiddenRun, OccState, releaseLocks } from './occ-commit.js';
-import { OC000 } from './occ-translation.js';
+import { OC000, OC001 } from './occ-translation.js';
 import { allAnswered, NO_BIND_VALUES, NO_PARAM_TYPES, type Pending, type PortalInfo, type StatementInfo } from './requests.js';
 import type { ClientSocket } from '../accept/accept.js';
 
@@ -37,6 +37,8 @@ export interface ProxyContext {
   faults: FaultBook;
   stats: DsqlLocalStats;
   maxTransactionAgeMs: number;
+  /** How long a write or locking read in a transaction block waits for a lock before it is set aside. */
+  lockTimeoutMs: number;
   /** When the session must close (ms since epoch), at the first idle moment after it. */
   closeAt: number;
   /** The server's OCC arbiter; without it lock waits doom the transaction that met them. */
@@ -125,8 +127,10 @@ export class ProxySession implements OccParticipant {
   readonly pid: number;
   /** Number of the transaction being sent upstream (grows when one opens). */
   serial = 0;
-  /** Its COMMIT (or an autocommit write) is under way (see `OccParticipant.committing`). */
+  /** Its COMMIT (or an autocommit write or DDL statement) is under way (see `OccParticipant.committing`). */
   committing = false;
+  /** That is an autocommit DDL statement (see occ-commit.ts `startSchemaChange`). */
+  changingSchema = false;
   /** This transaction's side of first-committer-wins (see occ-commit.ts). */
   readonly occState = new OccState();
   /** Resolves when the session closes: an arbitration in progress stops waiting for upstream. */
@@ -150,10 +154,10 @@ export class ProxySession implements OccParticipant {
   }
 
   /** OccParticipant: this transaction is in the way of one that commits first (see occ-arbiter.ts). */
-  doom(): void {
+  doom(by: 'data' | 'schema' = 'data'): void {
     if (this.committing || this.closed || this.sendStatus === 'I') return;
     this.occState.doomed = true;
-    this.occState.doomedError = OC000;
+    this.occState.doomedError = by === 'schema' ? OC001 : OC000;
     this.occState.releaseWhenIdle = true;
     // Upstream idle (frames held back for an arbitration included): free the locks now — unless
     // the client is inside an extended batch (Parse and Describe answered, Bind still to come, as
