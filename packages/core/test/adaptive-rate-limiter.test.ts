@@ -67,8 +67,8 @@ async function grantTimes(limiter: AdaptiveConnectRateLimiter, time: ReturnType<
 }
 
 describe('AdaptiveConnectRateLimiter', () => {
-  it('slow start: an attempt waits for the one under way (its answer, or 2 s); each connected attempt widens the burst by one', async () => {
-    const { limiter, time } = adaptive(10, 4);
+  it('slow start: an attempt waits for the one under way (its answer, or 2 s); each connected attempt widens the burst by one, with at most a sixteenth of the configured burst under way', async () => {
+    const { limiter, time } = adaptive(10, 64);
     await limiter.acquire(); // t = 0
     let second: number | undefined;
     void limiter.acquire().then(() => (second = time.now()));
@@ -88,12 +88,43 @@ describe('AdaptiveConnectRateLimiter', () => {
     expect(stuck).toBeDefined();
     // Back at full strength: the burst at once, then the configured rate.
     for (let i = 0; i < 3; i++) limiter.observe();
-    expect(limiter.burst).toBe(4);
+    expect(limiter.burst).toBe(6);
     await time.run(20_000);
     const times = await grantTimes(limiter, time, 5);
     expect(times.slice(0, 4)).toEqual([20_000, 20_000, 20_000, 20_000]);
-    expect(times[4]).toBeGreaterThan(20_000); // the fifth waits for a place in the window (four under way)
+    // The bucket holds six, but the fifth waits for a place in the window: 64 / 16 = four under way.
+    expect(times[4]).toBeGreaterThan(20_000);
     expect(limiter.stats()).toMatchObject({ rateExceeded: 0, decreases: 0, perSecond: 10 });
+  });
+
+  it('slow start with a burst under 32: one attempt under way at a time however many connected, the first at once; after a decrease the window no longer applies', async () => {
+    const { limiter, time } = adaptive(10, 10);
+    const grants: number[] = [];
+    const take = (): Promise<void> => limiter.acquire().then(() => void grants.push(time.now()));
+    await take(); // t = 0: the first attempt never waits
+    expect(grants).toEqual([0]);
+    for (let i = 0; i < 5; i++) {
+      const next = take();
+      await time.run(time.now() + 300);
+      expect(grants).toHaveLength(i + 1); // waits for the answer to the one under way
+      limiter.observe();
+      await time.run(time.now() + 200);
+      await next;
+      expect(grants).toHaveLength(i + 2);
+    }
+    expect(limiter.burst).toBe(6); // the bucket grew with each connected attempt; the window did not
+    const two = [take(), take()];
+    await time.run(time.now() + 1000);
+    expect(grants).toHaveLength(6); // both wait for the answer to the one under way
+    limiter.observe(RATE_EXCEEDED()); // congestion: slow start ends, the rate drops to the share
+    await time.run(time.now() + 5000);
+    await Promise.all(two); // paced by the lower rate, the second not waiting for the first's answer
+    expect(grants).toHaveLength(8);
+    limiter.observe();
+    limiter.observe();
+    await time.run(time.now() + 20_000); // climbed back to the configured rate and burst
+    const times = await grantTimes(limiter, time, 3);
+    expect(new Set(times).size).toBe(1); // three under way at once
   });
 
   it('a 53400 answer sets the rate to the share of the cluster this limiter was admitted (the bucket full at the start), and slows the waiters already queued', async () => {
@@ -103,8 +134,7 @@ describe('AdaptiveConnectRateLimiter', () => {
       await limiter.acquire();
       limiter.observe();
     }
-    await limiter.acquire(); // t = 1000: two attempts with the tokens left from slow start
-    await limiter.acquire();
+    await limiter.acquire(); // t = 1000: one attempt under way (slow start's window with a burst of 10), three waiting
     const times: number[] = [];
     const all = Promise.all(Array.from({ length: 3 }, () => limiter.acquire().then(() => void times.push(time.now()))));
     limiter.observe(RATE_EXCEEDED());
@@ -143,36 +173,43 @@ describe('AdaptiveConnectRateLimiter', () => {
 
   it('answers to attempts under way at the decrease, and refusals sooner than the bucket refills (1 s), do not decrease again; a later one uses the share sampled since (from an empty bucket)', async () => {
     const { limiter, time } = adaptive(10, 10);
-    for (const at of [0, 100, 200]) {
+    // Out of slow start (whose window would hold one attempt under way at a time with a burst of
+    // 10): refused once, then a minute at peace — back at the configured rate, the sample to start
+    // again from a full bucket.
+    await limiter.acquire();
+    limiter.observe(RATE_EXCEEDED());
+    const T = 60_000;
+    for (const at of [T, T + 100, T + 200]) {
       await time.run(at);
       await limiter.acquire();
       limiter.observe();
     }
-    await time.run(500);
+    expect(limiter.stats()).toMatchObject({ decreases: 1, perSecond: 10 });
+    await time.run(T + 500);
     await limiter.acquire();
     await limiter.acquire();
     await limiter.acquire();
     limiter.observe(RATE_EXCEEDED()); // 3 of the 10 + 5 the cluster had: 2/s
-    expect(limiter.stats()).toMatchObject({ decreases: 1, perSecond: 2 });
+    expect(limiter.stats()).toMatchObject({ decreases: 2, perSecond: 2 });
     limiter.observe(RATE_EXCEEDED()); // the two under way at the decrease
     limiter.observe();
-    await time.run(1300);
+    await time.run(T + 1300);
     await limiter.acquire();
     limiter.observe(RATE_EXCEEDED()); // 0.8 s after the decrease: the rest of the fleet may not have slowed down yet
-    expect(limiter.stats()).toMatchObject({ rateExceeded: 3, decreases: 1 });
-    for (const at of [2000, 2500]) {
+    expect(limiter.stats()).toMatchObject({ rateExceeded: 4, decreases: 2 });
+    for (const at of [T + 2000, T + 2500]) {
       await time.run(at);
       await limiter.acquire();
       limiter.observe();
     }
-    await time.run(3000);
+    await time.run(T + 3000);
     await limiter.acquire();
     limiter.observe(RATE_EXCEEDED());
     // Since the decrease (its bucket empty then) the cluster can have admitted 10/s × 2.5 s = 25
     // connections, 2 of them this limiter's (0.8/s; the answer to the attempt under way at the
     // decrease does not count); since its admission at 2 s, at most its bucket (10: refilled by
     // then) + 10, 2 of them this limiter's: 1/s, the tighter bound.
-    expect(limiter.stats()).toMatchObject({ rateExceeded: 4, decreases: 2 });
+    expect(limiter.stats()).toMatchObject({ rateExceeded: 5, decreases: 3 });
     expect(limiter.perSecond).toBeCloseTo(1, 9);
   });
 

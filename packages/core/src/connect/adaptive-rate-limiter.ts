@@ -11,7 +11,7 @@ import {
   type ConnectRateLimitOptions,
   type ResolvedConnectRateLimit,
 } from './rate-limiter.js';
-import { DECREASE, MAX_DECREASE, RECOVERY_SECONDS, FLOOR_SHARE, SAMPLE_TIMES, STALE_ANSWERS_MS, IN_FLIGHT_MS, shareOfRate, type ShareSample } from './adaptive-share.js';
+import { slowStartWindow, DECREASE, MAX_DECREASE, RECOVERY_SECONDS, FLOOR_SHARE, SAMPLE_TIMES, STALE_ANSWERS_MS, IN_FLIGHT_MS, shareOfRate, type ShareSample } from './adaptive-share.js';
 
 /**
  * Options of {@link AdaptiveConnectRateLimiter}: those of {@link ConnectRateLimiter} plus an
@@ -60,12 +60,14 @@ interface Waiter {
  * answers (reported through {@link observe}), in the manner of TCP CUBIC and the AWS SDK's adaptive
  * retry mode (`DefaultRateLimiter`: a cubic climb after a multiplicative decrease to a measured
  * rate), with a decrease sized by measurement rather than a fixed halving:
- * - **Slow start.** The rate starts at the configured `perSecond`; the burst starts at one
- *   connection and grows by one per admitted connection up to the configured `burst`, and no more
- *   attempts than the burst are under way at once (an attempt holds its place until its outcome is
- *   reported, at most 2 s). A process alone gets the configured rate within a few round trips;
- *   a fleet starting together has only a few attempts each under way when the cluster's bucket
- *   runs dry, and every one of those is refused.
+ * - **Slow start.** The first attempt never waits. The rate starts at the configured `perSecond`;
+ *   the burst starts at one connection and grows by one per admitted connection up to the
+ *   configured `burst`, and no more attempts than the burst are under way at once, nor more than a
+ *   sixteenth of the configured burst (at least one; an attempt holds its place until its outcome
+ *   is reported, at most 2 s). A process alone gets the configured rate within a few round trips;
+ *   a fleet of up to 16 starting together has no more under way than the cluster's bucket holds,
+ *   and when the bucket runs dry each process has about one attempt at stake (every attempt under
+ *   way then is refused).
  * - **Decrease to the measured share.** A refusal means the cluster's bucket is empty: the fleet
  *   asks more than the cluster's rate, by an unknown factor. Halving needs log₂(N) refusals per
  *   process to get N processes down to their share; instead the limiter measures it from what the
@@ -185,7 +187,7 @@ export class AdaptiveConnectRateLimiter extends ConnectRateLimiter {
   #windowOpen(): boolean {
     if (!this.#slowStart) return true;
     this.#forgetUnanswered(this.#clock());
-    return this.#inFlight.length < this.#capacity;
+    return this.#inFlight.length < Math.min(this.#capacity, slowStartWindow(this.#maxBurst));
   }
 
   /** An attempt never reported stops counting as under way after {@link IN_FLIGHT_MS}. */

