@@ -21,6 +21,8 @@ export default defineConfig({
   // (Not `@smithy/core/event-streams`: named by a dynamic import() in protocols code the signer
   // never runs, tree-shaken away; bundled, esbuild would still make a chunk of it.)
   noExternal: ['@smithy/signature-v4', /^@smithy\/core(\/(?!event-streams)|$)/],
+  // import.meta.url in the CommonJS build too (socket/pg-protocol.ts requires pg-protocol relative to the module).
+  shims: true,
   esbuildOptions(options) {
     options.mainFields = ['module', 'main'];
   },

@@ -9,6 +9,4 @@ export default defineConfig({
   sourcemap: false,
   clean: true,
   target: 'node20',
-  // import.meta.url in the CommonJS build too (pg-protocol.ts requires pg-protocol relative to the module).
-  shims: true,
 });

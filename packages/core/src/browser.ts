@@ -1,8 +1,9 @@
 /**
  * `@dsql/core/browser`: the part of core a web page (or any runtime without Node's built-ins)
  * uses — endpoint parsing, IAM tokens signed in the page from credentials the application
- * supplies, error classification and redaction, OCC retry and the transaction runner. The same
- * source as the Node entry, built with the few Node-only modules swapped (browser-build.mjs):
+ * supplies, error classification and redaction, OCC retry, the transaction runner, and a driver's
+ * socket over WebSocket (`openWebSocketSocket`). The same source as the Node entry, built with
+ * the few Node-only modules swapped (browser-build.mjs):
  * SHA-256 from `@aws-crypto/sha256-js`, no diagnostics channels, no SDK credential chain (pass
  * `credentials`), no nested-transaction check (no AsyncLocalStorage in browsers).
  *
@@ -23,3 +24,4 @@ export { TokenProvider, type TokenProviderOptions, type TokenProviderStats, type
 export { withRetry, resolveRetryOptions, type RetryOptions, type RetryInfo, type ResolvedRetryOptions } from './retry.js';
 export type { SecondsWindow } from './connect/lifecycle.js';
 export * from './transaction/index.js';
+export { openWebSocketSocket } from './socket/browser-socket.js';

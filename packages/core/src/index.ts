@@ -35,7 +35,6 @@ export type { SecondsWindow } from './connect/lifecycle.js';
 export type { SslMode, UserTlsOptions } from './connect/tls.js';
 export { connectWithRetry, type ConnectRetryOptions } from './connect/connect-retry.js';
 export { describeConnectError, type ConnectErrorContext } from './connect/describe-connect-error.js';
-export { SessionActivity } from './connect/session-activity.js';
 export { DSQL_OPTION_KEYS, withoutDsqlOptions } from './config/option-keys.js';
 export {
   createDsqlSession,
@@ -49,3 +48,4 @@ export {
 export * from './transaction/index.js';
 export * from './diagnostics/index.js';
 export * from './failover/index.js';
+export { DsqlSockets } from './socket/index.js';

@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { startupHandshake } from '../src/handshake.js';
+import { startupHandshake } from '../src/socket/handshake.js';
 import {
   authRequest,
   backendKeyData,

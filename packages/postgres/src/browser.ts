@@ -27,6 +27,7 @@ import {
   LifecyclePolicy,
   TokenProvider,
   checkCredentials,
+  openWebSocketSocket,
   parseEndpoint,
   resolveTransport,
   type CredentialsInput,
@@ -34,7 +35,6 @@ import {
   type SecondsWindow,
   type WebSocketConstructorLike,
 } from '@dsql/core/browser';
-import { openWebSocketSocket } from './browser-socket.js';
 import type { DsqlSql, ManagedKeys } from './dsql.js';
 import { nestingGuard, rememberSql } from './transaction.js';
 
@@ -96,6 +96,9 @@ const browserTimers = {
   now: (): number => performance.now(),
 };
 
+/** Postgres.js parses `Buffer`s (in this build: the `buffer` package's, see browser-shims/globals.ts). */
+const toBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+
 /**
  * Creates a Postgres.js `sql` for Aurora DSQL over WebSocket, for a web page. Options are
  * validated at once (errors name the field); no connection opens until the first query.
@@ -152,7 +155,7 @@ export function dsql<T extends Record<string, postgres.PostgresType> = {}>(optio
     pass: () => tokens.getToken(),
     // TLS is the WebSocket's: no SSLRequest inside.
     ssl: false,
-    socket: () => openWebSocketSocket(url, transport.webSocketConstructor),
+    socket: () => openWebSocketSocket(url, transport.webSocketConstructor, toBuffer),
     // A function: Postgres.js calls it for each connection, so every connection gets its own lifetime.
     max_lifetime: () => lifetime.drawLifetimeSeconds(),
   } as unknown as postgres.Options<T>) as unknown as DsqlSql<T>;

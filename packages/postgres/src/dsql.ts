@@ -3,6 +3,7 @@ import postgres from 'postgres';
 import {
   DsqlConfigError,
   createDsqlSession,
+  DsqlSockets,
   dsqlStats as coreStats,
   registerDsqlPool,
   unregisterDsqlPool,
@@ -14,11 +15,8 @@ import {
   type DsqlStats,
   type TokenProviderStats,
 } from '@dsql/core';
-import { DsqlSocket, type ConnectionGauge } from './dsql-socket.js';
 import { guardReserved, isPostgresJs3 } from './postgres-js-3-closed-connection-patch.js';
 import { reserveWaiters, type ReserveWaiters } from './reserve-waiters.js';
-import { EndpointSessions } from './endpoint-sessions.js';
-import { sessionOpener, type ConnectCounters, type ConnectStats } from './session-opener.js';
 import { beginTransaction, nestingGuard, rememberSql } from './transaction.js';
 import { LeasedAttempts } from './leasing.js';
 import { classifyQueryErrors } from './query-errors.js';
@@ -105,8 +103,25 @@ export interface DsqlSqlStats extends DsqlStats {
   readonly rateLimiter: ConnectRateLimiterStats | undefined;
 }
 
+/**
+ * Counters of the connections opened for one `sql` instance.
+ *
+ * @example
+ * const { opened, retried } = dsqlStats(sql)!.connections;
+ */
+export interface ConnectStats {
+  /** Sessions opened and authenticated. */
+  readonly opened: number;
+  /** Attempts made (a retried connection counts each attempt). */
+  readonly attempts: number;
+  /** Attempts that failed with a transient refusal and were retried. */
+  readonly retried: number;
+  /** Connections that failed for good (the error reached Postgres.js). */
+  readonly failed: number;
+}
+
 /** Per `sql`: its sockets' connection counts and the deprecated counters of {@link DsqlSqlStats}. */
-const statsOf = new WeakMap<object, { gauge: ConnectionGauge; legacy: () => Pick<DsqlSqlStats, 'rateLimiter'> & { connections: ConnectStats; tokens: TokenProviderStats } }>();
+const statsOf = new WeakMap<object, { gauge: DsqlSockets['gauge']; legacy: () => Pick<DsqlSqlStats, 'rateLimiter'> & { connections: ConnectStats; tokens: TokenProviderStats } }>();
 
 /** Postgres.js 4's public pool counters (`sql.stats`; absent in 3.4). */
 interface PostgresJsPoolStats {
@@ -215,31 +230,22 @@ export function dsql<T extends Record<string, postgres.PostgresType> = {}>(
     ...driverOptionsOf(typeof urlOrOptions === 'object' ? urlOrOptions : undefined),
     ...driverOptionsOf(options),
   };
-  const counters: ConnectCounters = { opened: 0, attempts: 0, retried: 0, failed: 0 };
-  const gauge: ConnectionGauge = { open: 0, used: 0 };
   /**
-   * Backend keys of this sql's open sessions (kept by the sockets; read by Postgres.js 3.4's
-   * closed-connection patch to tell which session a transaction or reservation is on).
+   * Core's authenticated sockets, one per Postgres.js connection. Their `live` backend keys are read
+   * by Postgres.js 3.4's closed-connection patch to tell which session a transaction or reservation is on.
    */
-  const live = new Set<string>();
+  const sockets = new DsqlSockets(session);
+  const { counters, gauge, live } = sockets;
   /** Postgres.js 3.4 only: rescues reservations waiting while a connection closes (reserve-waiters.ts). */
   let waiters: ReserveWaiters<postgres.ReservedSql> | undefined;
 
-  /** Failover's view of this sql's sessions by endpoint (registered with the router once). */
-  const endpointSessions = new EndpointSessions(session.router);
-
-  const socket = (parsed: { connect_timeout?: number | null; keep_alive?: number | null }): DsqlSocket => {
+  const socket = (parsed: { connect_timeout?: number | null; keep_alive?: number | null }) => {
     const connectTimeoutMs = (parsed.connect_timeout ?? 30) * 1000;
-    const opener = sessionOpener({
-      session,
+    return sockets.open({
       keepAliveSeconds: parsed.keep_alive ?? undefined,
       // Leave Postgres.js's own connect timer a moment, so the application gets our explanation.
-      deadlineMs: connectTimeoutMs > 0 ? Math.max(0, connectTimeoutMs - 500) : session.connectDeadlineMs,
-      counters,
-      gauge,
-      sessions: endpointSessions,
+      deadlineMs: connectTimeoutMs > 0 ? Math.max(0, connectTimeoutMs - 500) : undefined,
     });
-    return new DsqlSocket(opener, { host: config.host, port: config.port }, live);
   };
 
   const sql = createSql({

@@ -1,30 +1,31 @@
 /**
- * Postgres.js's `socket` option over a standard WebSocket (browsers, and runtimes with a global
- * `WebSocket`), for `@dsql/postgres/browser`: the protocol's bytes in binary frames, TLS from the
- * WebSocket layer (`wss://`, no SSLRequest), as DSQL serves it at `wss://<endpoint>:443`.
+ * A driver's socket over a standard WebSocket (browsers, and runtimes with a global `WebSocket`),
+ * for `@dsql/core/browser` (Postgres.js's `socket` option in `@dsql/postgres/browser`): the
+ * protocol's bytes in binary frames, TLS from the WebSocket layer (`wss://`, no SSLRequest), as
+ * DSQL serves it at `wss://<endpoint>:443`.
  *
- * What Postgres.js wants from a `socket` is the small part of a Node socket it calls (`on`/`off`
+ * What a driver wants from a `socket` is the small part of a Node socket it calls (`on`/`off`
  * of 'data', 'drain', 'error', 'close'; `write`, `end`, `destroy`, `pause`, `resume`) — the same
- * contract its own Cloudflare Workers build meets (postgres/src/cf.js). The Node entry wraps the
- * WebSocket in a `node:stream` Duplex instead (websocket-dial.ts); a page has no `node:stream`,
- * and this needs only the four events, so they are kept in a Map here rather than pulling in an
- * EventEmitter polyfill.
+ * contract Postgres.js's own Cloudflare Workers build meets (postgres/src/cf.js). The Node entry
+ * wraps the WebSocket in a `node:stream` Duplex instead (websocket-dial.ts); a page has no
+ * `node:stream`, and this needs only the four events, so they are kept in a Map here rather than
+ * pulling in an EventEmitter polyfill.
  *
  * A dead peer (no close frame): browsers expose no WebSocket ping, so the browser's own TCP
  * stack and the connection's lifetime (`maxLifetimeSeconds`) bound it.
  */
-import type { WebSocketConstructorLike, WebSocketLike } from '@dsql/core/browser';
+import type { WebSocketConstructorLike, WebSocketLike } from '../config/transport.js';
 
 type Listener = (...args: unknown[]) => void;
 
-/** The part of a Node socket Postgres.js calls. @internal */
-export interface PostgresJsSocket {
+/** The part of a Node socket a driver (Postgres.js) calls. @internal */
+export interface NodeLikeSocket {
   readonly secure: boolean;
   readonly negotiated: boolean;
-  on(event: string, listener: Listener): PostgresJsSocket;
-  once(event: string, listener: Listener): PostgresJsSocket;
-  off(event: string, listener: Listener): PostgresJsSocket;
-  removeListener(event: string, listener: Listener): PostgresJsSocket;
+  on(event: string, listener: Listener): NodeLikeSocket;
+  once(event: string, listener: Listener): NodeLikeSocket;
+  off(event: string, listener: Listener): NodeLikeSocket;
+  removeListener(event: string, listener: Listener): NodeLikeSocket;
   write(data: Uint8Array): boolean;
   end(data?: Uint8Array): void;
   destroy(): void;
@@ -37,14 +38,16 @@ export interface PostgresJsSocket {
 const OPEN = 1;
 
 /**
- * Opens a WebSocket to `url` and resolves with it as a Postgres.js socket once it is open;
+ * Opens a WebSocket to `url` and resolves with it as a driver's socket once it is open;
  * rejects with an error carrying a Node-style `code` (`ECONNREFUSED`, `ECONNRESET`) if it fails
- * or closes first, so Postgres.js and core classify it as a connection failure.
+ * or closes first, so the driver and core classify it as a connection failure. Each frame
+ * received is emitted as `chunk` makes it: a driver that parses Node `Buffer`s (Postgres.js) passes a
+ * conversion to its `Buffer` (in a browser build, the bundled `buffer` package's; a page has none).
  *
  * @example
- * postgres({ ssl: false, socket: () => openWebSocketSocket('wss://abc.dsql.us-east-1.on.aws', WebSocket) });
+ * postgres({ ssl: false, socket: () => openWebSocketSocket('wss://abc.dsql.us-east-1.on.aws', WebSocket, (b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength)) });
  */
-export function openWebSocketSocket(url: string, Ctor: WebSocketConstructorLike | undefined): Promise<PostgresJsSocket> {
+export function openWebSocketSocket(url: string, Ctor: WebSocketConstructorLike | undefined, chunk: (bytes: Uint8Array) => Uint8Array): Promise<NodeLikeSocket> {
   return new Promise((resolve, reject) => {
     const WebSocketCtor = Ctor ?? (globalThis as { WebSocket?: WebSocketConstructorLike }).WebSocket;
     if (typeof WebSocketCtor !== 'function') {
@@ -61,7 +64,7 @@ export function openWebSocketSocket(url: string, Ctor: WebSocketConstructorLike 
     ws.binaryType = 'arraybuffer';
     const onOpen = (): void => {
       cleanup();
-      resolve(new WebSocketSocket(ws));
+      resolve(new WebSocketSocket(ws, chunk));
     };
     // Browsers tell a script nothing about why a WebSocket failed (no TLS or DNS detail, by design).
     const onError = (): void => {
@@ -83,17 +86,19 @@ export function openWebSocketSocket(url: string, Ctor: WebSocketConstructorLike 
   });
 }
 
-class WebSocketSocket implements PostgresJsSocket {
+class WebSocketSocket implements NodeLikeSocket {
   readonly secure = true;
-  /** TLS is the WebSocket's: Postgres.js must not negotiate its own. */
+  /** TLS is the WebSocket's: the driver must not negotiate its own. */
   readonly negotiated = true;
   readonly #ws: WebSocketLike;
   readonly #listeners = new Map<string, Set<Listener>>();
   #paused: Uint8Array[] | undefined;
   #closed = false;
+  readonly #chunk: (bytes: Uint8Array) => Uint8Array;
 
-  constructor(ws: WebSocketLike) {
+  constructor(ws: WebSocketLike, chunk: (bytes: Uint8Array) => Uint8Array) {
     this.#ws = ws;
+    this.#chunk = chunk;
     ws.addEventListener('message', ((event: { data: ArrayBuffer }) => this.#receive(new Uint8Array(event.data))) as never);
     ws.addEventListener('error', (() => this.#fail()) as never);
     ws.addEventListener('close', (() => this.#close()) as never);
@@ -150,7 +155,7 @@ class WebSocketSocket implements PostgresJsSocket {
   resume(): void {
     const held = this.#paused;
     this.#paused = undefined;
-    for (const chunk of held ?? []) this.#emit('data', toBuffer(chunk));
+    for (const bytes of held ?? []) this.#emit('data', this.#chunk(bytes));
   }
 
   setKeepAlive(): void {}
@@ -159,7 +164,7 @@ class WebSocketSocket implements PostgresJsSocket {
 
   #receive(chunk: Uint8Array): void {
     if (this.#paused) this.#paused.push(chunk);
-    else this.#emit('data', toBuffer(chunk));
+    else this.#emit('data', this.#chunk(chunk));
   }
 
   #fail(): void {
@@ -178,9 +183,4 @@ class WebSocketSocket implements PostgresJsSocket {
   #emit(event: string, ...args: unknown[]): void {
     for (const listener of [...(this.#listeners.get(event) ?? [])]) listener(...args);
   }
-}
-
-/** Postgres.js parses `Buffer`s (in a browser build: the `buffer` package's, see browser-shims/globals.ts). */
-function toBuffer(chunk: Uint8Array): Buffer {
-  return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 }

@@ -1,10 +1,9 @@
 import { Duplex } from 'node:stream';
-import { CANCEL_REQUEST_CODE, PROTOCOL_3, initialMessageCode } from './wire.js';
-import { SessionActivity, type ConnectionProbe, type DsqlSession } from '@dsql/core';
+import { CANCEL_REQUEST_CODE, PROTOCOL_3, TERMINATE, initialMessageCode } from './wire.js';
+import { SessionActivity } from '../connect/session-activity.js';
+import type { ConnectionProbe } from '../diagnostics/connect-probe.js';
+import type { DsqlSession } from '../session/session.js';
 import type { Greeting } from './handshake.js';
-
-/** The Terminate message ('X', length 4): ends a retired session politely. */
-const TERMINATE = Buffer.from([0x58, 0, 0, 0, 4]);
 
 /** An authenticated session: the socket and what the server said while it was opened. */
 export interface Session {
@@ -14,7 +13,7 @@ export interface Session {
   connection?: ConnectionProbe;
   /** How core names the close (the session's `closeReason`), given with `connection`. */
   closeReason?: DsqlSession['closeReason'];
-  /** The `sql`'s connection counts (its `stats().connections`), kept by the socket, given with `connection`. */
+  /** The pool's connection counts (`DsqlSockets.gauge`), kept by the socket, given with `connection`. */
   gauge?: ConnectionGauge;
   /**
    * Given when this session may be retired after failback (`endpointProbe.drainAfterFailbackMs`,
@@ -25,7 +24,7 @@ export interface Session {
 }
 
 /**
- * Open connections of one `sql`, and those in use: a statement written and its answer not yet
+ * Open connections of one pool, and those in use: a statement written and its answer not yet
  * complete, or a transaction open (ReadyForQuery status other than idle). Postgres.js 3 exposes
  * no pool counters, so the sockets count.
  */
@@ -83,7 +82,7 @@ export class DsqlSocket extends Duplex {
   #activity: SessionActivity | undefined;
   /**
    * With `Session.connection` (core counts every close, subscribers or not): the session's state
-   * for its close reason and the `sql`'s gauge, kept in plain fields by the one write wrapper and
+   * for its close reason and the pool's gauge, kept in plain fields by the one write wrapper and
    * the one 'data' listener (no closure, array or second listener per message: this runs per
    * statement).
    */
@@ -229,7 +228,7 @@ export class DsqlSocket extends Duplex {
    * Reports the session's close to core (its counters, and its diagnostics when someone
    * subscribes): closed without `end()` means the server or the network closed it — idle when the
    * server's last response ended with ReadyForQuery and nothing was written since. Also keeps the
-   * `sql`'s gauge. The traffic is noted by {@link DsqlSocket.#trackWrites} and the 'data' listener
+   * pool's gauge. The traffic is noted by {@link DsqlSocket.#trackWrites} and the 'data' listener
    * of {@link DsqlSocket.#attach}: a few field updates per statement.
    */
   #watchClose(socket: Duplex, connection: ConnectionProbe, closeReason: DsqlSession['closeReason'], gauge: ConnectionGauge | undefined): void {
@@ -339,7 +338,7 @@ export class DsqlSocket extends Duplex {
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    // Synchronously, before Postgres.js hears of the close: see postgres-js-3-closed-connection-patch.ts.
+    // Synchronously, before Postgres.js hears of the close: the pool reads `live` (@dsql/postgres's postgres-js-3-closed-connection-patch.ts).
     if (this.#backendKey !== undefined) this.#live?.delete(this.#backendKey);
     this.#offRetire?.();
     if (this.#retireCheck !== undefined) clearImmediate(this.#retireCheck);

@@ -1,9 +1,10 @@
 import type { Duplex } from 'node:stream';
-import type { DsqlEndpointSession, DsqlSession } from '@dsql/core';
+import type { DsqlEndpointSession } from '../failover/endpoint-session.js';
+import type { DsqlSession } from '../session/session.js';
 
 /**
- * The open sessions of one `sql` by endpoint, when it has more than one (`endpoints`): what
- * failover does to them, registered with core's router once per `sql` (each connection has a
+ * The open sessions of one pool (`DsqlSockets`) by endpoint, when it has more than one (`endpoints`): what
+ * failover does to them, registered with core's router once per pool (each connection has a
  * session opener of its own, so per-opener listeners would pile up on the router).
  *
  * - An endpoint marked unhealthy (its health check went unanswered: a blackholed Region): its

@@ -1,33 +1,17 @@
 import type { Duplex } from 'node:stream';
-import { connectWithRetry, type DsqlEndpointSession, type DsqlSession, type RetryInfo } from '@dsql/core';
+import { connectWithRetry } from '../connect/connect-retry.js';
+import type { DsqlEndpointSession } from '../failover/endpoint-session.js';
+import type { RetryInfo } from '../retry.js';
+import type { DsqlSession } from '../session/session.js';
 import type { ConnectionGauge, Session, SessionOpener } from './dsql-socket.js';
 import { startupHandshake } from './handshake.js';
 import { loadPgProtocol } from './pg-protocol.js';
 import { dialTls } from './tls-dial.js';
 import { dialWebSocket } from './websocket-dial.js';
+import { TERMINATE } from './wire.js';
 import type { EndpointSessions } from './endpoint-sessions.js';
 
-/** The Terminate message ('X', length 4): ends a probe's session politely. */
-const TERMINATE = Buffer.from([0x58, 0, 0, 0, 4]);
-
-/**
- * Counters of the connections opened for one `sql` instance.
- *
- * @example
- * const { opened, retried } = dsqlStats(sql)!.connections;
- */
-export interface ConnectStats {
-  /** Sessions opened and authenticated. */
-  readonly opened: number;
-  /** Attempts made (a retried connection counts each attempt). */
-  readonly attempts: number;
-  /** Attempts that failed with a transient refusal and were retried. */
-  readonly retried: number;
-  /** Connections that failed for good (the error reached Postgres.js). */
-  readonly failed: number;
-}
-
-/** Mutable {@link ConnectStats}, owned by one `sql` instance. */
+/** Counters of the connections one pool opened (a retried connection counts each attempt), kept by its session openers. */
 export interface ConnectCounters {
   opened: number;
   attempts: number;
@@ -43,14 +27,14 @@ export interface SessionOpenerOptions {
    * a password), its rate limiter, and the explanation of a refused connection.
    */
   session: Pick<DsqlSession, 'router' | 'closeReason'>;
-  /** TCP keep-alive, in seconds (Postgres.js's `keep_alive`). */
+  /** TCP keep-alive, in seconds. */
   keepAliveSeconds?: number | undefined;
   /** No new attempt starts after this many milliseconds. */
   deadlineMs: number;
   counters: ConnectCounters;
-  /** The `sql`'s open sessions by endpoint (one registry per `sql`, shared by its connections' openers). */
+  /** The pool's open sessions by endpoint (one registry per pool, shared by its connections' openers). */
   sessions?: EndpointSessions | undefined;
-  /** The `sql`'s open / in-use connection counts, kept by the sockets of the sessions opened here. */
+  /** The pool's open / in-use connection counts, kept by the sockets of the sessions opened here. */
   gauge?: ConnectionGauge | undefined;
   /** Called before each retry wait. */
   onRetry?: ((info: RetryInfo) => void) | undefined;

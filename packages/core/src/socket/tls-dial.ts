@@ -1,6 +1,6 @@
 import net from 'node:net';
 import tls from 'node:tls';
-import type { DsqlDialTarget } from '@dsql/core';
+import type { DsqlDialTarget } from '../failover/endpoint-session.js';
 import { SSL_REQUEST_CODE } from './wire.js';
 
 /** Where to dial and how to secure the connection: core's session (`dial`, `tls`) plus TCP keep-alive. */

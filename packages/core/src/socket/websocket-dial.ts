@@ -16,7 +16,7 @@
  * ping (browsers), the browser's own TCP stack and the lifetime are what detect it.
  */
 import { Duplex } from 'node:stream';
-import type { WebSocketConstructorLike, WebSocketLike } from '@dsql/core';
+import type { WebSocketConstructorLike, WebSocketLike } from '../config/transport.js';
 
 /** Where and how to open the WebSocket. */
 export interface WebSocketTarget {

@@ -7,6 +7,8 @@ export const PROTOCOL_3 = 196608;
 export const CANCEL_REQUEST_CODE = 80877102;
 /** SSLRequest "version" field. */
 export const SSL_REQUEST_CODE = 80877103;
+/** The Terminate message ('X', length 4): ends a session politely. */
+export const TERMINATE = Buffer.from([0x58, 0, 0, 0, 4]);
 
 /** The code field of the first frontend message (StartupMessage, CancelRequest, SSLRequest…). */
 export function initialMessageCode(chunk: Buffer): number | undefined {
