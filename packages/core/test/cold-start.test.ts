@@ -7,7 +7,8 @@
  * credentials (Lambda's) loads that chunk, no SDK package and never the credential chain.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -129,6 +130,70 @@ it('the build bundles only the parts of the SDK a token needs into the signer ch
     expect(text).not.toMatch(/@smithy\/core\/event-streams|EventStreamSerde|NormalizedSchema|HttpBindingProtocol/);
     expect(text.length).toBeLessThan(60_000);
   }
+});
+
+describe('an application bundle with the credential chain left out (a Lambda bundle: --external:@aws-sdk/credential-provider-node)', () => {
+  const CHAIN_PACKAGES = ['@aws-sdk/credential-provider-node', '@aws-sdk/credential-provider-ini'];
+  let out: string;
+  const sizes: Record<string, number> = {};
+
+  beforeAll(async () => {
+    // Outside any node_modules: the packages left out cannot be found at run time, as in a bundle deployed alone.
+    out = mkdtempSync(join(tmpdir(), 'dsql-bundle-'));
+    const { build } = await import('esbuild');
+    for (const [name, external] of [
+      ['full', []],
+      ['no-chain', CHAIN_PACKAGES],
+    ] as const) {
+      const result = await build({
+        entryPoints: [join(dir, 'dist', 'index.js')],
+        bundle: true,
+        platform: 'node',
+        format: 'esm',
+        minify: true,
+        logLevel: 'silent',
+        external: [...external],
+        outfile: join(out, `${name}.mjs`),
+        metafile: true,
+      });
+      sizes[name] = statSync(join(out, `${name}.mjs`)).size;
+      if (name === 'no-chain') expect(Object.keys(result.metafile.inputs).filter((f) => /credential-provider|nested-clients/.test(f))).toEqual([]);
+    }
+  }, 120_000);
+
+  afterAll(() => {
+    if (out) rmSync(out, { recursive: true, force: true });
+  });
+
+  /** Signs a token with the no-chain bundle in a fresh process; answers the token or the error's fields. */
+  function signWithBundle(env: Record<string, string>): { token?: string; error?: { name: string; code: string; message: string; hint: string; transient: boolean } } {
+    const file = join(out, `child-${Math.random().toString(36).slice(2)}.mjs`);
+    writeFileSync(
+      file,
+      `import * as core from './no-chain.mjs';
+const t = core.TokenProvider.shared({ host: '${HOST}', region: 'us-east-1' });
+try { process.stdout.write(JSON.stringify({ token: await t.getToken() })); }
+catch (e) { process.stdout.write(JSON.stringify({ error: { name: e.name, code: e.code, message: e.message, hint: e.hint, transient: e.transient } })); }
+`,
+    );
+    const base = { PATH: process.env.PATH ?? '', HOME: join(out, 'home') };
+    return JSON.parse(execFileSync(process.execPath, ['--no-warnings', file], { cwd: out, env: { ...base, ...env }, encoding: 'utf8', timeout: 60_000 })) as ReturnType<typeof signWithBundle>;
+  }
+
+  it('is well under half the full bundle (measured ~40 %), and signs with environment credentials', async () => {
+    expect(sizes['no-chain']! / sizes.full!).toBeLessThan(0.5);
+    const { token, error } = signWithBundle(ENV_CREDS);
+    expect(error).toBeUndefined();
+    expect((await verifyToken(token!, SESSION_CREDS)).signatureMatches).toBe(true);
+  });
+
+  it('without credentials, says which package is missing and what to do (not transient: retrying does not help)', () => {
+    const { token, error } = signWithBundle({});
+    expect(token).toBeUndefined();
+    expect(error).toMatchObject({ name: 'DsqlCredentialsError', code: 'credentials-unavailable', transient: false });
+    expect(error!.message).toMatch(/credential provider package @aws-sdk\/credential-provider-node could not be loaded/);
+    expect(error!.hint).toMatch(/left out of the bundle.*pass credentials/);
+  });
 });
 
 describe('signDsqlToken', () => {

@@ -99,11 +99,33 @@ async function providerFor(source: CredentialSource): Promise<AwsCredentialsProv
   // its client, ~26 KB of every application bundle.
   const clientConfig = source.region ? { region: source.region } : undefined;
   if (source.profile !== undefined) {
-    const { fromIni } = await import('@aws-sdk/credential-provider-ini');
+    const { fromIni } = await loadProviderPackage('@aws-sdk/credential-provider-ini', () => import('@aws-sdk/credential-provider-ini'));
     return fromIni({ profile: source.profile, clientConfig });
   }
-  const { defaultProvider } = await import('@aws-sdk/credential-provider-node');
+  const { defaultProvider } = await loadProviderPackage('@aws-sdk/credential-provider-node', () => import('@aws-sdk/credential-provider-node'));
   return defaultProvider({ clientConfig });
+}
+
+/** `code` of the error when a credential provider package is not there (see {@link loadProviderPackage}). */
+const PROVIDER_PACKAGE_MISSING = 'DSQL_CREDENTIAL_PROVIDER_PACKAGE_MISSING';
+
+/**
+ * Imports a credential provider package (each `import()` stays a literal, so a bundler includes the
+ * package unless told otherwise). An application bundled with the packages left out — a Lambda
+ * bundle relying on the environment's credentials (`--external:@aws-sdk/credential-provider-node`)
+ * — gets here only when those are missing, and is told which package and why, not just "Cannot
+ * find package".
+ */
+async function loadProviderPackage<M>(name: string, load: () => Promise<M>): Promise<M> {
+  try {
+    return await load();
+  } catch (err) {
+    const code = (err as { code?: unknown } | null)?.code;
+    if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') throw err;
+    throw Object.assign(new Error(`the credential provider package ${name} could not be loaded (${(err as Error).message})`, { cause: err }), {
+      code: PROVIDER_PACKAGE_MISSING,
+    });
+  }
 }
 
 /**
@@ -261,6 +283,19 @@ export class CredentialCache {
     channels.credentialsResolved.publish({ source: this.source, sourceKind, region: this.#src.region, outcome, transient, durationMs: monotonicMs() - started });
   }
 
+  /** What to do about a provider's failure. */
+  #failureHint(cause: Error, transient: boolean): string {
+    if ((cause as { code?: unknown }).code === PROVIDER_PACKAGE_MISSING) {
+      return 'No credentials were given and none are in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), or a profile was asked for: that needs the SDK package named above, which is not installed or was left out of the bundle. Ship it (do not mark it external), or pass credentials / set them in the environment.';
+    }
+    if (transient) {
+      return 'The source of AWS credentials did not answer (network error, timeout, throttling or a 5xx). This usually passes and connection attempts are retried within their deadline; if it persists, check the instance or task role and its credential endpoint.';
+    }
+    return this.#src.profile !== undefined
+      ? `Check that profile "${this.#src.profile}" exists and is logged in (aws sso login --profile ${this.#src.profile}), or pass credentials explicitly.`
+      : 'Configure credentials (environment variables, AWS_PROFILE, SSO login, an instance or task role) or pass credentials / profile explicitly.';
+  }
+
   async #call(): Promise<AwsCredentials> {
     let creds: AwsCredentials;
     try {
@@ -273,11 +308,7 @@ export class CredentialCache {
       throw new DsqlCredentialsError(this.source, `Could not get AWS credentials from ${this.source}: ${redact(cause.message)}`, {
         cause,
         transient,
-        hint: transient
-          ? 'The source of AWS credentials did not answer (network error, timeout, throttling or a 5xx). This usually passes and connection attempts are retried within their deadline; if it persists, check the instance or task role and its credential endpoint.'
-          : this.#src.profile !== undefined
-            ? `Check that profile "${this.#src.profile}" exists and is logged in (aws sso login --profile ${this.#src.profile}), or pass credentials explicitly.`
-            : 'Configure credentials (environment variables, AWS_PROFILE, SSO login, an instance or task role) or pass credentials / profile explicitly.',
+        hint: this.#failureHint(cause, transient),
       });
     }
     if (typeof creds?.accessKeyId !== 'string' || typeof creds.secretAccessKey !== 'string') {
