@@ -126,7 +126,7 @@ describe('Kysely on a Region blackholed while its one connection is busy (endpoi
       dialect: new DsqlDialect({
         endpoints: cluster.endpoints.map((e) => e.connectionOptions()),
         // The periodic check an hour away: only the unanswered statement can have the endpoint checked.
-        endpointProbe: { baseDelayMs: 200, maxDelayMs: 1000, timeoutMs: 2000, intervalMs: 3_600_000, suspectAfterMs: 1000 },
+        endpointProbe: { baseDelayMs: 200, maxDelayMs: 1000, timeoutMs: 5000, intervalMs: 3_600_000, suspectAfterMs: 1000 },
         max: 1,
         connectionTimeoutMillis: 20_000,
       }),

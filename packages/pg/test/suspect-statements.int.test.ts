@@ -12,7 +12,8 @@ import { DsqlPool, type DsqlPoolClient } from '../src/index.js';
 const PREFERRED = 'us-east-1';
 const OTHER = 'us-east-2';
 const SUSPECT_MS = 1000;
-const TIMEOUT_MS = 2000;
+/** Generous: a health check of a healthy endpoint on a starved machine must not time out (that would fail the endpoint). */
+const TIMEOUT_MS = 5000;
 /** Far beyond any test: only a suspicion can have the endpoint checked. */
 const NO_PERIODIC_CHECK_MS = 3_600_000;
 
@@ -62,9 +63,9 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-const poolOptions = () => ({
+const poolOptions = (timeoutMs = TIMEOUT_MS) => ({
   endpoints: cluster.endpoints.map((e) => e.connectionOptions()),
-  endpointProbe: { baseDelayMs: 200, maxDelayMs: 1000, timeoutMs: TIMEOUT_MS, intervalMs: NO_PERIODIC_CHECK_MS, suspectAfterMs: SUSPECT_MS },
+  endpointProbe: { baseDelayMs: 200, maxDelayMs: 1000, timeoutMs, intervalMs: NO_PERIODIC_CHECK_MS, suspectAfterMs: SUSPECT_MS },
   connectionTimeoutMillis: 20_000,
 });
 
@@ -77,7 +78,7 @@ describe('a Region blackholed under a full pool, every connection busy', () => {
       // Fill the pool: three connections to the preferred Region, all checked out.
       for (let i = 0; i < 3; i++) held.push(await pool.connect());
       for (const c of held) expect((await c.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
-      expect(cluster.stats()[PREFERRED]!.openConnections).toBe(3);
+      expect(cluster.stats()[PREFERRED]!.openConnections).toBeGreaterThanOrEqual(3);
       await held[2]!.query('BEGIN');
       await held[2]!.query('SELECT 1');
 
@@ -94,7 +95,7 @@ describe('a Region blackholed under a full pool, every connection busy', () => {
         // A connection loss (core's classification), saying the endpoint missed its health check.
         expect(err.message).toMatch(/Connection closed by failover: the endpoint .* \(us-east-1\) did not answer its health check/);
       }
-      expect(unhealthy).toEqual([PREFERRED]);
+      expect([...new Set(unhealthy)]).toEqual([PREFERRED]); // its recovery probes may fail again meanwhile
       for (const c of held.splice(0)) c.release(true);
 
       // A transaction now runs on the other Region.
@@ -127,7 +128,7 @@ describe('a Region blackholed under a full pool, every connection busy', () => {
       }));
       expect(n).toBe(1);
       expect(attempts).toBe(2);
-      expect(unhealthy).toEqual([PREFERRED]);
+      expect([...new Set(unhealthy)]).toEqual([PREFERRED]); // its recovery probes may fail again meanwhile
       expect(authenticated(OTHER)).toBeGreaterThan(other); // the retry's connection
     } finally {
       cluster.heal(PREFERRED);
@@ -139,7 +140,7 @@ describe('a Region blackholed under a full pool, every connection busy', () => {
 
 describe('a slow statement on a healthy endpoint', () => {
   it('has its endpoint checked (and found healthy) but runs to the end', async () => {
-    const pool = new DsqlPool({ ...poolOptions(), max: 1 });
+    const pool = new DsqlPool({ ...poolOptions(10_000), max: 1 });
     pool.on('error', () => {});
     try {
       await pool.query('SELECT 1'); // the one connection, to the preferred Region
