@@ -86,6 +86,23 @@ export type DsqlSql<T extends Record<string, postgres.PostgresType> = {}> = post
 >;
 
 /**
+ * Counters of the connections opened for one `sql` instance.
+ *
+ * @example
+ * const { opened, retried } = dsqlStats(sql)!.connections;
+ */
+export interface ConnectStats {
+  /** Sessions opened and authenticated. */
+  readonly opened: number;
+  /** Attempts made (a retried connection counts each attempt). */
+  readonly attempts: number;
+  /** Attempts that failed with a transient refusal and were retried. */
+  readonly retried: number;
+  /** Connections that failed for good (the error reached Postgres.js). */
+  readonly failed: number;
+}
+
+/**
  * Counters of an `sql` created by {@link dsql}: the `DsqlStats` every `@dsql/*` adapter reports
  * (connections by state, attempts by outcome, closes by reason, tokens, transactions, failovers),
  * plus — deprecated, kept from this package's earlier shape until its next major version —
@@ -101,23 +118,6 @@ export interface DsqlSqlStats extends DsqlStats {
   readonly tokens: DsqlStats['tokens'] & TokenProviderStats;
   /** @deprecated The process-wide connection rate limiter of the cluster, when enabled (`session.limiter.stats()` of `@dsql/core`). */
   readonly rateLimiter: ConnectRateLimiterStats | undefined;
-}
-
-/**
- * Counters of the connections opened for one `sql` instance.
- *
- * @example
- * const { opened, retried } = dsqlStats(sql)!.connections;
- */
-export interface ConnectStats {
-  /** Sessions opened and authenticated. */
-  readonly opened: number;
-  /** Attempts made (a retried connection counts each attempt). */
-  readonly attempts: number;
-  /** Attempts that failed with a transient refusal and were retried. */
-  readonly retried: number;
-  /** Connections that failed for good (the error reached Postgres.js). */
-  readonly failed: number;
 }
 
 /** Per `sql`: its sockets' connection counts and the deprecated counters of {@link DsqlSqlStats}. */

@@ -3,6 +3,7 @@ import { CANCEL_REQUEST_CODE, PROTOCOL_3, TERMINATE, initialMessageCode } from '
 import { SessionActivity } from '../connect/session-activity.js';
 import type { ConnectionProbe } from '../diagnostics/connect-probe.js';
 import type { DsqlSession } from '../session/session.js';
+import type { StatementWatch } from '../failover/silent-statements.js';
 import type { Greeting } from './handshake.js';
 
 /** An authenticated session: the socket and what the server said while it was opened. */
@@ -21,6 +22,11 @@ export interface Session {
    * next idle point; returns a function that unregisters it.
    */
   onRetire?: (retire: () => void) => () => void;
+  /**
+   * Given when failover follows this session's requests (several endpoints, `endpointProbe.suspectAfterMs`):
+   * one left unanswered has its endpoint checked at once. Fed by the session's traffic (session-activity.ts).
+   */
+  statements?: StatementWatch;
 }
 
 /**
@@ -54,16 +60,17 @@ export interface SessionOpener {
 }
 
 /**
- * The socket Postgres.js talks to (its `socket` option). It looks like a plain, already
- * connected socket; the first bytes Postgres.js writes decide what it becomes:
+ * The socket a driver talks to (Postgres.js: its `socket` option; made by `DsqlSockets.open`). It
+ * looks like a plain, already connected socket; the first bytes the driver writes decide what it
+ * becomes:
  *
  * - a StartupMessage: a DSQL session is opened underneath (rate limited, TLS verify-full with
  *   SNI, IAM token, transient refusals retried with backoff), then the server's greeting is
- *   replayed to Postgres.js as if it had run the exchange itself. Retries therefore happen
- *   before Postgres.js sees a byte, and no query ever fails because one attempt was refused.
+ *   replayed to the driver as if it had run the exchange itself. Retries therefore happen
+ *   before the driver sees a byte, and no query ever fails because one attempt was refused.
  * - a CancelRequest: forwarded as is on a fresh TLS connection.
  *
- * From then on it is a pass-through. `host` and `port` are read by Postgres.js for its error
+ * From then on it is a pass-through. `host` and `port` are read by the driver for its error
  * messages.
  */
 export class DsqlSocket extends Duplex {
@@ -162,12 +169,12 @@ export class DsqlSocket extends Duplex {
     const signal = this.#abort.signal;
     if (code === PROTOCOL_3) {
       const length = first.readInt32BE(0);
-      const { socket, greeting, connection, closeReason, gauge, onRetire } = await this.#opener.session(first.subarray(0, length), signal);
+      const { socket, greeting, connection, closeReason, gauge, onRetire, statements } = await this.#opener.session(first.subarray(0, length), signal);
       this.#attach(socket);
       if (connection && closeReason) this.#watchClose(socket, connection, closeReason, gauge);
       // Closed by Postgres.js meanwhile (its connect timeout): it must not hear from this session.
-      if (this.destroyed) return;
-      if (onRetire) this.#followActivity(onRetire);
+      if (this.destroyed) return void statements?.close();
+      if (onRetire || statements) this.#followActivity(onRetire, statements);
       if (this.#watching || this.#activity) this.#trackWrites(socket);
       if (greeting.backendKey !== undefined && this.#live) {
         this.#backendKey = greeting.backendKey;
@@ -293,8 +300,11 @@ export class DsqlSocket extends Duplex {
    * outside a transaction while its holder awaits something else; its next statement fails with
    * a connection error (and Postgres.js reconnects for the ones after).
    */
-  #followActivity(onRetire: (retire: () => void) => () => void): void {
-    this.#activity = new SessionActivity();
+  #followActivity(onRetire: ((retire: () => void) => () => void) | undefined, statements: StatementWatch | undefined): void {
+    // The same reading of the wire tells failover which requests await an answer (suspectAfterMs).
+    const activity = (this.#activity = new SessionActivity(statements));
+    if (statements) this.once('close', () => activity.closed());
+    if (!onRetire) return;
     this.#offRetire = onRetire(() => {
       this.#retiring = true;
       this.#retireWhenIdle();
