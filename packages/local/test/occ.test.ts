@@ -190,6 +190,18 @@ describe('optimistic concurrency', () => {
     expect(await balance(1)).toBe(10);
   });
 
+  it.each([
+    ['simple protocol', false],
+    ['extended protocol', true],
+  ] as const)('an autocommit SELECT … FOR UPDATE commits at once: it answers, and an open transaction that wrote the row loses at its COMMIT (%s)', async (_name, extended) => {
+    await a.query('BEGIN');
+    await a.query('UPDATE accounts SET balance = 9 WHERE id = 1');
+    const locked = extended ? await b.query('SELECT balance FROM accounts WHERE id = $1 FOR UPDATE', [1]) : await b.query('SELECT balance FROM accounts WHERE id = 1 FOR UPDATE');
+    expect(locked.rows).toEqual([{ balance: 100 }]);
+    expect(await failure(() => a.query('COMMIT'))).toEqual(OCC);
+    expect(await balance(1)).toBe(100);
+  });
+
   it('a read waits for a concurrent schema change (see schema-changes.test.ts), at most 5 s: then it fails with 40001 OC001', async () => {
     await a.query('BEGIN');
     await a.query('ALTER TABLE accounts ADD COLUMN note text');

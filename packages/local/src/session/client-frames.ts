@@ -7,7 +7,7 @@ import { serialize } from 'pg-protocol';
 import { cstring, message, readCString } from '../wire/frames.js';
 import { flushUpstream } from './framing.js';
 import { failureOf } from './limits.js';
-import { COMMIT_LOCK_TIMEOUT, arbitrate, mustArbitrate, savepoint, startCommitting, startSchemaChange } from './occ-commit.js';
+import { COMMIT_LOCK_TIMEOUT, arbitrate, mustArbitrate, savepoint, startAutocommitLocking, startCommitting } from './occ-commit.js';
 import { FAILING_SQL, K, NOTHING_MORE, NO_BIND_VALUES, NO_PARAM_TYPES, push, type Pending, type StatementInfo } from './requests.js';
 import { afterRefusal, checkExecution, decide, follow, sendIdle, wrapBatch } from './rules.js';
 import type { ProxySession } from './session.js';
@@ -70,8 +70,8 @@ export function onClientFrame(s: ProxySession, type: number, frame: Buffer): voi
         p.deferral = { sql: sent, paramTypes: NO_PARAM_TYPES, bindTail: NO_BIND_VALUES };
       } else if (s.sendStatus === 'T' && s.ctx.occ && COMMIT_RE.test(sql)) {
         startCommitting(s, p);
-      } else if (s.sendStatus === 'I' && !d.transaction && DDL_RE.test(sql)) {
-        startSchemaChange(s);
+      } else if (s.sendStatus === 'I' && !d.transaction && (DDL_RE.test(sql) || isLockingRead(sent))) {
+        startAutocommitLocking(s, DDL_RE.test(sql) ? 'ddl' : 'locking-read');
       }
       push(s, p);
       s.toUpstream.push(d.sql !== undefined ? serialize.query(d.sql) : frame);
@@ -163,8 +163,8 @@ export function onClientFrame(s: ProxySession, type: number, frame: Buffer): voi
         execute.deferral = { sql: info.takesLocks.sent, paramTypes: info.takesLocks.paramTypes, bindTail: bound.bindTail };
       } else if (runs && info?.commit && s.sendStatus === 'T') {
         startCommitting(s, execute);
-      } else if (runs && info && s.sendStatus === 'I' && !info.transaction && DDL_RE.test(info.sql)) {
-        startSchemaChange(s);
+      } else if (runs && info && s.sendStatus === 'I' && !info.transaction && (DDL_RE.test(info.sql) || info.replayable?.kind === 'locking-read')) {
+        startAutocommitLocking(s, DDL_RE.test(info.sql) ? 'ddl' : 'locking-read');
       }
       s.batchExecuted = true;
       if (s.batchWrapped) execute.wrapped = true;

@@ -139,16 +139,16 @@ export function startCommitting(s: ProxySession, p: Pending): void {
 }
 
 /**
- * An autocommit DDL statement is being sent: it commits at once, so it goes first, as on DSQL.
- * Where it waits for a lock, the arbiter dooms a live transaction holding it (its COMMIT fails
- * with OC001: its schema changed under it) and waits for one that is committing (an autocommit
- * DDL statement of another session on the same object: then this one lost, see
- * occ-translation.ts `lostSchemaRace`).
+ * An autocommit DDL statement or locking read is being sent: it commits at once, so it goes
+ * first, as on DSQL. Where it waits for a lock, the arbiter dooms a live transaction holding it
+ * (whose COMMIT then fails: OC001 if its schema changed under it) and waits for one that is
+ * committing (for DDL, an autocommit DDL statement of another session on the same object: then
+ * this one lost, see occ-translation.ts `lostSchemaRace`).
  */
-export function startSchemaChange(s: ProxySession): void {
+export function startAutocommitLocking(s: ProxySession, kind: 'ddl' | 'locking-read'): void {
   if (!s.ctx.occ) return;
   s.committing = true;
-  s.changingSchema = true;
+  s.changingSchema = kind === 'ddl';
   s.ctx.occ.watch(s);
 }
 

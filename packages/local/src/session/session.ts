@@ -129,7 +129,7 @@ export class ProxySession implements OccParticipant {
   serial = 0;
   /** Its COMMIT (or an autocommit write or DDL statement) is under way (see `OccParticipant.committing`). */
   committing = false;
-  /** That is an autocommit DDL statement (see occ-commit.ts `startSchemaChange`). */
+  /** That is an autocommit DDL statement (see occ-commit.ts `startAutocommitLocking`). */
   changingSchema = false;
   /** This transaction's side of first-committer-wins (see occ-commit.ts). */
   readonly occState = new OccState();
