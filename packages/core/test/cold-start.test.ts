@@ -119,6 +119,22 @@ describe.each(['esm', 'cjs'] as const)('a fresh process (%s build)', (format) =>
     expect((await verifyToken(token, CREDS)).signatureMatches).toBe(true);
     expect(loaded.some((m) => CHAIN.test(m))).toBe(true);
   });
+
+  it('loads pg-protocol (the startup handshake) at the first connection, not when a pool makes its sockets (DsqlSockets)', () => {
+    const PG_PROTOCOL = /[/\\]pg-protocol[/\\]/;
+    // 127.0.0.1:1 refuses at once: the attempt gets as far as dialling, with no DNS and no token.
+    const session = `const s = core.createDsqlSession({ host: '${HOST}', hostaddr: '127.0.0.1', port: 1 }); const sockets = new core.DsqlSockets(s);`;
+    const made = runChild(format, `${session} const socket = sockets.open(); socket.destroy(); return typeof socket.write;`);
+    expect(made.result).toBe('function');
+    expect(made.loaded.filter((m) => PG_PROTOCOL.test(m))).toEqual([]);
+    const startup = 'const startup = Buffer.alloc(8); startup.writeInt32BE(8, 0); startup.writeInt32BE(196608, 4);';
+    const connected = runChild(
+      format,
+      `${session} ${startup} const socket = sockets.open({ deadlineMs: 300 }); return await new Promise((resolve) => { socket.on('error', (e) => resolve(e.code)); socket.write(startup); });`,
+    );
+    expect(typeof connected.result).toBe('string'); // the refusal reached the driver as the socket's error
+    expect(connected.loaded.some((m) => PG_PROTOCOL.test(m))).toBe(true);
+  });
 });
 
 it('the build bundles only the parts of the SDK a token needs into the signer chunk, ESM and CommonJS (not event streams, schemas, protocols)', () => {
