@@ -1,6 +1,6 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { startDsqlLocalCluster, type DsqlLocalCluster } from '@dsql/local';
-import { DSQL_FAILOVER_CHANNELS, type DsqlEndpointUnhealthyMessage } from '@dsql/core';
+import { DSQL_FAILOVER_CHANNELS, isConnectionLoss, type DsqlEndpointUnhealthyMessage } from '@dsql/core';
 import { DsqlPool, type DsqlPoolClient } from '../src/index.js';
 
 // endpointProbe.suspectAfterMs against a local two-Region cluster: a Region blackholed under a
@@ -93,6 +93,7 @@ describe('a Region blackholed under a full pool, every connection busy', () => {
         expect(r).toHaveProperty('err');
         const err = (r as { err: Error }).err;
         // A connection loss (core's classification), saying the endpoint missed its health check.
+        expect(isConnectionLoss(err)).toBe(true);
         expect(err.message).toMatch(/Connection closed by failover: the endpoint .* \(us-east-1\) did not answer its health check/);
       }
       expect([...new Set(unhealthy)]).toEqual([PREFERRED]); // its recovery probes may fail again meanwhile

@@ -133,7 +133,9 @@ export function sessionOpener(options: SessionOpenerOptions): SessionOpener {
       routed.succeeded();
       // With more than one endpoint, failover follows the session (endpoint-sessions.ts).
       const onRetire = router.endpoints.length > 1 ? options.sessions?.opened(routed.endpoint, opened.socket, opened.greeting.backendKey) : undefined;
-      return onRetire ? { ...opened, onRetire } : opened;
+      // And, with endpointProbe.suspectAfterMs, its requests: one left unanswered has the endpoint checked at once.
+      const statements = router.watchStatements(routed.endpoint);
+      return onRetire || statements ? { ...opened, ...(onRetire && { onRetire }), ...(statements && { statements }) } : opened;
     } catch (err) {
       // The caller's abort (connect_timeout, sql.end()) is not the endpoint's failure.
       if (!signal.aborted) routed.failed(err);
