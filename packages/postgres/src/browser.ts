@@ -22,19 +22,7 @@
  * });
  */
 import postgres from 'postgres';
-import {
-  DsqlConfigError,
-  LifecyclePolicy,
-  TokenProvider,
-  checkCredentials,
-  openWebSocketSocket,
-  parseEndpoint,
-  resolveTransport,
-  type CredentialsInput,
-  type RetryOptions,
-  type SecondsWindow,
-  type WebSocketConstructorLike,
-} from '@dsql/core/browser';
+import { createDsqlBrowserSession, type DsqlBrowserSessionOptions } from '@dsql/core/browser';
 import type { DsqlSql, ManagedKeys } from './dsql.js';
 import { nestingGuard, rememberSql } from './transaction.js';
 
@@ -55,31 +43,8 @@ type BrowserManagedKeys = ManagedKeys | 'socket';
  * @example
  * const options: DsqlBrowserOptions = { host: 'abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws', user: 'app', credentials: getCredentials, max: 2 };
  */
-export type DsqlBrowserOptions<T extends Record<string, postgres.PostgresType> = {}> = Omit<postgres.Options<T>, BrowserManagedKeys> & {
-  /** The cluster endpoint (or a bare cluster id with `region`): the host tokens are signed for. */
-  host: string;
-  /** Needed when `host` does not name it (a bare cluster id, a custom name). */
-  region?: string;
-  /** Database role; default `admin` (a page should use a least-privilege role: see the README). */
-  user?: string;
-  /** Default `postgres`. */
-  database?: string;
-  /**
-   * Required in a browser: an identity `{ accessKeyId, secretAccessKey, sessionToken }` or a
-   * provider returning one (called again before its `expiration`). Never long-lived keys.
-   */
-  credentials: CredentialsInput;
-  /** Token lifetime in seconds, 1..604800; default 900. */
-  tokenDurationSecs?: number;
-  /** Default `wss://<host>:443`. */
-  webSocketUrl?: string;
-  /** Default: the runtime's global `WebSocket`. */
-  webSocketConstructor?: WebSocketConstructorLike;
-  /** Each connection's maximum lifetime: seconds, or a `[min, max]` window; default `[2700, 3300]`. */
-  maxLifetimeSeconds?: number | SecondsWindow;
-  /** The default retry of {@link transaction} on this `sql`: options, `true` (default) or `false`. */
-  retry?: RetryOptions | boolean;
-};
+export type DsqlBrowserOptions<T extends Record<string, postgres.PostgresType> = {}> = Omit<postgres.Options<T>, BrowserManagedKeys> &
+  DsqlBrowserSessionOptions;
 
 const createSql: typeof postgres =
   typeof postgres === 'function' ? postgres : (postgres as unknown as { default: typeof postgres }).default;
@@ -114,51 +79,23 @@ const toBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.
  * const rows = await sql`select now()`;
  */
 export function dsql<T extends Record<string, postgres.PostgresType> = {}>(options: DsqlBrowserOptions<T>): DsqlSql<T> {
-  if (typeof options !== 'object' || options === null) {
-    throw new DsqlConfigError('options', String(options), 'an object with host and credentials');
-  }
-  const {
-    host,
-    region,
-    user = 'admin',
-    database = 'postgres',
-    credentials,
-    tokenDurationSecs,
-    webSocketUrl,
-    webSocketConstructor,
-    maxLifetimeSeconds,
-    retry = true,
-    ...driver
-  } = options;
-  if (checkCredentials(credentials) === undefined) {
-    throw new DsqlConfigError('credentials', 'undefined', 'in a browser, an identity or a provider (such as a Cognito identity pool\'s); there is no default chain');
-  }
-  const endpoint = parseEndpoint(host, region === undefined ? {} : { region });
-  const tokens = new TokenProvider({
-    host: endpoint.host,
-    region: endpoint.region,
-    user,
-    credentials,
-    ...(tokenDurationSecs === undefined ? {} : { tokenDurationSecs }),
-  });
-  const transport = resolveTransport({ transport: 'websocket', webSocketUrl, webSocketConstructor }, endpoint.host, 'verify-full');
-  const url = transport.webSocketUrl as string;
-  const lifetime = new LifecyclePolicy(maxLifetimeSeconds === undefined ? {} : { maxLifetimeSeconds });
+  // Validated at once (errors name the field); the connections' WebSockets open on demand.
+  const session = createDsqlBrowserSession(options);
 
   const sql = createSql({
     timers: browserTimers,
-    ...driver,
-    host: endpoint.host,
-    port: 443,
-    user,
-    database,
-    pass: () => tokens.getToken(),
+    ...session.driverOptions,
+    host: session.host,
+    port: session.port,
+    user: session.user,
+    database: session.database,
+    pass: () => session.tokens.getToken(),
     // TLS is the WebSocket's: no SSLRequest inside.
     ssl: false,
-    socket: () => openWebSocketSocket(url, transport.webSocketConstructor, toBuffer),
+    socket: () => session.openSocket(toBuffer),
     // A function: Postgres.js calls it for each connection, so every connection gets its own lifetime.
-    max_lifetime: () => lifetime.drawLifetimeSeconds(),
+    max_lifetime: () => session.lifetime.drawLifetimeSeconds(),
   } as unknown as postgres.Options<T>) as unknown as DsqlSql<T>;
-  rememberSql(sql, { begin: sql.begin as postgres.Sql['begin'], retry, nesting: nestingGuard(undefined), patch3: false });
+  rememberSql(sql, { begin: sql.begin as postgres.Sql['begin'], retry: session.retry, nesting: nestingGuard(undefined), patch3: false });
   return sql;
 }
