@@ -143,3 +143,39 @@ describe.each(['node-postgres', 'postgres-js'] as const)('Drizzle (%s)', (driver
     }, 120_000);
   });
 });
+
+describe('Drizzle (postgres-js) on a Region blackholed while its one connection is busy (endpointProbe.suspectAfterMs)', () => {
+  it('the statement in flight fails as a connection loss once the suspected endpoint misses its check: transaction() retries on the other Region', async () => {
+    await admin.query('INSERT INTO accounts (run, id, balance) VALUES ($1, 0, $2)', ['suspect', START_BALANCE]);
+    const db = drizzlePostgresJs({
+      connection: {
+        endpoints: cluster.endpoints.map((e) => e.connectionOptions()),
+        // The periodic check an hour away: only the unanswered statement can have the endpoint checked.
+        endpointProbe: { baseDelayMs: 200, maxDelayMs: 1000, timeoutMs: 5000, intervalMs: 3_600_000, suspectAfterMs: 1000 },
+        max: 1,
+        connect_timeout: 20,
+      },
+    });
+    try {
+      await db.execute(sql`SELECT 1`); // the one connection, to the preferred Region
+      const otherBefore = authenticated(OTHER);
+      let attempts = 0;
+      const committed = transaction(db, async (tx) => {
+        // The first attempt's UPDATE goes out on a blackholed link (its BEGIN was answered).
+        if (++attempts === 1) cluster.isolate(PREFERRED, { mode: 'blackhole' });
+        await tx.execute(sql`UPDATE accounts SET balance = balance - 1 WHERE run = 'suspect' AND id = 0`);
+      });
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const bound = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timed out after 30000 ms waiting for the transaction to commit on the other Region')), 30_000)));
+      await Promise.race([committed, bound]).finally(() => clearTimeout(timer));
+      expect(attempts).toBe(2);
+      expect(authenticated(OTHER)).toBeGreaterThan(otherBefore);
+    } finally {
+      cluster.heal(PREFERRED);
+      await db.$client.end({ timeout: 1 });
+    }
+    // Applied once: the first attempt never reached COMMIT.
+    const { rows } = await admin.query<{ balance: number }>("SELECT balance FROM accounts WHERE run = 'suspect' AND id = 0");
+    expect(rows).toEqual([{ balance: START_BALANCE - 1 }]);
+  }, 90_000);
+});
