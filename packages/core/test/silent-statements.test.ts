@@ -146,6 +146,30 @@ describe('a statement unanswered for suspectAfterMs (manual clock)', () => {
     expect(closed.r.watchStatements(closed.a)).toBeUndefined();
   });
 
+  it('waits for a check already in flight, but one that started before the statement does not clear it: the endpoint is checked again at once', async () => {
+    const [a, b] = fakes('east1', 'east2') as [Fake, Fake];
+    // random 0.5: the periodic check of each endpoint at exactly 40 s; checks may take up to 10 s.
+    const r = new EndpointRouter([a, b], { probe: { baseDelayMs: 60_000, maxDelayMs: 60_000, timeoutMs: 10_000, intervalMs: INTERVAL_MS, suspectAfterMs: SUSPECT_MS }, random: () => 0.5 });
+    routers.push(r);
+    const probedAt: number[] = [];
+    r.useProbe((e) => {
+      if (e !== a) return Promise.resolve();
+      probedAt.push(performance.now());
+      // The periodic check answers after 8 s; later ones never (the Region went silent meanwhile).
+      return probedAt.length === 1 ? new Promise<void>((resolve) => setTimeout(resolve, 8000)) : new Promise<void>(() => {});
+    });
+    const t0 = performance.now();
+    await jest.advanceTimersByTimeAsync(INTERVAL_MS + 1000); // the periodic check of east1 runs since 40 s
+    expect(probedAt.map((t) => t - t0)).toEqual([INTERVAL_MS]);
+    r.watchStatements(a)!.started(); // at 41 s
+    await jest.advanceTimersByTimeAsync(SUSPECT_MS); // 46 s: suspected; the check in flight will answer
+    expect(probedAt).toHaveLength(1);
+    await jest.advanceTimersByTimeAsync(2000); // 48 s: it answered, but it started before the statement
+    expect(probedAt.map((t) => t - t0)).toEqual([INTERVAL_MS, INTERVAL_MS + 8000]);
+    await jest.advanceTimersByTimeAsync(10_000);
+    expect(r.health()[0]!.healthy).toBe(false);
+  });
+
   it('does not probe an endpoint already unhealthy out of schedule (its recovery probe is on its backoff)', async () => {
     const { r, a, east1 } = setup();
     const watch = r.watchStatements(a)!;
