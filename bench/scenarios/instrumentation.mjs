@@ -7,7 +7,13 @@
 //
 // Subscribing is process-wide, so the instrumented candidate is its own pool and the
 // instrumentation is enabled only around its rounds (InstrumentationBase's enable()/disable());
-// every other round checks that no core channel has a subscriber.
+// every other round checks that no core channel has a subscriber. What each side has: the SDK's
+// providers exist for the whole run on both sides, handed to registerInstrumentations only (no
+// global provider, no context manager: context.active() is the root context on both sides), so a
+// round without the instrumentation runs no SDK code; an instrumented round's ratio is ours plus
+// the SDK's recording. Toggling per round costs nothing measurable (a no-op subscriber switched
+// the same way: 0.99–1.02× CPU, bench/results-instrumentation.md), and the pool is not the
+// difference (two uninstrumented pools of the same connector: within ±3 %).
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { DSQL_CHANNELS } from '@dsql/core';
 import { DsqlInstrumentation, DSQL_METRICS } from '@dsql/opentelemetry';
@@ -160,7 +166,7 @@ export async function run({ quick, log }) {
     if (!(attempts > 0) || !(spanExporter.spans > 0)) throw new Error(`the instrumented rounds recorded nothing (transaction attempts ${attempts}, spans ${spanExporter.spans})`);
     log(`  instrumented rounds recorded ${int(attempts)} transaction attempts and exported ${int(spanExporter.spans)} spans`);
     return {
-      setup: `${rounds} rounds × ${seconds} s per candidate and workload, ${callers} callers, pool max ${max}, warm pools; \`+ otel\`: DsqlInstrumentation on the OpenTelemetry SDK (MeterProvider, BasicTracerProvider with a BatchSpanProcessor), \`+ otel metrics\`: the same with \`spans: false\`; enabled only during their own rounds; every other round checked to have no subscriber on core's channels`,
+      setup: `${rounds} rounds × ${seconds} s per candidate and workload, ${callers} callers, pool max ${max}, warm pools; \`+ otel\`: DsqlInstrumentation on the OpenTelemetry SDK (MeterProvider, BasicTracerProvider with a BatchSpanProcessor), \`+ otel metrics\`: the same with \`spans: false\`; enabled only during their own rounds; every other round checked to have no subscriber on core's channels; the SDK's providers exist on both sides (not global, no context manager), recording only in instrumented rounds`,
       columns: ['workload', 'candidate', 'median q/s', 'q/s vs plain driver', 'q/s vs no subscriber', 'client CPU µs/call', 'calls per CPU s vs plain driver', 'vs no subscriber', 'p50 ms', 'p99 ms', 'q/s per round'],
       rows: table.map((r) => [
         r.workload,
