@@ -170,6 +170,27 @@ describe('a statement unanswered for suspectAfterMs (manual clock)', () => {
     expect(r.health()[0]!.healthy).toBe(false);
   });
 
+  it('is raised again after its check ended with the endpoint marked down meanwhile by a connection, then restored', async () => {
+    const { r, a, east1 } = setup();
+    const watch = r.watchStatements(a)!;
+    east1.silent = true;
+    watch.started();
+    await jest.advanceTimersByTimeAsync(SUSPECT_MS + 500); // suspected: the check runs (and hangs)
+    expect(east1.probes).toBe(1);
+    r.reportFailure(a, Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })); // a connection attempt failed meanwhile
+    await jest.advanceTimersByTimeAsync(TIMEOUT_MS); // the suspicion's check times out on an endpoint already down
+    east1.silent = false;
+    // Its recovery probe (on the 60 s backoff) answers.
+    for (let s = 0; s < 120 && !r.health()[0]!.healthy; s++) await jest.advanceTimersByTimeAsync(1000);
+    expect(r.health()[0]!.healthy).toBe(true);
+    const before = east1.probes;
+    east1.silent = true;
+    // The statement still waits (its connection was not closed, as for a refusal of too many connections): suspected again.
+    await jest.advanceTimersByTimeAsync(SUSPECT_MS + TIMEOUT_MS);
+    expect(east1.probes).toBeGreaterThan(before);
+    expect(r.health()[0]!.healthy).toBe(false);
+  });
+
   it('does not probe an endpoint already unhealthy out of schedule (its recovery probe is on its backoff)', async () => {
     const { r, a, east1 } = setup();
     const watch = r.watchStatements(a)!;

@@ -439,15 +439,23 @@ export class EndpointRouter<E extends RoutedEndpoint> {
       this.#options.probe.timeoutMs,
     );
     timeout.unref?.();
+    let settled = false;
     const settle = (err: unknown): void => {
       clearTimeout(timeout);
+      if (settled) return; // the abort and the probe's own outcome both arrive
+      settled = true;
+      apply(err);
+      // Answers a suspicion whatever became of the endpoint meanwhile (marked down by a connection,
+      // restored, closed): a suspicion left unanswered would never be raised again. A success also
+      // says the endpoint answered at `started`.
+      state.silent?.probed(err === undefined, started);
+    };
+    const apply = (err: unknown): void => {
       if (state.probing !== controller) return; // restored or closed meanwhile
       state.probing = undefined;
       if (this.#closed) return;
       if (state.healthy) {
         if (err !== undefined) this.reportFailure(this.endpoints[i]!, err);
-        // Answers a suspicion (and, when it succeeded, says the endpoint answered at `started`).
-        state.silent?.probed(err === undefined, started);
         return;
       }
       if (err === undefined) return this.#restore(i, 'probe');
