@@ -267,6 +267,25 @@ describe('dsql() against @dsql/local', () => {
       }
     }, 20_000);
 
+    it('a refused connection is retried before the query sees it, with one token, and the greeting reaches Postgres.js', async () => {
+      const sql = dsql({ ...local.connectionOptions(), max: 1 });
+      try {
+        local.inject({ on: 'connect', error: { code: '53400', message: 'Unable to accept connection, rate exceeded.' } });
+        const [row] = await sql`select 1 as one`;
+        expect(row).toEqual({ one: 1 });
+        expect(sql.parameters.server_version).toMatch(/^\d+/); // the replayed greeting reached Postgres.js
+        // The DsqlStats shape (counted by core); Postgres.js 4 exposes its queue length, 3.4 does not.
+        const pending = 'stats' in sql ? 0 : null;
+        expect(dsqlStats(sql)!.connections).toEqual({ opened: 1, attempts: 2, retried: 1, failed: 0, open: 1, idle: 1, used: 0, pending });
+        const { connectAttempts, tokens } = dsqlStats(sql)!;
+        expect(connectAttempts.ok).toBe(1);
+        expect(Object.values(connectAttempts).reduce((a, b) => a + b, 0)).toBe(2);
+        expect(tokens.signings).toBe(1); // one cached token for both attempts
+      } finally {
+        await sql.end({ timeout: 1 });
+      }
+    }, 20_000);
+
     it('access denied fails at once with a clear error and no secret in it', async () => {
       const wrong = { accessKeyId: local.credentials.accessKeyId, secretAccessKey: 'not-the-secret-at-all-0123456789' };
       const sql = dsql({ ...local.connectionOptions(), credentials: wrong, max: 1, connect_timeout: 10 });

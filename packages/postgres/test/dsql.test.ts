@@ -1,7 +1,6 @@
 import { inspect } from 'node:util';
 import { createDsqlSession, isDsqlError } from '@dsql/core';
 import { dsql, dsqlStats } from '@dsql/postgres';
-import { minimalPostgres, scriptedServer } from './support/scripted-server.js';
 
 // A static identity: signing a token is local CPU work, no AWS call is made.
 const credentials = { accessKeyId: 'AKIAEXAMPLEUNITTEST1', secretAccessKey: 'unit-test-secret-access-key-do-not-leak' };
@@ -93,65 +92,6 @@ describe('dsql() options', () => {
       expect(dsqlStats(sql)!.rateLimiter!.immediate).toBe(before + 1);
     } finally {
       await sql.end();
-    }
-  });
-});
-
-describe('connections under the driver', () => {
-  it('retries a refused connection before the query sees it, then replays the greeting', async () => {
-    const passwords: string[] = [];
-    const server = await scriptedServer((socket, index) =>
-      minimalPostgres(socket, {
-        passwords,
-        index,
-        refuse: index === 0 ? { severity: 'FATAL', code: '53400', message: 'Unable to accept connection, rate exceeded.' } : undefined,
-      }),
-    );
-    const sql = dsql({ ...base, port: server.port, max: 1 });
-    try {
-      const [row] = await sql.unsafe('select 1');
-      expect(row).toEqual({ conn: '1' }); // answered on the second connection
-      expect(server.connections()).toBe(2);
-      expect(passwords).toHaveLength(2);
-      expect(passwords[0]).toMatch(/^127\.0\.0\.1\/\?Action=DbConnectAdmin&/);
-      expect(passwords[1]).toBe(passwords[0]); // one cached token for both attempts
-      expect(sql.parameters.server_version).toBe('16.9'); // the greeting reached Postgres.js
-      // The DsqlStats shape (counted by core) beside this package's deprecated counters.
-      // Postgres.js 4 exposes its queue length (sql.stats); 3.4 does not.
-      const pending = 'stats' in sql ? 0 : null;
-      expect(dsqlStats(sql)!.connections).toEqual({ opened: 1, attempts: 2, retried: 1, failed: 0, open: 1, idle: 1, used: 0, pending });
-      const { connectAttempts } = dsqlStats(sql)!;
-      expect(connectAttempts.ok).toBe(1);
-      expect(Object.values(connectAttempts).reduce((a, b) => a + b, 0)).toBe(2);
-      expect(dsqlStats(sql)!.tokens.signings).toBe(1);
-    } finally {
-      await sql.end({ timeout: 1 });
-      await server.close();
-    }
-  });
-
-  it('fails at once on access denied, with an explanation instead of the raw refusal', async () => {
-    const passwords: string[] = [];
-    const server = await scriptedServer((socket, index) =>
-      minimalPostgres(socket, {
-        passwords,
-        index,
-        refuse: { severity: 'FATAL', code: '08006', message: 'unable to accept connection, access denied', hint: 'Signature expired: 20261124T000000Z' },
-      }),
-    );
-    const sql = dsql({ ...base, port: server.port, max: 1 });
-    try {
-      const err = await sql.unsafe('select 1').then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      expect(isDsqlError(err, 'connect-failed')).toBe(true);
-      expect((err as { hint: string }).hint).toMatch(/expired/);
-      expect(server.connections()).toBe(1);
-      expect(inspect(err)).not.toContain(passwords[0]!);
-    } finally {
-      await sql.end({ timeout: 1 });
-      await server.close();
     }
   });
 });
