@@ -11,7 +11,7 @@ import {
   type ConnectRateLimitOptions,
   type ResolvedConnectRateLimit,
 } from './rate-limiter.js';
-import { slowStartWindow, DECREASE, MAX_DECREASE, RECOVERY_SECONDS, FLOOR_SHARE, SAMPLE_TIMES, STALE_ANSWERS_MS, IN_FLIGHT_MS, shareOfRate, type ShareSample } from './adaptive-share.js';
+import { slowStartWindow, DECREASE, HOLD_SHARE, MAX_DECREASE, RECOVERY_SECONDS, FLOOR_SHARE, SAMPLE_TIMES, STALE_ANSWERS_MS, IN_FLIGHT_MS, shareOfRate, type ShareSample } from './adaptive-share.js';
 
 /**
  * Options of {@link AdaptiveConnectRateLimiter}: those of {@link ConnectRateLimiter} plus an
@@ -79,10 +79,12 @@ interface Waiter {
  *   under way at the decrease, and refusals sooner after it than the bucket takes to refill
  *   (`burst / perSecond`: the rest of the fleet may not have slowed down yet), do not decrease
  *   again: one decrease per congestion event. The tokens in hand are dropped.
- * - **Cubic climb.** From the decreased rate it climbs back to the configured one on a cubic curve,
- *   flat at first and steeper later, in ~8 s (jittered ×0.8–1.2 per limiter so processes do not
- *   probe in lockstep): a fleet whose shares add up stays there for a few seconds without a
- *   refusal, and capacity left by processes that finished is taken up within seconds.
+ * - **Hold, then cubic climb.** It holds the decreased rate for a quarter of the recovery time
+ *   (~2 s: the rest of the fleet is refused and measures its share meanwhile), then climbs back to
+ *   the configured rate on a cubic curve, flat at first and steeper later, in ~8 s from the
+ *   decrease (jittered ×0.8–1.2 per limiter so processes do not probe in lockstep): a fleet whose
+ *   shares add up stays there for a few seconds without a refusal, and capacity left by processes
+ *   that finished is taken up within seconds.
  *
  * What the measurement cannot do: tell N processes apart before one of them is refused (each
  * must be refused about once, plus whatever it had under way), or make the shares equal when the
@@ -160,13 +162,15 @@ export class AdaptiveConnectRateLimiter extends ConnectRateLimiter {
     const now = this.#clock();
     const elapsed = Math.max(0, now - this.#updatedAt);
     this.#updatedAt = now;
-    // Tokens accrue at the rate in force before this refill (rates only change between refills).
-    this.#tokens = Math.min(this.#capacity, this.#tokens + (elapsed * this.#rate) / 1000);
+    // Tokens accrue at the rate in force before this refill (rates only change between refills),
+    // up to the burst in force after it (after a long quiet spell, the one the climb got back to).
+    const accrued = this.#tokens + (elapsed * this.#rate) / 1000;
     if (!this.#slowStart && this.#rate < this.#ceiling) {
-      const progress = Math.min(1, (now - this.#decreasedAt) / this.#recoveryMs);
+      const progress = Math.min(1, Math.max(0, (now - this.#decreasedAt) / this.#recoveryMs - HOLD_SHARE) / (1 - HOLD_SHARE));
       this.#rate = Math.min(this.#ceiling, this.#decreasedTo + (this.#ceiling - this.#decreasedTo) * progress ** 3);
       this.#capacity = Math.max(1, Math.min(this.#maxBurst, (this.#maxBurst * this.#rate) / this.#ceiling));
     }
+    this.#tokens = Math.min(this.#capacity, accrued);
   }
 
   override [TIGHTEN](perSecond: number, burst: number): void {
