@@ -3,12 +3,15 @@
 // library (opossum, cockatiel): those wrap one function call and decide per call; here the unit
 // is an endpoint chosen before the call, recovery is a background probe the adapter supplies
 // (a real connection with its own token), and every state change is a diagnostics event.
+// When endpoints are probed lives in endpoint-checks.ts, the drain after a failback in failback-drain.ts.
 import type { EndpointSelection, ResolvedEndpointProbe } from '../config/options.js';
 import { failoverChannels } from './events.js';
 import type { DsqlStatsRecorder } from '../diagnostics/stats.js';
 import { logEndpointSwitch, type DsqlLogger } from '../diagnostics/logger.js';
 import { isEndpointFailure, reasonOf, type EndpointHealth, type EndpointProbe, type RoutedAttempt, type RoutedEndpoint } from './endpoint-health.js';
-import { SilentStatements, type StatementWatch } from './silent-statements.js';
+import type { StatementWatch } from './silent-statements.js';
+import { EndpointChecks } from './endpoint-checks.js';
+import { FailbackDrain } from './failback-drain.js';
 
 export { isEndpointFailure, type EndpointHealth, type EndpointProbe, type RoutedAttempt, type RoutedEndpoint } from './endpoint-health.js';
 export type { StatementWatch } from './silent-statements.js';
@@ -19,13 +22,7 @@ interface State {
   /** Monotonic ms when it was marked unhealthy. */
   downSince: number;
   reason: string;
-  timer: ReturnType<typeof setTimeout> | undefined;
-  probing: AbortController | undefined;
   connectMs: number | undefined;
-  /** The periodic health check's timer (every endpoint, healthy ones included). */
-  check: ReturnType<typeof setTimeout> | undefined;
-  /** Its connections' outstanding statements (`probe.suspectAfterMs`), with several endpoints. */
-  silent: SilentStatements | undefined;
 }
 
 /** Options of {@link EndpointRouter}. */
@@ -76,32 +73,24 @@ export class EndpointRouter<E extends RoutedEndpoint> {
   readonly endpoints: readonly E[];
   readonly #states: State[];
   readonly #options: EndpointRouterOptions;
-  readonly #random: () => number;
-  #probe: EndpointProbe<E> | undefined;
+  /** When each endpoint is probed (backoff, periodic check, suspicion), and the probes themselves. */
+  readonly #checks: EndpointChecks<E>;
   /** Where the last new connection was sent (failover / failback events compare with it). */
   #active = 0;
   #closed = false;
-  /** The pending drain after a failback (`probe.drainAfterFailbackMs`). */
-  #failbackDrain: ReturnType<typeof setTimeout> | undefined;
-  readonly #failbackListeners = new Set<(preferred: E) => void>();
+  /** The drain after a failback (`probe.drainAfterFailbackMs`) and its listeners. */
+  readonly #failbackDrain: FailbackDrain<E>;
 
   constructor(endpoints: readonly E[], options: EndpointRouterOptions) {
     this.endpoints = endpoints;
     this.#options = options;
-    this.#random = options.random ?? Math.random;
-    const suspectAfterMs = options.probe.suspectAfterMs ?? 0;
-    this.#states = endpoints.map((_, i) => ({
-      healthy: true,
-      failures: 0,
-      downSince: 0,
-      reason: '',
-      timer: undefined,
-      probing: undefined,
-      connectMs: undefined,
-      check: undefined,
-      // One endpoint: no failover target, so a slow answer there is only waited for (as before).
-      silent: endpoints.length > 1 && suspectAfterMs > 0 ? new SilentStatements(suspectAfterMs, options.probe.intervalMs, () => this.#suspect(i)) : undefined,
-    }));
+    this.#failbackDrain = new FailbackDrain(options.probe.drainAfterFailbackMs);
+    this.#states = endpoints.map(() => ({ healthy: true, failures: 0, downSince: 0, reason: '', connectMs: undefined }));
+    this.#checks = new EndpointChecks(endpoints, options.probe, options.random ?? Math.random, {
+      closed: () => this.#closed,
+      healthy: (i) => this.#states[i]!.healthy,
+      checked: (i, err) => this.#checked(i, err),
+    });
   }
 
   /**
@@ -118,19 +107,7 @@ export class EndpointRouter<E extends RoutedEndpoint> {
    */
   watchStatements(endpoint: E): StatementWatch | undefined {
     if (this.#closed) return undefined;
-    return this.#states[this.endpoints.indexOf(endpoint)]?.silent?.watch();
-  }
-
-  /**
-   * A statement on endpoint `i` went unanswered too long: probe it now, unless a probe already
-   * runs (its outcome answers the suspicion too). `false` when no probe will report back: the
-   * endpoint is already unhealthy (its probe is on its backoff), no probe is registered, or closed.
-   */
-  #suspect(i: number): boolean {
-    const state = this.#states[i]!;
-    if (this.#closed || !state.healthy || this.#probe === undefined) return false;
-    if (!state.probing) this.#probeNow(i);
-    return true;
+    return this.#checks.watch(this.endpoints.indexOf(endpoint));
   }
 
   readonly #unhealthyListeners = new Set<(endpoint: E, drain: boolean) => void>();
@@ -143,9 +120,7 @@ export class EndpointRouter<E extends RoutedEndpoint> {
    * about `intervalMs + timeoutMs`.
    */
   useProbe(probe: EndpointProbe<E>): void {
-    if (this.#probe !== undefined) return;
-    this.#probe = probe;
-    if (this.endpoints.length > 1 && !this.#closed) this.endpoints.forEach((_, i) => this.#scheduleCheck(i));
+    this.#checks.use(probe);
   }
 
   /**
@@ -173,27 +148,7 @@ export class EndpointRouter<E extends RoutedEndpoint> {
    * session.router.onFailback((preferred) => retireConnectionsNotOn(preferred));
    */
   onFailback(listener: (preferred: E) => void): () => void {
-    this.#failbackListeners.add(listener);
-    return () => this.#failbackListeners.delete(listener);
-  }
-
-  /** After a failback to endpoint `index`, the other endpoints' connections are closed once `drainAfterFailbackMs` passed. */
-  #scheduleFailbackDrain(index: number): void {
-    const delay = this.#options.probe.drainAfterFailbackMs;
-    if (delay === undefined || this.#closed) return;
-    if (this.#failbackDrain) clearTimeout(this.#failbackDrain);
-    this.#failbackDrain = setTimeout(() => {
-      this.#failbackDrain = undefined;
-      if (this.#closed || this.#active !== index) return; // it failed over again meanwhile
-      for (const listener of this.#failbackListeners) {
-        try {
-          listener(this.endpoints[index]!);
-        } catch {
-          // A listener's failure must not stop routing.
-        }
-      }
-    }, delay);
-    this.#failbackDrain.unref?.();
+    return this.#failbackDrain.on(listener);
   }
 
   /**
@@ -253,7 +208,8 @@ export class EndpointRouter<E extends RoutedEndpoint> {
         if (channel.hasSubscribers) channel.publish(message);
         if (logger !== undefined) logEndpointSwitch(logger, direction, message);
       }
-      if (index < from) this.#scheduleFailbackDrain(index);
+      // After a failback, the other endpoints' connections are closed once `drainAfterFailbackMs` passed.
+      if (index < from && !this.#closed) this.#failbackDrain.schedule(this.endpoints[index]!, () => !this.#closed && this.#active === index);
     }
     return index;
   }
@@ -298,7 +254,7 @@ export class EndpointRouter<E extends RoutedEndpoint> {
     state.failures = 1;
     state.downSince = now();
     state.reason = reason;
-    const delay = this.#schedule(i);
+    const delay = this.#checks.backoff(i, state.failures);
     this.#options.stats?.endpointUnhealthy();
     if (failoverChannels.endpointUnhealthy.hasSubscribers) {
       failoverChannels.endpointUnhealthy.publish({ ...endpoint.ref, reason, sqlstate, failures: state.failures, nextProbeMs: delay });
@@ -326,16 +282,8 @@ export class EndpointRouter<E extends RoutedEndpoint> {
   close(): void {
     this.#closed = true;
     this.#unhealthyListeners.clear();
-    this.#failbackListeners.clear();
-    if (this.#failbackDrain) clearTimeout(this.#failbackDrain);
-    this.#failbackDrain = undefined;
-    for (const s of this.#states) {
-      if (s.timer) clearTimeout(s.timer);
-      if (s.check) clearTimeout(s.check);
-      s.timer = s.check = undefined;
-      s.silent?.close();
-      s.probing?.abort();
-    }
+    this.#failbackDrain.close();
+    this.#checks.close();
   }
 
   #choose(): number {
@@ -369,11 +317,7 @@ export class EndpointRouter<E extends RoutedEndpoint> {
   #restore(i: number, by: 'probe' | 'connection'): void {
     const state = this.#states[i]!;
     if (state.healthy) return;
-    if (state.timer) clearTimeout(state.timer);
-    state.timer = undefined;
-    const probing = state.probing;
-    state.probing = undefined;
-    probing?.abort();
+    this.#checks.stop(i);
     state.healthy = true;
     state.failures = 0;
     state.reason = '';
@@ -383,101 +327,24 @@ export class EndpointRouter<E extends RoutedEndpoint> {
     this.#settleActive();
   }
 
-  /** Schedules the next probe of endpoint `i`; returns its delay. */
-  #schedule(i: number): number {
+  /**
+   * A probe of endpoint `i` ended (`err` undefined: it answered). For an unhealthy endpoint a
+   * success restores it and a failure schedules the next probe; for a healthy one (the periodic
+   * check, a suspicion) a failure marks it unhealthy.
+   */
+  #checked(i: number, err: unknown): void {
     const state = this.#states[i]!;
-    const { baseDelayMs, maxDelayMs } = this.#options.probe;
-    const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** Math.min(state.failures - 1, 30));
-    const delay = Math.round(ceiling * (0.75 + 0.5 * this.#random()));
-    if (state.timer) clearTimeout(state.timer);
-    state.timer = setTimeout(() => {
-      state.timer = undefined;
-      this.#runProbe(i);
-    }, delay);
-    state.timer.unref?.();
-    return delay;
-  }
-
-  /** The next periodic health check of endpoint `i`, jittered (75–125 % of `intervalMs`). */
-  #scheduleCheck(i: number): void {
-    const state = this.#states[i]!;
-    const delay = Math.round(this.#options.probe.intervalMs * (0.75 + 0.5 * this.#random()));
-    state.check = setTimeout(() => {
-      state.check = undefined;
-      if (this.#closed) return;
-      // An unhealthy endpoint is already probed on its backoff; one probe in flight at most.
-      if (state.healthy && !state.probing) this.#probeNow(i);
-      this.#scheduleCheck(i);
-    }, delay);
-    state.check.unref?.();
-  }
-
-  #runProbe(i: number): void {
-    const state = this.#states[i]!;
-    if (this.#closed || state.healthy || state.probing) return;
-    if (this.#probe === undefined) {
-      // No probe registered: half-open, the next connection tries it (and a failure re-opens it).
-      this.#restore(i, 'probe');
+    if (state.healthy) {
+      if (err !== undefined) this.reportFailure(this.endpoints[i]!, err);
       return;
     }
-    this.#probeNow(i);
-  }
-
-  /**
-   * Runs the probe on endpoint `i`, abandoned after `timeoutMs`. For an unhealthy endpoint a
-   * success restores it and a failure schedules the next probe; for a healthy one (the periodic
-   * check) a failure marks it unhealthy.
-   */
-  #probeNow(i: number): void {
-    const state = this.#states[i]!;
-    const probe = this.#probe!;
-    const controller = new AbortController();
-    const started = now();
-    state.probing = controller;
-    const timeout = setTimeout(
-      () => controller.abort(Object.assign(new Error('endpoint probe timed out'), { code: 'ETIMEDOUT' })),
-      this.#options.probe.timeoutMs,
-    );
-    timeout.unref?.();
-    let settled = false;
-    const settle = (err: unknown): void => {
-      clearTimeout(timeout);
-      if (settled) return; // the abort and the probe's own outcome both arrive
-      settled = true;
-      apply(err);
-      // Answers a suspicion whatever became of the endpoint meanwhile (marked down by a connection,
-      // restored, closed): a suspicion left unanswered would never be raised again. A success also
-      // says the endpoint answered at `started`.
-      state.silent?.probed(err === undefined, started);
-    };
-    const apply = (err: unknown): void => {
-      if (state.probing !== controller) return; // restored or closed meanwhile
-      state.probing = undefined;
-      if (this.#closed) return;
-      if (state.healthy) {
-        if (err !== undefined) this.reportFailure(this.endpoints[i]!, err);
-        return;
-      }
-      if (err === undefined) return this.#restore(i, 'probe');
-      state.failures++;
-      const delay = this.#schedule(i);
-      this.#options.stats?.endpointUnhealthy();
-      if (failoverChannels.endpointUnhealthy.hasSubscribers) {
-        const { reason, sqlstate } = reasonOf(err ?? controller.signal.reason);
-        failoverChannels.endpointUnhealthy.publish({ ...this.endpoints[i]!.ref, reason, sqlstate, failures: state.failures, nextProbeMs: delay });
-      }
-    };
-    // A probe that ignores its signal is abandoned when the timeout fires (a blackholed endpoint never answers).
-    controller.signal.addEventListener('abort', () => settle(controller.signal.reason ?? new Error('endpoint probe aborted')), { once: true });
-    let result: Promise<void>;
-    try {
-      result = Promise.resolve(probe(this.endpoints[i]!, controller.signal));
-    } catch (err) {
-      result = Promise.reject(err);
+    if (err === undefined) return this.#restore(i, 'probe');
+    state.failures++;
+    const delay = this.#checks.backoff(i, state.failures);
+    this.#options.stats?.endpointUnhealthy();
+    if (failoverChannels.endpointUnhealthy.hasSubscribers) {
+      const { reason, sqlstate } = reasonOf(err);
+      failoverChannels.endpointUnhealthy.publish({ ...this.endpoints[i]!.ref, reason, sqlstate, failures: state.failures, nextProbeMs: delay });
     }
-    result.then(
-      () => settle(undefined),
-      (err: unknown) => settle(err ?? new Error('probe failed')),
-    );
   }
 }

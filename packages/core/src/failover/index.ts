@@ -1,7 +1,8 @@
 /**
  * Health-based failover between a multi-Region cluster's Regional endpoints: the `endpoints`
  * option resolved per endpoint (resolve-endpoints.ts), what a connection to one endpoint needs
- * (endpoint-session.ts), the router with one circuit breaker per endpoint (endpoint-router.ts)
+ * (endpoint-session.ts), the router with one circuit breaker per endpoint (endpoint-router.ts),
+ * its health checks (endpoint-checks.ts, silent-statements.ts) and failback drain (failback-drain.ts),
  * and the diagnostics events it publishes (events.ts).
  */
 export {
