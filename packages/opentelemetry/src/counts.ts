@@ -11,6 +11,14 @@
  */
 import type { Attributes, ObservableResult } from '@opentelemetry/api';
 
+/**
+ * Series kept at most per counter, as the SDK's default cardinality limit for a synchronous
+ * counter (2000); further attribute sets are counted in one overflow series carrying
+ * `otel.metric.overflow: true`, the SDK's own convention. Endpoints are few in practice; the bound
+ * keeps a process that talks to very many clusters from growing these maps without end.
+ */
+export const MAX_SERIES = 2000;
+
 interface Series {
   readonly attributes: Attributes;
   value: number;
@@ -26,21 +34,28 @@ interface Series {
  */
 export class CountsByEndpoint {
   private readonly series = new Map<string | undefined, Map<string | undefined, Map<string | undefined, Series>>>();
+  private size = 0;
+  private readonly overflow: Series = { attributes: { 'otel.metric.overflow': true }, value: 0 };
 
   /** `outcomeKey`: the attribute name the third value is reported under (none when the counter has no such attribute). */
   constructor(private readonly outcomeKey?: string) {}
 
   /** Counts one event. */
   add(endpoint: string | undefined, region: string | undefined, outcome?: string): void {
-    let byRegion = this.series.get(endpoint);
-    if (byRegion === undefined) this.series.set(endpoint, (byRegion = new Map()));
-    let byOutcome = byRegion.get(region);
-    if (byOutcome === undefined) byRegion.set(region, (byOutcome = new Map()));
-    const series = byOutcome.get(outcome);
+    const series = this.series.get(endpoint)?.get(region)?.get(outcome);
     if (series !== undefined) {
       series.value++;
       return;
     }
+    if (this.size >= MAX_SERIES) {
+      this.overflow.value++;
+      return;
+    }
+    this.size++;
+    let byRegion = this.series.get(endpoint);
+    if (byRegion === undefined) this.series.set(endpoint, (byRegion = new Map()));
+    let byOutcome = byRegion.get(region);
+    if (byOutcome === undefined) byRegion.set(region, (byOutcome = new Map()));
     const attributes: Attributes = endpoint === undefined ? {} : { endpoint, region };
     if (this.outcomeKey !== undefined && outcome !== undefined) attributes[this.outcomeKey] = outcome;
     byOutcome.set(outcome, { attributes, value: 1 });
@@ -53,5 +68,6 @@ export class CountsByEndpoint {
         for (const { attributes, value } of byOutcome.values()) result.observe(value, attributes);
       }
     }
+    if (this.overflow.value > 0) result.observe(this.overflow.value, this.overflow.attributes);
   }
 }
