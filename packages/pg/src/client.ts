@@ -4,12 +4,9 @@
 import pgModule from 'pg';
 import type * as pg from 'pg';
 import {
-  DsqlConnectionLostError,
-  DsqlUnsupportedError,
   classifyInPlace,
   isOccError,
   runTransaction,
-  type ConnectionProbe,
   type DsqlEndpointSession,
   type NestedTransactionGuard,
   type RoutedAttempt,
@@ -21,9 +18,13 @@ import { describeConnectFailure } from './describe.js';
 import { prepareConfig, PREPARED, routeConnection, type DsqlClientConfig, type PgClientOptions, type PreparedDsql } from './config.js';
 import { connectRetrying } from './connect-retry.js';
 import { forgetPassword, resetConnection, type ConnectionSeed } from './pg-client-private-state.js';
-import { nestedTransactionGuard, transactionSteps } from './transaction-steps.js';
+import { nestedTransactionError, nestedTransactionGuard, transactionSteps } from './transaction-steps.js';
 import { assertNoSavepoint } from './savepoint-guard.js';
 import { emitErrorSafely } from './unhandled-error.js';
+import { followedQuery, isFollowable, isSubmittable, type PgQuery } from './followed-query.js';
+import { connectionLostError, failQuery } from './refused-query.js';
+import { connectAttempt } from './connect-attempt.js';
+import { ConnectionUse } from './connection-close.js';
 
 /** pg's `Client` class, typed through the namespace import (see the imports). */
 const PgClient: typeof pg.Client = pgModule.Client;
@@ -36,79 +37,6 @@ const PgClient: typeof pg.Client = pgModule.Client;
  * await pool.transaction(work, { maxAttempts: 5, onRetry: ({ attempt }) => console.warn('OCC retry', attempt) });
  */
 export type TransactionRetry = TransactionRetryPolicy;
-
-type QueryCallback = (err: Error, ...rest: unknown[]) => void;
-
-/** The error for `transaction()` called on a client whose transaction is open. */
-function nestedTransactionError(where: string): DsqlUnsupportedError {
-  return new DsqlUnsupportedError(
-    'nested transactions',
-    `${where} was called while a transaction is already open; Aurora DSQL has no nested transactions or savepoints. ` +
-      'Do the work with the open transaction\'s client, or run it as its own transaction afterwards.',
-  );
-}
-
-/** A `Submittable` (pg-cursor, pg-query-stream, a `Query`): pg reports its errors through its own events. */
-function isSubmittable(config: unknown): boolean {
-  return typeof config === 'object' && config !== null && typeof (config as { submit?: unknown }).submit === 'function';
-}
-
-/** A query config object carrying its own `callback` (pg then returns no promise to follow). */
-function hasOwnCallback(config: unknown): boolean {
-  return typeof config === 'object' && config !== null && typeof (config as { callback?: unknown }).callback === 'function';
-}
-
-/**
- * Runs pg's `query` with the statement reported to core's failover router (`watch`): started now,
- * answered when pg settles it — through the caller's callback, else the promise pg returns (a
- * query pg refuses at once, synchronously or not, is answered too). Only called with several
- * endpoints; streams, cursors and config objects with their own callback are not followed (they
- * report through their own events; the periodic health check still covers their endpoint).
- */
-function followedQuery(client: pg.Client, pgQuery: (this: pg.Client, ...args: unknown[]) => unknown, watch: StatementWatch, config: unknown, values: unknown, callback: unknown): unknown {
-  watch.started();
-  const answered = (): void => watch.answered();
-  try {
-    if (typeof callback === 'function') {
-      return pgQuery.call(client, config, values, (...args: unknown[]) => (answered(), (callback as (...a: unknown[]) => void)(...args)));
-    }
-    if (typeof values === 'function') {
-      return pgQuery.call(client, config, (...args: unknown[]) => (answered(), (values as (...a: unknown[]) => void)(...args)));
-    }
-    const result = pgQuery.call(client, config, values);
-    // Both outcomes handled here: the caller's own promise keeps its rejection for the caller.
-    if (result instanceof Promise || typeof (result as { then?: unknown } | undefined)?.then === 'function') (result as Promise<unknown>).then(answered, answered);
-    else answered();
-    return result;
-  } catch (err) {
-    answered();
-    throw err;
-  }
-}
-
-/** Reports `err` the way pg would for this call: through its callback, else as a rejected promise. */
-function failQuery(values: unknown, callback: unknown, err: Error): Promise<never> | undefined {
-  classifyInPlace(err); // the error funnel: this client's own refusals carry err.dsql too
-  const cb = typeof callback === 'function' ? callback : typeof values === 'function' ? values : undefined;
-  if (cb) {
-    process.nextTick(() => (cb as QueryCallback)(err));
-    return undefined;
-  }
-  return Promise.reject(err);
-}
-
-/** The error of a statement sent after the connection was lost (pg's own says only "not queryable"). */
-function connectionLostError(lost: Error, pooled: boolean): DsqlConnectionLostError {
-  return new DsqlConnectionLostError(
-    `Connection lost: this client's connection was closed earlier (${lost.message}) and is not queryable; the statement was not sent.`,
-    {
-      cause: lost,
-      hint: pooled
-        ? 'Release the client (client.release()) and check out another one: the pool replaces lost connections.'
-        : 'A client cannot reconnect: create a new DsqlClient (or use a DsqlPool, which replaces lost connections).',
-    },
-  );
-}
 
 /**
  * A node-postgres `Client` for Aurora DSQL. Takes the shared DSQL options (or a `postgres://`,
@@ -147,15 +75,8 @@ export class DsqlClient extends PgClient {
   readonly #options: PgClientOptions | undefined;
   /** The nested-transaction check, scoped by the pool (or this standalone client): see `PreparedDsql.scopeOwner`. */
   readonly #nesting: NestedTransactionGuard;
-  /** Core's diagnostics probe of the open connection: set only while someone subscribes to its channels. */
-  #probe: ConnectionProbe | undefined;
-  /** When the connection opened and was last given a statement (for the close reason; only with a probe). */
-  #openedAt = 0;
-  #lastUsed = 0;
-  /** `end()` was called (by the application or the pool) before the socket closed. */
-  #endRequested = false;
-  /** No statement under way: the server's last answer ended with ReadyForQuery (only tracked with a probe). */
-  #idle = true;
+  /** What this client saw of its connection's use, for the diagnostics close reason. */
+  readonly #use = new ConnectionUse();
   /**
    * This connection's statements as core's failover router follows them (`endpointProbe.suspectAfterMs`):
    * one left unanswered has its endpoint checked at once. Set only with several endpoints.
@@ -253,92 +174,29 @@ export class DsqlClient extends PgClient {
   override end(): Promise<void>;
   override end(callback: (err: Error) => void): void;
   override end(callback?: (err: Error) => void): Promise<void> | void {
-    this.#endRequested = true;
+    this.#use.endRequested();
     return callback ? super.end(callback) : super.end();
   }
 
   /** One attempt: the shared connection rate limiter, then pg's own connect; reported to core's diagnostics probe. */
   #connectOnce(cb: (err: Error | undefined) => void): void {
     const session = this.#dsql.session;
-    const attempt = this.#attempt;
-    const limiter = attempt.endpoint.limiter;
-    const probe = attempt.endpoint.probeConnectAttempt();
-    const pgConnect = (done: (err: Error | undefined) => void): void => {
-      // The attempt's phases, from pg's connection events: TCP up ('connect'), TLS done ('sslconnect'), then authentication.
-      const ssl = Boolean(this.ssl);
-      this.connection.once('connect', () => {
-        probe.tcpConnected();
-        if (!ssl) probe.dialed();
-      });
-      if (ssl) this.connection.once('sslconnect', () => probe.dialed());
-      super.connect((err: Error | null | undefined) => {
-        if (err) {
-          probe.failed(err);
-          // A failure of the endpoint marks it unhealthy: the pool's next attempt goes elsewhere.
-          attempt.failed(err);
-        } else {
-          attempt.succeeded();
-          // Tracked by endpoint, so failover can close it if its endpoint stops answering.
-          const live = this.#dsql.live;
-          live.opened(attempt.endpoint, this);
-          const statements = (this.#statements = session.router.watchStatements(attempt.endpoint));
-          this.once('end', () => {
-            live.closed(attempt.endpoint, this);
-            statements?.close();
-          });
-          forgetPassword(this, this.#password);
-          const connection = probe.succeeded();
-          if (connection) this.#watchClose(connection);
-        }
-        done(err ?? undefined);
-      });
-    };
-    if (!limiter) return pgConnect(cb);
-    // Every admitted attempt's outcome goes back to the limiter (an adaptive one backs off on 53400).
-    const answered = (err: Error | undefined): void => {
-      limiter.observe(err);
-      cb(err);
-    };
-    probe.waitingForLimiter();
-    limiter.acquire({ timeoutMs: session.connectDeadlineMs }).then(
-      () => {
-        probe.admitted();
-        // pg-pool's connectionTimeoutMillis destroys the (not yet connected) socket when it fires.
-        if (this.connection.stream.destroyed) {
-          const timeout = new Error('timeout expired while waiting for the connection rate limiter');
-          probe.failed(timeout);
-          return answered(timeout);
-        }
-        pgConnect(answered);
+    const { endpoint } = this.#attempt;
+    const pgConnect = (done: (err: Error | null | undefined) => void): void => void super.connect(done);
+    connectAttempt(this, this.#attempt, session.connectDeadlineMs, pgConnect, {
+      opened: () => {
+        // Tracked by endpoint, so failover can close it if its endpoint stops answering.
+        const live = this.#dsql.live;
+        live.opened(endpoint, this);
+        const statements = (this.#statements = session.router.watchStatements(endpoint));
+        this.once('end', () => {
+          live.closed(endpoint, this);
+          statements?.close();
+        });
+        forgetPassword(this, this.#password);
       },
-      (err: Error) => {
-        probe.failed(err);
-        cb(err);
-      },
-    );
-  }
-
-  /**
-   * Reports the connection's close to core's diagnostics, with the reason core derives from what
-   * this client saw: the socket ended without `end()` or pg reported the connection's failure (the
-   * server or the network closed it), idle (ReadyForQuery since the last statement) or in use,
-   * its age and idle time.
-   */
-  #watchClose(connection: ConnectionProbe): void {
-    this.#probe = connection;
-    this.#openedAt = this.#lastUsed = performance.now();
-    this.#idle = true;
-    let closedByServer = false;
-    // Prepended: pg's own 'end' handler may make the pool call end() before a listener added later runs.
-    this.connection.prependOnceListener('end', () => void (closedByServer = !this.#endRequested));
-    this.connection.on('readyForQuery', () => void (this.#idle = true));
-    this.once('end', () => {
-      const now = performance.now();
-      // pg emits 'error' (recorded in #lost) when the connection fails; the pool then calls end()
-      // on the client, possibly before the socket ends: the loss still came from the server.
-      const lost = closedByServer || this.#lost !== undefined;
-      connection.closed(this.#dsql.session.closeReason({ lost, idle: !lost || this.#idle, ageMs: now - this.#openedAt, idleMs: now - this.#lastUsed }));
-    });
+      watch: (connection) => this.#use.watch(this, connection, session, () => this.#lost !== undefined),
+    }, cb);
   }
 
   // Savepoints fail fast while transaction() runs: DSQL would refuse them and the refusal would
@@ -348,16 +206,13 @@ export class DsqlClient extends PgClient {
   // prototype from a static block (which may read `#inTransaction`) rather than declared as a
   // method, so that DsqlClient keeps pg's typed `query` overloads.
   static {
-    const pgQuery = PgClient.prototype.query as (this: pg.Client, ...args: unknown[]) => unknown;
+    const pgQuery = PgClient.prototype.query as PgQuery;
     Object.defineProperty(DsqlClient.prototype, 'query', {
       configurable: true,
       writable: true,
       value: function query(this: DsqlClient, config: unknown, values?: unknown, callback?: unknown): unknown {
         if (this.#lost !== undefined && !isSubmittable(config)) return failQuery(values, callback, connectionLostError(this.#lost, this.#pooled));
-        if (this.#probe !== undefined) {
-          this.#lastUsed = performance.now();
-          this.#idle = false;
-        }
+        this.#use.used();
         if (this.#inTransaction) {
           try {
             assertNoSavepoint(config);
@@ -366,7 +221,7 @@ export class DsqlClient extends PgClient {
           }
         }
         const statements = this.#statements;
-        if (statements !== undefined && !isSubmittable(config) && !hasOwnCallback(config)) return followedQuery(this, pgQuery, statements, config, values, callback);
+        if (statements !== undefined && isFollowable(config)) return followedQuery(this, pgQuery, statements, config, values, callback);
         return pgQuery.call(this, config, values, callback);
       },
     });

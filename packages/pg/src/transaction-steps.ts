@@ -4,7 +4,7 @@
  * retry, the COMMIT-outcome decision, discarding a broken connection, the nested check — is core's.
  */
 import type * as pg from 'pg';
-import { NestedTransactionGuard, type TransactionDriver } from '@dsql/core';
+import { DsqlUnsupportedError, NestedTransactionGuard, type TransactionDriver } from '@dsql/core';
 
 /**
  * BEGIN / COMMIT / ROLLBACK on a pg client (COMMIT returns its command tag: `ROLLBACK` means the
@@ -29,4 +29,18 @@ export const transactionSteps: Pick<TransactionDriver<pg.ClientBase>, 'begin' | 
  */
 export function nestedTransactionGuard(owner: object | undefined): NestedTransactionGuard {
   return new NestedTransactionGuard(owner, { callback: 'a transaction() callback', owner: 'pool' });
+}
+
+/**
+ * The error for `transaction()` called on a client whose transaction is open (`where`: the method called).
+ *
+ * @example
+ * if (inTransaction) throw nestedTransactionError('client.transaction()');
+ */
+export function nestedTransactionError(where: string): DsqlUnsupportedError {
+  return new DsqlUnsupportedError(
+    'nested transactions',
+    `${where} was called while a transaction is already open; Aurora DSQL has no nested transactions or savepoints. ` +
+      'Do the work with the open transaction\'s client, or run it as its own transaction afterwards.',
+  );
 }
