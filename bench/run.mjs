@@ -3,6 +3,7 @@
 // subset of scenarios into .tmp/, so neither ever replaces the committed numbers.
 //
 //   node run.mjs [--quick] [scenario …]      scenarios: proxy-overhead steady instrumentation signing cold-start recycling storm occ fleet-storm cold-start-process failover websocket
+//                                            (and, only when named: instrumentation-causes)
 //   EMULATOR=inprocess node run.mjs steady   the emulator in this process instead of a child
 //
 // Traffic stays on 127.0.0.1; every emulator and pool is stopped when its scenario ends.
@@ -11,16 +12,18 @@ import os from 'node:os';
 import { barChart, markdown } from './lib/report.mjs';
 
 const SCENARIOS = ['proxy-overhead', 'steady', 'instrumentation', 'signing', 'cold-start', 'recycling', 'storm', 'occ', 'fleet-storm', 'cold-start-process', 'failover', 'websocket'];
+/** Run only when named (an investigation, not a headline number). */
+const ON_REQUEST = ['instrumentation-causes'];
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const chosen = args.filter((a) => !a.startsWith('--'));
 for (const name of chosen) {
-  if (!SCENARIOS.includes(name)) {
-    console.error(`bench: unknown scenario ${JSON.stringify(name)} (accepted: ${SCENARIOS.join(', ')})`);
+  if (!SCENARIOS.includes(name) && !ON_REQUEST.includes(name)) {
+    console.error(`bench: unknown scenario ${JSON.stringify(name)} (accepted: ${[...SCENARIOS, ...ON_REQUEST].join(', ')})`);
     process.exit(2);
   }
 }
-const selected = chosen.length ? SCENARIOS.filter((s) => chosen.includes(s)) : SCENARIOS;
+const selected = chosen.length ? [...SCENARIOS, ...ON_REQUEST].filter((s) => chosen.includes(s)) : SCENARIOS;
 const outDir = new URL(quick || chosen.length ? './.tmp/' : './', import.meta.url);
 mkdirSync(outDir, { recursive: true });
 
