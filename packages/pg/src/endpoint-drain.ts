@@ -79,11 +79,6 @@ export class EndpointConnections {
     this.#byEndpoint.get(endpoint)?.delete(client);
   }
 
-  /** How many connections to `endpoint` are open. */
-  count(endpoint: DsqlEndpointSession): number {
-    return this.#byEndpoint.get(endpoint)?.size ?? 0;
-  }
-
   /** After failback: the connections on every endpoint but `preferred` are closed — idle pooled ones now, the others at release. */
   #retireAllBut(preferred: DsqlEndpointSession): void {
     for (const [endpoint, clients] of this.#byEndpoint) {

@@ -24,6 +24,7 @@ import { isRetiredAfterFailback } from './endpoint-drain.js';
 import { jitterMaxLifetime } from './lifetime.js';
 import { nestedTransactionGuard, transactionSteps } from './transaction-steps.js';
 import { emitErrorSafely } from './unhandled-error.js';
+import { isSubmittable } from './followed-query.js';
 
 /** pg's `Pool` class, typed through the namespace import. */
 const PgPool: typeof pg.Pool = pgModule.Pool;
@@ -210,8 +211,7 @@ export class DsqlPool extends PgPool {
     const plainQuery = PgPool.prototype.query as (this: pg.Pool, ...args: any[]) => any;
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const query = (text: any, values?: any, callback?: any): any => {
-      const submittable = text !== null && typeof text === 'object' && typeof text.submit === 'function';
-      if (submittable || typeof values === 'function' || typeof callback === 'function') {
+      if (isSubmittable(text) || typeof values === 'function' || typeof callback === 'function') {
         // Callback and streaming forms are passed on as they are: their results can't be replayed.
         return plainQuery.call(this, text, values, callback);
       }
