@@ -49,3 +49,4 @@ export * from './transaction/index.js';
 export * from './diagnostics/index.js';
 export * from './failover/index.js';
 export { DsqlSockets } from './socket/index.js';
+export { EndpointSessions } from './socket/endpoint-sessions.js';

@@ -22,7 +22,7 @@ import type { DsqlSession } from '../session/session.js';
  */
 export class EndpointSessions {
   readonly #sockets = new Map<DsqlEndpointSession, Set<Duplex>>();
-  readonly #retirable = new Map<DsqlEndpointSession, Set<() => void>>();
+  readonly #retirable = new Map<DsqlEndpointSession, Set<(preferred: DsqlEndpointSession) => void>>();
   /** By backend key (`"<pid>:<secret>"`). */
   readonly #endpointOfKey = new Map<string, DsqlEndpointSession>();
   readonly #retires: boolean;
@@ -39,16 +39,17 @@ export class EndpointSessions {
     });
     if (this.#retires) {
       router.onFailback((preferred) => {
-        for (const [endpoint, retires] of this.#retirable) if (endpoint !== preferred) for (const retire of [...retires]) retire();
+        for (const [endpoint, retires] of this.#retirable) if (endpoint !== preferred) for (const retire of [...retires]) retire(preferred);
       });
     }
   }
 
   /**
    * A session authenticated on `endpoint`: remembered until `socket` closes. Returns the
-   * session's `onRetire` (see `Session`) when sessions are retired after failback.
+   * session's `onRetire` (see `Session`) when sessions are retired after failback; a retirement is
+ * told the endpoint new connections go to again.
    */
-  opened(endpoint: DsqlEndpointSession, socket: Duplex, backendKey: string | undefined): ((retire: () => void) => () => void) | undefined {
+  opened(endpoint: DsqlEndpointSession, socket: Duplex, backendKey: string | undefined): ((retire: (preferred: DsqlEndpointSession) => void) => () => void) | undefined {
     add(this.#sockets, endpoint, socket);
     socket.once('close', () => this.#sockets.get(endpoint)?.delete(socket));
     if (backendKey !== undefined) {
