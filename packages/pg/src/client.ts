@@ -186,11 +186,10 @@ export class DsqlClient extends PgClient {
     connectAttempt(this, this.#attempt, session.connectDeadlineMs, pgConnect, {
       opened: () => {
         // Tracked by endpoint, so failover can close it if its endpoint stops answering.
-        const live = this.#dsql.live;
-        live.opened(endpoint, this);
+        const closed = this.#dsql.live.opened(endpoint, this);
         const statements = (this.#statements = session.router.watchStatements(endpoint));
         this.once('end', () => {
-          live.closed(endpoint, this);
+          closed();
           statements?.close();
         });
         forgetPassword(this, this.#password);

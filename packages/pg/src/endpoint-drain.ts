@@ -4,7 +4,7 @@
 // Also retiring a pool's connections on the other endpoints after failback, when asked to
 // (`endpointProbe.drainAfterFailbackMs`).
 import type { EventEmitter } from 'node:events';
-import type { DsqlEndpointSession, DsqlSession } from '@dsql/core';
+import { EndpointSessions, type DsqlEndpointSession, type DsqlSession } from '@dsql/core';
 import type * as pg from 'pg';
 
 /** Marks the error an idle connection is closed with after failback: a planned close, not a failure (the pool does not report it). */
@@ -27,27 +27,24 @@ export function isRetiredAfterFailback(err: unknown): boolean {
  * idle one leaves the pool (pg-pool removes a client whose connection fails), a busy one's
  * statement fails with that error — a connection loss, so a `transaction()` attempt that had not
  * sent COMMIT is retried on a healthy endpoint, and a COMMIT in flight becomes
- * `CommitOutcomeUnknownError`.
+ * `CommitOutcomeUnknownError`. Which socket is on which endpoint, and what failover does to them,
+ * is core's `EndpointSessions`; what retiring a pg client means is this class's.
  *
  * @example
  * const live = new EndpointConnections(session);
- * live.opened(endpoint, client); client.once('end', () => live.closed(endpoint, client));
+ * const closed = live.opened(endpoint, client); client.once('end', closed);
  */
 export class EndpointConnections {
-  readonly #byEndpoint = new Map<DsqlEndpointSession, Set<pg.Client>>();
+  readonly #sessions: EndpointSessions;
   /** Clients a pool has handed out at least once (pooled), and those handed out now (busy). */
   readonly #pooled = new WeakSet<pg.Client>();
   readonly #checkedOut = new WeakSet<pg.Client>();
   /** Busy clients to close when released (after failback). */
   readonly #retiring = new WeakSet<pg.Client>();
 
-  constructor(session: Pick<DsqlSession, 'router' | 'endpoints'>) {
-    // One endpoint: nothing to fail over to, nothing to track.
-    if (session.endpoints.length > 1) {
-      session.router.onUnhealthy((endpoint, drain) => drain && this.#drain(endpoint));
-      // Only with endpointProbe.drainAfterFailbackMs does the router call this.
-      session.router.onFailback((preferred) => this.#retireAllBut(preferred));
-    }
+  constructor(session: Pick<DsqlSession, 'router'>) {
+    // One endpoint: nothing to fail over to, nothing tracked.
+    this.#sessions = new EndpointSessions(session.router);
   }
 
   /**
@@ -67,45 +64,22 @@ export class EndpointConnections {
     });
   }
 
-  /** A connection to `endpoint` authenticated. */
-  opened(endpoint: DsqlEndpointSession, client: pg.Client): void {
-    let clients = this.#byEndpoint.get(endpoint);
-    if (clients === undefined) this.#byEndpoint.set(endpoint, (clients = new Set()));
-    clients.add(client);
+  /** A connection to `endpoint` authenticated; returns what to call when the client ended. */
+  opened(endpoint: DsqlEndpointSession, client: pg.Client): () => void {
+    const onRetire = this.#sessions.opened(endpoint, client.connection.stream, undefined);
+    return onRetire?.((preferred) => this.#retire(client, preferred)) ?? (() => {});
   }
 
-  /** It ended. */
-  closed(endpoint: DsqlEndpointSession, client: pg.Client): void {
-    this.#byEndpoint.get(endpoint)?.delete(client);
-  }
-
-  /** After failback: the connections on every endpoint but `preferred` are closed — idle pooled ones now, the others at release. */
-  #retireAllBut(preferred: DsqlEndpointSession): void {
-    for (const [endpoint, clients] of this.#byEndpoint) {
-      if (endpoint === preferred) continue;
-      for (const client of [...clients]) {
-        if (this.#pooled.has(client) && !this.#checkedOut.has(client)) {
-          const { endpoint: host, region } = preferred.ref;
-          // pg-pool removes an idle client whose connection fails (its public behaviour); the
-          // error is marked so DsqlPool does not report this planned close as a lost connection.
-          const err = Object.assign(new Error(`Connection closed after failback: new connections go to ${host} (${region}) again`), { [RETIRED]: true });
-          client.connection.stream.destroy(err);
-          clients.delete(client);
-        } else {
-          this.#retiring.add(client);
-        }
-      }
-    }
-  }
-
-  #drain(endpoint: DsqlEndpointSession): void {
-    const clients = this.#byEndpoint.get(endpoint);
-    if (clients === undefined) return;
-    for (const client of [...clients]) {
-      const { endpoint: host, region } = endpoint.ref;
-      // The wording is a connection loss to core's classification ("connection closed").
-      client.connection.stream.destroy(new Error(`Connection closed by failover: the endpoint ${host} (${region}) did not answer its health check`));
-      clients.delete(client);
+  /** After failback (new connections go to `preferred`): an idle pooled client is closed now, any other at release. */
+  #retire(client: pg.Client, preferred: DsqlEndpointSession): void {
+    if (this.#pooled.has(client) && !this.#checkedOut.has(client)) {
+      const { endpoint: host, region } = preferred.ref;
+      // pg-pool removes an idle client whose connection fails (its public behaviour); the
+      // error is marked so DsqlPool does not report this planned close as a lost connection.
+      const err = Object.assign(new Error(`Connection closed after failback: new connections go to ${host} (${region}) again`), { [RETIRED]: true });
+      client.connection.stream.destroy(err);
+    } else {
+      this.#retiring.add(client);
     }
   }
 }
