@@ -1,9 +1,9 @@
-import { isIP } from 'node:net';
 import type { CredentialsInput } from '../auth/credentials-types.js';
 import type { SslMode, UserTlsOptions } from '../connect/tls.js';
 import { DsqlConfigError } from '../errors/errors.js';
 import { describeValue } from '../errors/redact.js';
 import { normalizeHost } from './endpoint.js';
+import { ipVersion } from './ip-address.js';
 import { MAX_TOKEN_DURATION_SECS } from './options.js';
 
 // Validators of single options: each returns the accepted value or throws a DsqlConfigError
@@ -87,7 +87,7 @@ export function checkSslMode(value: unknown, field: string): SslMode {
 /** @internal */
 export function checkHostaddr(value: unknown, field: string): string {
   const h = normalizeHost(value, field);
-  if (isIP(h) === 0) {
+  if (ipVersion(h) === 0) {
     throw new DsqlConfigError(
       field,
       describeValue(value),

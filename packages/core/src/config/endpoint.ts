@@ -1,6 +1,6 @@
-import { isIP } from 'node:net';
 import { DsqlConfigError } from '../errors/errors.js';
 import { describeValue } from '../errors/redact.js';
+import { ipVersion } from './ip-address.js';
 import { checkRegion, regionFromEnv } from './region.js';
 
 /**
@@ -108,7 +108,7 @@ export function normalizeHost(value: unknown, field: string): string {
   }
   let h = value.toLowerCase();
   if (h.startsWith('[') && h.endsWith(']')) h = h.slice(1, -1); // bracketed IPv6 literal
-  if (isIP(h) !== 0) return h;
+  if (ipVersion(h) !== 0) return h;
   if (h.endsWith('.')) h = h.slice(0, -1);
   const labels = h.split('.');
   if (h.length === 0 || h.length > 253 || !labels.every((l) => LABEL.test(l))) {

@@ -1,5 +1,5 @@
-import { isIP } from 'node:net';
 import { checkServerIdentity, type ConnectionOptions, type PeerCertificate } from 'node:tls';
+import { ipVersion } from '../config/ip-address.js';
 
 /**
  * libpq-style TLS modes supported for DSQL. `disable` only for custom hosts, when asked for.
@@ -46,7 +46,7 @@ export function tlsOptions(config: TlsConfig): ConnectionOptions | false {
   const host = config.host;
   const base: ConnectionOptions = {};
   // SNI must be a hostname (RFC 6066); an IP host gets no servername.
-  if (isIP(host) === 0) base.servername = host;
+  if (ipVersion(host) === 0) base.servername = host;
   switch (config.sslmode) {
     case 'verify-full':
       base.rejectUnauthorized = true;
