@@ -1,7 +1,7 @@
 // What a connection to one endpoint needs, resolved from that endpoint's config: every endpoint
 // of a multi-Region cluster has its own (a token signed for its host and Region, its own rate
 // quota, its own TLS identity), and a session with one host has exactly one of these.
-import { isIP } from 'node:net';
+import { ipVersion } from '../config/ip-address.js';
 import type { ConnectionOptions } from 'node:tls';
 import { tokenProviderFor, type TokenProvider } from '../auth/token-provider.js';
 import type { DsqlConfig } from '../config/options.js';
@@ -83,7 +83,7 @@ export function endpointSession(config: DsqlConfig, index: number, logger?: Dsql
       port: config.port,
       hostaddr: config.hostaddr,
       address: config.dialHost,
-      servername: isIP(config.host) === 0 ? config.host : undefined,
+      servername: ipVersion(config.host) === 0 ? config.host : undefined,
     }),
     tls: tlsOptions(config),
     tokens,
