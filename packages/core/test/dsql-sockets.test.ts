@@ -9,11 +9,15 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import https from 'node:https';
 import tls from 'node:tls';
 import { serialize } from 'pg-protocol';
+import WebSocket, { WebSocketServer, createWebSocketStream } from 'ws';
 import { DsqlConnectError, createDsqlSession, type DsqlConnectionOptions } from '../src/index.js';
 import { DsqlSockets } from '../src/socket/index.js';
 import type { DsqlSocket } from '../src/socket/index.js';
+import { dialWebSocket } from '../src/socket/websocket-dial.js';
+import type { WebSocketConstructorLike } from '../src/config/transport.js';
 import { CREDS } from './helpers.js';
 import { authRequest, backendKeyData, minimalPostgres, oneRowResult, readyForQuery, scriptedServer, startupMessage } from './support/scripted-server.js';
 
@@ -298,7 +302,7 @@ describe('DsqlSockets over a real TCP server', () => {
   });
 });
 
-describe('DsqlSockets over TLS', () => {
+describe('DsqlSockets over TLS and WebSocket (wss)', () => {
   let dir: string;
   let key: string;
   let cert: string;
@@ -389,6 +393,154 @@ describe('DsqlSockets over TLS', () => {
     } finally {
       socket.destroy();
       await server.close();
+    }
+  });
+
+  /** A wss:// server (the certificate for localhost) whose every WebSocket is handed to `onSocket` as a byte stream. */
+  async function wssServer(onSocket: (stream: net.Socket, index: number, ws: WebSocket) => void, options: { autoPong?: boolean } = {}) {
+    const server = https.createServer({ key, cert });
+    const wss = new WebSocketServer({ server, autoPong: options.autoPong ?? true });
+    const servernames: (string | false)[] = [];
+    let count = 0;
+    wss.on('connection', (ws, request) => {
+      servernames.push((request.socket as tls.TLSSocket & { servername: string | false }).servername);
+      const stream = createWebSocketStream(ws);
+      stream.on('error', () => undefined);
+      onSocket(stream as unknown as net.Socket, count++, ws);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    return {
+      port,
+      servernames,
+      connections: () => count,
+      close: async () => {
+        for (const ws of wss.clients) ws.terminate();
+        await new Promise<void>((resolve) => wss.close(() => resolve()));
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      },
+    };
+  }
+
+  function wsSession(port: number, extra: Partial<DsqlConnectionOptions> = {}) {
+    return createDsqlSession(
+      {
+        host: 'localhost',
+        hostaddr: '127.0.0.1',
+        region: 'us-east-1',
+        credentials: CREDS,
+        transport: 'websocket',
+        webSocketUrl: `wss://localhost:${port}`,
+        webSocketConstructor: WebSocket as unknown as WebSocketConstructorLike,
+        ssl: { ca: cert },
+        ...extra,
+      },
+      undefined,
+      NO_ENV,
+    );
+  }
+
+  it('opens a session over wss (hostaddr dialled, the certificate checked for the host), then passes queries through', async () => {
+    const passwords: string[] = [];
+    const server = await wssServer((stream, index) => minimalPostgres(stream, { passwords, index: index + 70 }));
+    const sockets = new DsqlSockets(wsSession(server.port));
+    const socket = sockets.open({ keepAliveSeconds: 30 });
+    const heard = listen(socket);
+    try {
+      socket.write(STARTUP);
+      await until(() => types(heard.bytes).endsWith('Z'), 'the greeting over WebSocket');
+      expect(types(heard.bytes)).toBe('RSKZ');
+      expect(server.servernames).toEqual(['localhost']);
+      expect(passwords[0]).toMatch(/^localhost\/\?Action=DbConnectAdmin&/);
+      expect([...sockets.live]).toEqual(['70:1']);
+      const before = heard.bytes.length;
+      socket.write(serialize.query('select 1'));
+      await until(() => types(heard.bytes.subarray(before)) === 'TDCZ', 'the query answer over WebSocket');
+      expect(heard.bytes.subarray(before).toString('utf8')).toContain('70');
+      socket.end(serialize.end());
+      await until(() => heard.closed, 'the close after Terminate');
+      expect(heard.error).toBeUndefined();
+      expect(sockets.gauge).toEqual({ open: 0, used: 0 });
+    } finally {
+      socket.destroy();
+      await server.close();
+    }
+  });
+
+  it('tells the driver when the server closes the WebSocket mid-session', async () => {
+    const server = await wssServer((stream, index, ws) => {
+      minimalPostgres(stream, { passwords: [], index });
+      stream.on('data', (chunk: Buffer) => {
+        if (chunk[0] === 0x51 /* Q */) ws.close(1011);
+      });
+    });
+    const sockets = new DsqlSockets(wsSession(server.port));
+    const socket = sockets.open();
+    const heard = listen(socket);
+    try {
+      socket.write(STARTUP);
+      await until(() => types(heard.bytes).endsWith('Z'), 'the greeting');
+      socket.write(serialize.query('select 1'));
+      await until(() => heard.closed, 'the close to reach the driver');
+      expect(sockets.gauge).toEqual({ open: 0, used: 0 });
+      expect(sockets.live.size).toBe(0);
+    } finally {
+      socket.destroy();
+      await server.close();
+    }
+  });
+
+  it('fails without sending a token when the wss certificate is not trusted', async () => {
+    const server = await wssServer(() => undefined);
+    const sockets = new DsqlSockets(wsSession(server.port, { ssl: true }));
+    // A bounded deadline: under jest's VM realms Node's TLS error is not `instanceof Error` for the
+    // dialer (jest#2549), which then reports a failed WebSocket (ECONNREFUSED, retried) naming the cause.
+    const socket = sockets.open({ deadlineMs: 500 });
+    const heard = listen(socket);
+    try {
+      socket.write(STARTUP);
+      await until(() => heard.closed, 'the failed socket to close');
+      expect(heard.error?.message).toMatch(/certificate/i);
+      expect(server.connections()).toBe(0);
+      expect(sockets.counters).toMatchObject({ opened: 0, failed: 1 });
+    } finally {
+      socket.destroy();
+      await server.close();
+    }
+  });
+
+  it('finds a dead WebSocket peer by ping while an answer is awaited', async () => {
+    // The peer reads but never answers, not even a ping (autoPong off): as if it were gone.
+    const server = await wssServer((stream) => stream.resume(), { autoPong: false });
+    const duplex = await dialWebSocket({
+      url: `wss://localhost:${server.port}`,
+      WebSocket: WebSocket as unknown as WebSocketConstructorLike,
+      tls: { ca: cert, servername: 'localhost' },
+      address: '127.0.0.1',
+      suspectAfterMs: 20,
+      pongTimeoutMs: 20,
+    });
+    let error: (Error & { code?: string }) | undefined;
+    duplex.on('error', (err) => (error = err));
+    try {
+      duplex.write(serialize.query('select 1'));
+      await until(() => error !== undefined, 'the ping to go unanswered');
+      expect(error).toMatchObject({ code: 'ECONNRESET' });
+      expect(error!.message).toMatch(/did not answer a ping/);
+      expect(duplex.destroyed).toBe(true);
+    } finally {
+      duplex.destroy();
+      await server.close();
+    }
+  });
+
+  it('rejects the dial when the runtime has no WebSocket and none is given, or the signal has aborted', async () => {
+    const aborted = AbortSignal.abort(new Error('gave up'));
+    await expect(dialWebSocket({ url: 'wss://localhost:1', WebSocket: WebSocket as unknown as WebSocketConstructorLike, tls: false }, aborted)).rejects.toThrow('gave up');
+    const global = globalThis as { WebSocket?: unknown };
+    if (global.WebSocket === undefined) {
+      await expect(dialWebSocket({ url: 'wss://localhost:1', WebSocket: undefined, tls: false })).rejects.toMatchObject({ code: 'ENOWEBSOCKET' });
     }
   });
 });
