@@ -5,8 +5,13 @@ import pgModule from 'pg';
 import type * as pg from 'pg';
 import {
   classifyInPlace,
+  dsqlStats,
   isOccError,
+  registerDsqlPool,
   runTransaction,
+  unregisterDsqlPool,
+  type DsqlConnectionCounts,
+  type DsqlStats,
   type DsqlEndpointSession,
   type NestedTransactionGuard,
   type RoutedAttempt,
@@ -82,6 +87,8 @@ export class DsqlClient extends PgClient {
    * one left unanswered has its endpoint checked at once. Set only with several endpoints.
    */
   #statements: StatementWatch | undefined;
+  /** The connection is open (authenticated, not ended): a standalone client's `stats().connections.open`. */
+  #open = false;
 
   constructor(urlOrConfig?: string | DsqlClientConfig, overrides?: DsqlClientConfig) {
     const pooled = typeof urlOrConfig === 'object' && urlOrConfig !== null && PREPARED in urlOrConfig;
@@ -100,7 +107,28 @@ export class DsqlClient extends PgClient {
     this.#pooled = pooled;
     this.#nesting = nestedTransactionGuard(this.#dsql.detectNestedTransactions ? this.#dsql.scopeOwner : undefined);
     this.connection.on('errorMessage', classifyInPlace);
+    // A pool's clients count in the pool's stats; a standalone client has its own.
+    // pg's Client says nothing of its state: whether it is open is tracked here (idle/used/pending unknown).
+    if (!pooled) registerDsqlPool(this, prepared.dsql.session, (c: DsqlClient): DsqlConnectionCounts => ({ open: c.#open ? 1 : 0, idle: null, used: null, pending: null }));
   }
+
+  /**
+   * A standalone client's counters, in the shape every `@dsql/*` adapter reports (`DsqlStats` of
+   * `@dsql/core`): connection attempts by outcome, rate-limit waits, closes by reason, tokens
+   * signed, transactions, retries, OCC conflicts, unknown COMMIT outcomes, failovers.
+   * `connections.open` is 1 while its connection is open; `idle`, `used` and `pending` are `null`
+   * (pg's `Client` exposes no such state). A client from `DsqlPool.connect()` counts in the
+   * pool's `stats()` instead, and has none of its own (`undefined`).
+   *
+   * @example
+   * const client = new DsqlClient({ host: 'abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws' });
+   * await client.connect();
+   * const { connections, connectAttempts, transactions } = client.stats()!;
+   */
+  stats(): DsqlStats | undefined {
+    return dsqlStats(this);
+  }
+
 
   /**
    * Opens the connection: waits for the shared connection rate limiter, authenticates with a
@@ -175,6 +203,7 @@ export class DsqlClient extends PgClient {
   override end(callback: (err: Error) => void): void;
   override end(callback?: (err: Error) => void): Promise<void> | void {
     this.#use.endRequested();
+    if (!this.#pooled) unregisterDsqlPool(this);
     return callback ? super.end(callback) : super.end();
   }
 
@@ -188,7 +217,9 @@ export class DsqlClient extends PgClient {
         // Tracked by endpoint, so failover can close it if its endpoint stops answering.
         const closed = this.#dsql.live.opened(endpoint, this);
         const statements = (this.#statements = session.router.watchStatements(endpoint));
+        this.#open = true;
         this.once('end', () => {
+          this.#open = false;
           closed();
           statements?.close();
         });

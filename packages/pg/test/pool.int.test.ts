@@ -177,6 +177,33 @@ describe('transactions', () => {
     expect((await pool.query('SELECT 1 AS ok')).rows).toEqual([{ ok: 1 }]);
   });
 
+  it('a standalone DsqlClient has stats() of its own; a client from a pool counts in the pool', async () => {
+    const client = new DsqlClient({ ...local.connectionOptions(), credentials: countingCredentials(local) });
+    expect(client.stats()!.connections).toEqual({ open: 0, idle: null, used: null, pending: null });
+    local.inject({ on: 'connect', error: { code: '53300', message: 'Unable to accept connection, too many open connections.' } });
+    await client.connect();
+    try {
+      await client.transaction(async (tx) => tx.query('SELECT 1'));
+      const stats = client.stats()!;
+      expect(stats.connections.open).toBe(1);
+      expect(stats.connectAttempts.ok).toBe(1);
+      expect(Object.values(stats.connectAttempts).reduce((a, b) => a + b, 0)).toBe(2); // the refused one, then ok
+      expect(stats.transactions).toMatchObject({ calls: 1, retries: 0, occConflicts: 0, commitUnknown: 0 });
+      expect(stats.transactions.attempts.committed).toBe(1);
+    } finally {
+      await client.end();
+    }
+    expect(client.stats()!.connections.open).toBe(0);
+    const pool = newPool({ max: 1 });
+    const pooled = await pool.connect();
+    try {
+      expect(pooled.stats()).toBeUndefined();
+      expect(pool.stats().connections).toMatchObject({ open: 1, used: 1 });
+    } finally {
+      pooled.release();
+    }
+  });
+
   it('client.transaction() works on a standalone DsqlClient', async () => {
     const client = new DsqlClient(local.connectionOptions());
     await client.connect();
