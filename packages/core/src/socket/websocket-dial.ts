@@ -89,8 +89,10 @@ export function dialWebSocket(target: WebSocketTarget, signal?: AbortSignal): Pr
       closeQuietly(ws);
       reject(err);
     };
+    // The underlying error when the runtime gives one (`ws`: a TLS certificate error keeps its code, so it is not
+    // retried); tested by shape, not instanceof, since it may come from another realm (a VM context, a test runner).
     const onError = (event: { error?: unknown; message?: string }): void =>
-      fail(event?.error instanceof Error ? event.error : Object.assign(new Error(`WebSocket to ${target.url} failed${event?.message ? `: ${event.message}` : ''}`), { code: 'ECONNREFUSED' }));
+      fail(isErrorLike(event?.error) ? event.error : Object.assign(new Error(`WebSocket to ${target.url} failed${event?.message ? `: ${event.message}` : ''}`), { code: 'ECONNREFUSED' }));
     const onEarlyClose = (event: { code?: number }): void =>
       fail(Object.assign(new Error(`WebSocket to ${target.url} closed before it opened (code ${event?.code ?? 'none'})`), { code: 'ECONNRESET' }));
     const onOpen = (): void => {
@@ -107,6 +109,10 @@ export function dialWebSocket(target: WebSocketTarget, signal?: AbortSignal): Pr
       ws.on('upgrade', ((res: { socket?: { setKeepAlive?: (on: boolean, ms: number) => void } }) => res.socket?.setKeepAlive?.(true, ms)) as never);
     }
   });
+}
+
+function isErrorLike(value: unknown): value is Error {
+  return typeof value === 'object' && value !== null && typeof (value as { message?: unknown }).message === 'string';
 }
 
 function closeQuietly(ws: WebSocketLike & WsExtras): void {
